@@ -1,0 +1,101 @@
+# Cepheus: shortcuts around CMake (in the manner of DuckDB's Makefile).
+#
+#   make test                 install missing Debian packages, build Release, run all tests
+#   make test CEP_WERROR=ON   the same with -Werror (what .ci/run does)
+#   make test-sanitize        ASan+UBSan build (RelWithDebInfo) and all tests
+#   make demo                 build and run the fraud-detection example
+#   make format-check         clang-format --dry-run --Werror on all sources
+#   make consumer             install to $(PREFIX), build examples/consumer against it, run it
+#
+# Build trees: build/release, build/debug, build/sanitize, build/consumer.
+
+.PHONY: all deps build debug sanitize test test-debug test-sanitize demo bench \
+        format format-check install consumer clean
+
+CEP_WERROR ?= OFF
+PREFIX ?= build/install
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+BENCH_FLAGS ?=
+
+DEB_PACKAGES := g++ cmake make pkg-config libboost-dev libabsl-dev librocksdb-dev \
+                libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev \
+                clang-format graphviz
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+COMMON_CMAKE_FLAGS := -DCEP_WERROR=$(CEP_WERROR) $(CMAKE_FLAGS)
+FORMAT_DIRS := $(wildcard include src tests bench examples)
+FORMAT_FILES = find $(FORMAT_DIRS) -type f \( -name '*.hpp' -o -name '*.cpp' \) -print0
+
+all: build
+
+# Installs only what is missing; silent when everything is there.
+deps:
+	@missing=""; \
+	for pkg in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null | grep -q 'install ok installed' \
+	    || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release $(COMMON_CMAKE_FLAGS)
+	cmake --build build/release -j $(JOBS)
+
+debug: deps
+	cmake -S . -B build/debug -DCMAKE_BUILD_TYPE=Debug $(COMMON_CMAKE_FLAGS)
+	cmake --build build/debug -j $(JOBS)
+
+sanitize: deps
+	cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCEP_SANITIZE=ON \
+	  -DCEP_BUILD_BENCHMARKS=OFF -DCEP_BUILD_EXAMPLES=OFF $(COMMON_CMAKE_FLAGS)
+	cmake --build build/sanitize -j $(JOBS)
+
+test: build
+	ctest --test-dir build/release --output-on-failure -j $(JOBS)
+
+test-debug: debug
+	ctest --test-dir build/debug --output-on-failure -j $(JOBS)
+
+test-sanitize: sanitize
+	ASAN_OPTIONS=detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir build/sanitize --output-on-failure -j $(JOBS)
+
+demo: build
+	build/release/fraud_demo
+
+# Runs every bench/*_benchmark program; pass options with BENCH_FLAGS, e.g.
+# make bench BENCH_FLAGS='--benchmark_repetitions=5 --benchmark_filter=Nfa'
+bench: build
+	@set -e; found=0; \
+	for bench in build/release/*_benchmark; do \
+	  [ -x "$$bench" ] || continue; found=1; \
+	  echo "== $$bench"; "$$bench" $(BENCH_FLAGS); \
+	done; \
+	[ "$$found" = 1 ] || echo "no benchmarks (bench/*_benchmark.cpp) built"
+
+format:
+	$(FORMAT_FILES) | xargs -0 -r clang-format -i
+
+format-check:
+	$(FORMAT_FILES) | xargs -0 -r clang-format --dry-run --Werror
+
+install: build
+	cmake --install build/release --prefix $(PREFIX)
+
+# Builds examples/consumer against the installed package only.
+consumer: install
+	rm -rf build/consumer
+	cmake -S examples/consumer -B build/consumer -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_PREFIX_PATH=$(abspath $(PREFIX))
+	cmake --build build/consumer -j $(JOBS)
+	build/consumer/cep_consumer
+
+clean:
+	rm -rf build

@@ -1,0 +1,674 @@
+// cep/evaluator.hpp — advances one key's state by one event or to a time.
+//
+// Process(state, event, ts, seq) first advances time to `ts` (pruning
+// branches whose window passed, reporting them as timeouts, releasing
+// trailing-NotFollowedBy matches), then moves every partial match of the key
+// along the NFA's TAKE / IGNORE / PROCEED transitions, starts a new one when
+// the first stage matches, and releases completed matches in FlinkCEP's
+// order, holding them back while the after-match skip strategy requires.
+// The algorithm and its Dewey versioning follow FlinkCEP's NFA.java.
+//
+// One Evaluator serves any number of keys of one Nfa, one call at a time (it
+// keeps scratch buffers so that steady-state steps do not allocate); use
+// one per thread. The Nfa must outlive it.
+//
+// Example:
+//   cep::Evaluator<Txn> evaluator(nfa);
+//   cep::KeyState<Txn> state;
+//   CEP_RETURN_IF_ERROR(evaluator.Process(state, txn, ts, seq, sink));
+//   CEP_RETURN_IF_ERROR(evaluator.AdvanceTime(state, watermark, sink));
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "cep/condition.hpp"
+#include "cep/key_state.hpp"
+#include "cep/match.hpp"
+#include "cep/nfa.hpp"
+#include "cep/pattern.hpp"
+#include "cep/time.hpp"
+
+namespace cep {
+
+// What to do when a key reaches EvaluatorOptions::max_partial_matches.
+enum class OverflowPolicy : uint8_t {
+  kDropOldest,       // discard the partial matches that started first
+  kRejectNewStarts,  // discard the newest, so new starts are refused first
+};
+
+struct EvaluatorOptions {
+  // Behaviour.
+
+  // Most partial matches one key may hold (the start computation not
+  // counted); 0 means no limit. FollowedByAny under OneOrMore without
+  // Within grows without bound otherwise. Default: 0.
+  size_t max_partial_matches = 0;
+  // Which partial matches go when the limit is passed; every one discarded
+  // is counted in EvaluatorMetrics::evicted_partial_matches.
+  // Default: kDropOldest.
+  OverflowPolicy overflow_policy = OverflowPolicy::kDropOldest;
+};
+
+// Counters over all keys an Evaluator has advanced.
+struct EvaluatorMetrics {
+  uint64_t events = 0;
+  uint64_t matches = 0;
+  uint64_t timeouts = 0;
+  uint64_t evicted_partial_matches = 0;
+  uint64_t condition_errors = 0;
+};
+
+template <typename Event>
+class Evaluator {
+ public:
+  explicit Evaluator(const Nfa<Event>& nfa, EvaluatorOptions options = {})
+      : nfa_(nfa), options_(options), context_(*this) {
+    memo_.assign(nfa.user_conditions().size(), kUnknown);
+    for (const NfaState& s : nfa.states()) {
+      has_windows_ = has_windows_ || s.window > Duration::zero();
+    }
+    has_windows_ = has_windows_ || nfa.window() > Duration::zero();
+  }
+  Evaluator(const Evaluator&) = delete;
+  Evaluator& operator=(const Evaluator&) = delete;
+
+  // Advances time to `ts`, then processes `event` (timestamp `ts`, sequence
+  // number `seq`: its position in the input, which orders events with equal
+  // timestamps). Matches and timeouts go to `sink` before it returns.
+  // Returns kUnknown, naming the condition, if a condition threw; that
+  // evaluation counted as false and the state stays consistent.
+  [[nodiscard]] absl::Status Process(KeyState<Event>& state, const Event& event,
+                                     Timestamp ts, uint64_t seq,
+                                     MatchSink<Event>& sink) {
+    status_ = absl::OkStatus();
+    EnsureStarted(state);
+    AdvanceTimeImpl(state, ToMillis(ts), sink);
+    ++metrics_.events;
+    std::fill(memo_.begin(), memo_.end(), kUnknown);
+    event_ = &event;
+    ts_ = ToMillis(ts);
+    seq_ = seq;
+    event_slot_ = kNoNode;
+    next_.clear();
+    potential_.clear();
+    for (Computation& comp : state.partial()) {
+      size_t first = next_.size();
+      successors_.clear();
+      ComputeNextStates(state, comp);
+      bool discard = false;
+      for (Computation& s : successors_) {
+        StateType type = nfa_.states()[s.state].type;
+        if (type == StateType::kFinal) {
+          potential_.push_back(std::move(s));
+        } else if (type == StateType::kStop) {
+          discard = true;
+          state.buffer().Release(s.node);
+        } else {
+          next_.push_back(std::move(s));
+        }
+      }
+      if (discard) {
+        for (size_t i = first; i < next_.size(); ++i) {
+          state.buffer().Release(next_[i].node);
+        }
+        next_.resize(first);
+      }
+    }
+    SortByStart(next_);
+    if (nfa_.skip().kind() == AfterMatchSkip::Kind::kNoSkip) {
+      SortByStart(potential_);
+      for (Computation& match : potential_) Emit(state, match, sink);
+    } else {
+      ReleaseWithSkip(state, potential_, next_, sink);
+    }
+    EnforceCap(state, next_);
+    state.partial().swap(next_);
+    event_ = nullptr;
+    return status_;
+  }
+
+  // Advances time to `ts` with no event (a watermark or end of input):
+  // branches whose window passed time out, trailing-NotFollowedBy matches
+  // are released.
+  [[nodiscard]] absl::Status AdvanceTime(KeyState<Event>& state, Timestamp ts,
+                                         MatchSink<Event>& sink) {
+    status_ = absl::OkStatus();
+    EnsureStarted(state);
+    AdvanceTimeImpl(state, ToMillis(ts), sink);
+    return status_;
+  }
+
+  const EvaluatorMetrics& metrics() const { return metrics_; }
+  const Nfa<Event>& nfa() const { return nfa_; }
+
+ private:
+  static constexpr int8_t kUnknown = 0, kFalse = 1, kTrue = 2;
+
+  // What iterative conditions see: the branch being extended.
+  class ContextImpl final : public Context<Event> {
+   public:
+    explicit ContextImpl(Evaluator& evaluator) : evaluator_(evaluator) {}
+
+    void Reset(const KeyState<Event>* state, const Computation* comp) {
+      state_ = state;
+      comp_ = comp;
+      materialized_ = false;
+    }
+
+    std::span<const Event* const> EventsFor(
+        std::string_view stage) const override {
+      uint32_t index = evaluator_.nfa_.StageIndex(stage);
+      if (index == kNoStage) return {};
+      Materialize();
+      return per_stage_[index];
+    }
+
+    const AggregateValue& Aggregate(AggregateId id) const override {
+      static const AggregateValue kEmpty;
+      return id.index < comp_->aggregates.size() ? comp_->aggregates[id.index]
+                                                 : kEmpty;
+    }
+
+    Timestamp timestamp() const override { return FromMillis(evaluator_.ts_); }
+
+   private:
+    void Materialize() const {
+      if (materialized_) return;
+      materialized_ = true;
+      per_stage_.resize(evaluator_.nfa_.stage_names().size());
+      for (auto& events : per_stage_) events.clear();
+      const SharedBuffer<Event>& buffer = state_->buffer();
+      buffer.Extract(comp_->node, comp_->version, path_);
+      for (const auto& step : path_) {
+        per_stage_[step.stage].push_back(&*buffer.event(step.event).event);
+      }
+    }
+
+    Evaluator& evaluator_;
+    const KeyState<Event>* state_ = nullptr;
+    const Computation* comp_ = nullptr;
+    mutable bool materialized_ = false;
+    mutable std::vector<std::vector<const Event*>> per_stage_;
+    mutable std::vector<typename SharedBuffer<Event>::PathStep> path_;
+  };
+
+  // A transition that fired, with the state it leaves from.
+  struct FiredEdge {
+    const Transition* transition;
+    uint32_t source;
+  };
+
+  void EnsureStarted(KeyState<Event>& state) {
+    if (!state.partial().empty()) return;
+    Computation start;
+    start.state = nfa_.start_state();
+    start.version = internal::DeweyNumber(1);
+    start.aggregates.resize(nfa_.aggregates().size());
+    state.partial().push_back(std::move(start));
+  }
+
+  // ---- conditions ---------------------------------------------------------
+
+  bool Eval(ConditionIndex index) {
+    const ConditionNode& node = nfa_.conditions()[index];
+    switch (node.op) {
+      case ConditionNode::Op::kTrue:
+        return true;
+      case ConditionNode::Op::kUser:
+        return EvalUser(node.a);
+      case ConditionNode::Op::kNot:
+        return !Eval(node.a);
+      case ConditionNode::Op::kAnd:
+        return Eval(node.a) && Eval(node.b);
+      case ConditionNode::Op::kOr:
+        return Eval(node.a) || Eval(node.b);
+    }
+    return false;
+  }
+
+  bool EvalUser(int32_t index) {
+    const UserCondition<Event>& user = *nfa_.user_conditions()[index];
+    if (user.simple && memo_[index] != kUnknown) return memo_[index] == kTrue;
+    bool result = false;
+    try {
+      result = user.simple ? user.simple(*event_) : user.iterative(*event_, context_);
+    } catch (const std::exception& e) {
+      ConditionFailed(user, e.what());
+    } catch (...) {
+      ConditionFailed(user, "an exception that is not a std::exception");
+    }
+    if (user.simple) memo_[index] = result ? kTrue : kFalse;
+    return result;
+  }
+
+  void ConditionFailed(const UserCondition<Event>& user, absl::string_view what) {
+    ++metrics_.condition_errors;
+    if (status_.ok()) {
+      status_ = absl::UnknownError(
+          absl::StrCat(user.description, " threw on the event with seq ", seq_,
+                       ": ", what, " (evaluated as false)"));
+    }
+  }
+
+  // ---- one branch, one event (FlinkCEP's NFA.computeNextStates) ------------
+
+  void ComputeNextStates(KeyState<Event>& state, Computation& comp) {
+    const bool from_start = comp.state == nfa_.start_state();
+    context_.Reset(&state, &comp);
+    CollectFiredEdges(comp.state, from_start);
+
+    int total_take = 0, total_ignore = 0;
+    for (const FiredEdge& e : fired_) {
+      if (e.transition->action == Action::kTake) {
+        ++total_take;
+      } else if (e.transition->target != comp.state) {
+        ++total_ignore;
+      }
+    }
+    int takes_to_visit = std::max(0, total_take - 1);
+    int ignores_to_visit = total_ignore;
+    const int take_skip = std::max(0, total_take - 1);
+    const bool single_self_ignore =
+        !from_start && fired_.size() == 1 &&
+        fired_[0].transition->action == Action::kIgnore &&
+        fired_[0].transition->target == comp.state;
+    if (single_self_ignore) {
+      // The common "skip this event" step: reuse the branch as it is.
+      Computation next = std::move(comp);
+      next.version.IncreaseInPlace(SelfIncrease(total_ignore, total_take));
+      successors_.push_back(std::move(next));
+      return;
+    }
+
+    for (const FiredEdge& e : fired_) {
+      const Transition& t = *e.transition;
+      if (t.action == Action::kIgnore) {
+        if (from_start) continue;
+        internal::DeweyNumber version;
+        if (t.target == comp.state) {
+          version = comp.version.Increase(SelfIncrease(total_ignore, total_take));
+        } else {
+          version = comp.version.Increase(take_skip + ignores_to_visit).AddStage();
+          --ignores_to_visit;
+        }
+        AddSuccessor(state, comp, t.target, comp.node, std::move(version),
+                     /*took=*/false);
+      } else if (t.action == Action::kTake) {
+        internal::DeweyNumber current = comp.version.Increase(takes_to_visit);
+        --takes_to_visit;
+        if (event_slot_ == kNoNode) {
+          event_slot_ = state.buffer().AddEvent(*event_, ts_, seq_);
+        }
+        uint32_t stage = nfa_.states()[e.source].stage;
+        uint32_t node = state.buffer().Put(stage, event_slot_, comp.node, current);
+        internal::DeweyNumber next_version = current.AddStage();
+        Computation& taken = AddSuccessor(state, comp, t.target, node,
+                                          next_version, /*took=*/true);
+        UpdateAggregates(taken, stage);
+        if (ReachesFinalByProceed(t.target)) {
+          Computation final_comp = taken;
+          final_comp.state = final_state_;
+          state.buffer().Lock(node);
+          successors_.push_back(std::move(final_comp));
+        }
+      }
+    }
+    if (from_start) {
+      Computation start;
+      start.state = comp.state;
+      start.version = comp.version.Increase(SelfIncrease(total_ignore, total_take));
+      start.aggregates.resize(nfa_.aggregates().size());
+      successors_.push_back(std::move(start));
+    }
+    state.buffer().Release(comp.node);
+  }
+
+  // Follows PROCEED transitions whose condition holds (an epsilon closure on
+  // this event) and collects the TAKE and IGNORE transitions that fire.
+  void CollectFiredEdges(uint32_t from, bool from_start) {
+    fired_.clear();
+    dfs_.clear();
+    dfs_.push_back(from);
+    while (!dfs_.empty()) {
+      uint32_t s = dfs_.back();
+      dfs_.pop_back();
+      for (const Transition& t : nfa_.states()[s].transitions) {
+        // The start computation never ignores, and a self-IGNORE does not
+        // count as a branch: no need to evaluate it.
+        if (from_start && t.action == Action::kIgnore && t.target == from) {
+          continue;
+        }
+        if (!Eval(t.condition)) continue;
+        if (t.action == Action::kProceed) {
+          dfs_.push_back(t.target);
+        } else {
+          fired_.push_back({&t, s});
+        }
+      }
+    }
+  }
+
+  // Whether PROCEED transitions lead from `state` to the final state on
+  // this event (a pattern ending in an optional or looping stage).
+  bool ReachesFinalByProceed(uint32_t state) {
+    proceed_dfs_.clear();
+    proceed_dfs_.push_back(state);
+    while (!proceed_dfs_.empty()) {
+      uint32_t s = proceed_dfs_.back();
+      proceed_dfs_.pop_back();
+      for (const Transition& t : nfa_.states()[s].transitions) {
+        if (t.action != Action::kProceed || !Eval(t.condition)) continue;
+        if (nfa_.states()[t.target].type == StateType::kFinal) {
+          final_state_ = t.target;
+          return true;
+        }
+        proceed_dfs_.push_back(t.target);
+      }
+    }
+    return false;
+  }
+
+  static uint32_t SelfIncrease(int ignores, int takes) {
+    return takes == 0 && ignores == 0
+               ? 0
+               : static_cast<uint32_t>(ignores + std::max(1, takes));
+  }
+
+  Computation& AddSuccessor(KeyState<Event>& state, const Computation& from,
+                            uint32_t target, uint32_t node,
+                            internal::DeweyNumber version, bool took) {
+    Computation next;
+    next.state = target;
+    next.node = node;
+    next.version = std::move(version);
+    if (took && !from.has_start) {
+      next.has_start = true;
+      next.start_ts = ts_;
+      next.start_seq = seq_;
+    } else {
+      next.has_start = from.has_start;
+      next.start_ts = from.start_ts;
+      next.start_seq = from.start_seq;
+    }
+    next.previous_ts = took ? ts_ : from.previous_ts;
+    next.aggregates = from.aggregates;
+    state.buffer().Lock(node);
+    successors_.push_back(std::move(next));
+    return successors_.back();
+  }
+
+  void UpdateAggregates(Computation& comp, uint32_t stage) {
+    const auto& defs = nfa_.aggregates();
+    for (size_t i = 0; i < defs.size(); ++i) {
+      if (defs[i].stage != stage) continue;
+      try {
+        comp.aggregates[i].Add(defs[i].value(*event_));
+      } catch (const std::exception& e) {
+        AggregateFailed(i, e.what());
+      } catch (...) {
+        AggregateFailed(i, "an exception that is not a std::exception");
+      }
+    }
+  }
+
+  void AggregateFailed(size_t index, absl::string_view what) {
+    ++metrics_.condition_errors;
+    if (status_.ok()) {
+      status_ = absl::UnknownError(absl::StrCat(
+          "aggregate #", index + 1, " of stage '",
+          nfa_.stage_names()[nfa_.aggregates()[index].stage],
+          "' threw on the event with seq ", seq_, ": ", what));
+    }
+  }
+
+  // ---- time ----------------------------------------------------------------
+
+  void AdvanceTimeImpl(KeyState<Event>& state, int64_t ts, MatchSink<Event>& sink) {
+    if (!has_windows_) return;
+    const int64_t window = nfa_.window().count();
+    timed_next_.clear();
+    timed_potential_.clear();
+    for (Computation& comp : state.partial()) {
+      if (!comp.has_start) {
+        timed_next_.push_back(std::move(comp));
+        continue;
+      }
+      const NfaState& s = nfa_.states()[comp.state];
+      const int64_t state_window = s.window.count();
+      bool by_previous = state_window > 0 && ts - comp.previous_ts >= state_window;
+      bool by_first = window > 0 && ts - comp.start_ts >= window;
+      if (!by_previous && !by_first) {
+        timed_next_.push_back(std::move(comp));
+      } else if (s.type == StateType::kPending) {
+        timed_potential_.push_back(std::move(comp));
+      } else {
+        int64_t at = by_previous ? comp.previous_ts + state_window
+                                 : comp.start_ts + window;
+        ++metrics_.timeouts;
+        sink.OnTimeout(Materialize(state, comp), FromMillis(at));
+        state.buffer().Release(comp.node);
+      }
+    }
+    // As FlinkCEP: released (pending) matches go through the skip strategy,
+    // and a timeout may free completed matches held back by it.
+    if (!timed_potential_.empty() || !state.completed().empty()) {
+      ReleaseWithSkip(state, timed_potential_, timed_next_, sink);
+    }
+    state.partial().swap(timed_next_);
+  }
+
+  // ---- releasing matches ----------------------------------------------------
+
+  // FlinkCEP's processMatchesAccordingToSkipStrategy: completed matches wait
+  // until no partial match started before them; each one released prunes
+  // partial and completed matches as the strategy says.
+  void ReleaseWithSkip(KeyState<Event>& state, std::vector<Computation>& fresh,
+                       std::vector<Computation>& partials, MatchSink<Event>& sink) {
+    std::vector<Computation>& completed = state.completed();
+    for (Computation& c : fresh) completed.push_back(std::move(c));
+    fresh.clear();
+    SortByStart(completed);
+    while (!completed.empty()) {
+      if (!partials.empty() && StartsBefore(partials.front(), completed.front())) {
+        break;
+      }
+      Computation match = std::move(completed.front());
+      completed.erase(completed.begin());
+      state.buffer().Extract(match.node, match.version, path_);
+      if (HasPruningPoint()) {
+        PruningPoint point = FindPruningPoint(state);
+        if (point.found) {
+          Prune(state, partials, point);
+          Prune(state, completed, point);
+        }
+      }
+      EmitPath(state, sink);
+      state.buffer().Release(match.node);
+    }
+  }
+
+  struct PruningPoint {
+    bool found = false;
+    int64_t ts = 0;
+    uint64_t seq = 0;
+    bool inclusive = false;  // prune branches that start at the point too
+  };
+
+  bool HasPruningPoint() const {
+    return nfa_.skip().kind() != AfterMatchSkip::Kind::kNoSkip;
+  }
+
+  PruningPoint FindPruningPoint(const KeyState<Event>& state) const {
+    PruningPoint point;
+    const auto& buffer = state.buffer();
+    auto consider = [&](uint32_t slot, bool want_max) {
+      const auto& e = buffer.event(slot);
+      bool better = !point.found ||
+                    (want_max ? (e.timestamp > point.ts ||
+                                 (e.timestamp == point.ts && e.seq > point.seq))
+                              : (e.timestamp < point.ts ||
+                                 (e.timestamp == point.ts && e.seq < point.seq)));
+      if (better) {
+        point.found = true;
+        point.ts = e.timestamp;
+        point.seq = e.seq;
+      }
+    };
+    switch (nfa_.skip().kind()) {
+      case AfterMatchSkip::Kind::kNoSkip:
+        break;
+      case AfterMatchSkip::Kind::kSkipToNext:
+        point.inclusive = true;
+        for (const auto& step : path_) consider(step.event, false);
+        break;
+      case AfterMatchSkip::Kind::kSkipPastLastEvent:
+        point.inclusive = true;
+        for (const auto& step : path_) consider(step.event, true);
+        break;
+      case AfterMatchSkip::Kind::kSkipToFirst:
+        for (const auto& step : path_) {
+          if (step.stage == nfa_.skip_stage()) {
+            consider(step.event, false);
+            break;
+          }
+        }
+        break;
+      case AfterMatchSkip::Kind::kSkipToLast:
+        for (const auto& step : path_) {
+          if (step.stage == nfa_.skip_stage()) consider(step.event, true);
+        }
+        break;
+    }
+    return point;
+  }
+
+  void Prune(KeyState<Event>& state, std::vector<Computation>& list,
+             const PruningPoint& point) {
+    size_t kept = 0;
+    for (size_t i = 0; i < list.size(); ++i) {
+      Computation& c = list[i];
+      bool before = c.has_start &&
+                    (c.start_ts < point.ts ||
+                     (c.start_ts == point.ts &&
+                      (c.start_seq < point.seq ||
+                       (point.inclusive && c.start_seq == point.seq))));
+      if (before) {
+        state.buffer().Release(c.node);
+      } else {
+        if (kept != i) list[kept] = std::move(c);
+        ++kept;
+      }
+    }
+    list.resize(kept);
+  }
+
+  void Emit(KeyState<Event>& state, Computation& match, MatchSink<Event>& sink) {
+    state.buffer().Extract(match.node, match.version, path_);
+    EmitPath(state, sink);
+    state.buffer().Release(match.node);
+  }
+
+  void EmitPath(const KeyState<Event>& state, MatchSink<Event>& sink) {
+    ++metrics_.matches;
+    sink.OnMatch(BuildMatch(state));
+  }
+
+  Match<Event> Materialize(const KeyState<Event>& state, const Computation& comp) {
+    state.buffer().Extract(comp.node, comp.version, path_);
+    return BuildMatch(state);
+  }
+
+  // The match along path_: stages in pattern order, events in path order.
+  Match<Event> BuildMatch(const KeyState<Event>& state) const {
+    Match<Event> match;
+    const auto& names = nfa_.stage_names();
+    for (uint32_t stage = 0; stage < names.size(); ++stage) {
+      StageMatch<Event>* out = nullptr;
+      for (const auto& step : path_) {
+        if (step.stage != stage) continue;
+        if (out == nullptr) {
+          match.stages.push_back({names[stage], {}});
+          out = &match.stages.back();
+        }
+        const auto& e = state.buffer().event(step.event);
+        out->events.push_back({*e.event, FromMillis(e.timestamp), e.seq});
+      }
+    }
+    return match;
+  }
+
+  // ---- bounded memory -------------------------------------------------------
+
+  void EnforceCap(KeyState<Event>& state, std::vector<Computation>& partials) {
+    const size_t cap = options_.max_partial_matches;
+    if (cap == 0) return;
+    size_t live = 0;
+    for (const Computation& c : partials) live += c.has_start ? 1 : 0;
+    if (live <= cap) return;
+    size_t excess = live - cap;
+    metrics_.evicted_partial_matches += excess;
+    // partials is in start order with the start computation last.
+    if (options_.overflow_policy == OverflowPolicy::kDropOldest) {
+      for (size_t i = 0; i < excess; ++i) state.buffer().Release(partials[i].node);
+      partials.erase(partials.begin(), partials.begin() + excess);
+    } else {
+      size_t end = live;  // one past the newest real partial match
+      for (size_t i = end - excess; i < end; ++i) {
+        state.buffer().Release(partials[i].node);
+      }
+      partials.erase(partials.begin() + (end - excess), partials.begin() + end);
+    }
+  }
+
+  // Stable insertion sort by start: the lists are nearly sorted already,
+  // and std::stable_sort would allocate.
+  static void SortByStart(std::vector<Computation>& list) {
+    for (size_t i = 1; i < list.size(); ++i) {
+      if (!StartsBefore(list[i], list[i - 1])) continue;
+      Computation moving = std::move(list[i]);
+      size_t j = i;
+      while (j > 0 && StartsBefore(moving, list[j - 1])) {
+        list[j] = std::move(list[j - 1]);
+        --j;
+      }
+      list[j] = std::move(moving);
+    }
+  }
+
+  const Nfa<Event>& nfa_;
+  EvaluatorOptions options_;
+  EvaluatorMetrics metrics_;
+  ContextImpl context_;
+  bool has_windows_ = false;
+  absl::Status status_;
+
+  // The event being processed.
+  const Event* event_ = nullptr;
+  int64_t ts_ = 0;
+  uint64_t seq_ = 0;
+  uint32_t event_slot_ = kNoNode;
+  uint32_t final_state_ = 0;
+
+  // Scratch, reused across calls.
+  std::vector<int8_t> memo_;
+  std::vector<FiredEdge> fired_;
+  std::vector<uint32_t> dfs_;
+  std::vector<uint32_t> proceed_dfs_;
+  std::vector<Computation> successors_;
+  std::vector<Computation> next_;
+  std::vector<Computation> potential_;
+  std::vector<Computation> timed_next_;
+  std::vector<Computation> timed_potential_;
+  std::vector<typename SharedBuffer<Event>::PathStep> path_;
+};
+
+}  // namespace cep

@@ -1,0 +1,211 @@
+// cep/shared_buffer.hpp — one key's events and partial-match paths, shared.
+//
+// Partial matches that share a prefix share its nodes: a node is one event
+// taken by one stage, with edges back to the nodes it extended, each edge
+// labelled with the Dewey number of the branch that made it (FlinkCEP's
+// SharedBuffer, after SASE). A branch is just (node, version): nothing is
+// copied when a Kleene closure branches. Nodes and events are reference
+// counted; releasing a branch's last reference frees its exclusive prefix.
+// Everything is addressed by index, so the buffer serializes as plain data.
+//
+// Example (what the Evaluator does on a TAKE):
+//   uint32_t e = buffer.AddEvent(event, ts, seq);
+//   uint32_t node = buffer.Put(stage, e, previous_node, version);
+//   buffer.Lock(node);            // the new partial match's reference
+//   ...
+//   buffer.Extract(node, version, path);   // (stage, event) from the start
+//   buffer.Release(node);
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "cep/internal/dewey_number.hpp"
+
+namespace cep {
+
+inline constexpr uint32_t kNoNode = std::numeric_limits<uint32_t>::max();
+
+template <typename Event>
+class SharedBuffer {
+ public:
+  struct EventEntry {
+    std::optional<Event> event;  // empty while the slot is free
+    int64_t timestamp = 0;       // milliseconds
+    uint64_t seq = 0;
+    uint32_t refs = 0;  // nodes of this event
+    // The nodes made for this event, by stage: (stage, node).
+    absl::InlinedVector<std::pair<uint32_t, uint32_t>, 2> nodes;
+  };
+  struct Edge {
+    uint32_t previous = kNoNode;  // kNoNode: the path starts here
+    internal::DeweyNumber version;
+  };
+  struct Node {
+    uint32_t stage = 0;
+    uint32_t event = 0;
+    uint32_t refs = 0;  // partial matches + edges pointing here
+    absl::InlinedVector<Edge, 1> edges;
+  };
+  // One step of an extracted path.
+  struct PathStep {
+    uint32_t stage;
+    uint32_t event;
+  };
+
+  // Stores a copy of `event`; the slot is freed when no node refers to it.
+  uint32_t AddEvent(const Event& event, int64_t timestamp, uint64_t seq) {
+    uint32_t slot;
+    if (!free_events_.empty()) {
+      slot = free_events_.back();
+      free_events_.pop_back();
+    } else {
+      slot = static_cast<uint32_t>(events_.size());
+      events_.emplace_back();
+    }
+    EventEntry& entry = events_[slot];
+    entry.event.emplace(event);
+    entry.timestamp = timestamp;
+    entry.seq = seq;
+    entry.refs = 0;
+    ++live_events_;
+    return slot;
+  }
+
+  // Records that `stage` took event `event` after `previous` on the branch
+  // `version`: finds or makes the node for (stage, event) and adds an edge.
+  // The node starts unreferenced: Lock() it for the partial match.
+  uint32_t Put(uint32_t stage, uint32_t event, uint32_t previous,
+               const internal::DeweyNumber& version) {
+    EventEntry& entry = events_[event];
+    uint32_t node = kNoNode;
+    for (const auto& [node_stage, index] : entry.nodes) {
+      if (node_stage == stage) node = index;
+    }
+    if (node == kNoNode) {
+      node = NewNode(stage, event);
+      entry.nodes.emplace_back(stage, node);
+      ++entry.refs;
+    }
+    nodes_[node].edges.push_back(Edge{previous, version});
+    if (previous != kNoNode) ++nodes_[previous].refs;
+    return node;
+  }
+
+  void Lock(uint32_t node) {
+    if (node != kNoNode) ++nodes_[node].refs;
+  }
+
+  // Drops one reference; frees nodes (and events) nobody refers to any more.
+  void Release(uint32_t node) {
+    if (node == kNoNode) return;
+    release_stack_.clear();
+    release_stack_.push_back(node);
+    while (!release_stack_.empty()) {
+      uint32_t n = release_stack_.back();
+      release_stack_.pop_back();
+      if (--nodes_[n].refs > 0) continue;
+      for (const Edge& edge : nodes_[n].edges) {
+        if (edge.previous != kNoNode) release_stack_.push_back(edge.previous);
+      }
+      FreeNode(n);
+    }
+  }
+
+  // Writes into `path` the events of the branch `version` that ends at
+  // `node`, from its first event on. Returns false if no path exists.
+  bool Extract(uint32_t node, const internal::DeweyNumber& version,
+               std::vector<PathStep>& path) const {
+    path.clear();
+    if (node == kNoNode) return true;
+    struct Frame {
+      uint32_t node;
+      const internal::DeweyNumber* version;
+      uint32_t depth;
+    };
+    std::vector<Frame> stack;
+    std::vector<uint32_t> reversed;
+    stack.push_back({node, &version, 0});
+    while (!stack.empty()) {
+      Frame f = stack.back();
+      stack.pop_back();
+      if (f.node == kNoNode) {
+        reversed.resize(f.depth);
+        for (size_t i = reversed.size(); i-- > 0;) {
+          path.push_back({nodes_[reversed[i]].stage, nodes_[reversed[i]].event});
+        }
+        return true;
+      }
+      reversed.resize(f.depth);
+      reversed.push_back(f.node);
+      for (const Edge& edge : nodes_[f.node].edges) {
+        if (f.version->IsCompatibleWith(edge.version)) {
+          stack.push_back({edge.previous, &edge.version, f.depth + 1});
+        }
+      }
+    }
+    return false;
+  }
+
+  const EventEntry& event(uint32_t slot) const { return events_[slot]; }
+  const Node& node(uint32_t index) const { return nodes_[index]; }
+  // Events and nodes alive.
+  size_t event_count() const { return live_events_; }
+  size_t node_count() const { return live_nodes_; }
+  bool empty() const { return live_events_ == 0 && live_nodes_ == 0; }
+
+ private:
+  uint32_t NewNode(uint32_t stage, uint32_t event) {
+    uint32_t index;
+    if (!free_nodes_.empty()) {
+      index = free_nodes_.back();
+      free_nodes_.pop_back();
+    } else {
+      index = static_cast<uint32_t>(nodes_.size());
+      nodes_.emplace_back();
+    }
+    Node& n = nodes_[index];
+    n.stage = stage;
+    n.event = event;
+    n.refs = 0;
+    n.edges.clear();
+    ++live_nodes_;
+    return index;
+  }
+
+  void FreeNode(uint32_t index) {
+    Node& n = nodes_[index];
+    EventEntry& entry = events_[n.event];
+    for (size_t i = 0; i < entry.nodes.size(); ++i) {
+      if (entry.nodes[i].second == index) {
+        entry.nodes.erase(entry.nodes.begin() + i);
+        break;
+      }
+    }
+    if (--entry.refs == 0) {
+      entry.event.reset();
+      free_events_.push_back(n.event);
+      --live_events_;
+    }
+    n.edges.clear();
+    free_nodes_.push_back(index);
+    --live_nodes_;
+  }
+
+  // A deque keeps references to events stable while new ones are added, so
+  // a condition's view of matched events survives a TAKE in the same step.
+  std::deque<EventEntry> events_;
+  std::vector<uint32_t> free_events_;
+  std::vector<Node> nodes_;
+  std::vector<uint32_t> free_nodes_;
+  std::vector<uint32_t> release_stack_;
+  size_t live_events_ = 0;
+  size_t live_nodes_ = 0;
+};
+
+}  // namespace cep
