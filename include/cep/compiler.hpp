@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+
 #include "cep/condition.hpp"
 #include "cep/nfa.hpp"
 #include "cep/pattern.hpp"
@@ -46,7 +47,8 @@ class NfaCompiler {
     true_ = std::make_shared<ConditionExpr<Event>>();
     true_->op = ConditionExpr<Event>::Op::kTrue;
 
-    cur_ = Ref{&pattern_.stages(), static_cast<int>(pattern_.stages().size()) - 1};
+    cur_ =
+        Ref{&pattern_.stages(), static_cast<int>(pattern_.stages().size()) - 1};
     uint32_t sink = NewState("$end$", kNoStage, StateType::kFinal);
     sink = CreateMiddleStates(sink);
     nfa_.start_state_ = ConvertPattern(sink);
@@ -124,7 +126,8 @@ class NfaCompiler {
   }
 
   // Checks names and group shapes, collecting leaf names in pattern order.
-  absl::Status CheckStage(const Stage<Event>& s, std::vector<std::string>& order) {
+  absl::Status CheckStage(const Stage<Event>& s,
+                          std::vector<std::string>& order) {
     if (s.is_group()) {
       if (s.group.front().is_not()) {
         return Error(s.group.front(), "a group cannot begin with a NOT stage");
@@ -174,9 +177,10 @@ class NfaCompiler {
                        "only to single-event stages");
         }
         if (window_ > Duration::zero() && *s.within_previous > window_) {
-          return Error(s, absl::StrCat("its window (", s.within_previous->count(),
-                                       "ms) exceeds the pattern's window (",
-                                       window_.count(), "ms)"));
+          return Error(s,
+                       absl::StrCat("its window (", s.within_previous->count(),
+                                    "ms) exceeds the pattern's window (",
+                                    window_.count(), "ms)"));
         }
       }
       if (s.is_group()) {
@@ -206,7 +210,8 @@ class NfaCompiler {
       name = absl::StrCat(base, ":", n);
     }
     used_names_.insert({name, 0});
-    states_.push_back(BuildState{std::move(name), stage, type, Duration{0}, {}});
+    states_.push_back(
+        BuildState{std::move(name), stage, type, Duration{0}, {}});
     return static_cast<uint32_t>(states_.size() - 1);
   }
 
@@ -301,8 +306,8 @@ class NfaCompiler {
   ConditionPtr<Event> IgnoreCondition(const Ref& r) {
     Contiguity strategy = r.stage().contiguity;
     if (HeadOfGroup(r)) {
-      strategy = IsGroupFirstOfLoop() ? group_->contiguity
-                                      : group_->quantifier.inner;
+      strategy =
+          IsGroupFirstOfLoop() ? group_->contiguity : group_->quantifier.inner;
     }
     return IgnoreFor(strategy, r.stage());
   }
@@ -315,7 +320,9 @@ class NfaCompiler {
 
   // ---- groups -------------------------------------------------------------
 
-  bool HeadOfGroup(const Ref& r) const { return group_ != nullptr && r.index == 0; }
+  bool HeadOfGroup(const Ref& r) const {
+    return group_ != nullptr && r.index == 0;
+  }
 
   bool IsGroupFirstOfLoop() const {
     auto it = first_of_loop_.find(group_);
@@ -326,11 +333,11 @@ class NfaCompiler {
     if (cur_.stage().is_group()) first_of_loop_[&cur_.stage()] = value;
   }
 
-  bool IsOptional(const Ref& r) const {
-    if (HeadOfGroup(r)) {
-      return IsGroupFirstOfLoop() && group_->quantifier.optional;
-    }
-    return r.stage().quantifier.optional;
+  // The first stage of an optional group, in the group's first iteration:
+  // like an optional stage it waits in a separate ignore state.
+  bool IsHeadOfOptionalGroup(const Ref& r) const {
+    return HeadOfGroup(r) && IsGroupFirstOfLoop() &&
+           group_->quantifier.optional;
   }
 
   // ---- NOT stages ---------------------------------------------------------
@@ -401,7 +408,8 @@ class NfaCompiler {
     return copy;
   }
 
-  void UpdateWithGreedyCondition(uint32_t state, const ConditionPtr<Event>& take) {
+  void UpdateWithGreedyCondition(uint32_t state,
+                                 const ConditionPtr<Event>& take) {
     for (PendingTransition& t : states_[state].transitions) {
       t.condition = And(t.condition, Not(take));
     }
@@ -454,12 +462,13 @@ class NfaCompiler {
       SetGroupFirstOfLoop(false);
       uint32_t looping = CreateLooping(CopyWithoutTransitiveNots(sink));
       SetGroupFirstOfLoop(true);
-      last = CreateTimesState(looping, sink, s.quantifier.from, s.quantifier.from);
+      last =
+          CreateTimesState(looping, sink, s.quantifier.from, s.quantifier.from);
     } else if (s.quantifier.kind == Quantifier::Kind::kTimes) {
       last = CreateTimesState(sink, sink, s.quantifier.from, s.quantifier.to);
     } else {
       last = CreateSingletonState(sink, sink, TakeCondition(s),
-                                  IgnoreCondition(cur_), IsOptional(cur_));
+                                  IgnoreCondition(cur_), s.quantifier.optional);
     }
     AddStopStates(last);
     return last;
@@ -498,7 +507,7 @@ class NfaCompiler {
     uint32_t take_target = CopyWithoutTransitiveNots(sink);
     Add(single, Action::kTake, take_target, take);
     ConditionPtr<Event> proceed_condition = TrueCondition();
-    if (optional && !HeadOfGroup(cur_)) {
+    if (optional) {
       if (s.quantifier.greedy) {
         if (s.until != nullptr) {
           Add(single, Action::kProceed, original_of_.at(proceed),
@@ -513,7 +522,7 @@ class NfaCompiler {
     }
     if (ignore != nullptr) {
       uint32_t ignore_state = single;
-      if (optional) {
+      if (optional || IsHeadOfOptionalGroup(cur_)) {
         // A separate state without the PROCEED edge, so skipping the
         // optional stage branches only once.
         ignore_state = NewState(s.name, StageOf(s), StateType::kNormal);
@@ -585,7 +594,8 @@ class NfaCompiler {
     ConditionPtr<Event> proceed_condition = TrueCondition();
     Ref saved_cur = cur_, saved_following = following_;
     const Stage<Event>* saved_group = group_;
-    uint32_t loop_back = NewState(cur_.stage().name, kNoStage, StateType::kNormal);
+    uint32_t loop_back =
+        NewState(cur_.stage().name, kNoStage, StateType::kNormal);
     uint32_t last = ConvertGroupStages(loop_back);
     Add(last, Action::kProceed, sink, proceed_condition);
     Add(loop_back, Action::kProceed, last, proceed_condition);
@@ -623,7 +633,8 @@ class NfaCompiler {
         break;
     }
     nfa_.conditions_.push_back(node);
-    ConditionIndex index = static_cast<ConditionIndex>(nfa_.conditions_.size() - 1);
+    ConditionIndex index =
+        static_cast<ConditionIndex>(nfa_.conditions_.size() - 1);
     flattened_[c.get()] = index;
     return index;
   }
@@ -644,8 +655,8 @@ class NfaCompiler {
     std::vector<std::pair<uint32_t, size_t>> stack;
     for (uint32_t root = 0; root < states_.size(); ++root) {
       if (color[root] != 0) continue;
-      stack.push_back({root, 0});
       color[root] = 1;
+      stack.push_back({root, 0});
       while (!stack.empty()) {
         auto& [state, next] = stack.back();
         const auto& transitions = states_[state].transitions;
@@ -655,17 +666,16 @@ class NfaCompiler {
           continue;
         }
         const PendingTransition& t = transitions[next++];
-        if (t.action != Action::kProceed) continue;
+        if (t.action != Action::kProceed || color[t.target] == 2) continue;
         if (color[t.target] == 1) {
+          const std::string& name = states_[t.target].name;
           return absl::InvalidArgumentError(absl::StrCat(
-              "stage '", states_[t.target].name.substr(0, states_[t.target].name.find(':')),
+              "stage '", name.substr(0, name.find(':')),
               "': a looping group needs a stage that is not optional (it "
               "could repeat without taking an event)"));
         }
-        if (color[t.target] == 0) {
-          color[t.target] = 1;
-          stack.push_back({t.target, 0});
-        }
+        color[t.target] = 1;
+        stack.push_back({t.target, 0});
       }
     }
     return absl::OkStatus();

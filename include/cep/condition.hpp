@@ -48,7 +48,9 @@ struct AggregateValue {
 
   bool empty() const { return count == 0; }
   // Mean of the values; 0 when empty.
-  double avg() const { return count == 0 ? 0 : sum / static_cast<double>(count); }
+  double avg() const {
+    return count == 0 ? 0 : sum / static_cast<double>(count);
+  }
 
   void Add(double value) {
     if (count == 0) first = value;
@@ -59,7 +61,8 @@ struct AggregateValue {
     last = value;
   }
 
-  friend bool operator==(const AggregateValue&, const AggregateValue&) = default;
+  friend bool operator==(const AggregateValue&,
+                         const AggregateValue&) = default;
 };
 
 // What an iterative condition sees besides the event. Valid only during the
@@ -111,7 +114,7 @@ struct ConditionExpr {
   std::shared_ptr<const UserCondition<Event>> user;  // kUser
   std::shared_ptr<const ConditionExpr> lhs;          // kAnd, kOr, kNot
   // kTrue holds for every event (the compiler's "no condition").
-  std::shared_ptr<const ConditionExpr> rhs;          // kAnd, kOr
+  std::shared_ptr<const ConditionExpr> rhs;  // kAnd, kOr
 };
 
 template <typename Event>
@@ -131,9 +134,10 @@ constexpr bool kIsSimple = std::is_invocable_r_v<bool, F, const Event&>;
 // Wraps a callable (simple or iterative) into a condition expression.
 template <typename Event, typename F>
 ConditionPtr<Event> MakeCondition(F&& fn, std::string description) {
-  static_assert(internal::kIsIterative<Event, F> || internal::kIsSimple<Event, F>,
-                "a condition is bool(const Event&) or "
-                "bool(const Event&, const cep::Context<Event>&)");
+  static_assert(
+      internal::kIsIterative<Event, F> || internal::kIsSimple<Event, F>,
+      "a condition is bool(const Event&) or "
+      "bool(const Event&, const cep::Context<Event>&)");
   auto user = std::make_shared<UserCondition<Event>>();
   if constexpr (internal::kIsIterative<Event, F>) {
     user->iterative = std::forward<F>(fn);

@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+
 #include "cep/condition.hpp"
 #include "cep/key_state.hpp"
 #include "cep/match.hpp"
@@ -111,14 +112,14 @@ class Evaluator {
           potential_.push_back(std::move(s));
         } else if (type == StateType::kStop) {
           discard = true;
-          state.buffer().Release(s.node);
+          state.buffer().Release(s.node, s.version);
         } else {
           next_.push_back(std::move(s));
         }
       }
       if (discard) {
         for (size_t i = first; i < next_.size(); ++i) {
-          state.buffer().Release(next_[i].node);
+          state.buffer().Release(next_[i].node, next_[i].version);
         }
         next_.resize(first);
       }
@@ -240,7 +241,8 @@ class Evaluator {
     if (user.simple && memo_[index] != kUnknown) return memo_[index] == kTrue;
     bool result = false;
     try {
-      result = user.simple ? user.simple(*event_) : user.iterative(*event_, context_);
+      result = user.simple ? user.simple(*event_)
+                           : user.iterative(*event_, context_);
     } catch (const std::exception& e) {
       ConditionFailed(user, e.what());
     } catch (...) {
@@ -250,7 +252,8 @@ class Evaluator {
     return result;
   }
 
-  void ConditionFailed(const UserCondition<Event>& user, absl::string_view what) {
+  void ConditionFailed(const UserCondition<Event>& user,
+                       absl::string_view what) {
     ++metrics_.condition_errors;
     if (status_.ok()) {
       status_ = absl::UnknownError(
@@ -284,7 +287,9 @@ class Evaluator {
     if (single_self_ignore) {
       // The common "skip this event" step: reuse the branch as it is.
       Computation next = std::move(comp);
-      next.version.IncreaseInPlace(SelfIncrease(total_ignore, total_take));
+      uint32_t increase = SelfIncrease(total_ignore, total_take);
+      state.buffer().LockIncrease(next.node, next.version, increase);
+      next.version.IncreaseInPlace(increase);
       successors_.push_back(std::move(next));
       return;
     }
@@ -295,9 +300,11 @@ class Evaluator {
         if (from_start) continue;
         internal::DeweyNumber version;
         if (t.target == comp.state) {
-          version = comp.version.Increase(SelfIncrease(total_ignore, total_take));
+          version =
+              comp.version.Increase(SelfIncrease(total_ignore, total_take));
         } else {
-          version = comp.version.Increase(take_skip + ignores_to_visit).AddStage();
+          version =
+              comp.version.Increase(take_skip + ignores_to_visit).AddStage();
           --ignores_to_visit;
         }
         AddSuccessor(state, comp, t.target, comp.node, std::move(version),
@@ -309,7 +316,8 @@ class Evaluator {
           event_slot_ = state.buffer().AddEvent(*event_, ts_, seq_);
         }
         uint32_t stage = nfa_.states()[e.source].stage;
-        uint32_t node = state.buffer().Put(stage, event_slot_, comp.node, current);
+        uint32_t node =
+            state.buffer().Put(stage, event_slot_, comp.node, current);
         internal::DeweyNumber next_version = current.AddStage();
         Computation& taken = AddSuccessor(state, comp, t.target, node,
                                           next_version, /*took=*/true);
@@ -317,7 +325,7 @@ class Evaluator {
         if (ReachesFinalByProceed(t.target)) {
           Computation final_comp = taken;
           final_comp.state = final_state_;
-          state.buffer().Lock(node);
+          state.buffer().Lock(node, final_comp.version);
           successors_.push_back(std::move(final_comp));
         }
       }
@@ -325,11 +333,12 @@ class Evaluator {
     if (from_start) {
       Computation start;
       start.state = comp.state;
-      start.version = comp.version.Increase(SelfIncrease(total_ignore, total_take));
+      start.version =
+          comp.version.Increase(SelfIncrease(total_ignore, total_take));
       start.aggregates.resize(nfa_.aggregates().size());
       successors_.push_back(std::move(start));
     }
-    state.buffer().Release(comp.node);
+    state.buffer().Release(comp.node, comp.version);
   }
 
   // Follows PROCEED transitions whose condition holds (an epsilon closure on
@@ -401,7 +410,7 @@ class Evaluator {
     }
     next.previous_ts = took ? ts_ : from.previous_ts;
     next.aggregates = from.aggregates;
-    state.buffer().Lock(node);
+    state.buffer().Lock(node, next.version);
     successors_.push_back(std::move(next));
     return successors_.back();
   }
@@ -423,16 +432,17 @@ class Evaluator {
   void AggregateFailed(size_t index, absl::string_view what) {
     ++metrics_.condition_errors;
     if (status_.ok()) {
-      status_ = absl::UnknownError(absl::StrCat(
-          "aggregate #", index + 1, " of stage '",
-          nfa_.stage_names()[nfa_.aggregates()[index].stage],
-          "' threw on the event with seq ", seq_, ": ", what));
+      status_ = absl::UnknownError(
+          absl::StrCat("aggregate #", index + 1, " of stage '",
+                       nfa_.stage_names()[nfa_.aggregates()[index].stage],
+                       "' threw on the event with seq ", seq_, ": ", what));
     }
   }
 
   // ---- time ----------------------------------------------------------------
 
-  void AdvanceTimeImpl(KeyState<Event>& state, int64_t ts, MatchSink<Event>& sink) {
+  void AdvanceTimeImpl(KeyState<Event>& state, int64_t ts,
+                       MatchSink<Event>& sink) {
     if (!has_windows_) return;
     const int64_t window = nfa_.window().count();
     timed_next_.clear();
@@ -444,7 +454,8 @@ class Evaluator {
       }
       const NfaState& s = nfa_.states()[comp.state];
       const int64_t state_window = s.window.count();
-      bool by_previous = state_window > 0 && ts - comp.previous_ts >= state_window;
+      bool by_previous =
+          state_window > 0 && ts - comp.previous_ts >= state_window;
       bool by_first = window > 0 && ts - comp.start_ts >= window;
       if (!by_previous && !by_first) {
         timed_next_.push_back(std::move(comp));
@@ -455,7 +466,7 @@ class Evaluator {
                                  : comp.start_ts + window;
         ++metrics_.timeouts;
         sink.OnTimeout(Materialize(state, comp), FromMillis(at));
-        state.buffer().Release(comp.node);
+        state.buffer().Release(comp.node, comp.version);
       }
     }
     // As FlinkCEP: released (pending) matches go through the skip strategy,
@@ -472,13 +483,15 @@ class Evaluator {
   // until no partial match started before them; each one released prunes
   // partial and completed matches as the strategy says.
   void ReleaseWithSkip(KeyState<Event>& state, std::vector<Computation>& fresh,
-                       std::vector<Computation>& partials, MatchSink<Event>& sink) {
+                       std::vector<Computation>& partials,
+                       MatchSink<Event>& sink) {
     std::vector<Computation>& completed = state.completed();
     for (Computation& c : fresh) completed.push_back(std::move(c));
     fresh.clear();
     SortByStart(completed);
     while (!completed.empty()) {
-      if (!partials.empty() && StartsBefore(partials.front(), completed.front())) {
+      if (!partials.empty() &&
+          StartsBefore(partials.front(), completed.front())) {
         break;
       }
       Computation match = std::move(completed.front());
@@ -492,7 +505,7 @@ class Evaluator {
         }
       }
       EmitPath(state, sink);
-      state.buffer().Release(match.node);
+      state.buffer().Release(match.node, match.version);
     }
   }
 
@@ -512,11 +525,12 @@ class Evaluator {
     const auto& buffer = state.buffer();
     auto consider = [&](uint32_t slot, bool want_max) {
       const auto& e = buffer.event(slot);
-      bool better = !point.found ||
-                    (want_max ? (e.timestamp > point.ts ||
-                                 (e.timestamp == point.ts && e.seq > point.seq))
-                              : (e.timestamp < point.ts ||
-                                 (e.timestamp == point.ts && e.seq < point.seq)));
+      bool better =
+          !point.found ||
+          (want_max ? (e.timestamp > point.ts ||
+                       (e.timestamp == point.ts && e.seq > point.seq))
+                    : (e.timestamp < point.ts ||
+                       (e.timestamp == point.ts && e.seq < point.seq)));
       if (better) {
         point.found = true;
         point.ts = e.timestamp;
@@ -556,13 +570,13 @@ class Evaluator {
     size_t kept = 0;
     for (size_t i = 0; i < list.size(); ++i) {
       Computation& c = list[i];
-      bool before = c.has_start &&
-                    (c.start_ts < point.ts ||
-                     (c.start_ts == point.ts &&
-                      (c.start_seq < point.seq ||
-                       (point.inclusive && c.start_seq == point.seq))));
+      bool before =
+          c.has_start && (c.start_ts < point.ts ||
+                          (c.start_ts == point.ts &&
+                           (c.start_seq < point.seq ||
+                            (point.inclusive && c.start_seq == point.seq))));
       if (before) {
-        state.buffer().Release(c.node);
+        state.buffer().Release(c.node, c.version);
       } else {
         if (kept != i) list[kept] = std::move(c);
         ++kept;
@@ -571,10 +585,11 @@ class Evaluator {
     list.resize(kept);
   }
 
-  void Emit(KeyState<Event>& state, Computation& match, MatchSink<Event>& sink) {
+  void Emit(KeyState<Event>& state, Computation& match,
+            MatchSink<Event>& sink) {
     state.buffer().Extract(match.node, match.version, path_);
     EmitPath(state, sink);
-    state.buffer().Release(match.node);
+    state.buffer().Release(match.node, match.version);
   }
 
   void EmitPath(const KeyState<Event>& state, MatchSink<Event>& sink) {
@@ -582,7 +597,8 @@ class Evaluator {
     sink.OnMatch(BuildMatch(state));
   }
 
-  Match<Event> Materialize(const KeyState<Event>& state, const Computation& comp) {
+  Match<Event> Materialize(const KeyState<Event>& state,
+                           const Computation& comp) {
     state.buffer().Extract(comp.node, comp.version, path_);
     return BuildMatch(state);
   }
@@ -618,12 +634,14 @@ class Evaluator {
     metrics_.evicted_partial_matches += excess;
     // partials is in start order with the start computation last.
     if (options_.overflow_policy == OverflowPolicy::kDropOldest) {
-      for (size_t i = 0; i < excess; ++i) state.buffer().Release(partials[i].node);
+      for (size_t i = 0; i < excess; ++i) {
+        state.buffer().Release(partials[i].node, partials[i].version);
+      }
       partials.erase(partials.begin(), partials.begin() + excess);
     } else {
       size_t end = live;  // one past the newest real partial match
       for (size_t i = end - excess; i < end; ++i) {
-        state.buffer().Release(partials[i].node);
+        state.buffer().Release(partials[i].node, partials[i].version);
       }
       partials.erase(partials.begin() + (end - excess), partials.begin() + end);
     }

@@ -10,13 +10,15 @@
 // Example:
 //   cep::KeyState<Txn> state;             // a fresh key: only the start
 //   evaluator.Process(state, txn, ts, seq, sink);
-//   if (state.PartialMatchCount() == 0) { /* the key holds no partial match */ }
+//   if (state.PartialMatchCount() == 0) { /* the key holds no partial match */
+//   }
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+
 #include "cep/condition.hpp"
 #include "cep/internal/dewey_number.hpp"
 #include "cep/shared_buffer.hpp"

@@ -1,4 +1,5 @@
-// cep/match.hpp — what a pattern reports: a match, or a timed-out partial match.
+// cep/match.hpp — what a pattern reports: a match, or a timed-out partial
+// match.
 //
 // A Match maps stage names to the events taken by each stage: stages in
 // pattern order (stages that took no event are absent), events in arrival

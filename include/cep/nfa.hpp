@@ -1,4 +1,5 @@
-// cep/nfa.hpp — the compiled automaton an Evaluator advances, per key, per event.
+// cep/nfa.hpp — the compiled automaton an Evaluator advances, per key, per
+// event.
 //
 // Built by CompilePattern() (compiler.hpp), immutable, shared by all keys; a
 // key's partial matches live in its KeyState (key_state.hpp). States have
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+
 #include "cep/condition.hpp"
 #include "cep/pattern.hpp"
 #include "cep/time.hpp"

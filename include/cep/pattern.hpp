@@ -38,6 +38,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+
 #include "cep/condition.hpp"
 #include "cep/time.hpp"
 
@@ -122,9 +123,9 @@ struct Stage {
   std::string name;
   Contiguity contiguity = Contiguity::kStrict;
   Quantifier quantifier;
-  ConditionPtr<Event> condition;  // nullptr: every event matches
-  ConditionPtr<Event> until;      // looping stages only
-  std::vector<Stage> group;       // non-empty: a group pattern
+  ConditionPtr<Event> condition;            // nullptr: every event matches
+  ConditionPtr<Event> until;                // looping stages only
+  std::vector<Stage> group;                 // non-empty: a group pattern
   std::optional<Duration> within;           // kFirstAndLast
   std::optional<Duration> within_previous;  // kPreviousAndCurrent
   int condition_count = 0;                  // numbers conditions for messages
@@ -243,8 +244,8 @@ class Pattern {
   Pattern& Where(F&& condition) {
     if (Stage<Event>* s = ConditionTarget("Where")) {
       s->condition = AndCondition(
-          s->condition, MakeCondition<Event>(std::forward<F>(condition),
-                                             ConditionName(*s)));
+          s->condition,
+          MakeCondition<Event>(std::forward<F>(condition), ConditionName(*s)));
     }
     return *this;
   }
@@ -253,8 +254,8 @@ class Pattern {
   Pattern& Or(F&& condition) {
     if (Stage<Event>* s = ConditionTarget("Or")) {
       s->condition = OrCondition(
-          s->condition, MakeCondition<Event>(std::forward<F>(condition),
-                                             ConditionName(*s)));
+          s->condition,
+          MakeCondition<Event>(std::forward<F>(condition), ConditionName(*s)));
     }
     return *this;
   }
@@ -264,11 +265,11 @@ class Pattern {
   template <typename Sub>
   Pattern& Subtype() {
     if (Stage<Event>* s = ConditionTarget("Subtype")) {
-      s->condition =
-          AndCondition(s->condition,
-                       MakeCondition<Event>(
-                           [](const Event& e) { return IsA<Sub>(e); },
-                           absl::StrCat("subtype test of stage '", s->name, "'")));
+      s->condition = AndCondition(
+          s->condition,
+          MakeCondition<Event>(
+              [](const Event& e) { return IsA<Sub>(e); },
+              absl::StrCat("subtype test of stage '", s->name, "'")));
     }
     return *this;
   }
@@ -294,17 +295,21 @@ class Pattern {
 
   // One or more events (Kleene plus). Repetitions skip non-matching events
   // unless Consecutive() or AllowCombinations() says otherwise.
-  Pattern& OneOrMore() { return SetQuantifier("OneOrMore", Quantifier::Kind::kLooping, 1, 1); }
+  Pattern& OneOrMore() {
+    return SetQuantifier("OneOrMore", Quantifier::Kind::kLooping, 1, 1);
+  }
   // Exactly `times` events.
   Pattern& Times(int times) {
-    if (times <= 0) return FailLast("Times", "Times needs a count greater than 0");
+    if (times <= 0)
+      return FailLast("Times", "Times needs a count greater than 0");
     return SetQuantifier("Times", Quantifier::Kind::kTimes, times, times);
   }
   // Between `from` and `to` events; Times(0, n) is Times(1, n).Optional().
   Pattern& Times(int from, int to) {
     if (from < 0 || to <= 0 || to < from) {
-      return FailLast("Times", absl::StrCat("Times(", from, ", ", to,
-                                            ") needs 0 <= from <= to and to > 0"));
+      return FailLast("Times",
+                      absl::StrCat("Times(", from, ", ", to,
+                                   ") needs 0 <= from <= to and to > 0"));
     }
     SetQuantifier("Times", Quantifier::Kind::kTimes, from == 0 ? 1 : from, to);
     if (from == 0 && status_.ok()) Optional();
@@ -312,7 +317,8 @@ class Pattern {
   }
   // At least `times` events; TimesOrMore(0) is OneOrMore().Optional().
   Pattern& TimesOrMore(int times) {
-    if (times < 0) return FailLast("TimesOrMore", "TimesOrMore needs a count of 0 or more");
+    if (times < 0)
+      return FailLast("TimesOrMore", "TimesOrMore needs a count of 0 or more");
     SetQuantifier("TimesOrMore", Quantifier::Kind::kLooping,
                   times == 0 ? 1 : times, times == 0 ? 1 : times);
     if (times == 0 && status_.ok()) Optional();
@@ -341,7 +347,8 @@ class Pattern {
       return Fail(*s, "Greedy does not apply with AllowCombinations");
     }
     if (s->quantifier.kind == Quantifier::Kind::kSingle) {
-      return Fail(*s, "Greedy needs a quantifier (OneOrMore, Times, TimesOrMore)");
+      return Fail(*s,
+                  "Greedy needs a quantifier (OneOrMore, Times, TimesOrMore)");
     }
     s->quantifier.greedy = true;
     return *this;
@@ -359,11 +366,14 @@ class Pattern {
   // event is less than `window` after its first; with kPreviousAndCurrent
   // this stage's first event is less than `window` after the previous one.
   // The smallest kFirstAndLast window of all stages applies.
-  Pattern& Within(Duration window, WithinType type = WithinType::kFirstAndLast) {
+  Pattern& Within(Duration window,
+                  WithinType type = WithinType::kFirstAndLast) {
     Stage<Event>* s = Last("Within");
     if (s == nullptr) return *this;
-    if (window <= Duration::zero()) return Fail(*s, "Within needs a positive duration");
-    (type == WithinType::kFirstAndLast ? s->within : s->within_previous) = window;
+    if (window <= Duration::zero())
+      return Fail(*s, "Within needs a positive duration");
+    (type == WithinType::kFirstAndLast ? s->within : s->within_previous) =
+        window;
     return *this;
   }
 
@@ -411,13 +421,15 @@ class Pattern {
     return *this;
   }
 
-  Pattern& AddGroup(const Pattern& group, Contiguity contiguity, const char* op) {
+  Pattern& AddGroup(const Pattern& group, Contiguity contiguity,
+                    const char* op) {
     if (!group.status_.ok()) {
       if (status_.ok()) status_ = group.status_;
       return *this;
     }
     if (group.stages_.empty()) {
-      return FailMessage(absl::StrCat(op, ": a group needs at least one stage"));
+      return FailMessage(
+          absl::StrCat(op, ": a group needs at least one stage"));
     }
     std::string name = "(";
     for (const Stage<Event>& inner : group.stages_) {
@@ -439,7 +451,8 @@ class Pattern {
   bool CheckBegun(const std::string& name, const char* op) {
     bool is_begin = std::string_view(op) == "Begin";
     if (stages_.empty() && !is_begin) {
-      FailMessage(absl::StrCat("stage '", name, "': a pattern must start with Begin, not ", op));
+      FailMessage(absl::StrCat("stage '", name,
+                               "': a pattern must start with Begin, not ", op));
       return false;
     }
     return true;
@@ -457,7 +470,8 @@ class Pattern {
 
   Stage<Event>* Last(const char* op) {
     if (stages_.empty()) {
-      FailMessage(absl::StrCat(op, ": the pattern has no stage yet; start with Begin"));
+      FailMessage(
+          absl::StrCat(op, ": the pattern has no stage yet; start with Begin"));
       return nullptr;
     }
     return &stages_.back();
@@ -466,20 +480,25 @@ class Pattern {
   Stage<Event>* ConditionTarget(const char* op) {
     Stage<Event>* s = Last(op);
     if (s != nullptr && s->is_group()) {
-      Fail(*s, absl::StrCat(op, " does not apply to a group; put conditions on its stages"));
+      Fail(*s,
+           absl::StrCat(
+               op, " does not apply to a group; put conditions on its stages"));
       return nullptr;
     }
     return s;
   }
 
   static std::string ConditionName(Stage<Event>& s) {
-    return absl::StrCat("condition #", ++s.condition_count, " of stage '", s.name, "'");
+    return absl::StrCat("condition #", ++s.condition_count, " of stage '",
+                        s.name, "'");
   }
 
-  Pattern& SetQuantifier(const char* op, Quantifier::Kind kind, int from, int to) {
+  Pattern& SetQuantifier(const char* op, Quantifier::Kind kind, int from,
+                         int to) {
     Stage<Event>* s = Last(op);
     if (s == nullptr) return *this;
-    if (s->is_not()) return Fail(*s, absl::StrCat(op, " does not apply to a NOT stage"));
+    if (s->is_not())
+      return Fail(*s, absl::StrCat(op, " does not apply to a NOT stage"));
     if (s->quantifier.kind != Quantifier::Kind::kSingle) {
       return Fail(*s, absl::StrCat(op, ": a quantifier is already applied"));
     }
@@ -493,13 +512,16 @@ class Pattern {
     Stage<Event>* s = Last(op);
     if (s == nullptr) return *this;
     if (s->quantifier.kind == Quantifier::Kind::kSingle) {
-      return Fail(*s, absl::StrCat(op, " needs a quantifier (OneOrMore, Times, TimesOrMore)"));
+      return Fail(
+          *s, absl::StrCat(
+                  op, " needs a quantifier (OneOrMore, Times, TimesOrMore)"));
     }
     if (s->quantifier.inner == inner) {
       return Fail(*s, absl::StrCat(op, " is already applied"));
     }
     if (s->quantifier.inner != Contiguity::kRelaxed) {
-      return Fail(*s, "apply either Consecutive or AllowCombinations, not both");
+      return Fail(*s,
+                  "apply either Consecutive or AllowCombinations, not both");
     }
     if (inner == Contiguity::kNonDeterministicRelaxed && s->quantifier.greedy) {
       return Fail(*s, "Greedy does not apply with AllowCombinations");

@@ -4,17 +4,18 @@
 // taken by one stage, with edges back to the nodes it extended, each edge
 // labelled with the Dewey number of the branch that made it (FlinkCEP's
 // SharedBuffer, after SASE). A branch is just (node, version): nothing is
-// copied when a Kleene closure branches. Nodes and events are reference
-// counted; releasing a branch's last reference frees its exclusive prefix.
+// copied when a Kleene closure branches. Nodes, edges and events are
+// reference counted; releasing a branch frees the edges, nodes and events
+// only it used, as FlinkCEP does since FLINK-32701.
 // Everything is addressed by index, so the buffer serializes as plain data.
 //
 // Example (what the Evaluator does on a TAKE):
 //   uint32_t e = buffer.AddEvent(event, ts, seq);
 //   uint32_t node = buffer.Put(stage, e, previous_node, version);
-//   buffer.Lock(node);            // the new partial match's reference
+//   buffer.Lock(node, next_version);   // the new partial match's reference
 //   ...
-//   buffer.Extract(node, version, path);   // (stage, event) from the start
-//   buffer.Release(node);
+//   buffer.Extract(node, next_version, path);  // (stage, event) from the start
+//   buffer.Release(node, next_version);
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+
 #include "cep/internal/dewey_number.hpp"
 
 namespace cep {
@@ -45,11 +47,12 @@ class SharedBuffer {
   struct Edge {
     uint32_t previous = kNoNode;  // kNoNode: the path starts here
     internal::DeweyNumber version;
+    uint32_t refs = 0;  // branches that may continue through this edge
   };
   struct Node {
     uint32_t stage = 0;
     uint32_t event = 0;
-    uint32_t refs = 0;  // partial matches + edges pointing here
+    uint32_t refs = 0;  // branches ending here + edges pointing here
     absl::InlinedVector<Edge, 1> edges;
   };
   // One step of an extracted path.
@@ -78,10 +81,12 @@ class SharedBuffer {
   }
 
   // Records that `stage` took event `event` after `previous` on the branch
-  // `version`: finds or makes the node for (stage, event) and adds an edge.
-  // The node starts unreferenced: Lock() it for the partial match.
+  // `version`: finds or makes the node for (stage, event) and adds an edge,
+  // which references (previous, version). The node starts unreferenced:
+  // Lock() it for the partial match.
   uint32_t Put(uint32_t stage, uint32_t event, uint32_t previous,
                const internal::DeweyNumber& version) {
+    Lock(previous, version);
     EventEntry& entry = events_[event];
     uint32_t node = kNoNode;
     for (const auto& [node_stage, index] : entry.nodes) {
@@ -92,28 +97,74 @@ class SharedBuffer {
       entry.nodes.emplace_back(stage, node);
       ++entry.refs;
     }
-    nodes_[node].edges.push_back(Edge{previous, version});
-    if (previous != kNoNode) ++nodes_[previous].refs;
+    nodes_[node].edges.push_back(Edge{previous, version, 0});
     return node;
   }
 
-  void Lock(uint32_t node) {
-    if (node != kNoNode) ++nodes_[node].refs;
+  // Adds a reference to the branch (node, version): to the node and to every
+  // edge of it the branch may continue through (FlinkCEP's lockNode).
+  void Lock(uint32_t node, const internal::DeweyNumber& version) {
+    if (node == kNoNode) return;
+    Node& n = nodes_[node];
+    ++n.refs;
+    for (Edge& edge : n.edges) {
+      if (version.IsCompatibleWith(edge.version)) ++edge.refs;
+    }
   }
 
-  // Drops one reference; frees nodes (and events) nobody refers to any more.
-  void Release(uint32_t node) {
+  // The reference of a branch whose version's last digit grows by
+  // `increase` (a self-IGNORE): locks the edges that only the new version
+  // is compatible with, as Lock(new) then Release(old) would, in place.
+  void LockIncrease(uint32_t node, const internal::DeweyNumber& before,
+                    uint32_t increase) {
+    if (node == kNoNode || increase == 0) return;
+    const size_t n = before.length();
+    for (Edge& edge : nodes_[node].edges) {
+      const internal::DeweyNumber& v = edge.version;
+      if (v.length() != n) continue;
+      bool same_prefix = true;
+      for (size_t i = 0; i + 1 < n && same_prefix; ++i) {
+        same_prefix = v.digit(i) == before.digit(i);
+      }
+      uint32_t last = before.digit(n - 1);
+      if (same_prefix && v.digit(n - 1) > last &&
+          v.digit(n - 1) <= last + increase) {
+        ++edge.refs;
+      }
+    }
+  }
+
+  // Drops the reference of the branch (node, version); edges no branch
+  // continues through any more are removed, releasing what they referenced,
+  // and unreferenced nodes and events are freed (FlinkCEP's releaseNode).
+  void Release(uint32_t node, const internal::DeweyNumber& version) {
     if (node == kNoNode) return;
     release_stack_.clear();
-    release_stack_.push_back(node);
+    release_stack_.push_back({node, version});
     while (!release_stack_.empty()) {
-      uint32_t n = release_stack_.back();
+      auto [n, v] = std::move(release_stack_.back());
       release_stack_.pop_back();
-      if (--nodes_[n].refs > 0) continue;
-      for (const Edge& edge : nodes_[n].edges) {
-        if (edge.previous != kNoNode) release_stack_.push_back(edge.previous);
+      Node& current = nodes_[n];
+      for (size_t i = 0; i < current.edges.size();) {
+        Edge& edge = current.edges[i];
+        if (v.IsCompatibleWith(edge.version) && ReleaseCount(edge.refs)) {
+          if (edge.previous != kNoNode) {
+            release_stack_.push_back({edge.previous, edge.version});
+          }
+          current.edges.erase(current.edges.begin() + i);
+        } else {
+          ++i;
+        }
       }
-      FreeNode(n);
+      if (ReleaseCount(current.refs)) {
+        // Edges still here hold references nobody released: let them go.
+        for (Edge& edge : current.edges) {
+          if (edge.previous != kNoNode) {
+            release_stack_.push_back({edge.previous, edge.version});
+          }
+        }
+        FreeNode(n);
+      }
     }
   }
 
@@ -137,7 +188,8 @@ class SharedBuffer {
       if (f.node == kNoNode) {
         reversed.resize(f.depth);
         for (size_t i = reversed.size(); i-- > 0;) {
-          path.push_back({nodes_[reversed[i]].stage, nodes_[reversed[i]].event});
+          path.push_back(
+              {nodes_[reversed[i]].stage, nodes_[reversed[i]].event});
         }
         return true;
       }
@@ -178,6 +230,12 @@ class SharedBuffer {
     return index;
   }
 
+  // Lockable.release(): true when the count reaches (or was already) zero.
+  static bool ReleaseCount(uint32_t& refs) {
+    if (refs == 0) return true;
+    return --refs == 0;
+  }
+
   void FreeNode(uint32_t index) {
     Node& n = nodes_[index];
     EventEntry& entry = events_[n.event];
@@ -203,7 +261,7 @@ class SharedBuffer {
   std::vector<uint32_t> free_events_;
   std::vector<Node> nodes_;
   std::vector<uint32_t> free_nodes_;
-  std::vector<uint32_t> release_stack_;
+  std::vector<std::pair<uint32_t, internal::DeweyNumber>> release_stack_;
   size_t live_events_ = 0;
   size_t live_nodes_ = 0;
 };

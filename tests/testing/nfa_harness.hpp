@@ -15,12 +15,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
 #include "cep/compiler.hpp"
 #include "cep/evaluator.hpp"
 #include "cep/key_state.hpp"
 #include "cep/match.hpp"
 #include "cep/pattern.hpp"
-#include "gtest/gtest.h"
 
 namespace cep::testing {
 
@@ -62,7 +63,8 @@ std::string FormatMatch(const Match<Event>& match) {
 template <typename Event>
 class Harness : public MatchSink<Event> {
  public:
-  explicit Harness(const Pattern<Event>& pattern, EvaluatorOptions options = {}) {
+  explicit Harness(const Pattern<Event>& pattern,
+                   EvaluatorOptions options = {}) {
     auto nfa = CompilePattern(pattern);
     compile_status_ = nfa.status();
     EXPECT_TRUE(compile_status_.ok()) << compile_status_;
@@ -79,7 +81,8 @@ class Harness : public MatchSink<Event> {
   std::vector<std::string> Feed(const Event& event, int64_t ts) {
     step_.clear();
     if (evaluator_ == nullptr) return step_;
-    last_status_ = evaluator_->Process(state_, event, FromMillis(ts), seq_++, *this);
+    last_status_ =
+        evaluator_->Process(state_, event, FromMillis(ts), seq_++, *this);
     return step_;
   }
 

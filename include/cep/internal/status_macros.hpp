@@ -17,19 +17,19 @@
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing
 // function when it is not OK.
-#define CEP_RETURN_IF_ERROR(expr)                              \
-  do {                                                         \
+#define CEP_RETURN_IF_ERROR(expr)                               \
+  do {                                                          \
     if (absl::Status cep_status_ = (expr); !cep_status_.ok()) { \
-      return cep_status_;                                      \
-    }                                                          \
+      return cep_status_;                                       \
+    }                                                           \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); returns its status when not OK,
 // otherwise moves the value into `lhs` (a declaration or an lvalue).
 // NOTE: expands to several statements; parenthesise types with commas.
-#define CEP_ASSIGN_OR_RETURN(lhs, rexpr) \
-  CEP_INTERNAL_ASSIGN_OR_RETURN(         \
-      CEP_INTERNAL_CONCAT(cep_statusor_, __LINE__), lhs, rexpr)
+#define CEP_ASSIGN_OR_RETURN(lhs, rexpr)                                      \
+  CEP_INTERNAL_ASSIGN_OR_RETURN(CEP_INTERNAL_CONCAT(cep_statusor_, __LINE__), \
+                                lhs, rexpr)
 
 #define CEP_INTERNAL_ASSIGN_OR_RETURN(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                  \

@@ -1,0 +1,118 @@
+// cep/matcher.hpp — a compiled pattern evaluated per key over a stream.
+//
+// KeyedMatcher routes each event to its key's state (from a StateBackend),
+// advances it with an Evaluator and reports matches and timeouts with the
+// key. Events are processed in the order given, at the timestamps given: the
+// caller (or the Operator of operator.hpp, with watermarks) orders them.
+//
+// Example:
+//   auto nfa = cep::CompilePattern(pattern);
+//   cep::InMemoryStateBackend<Txn, std::string> backend;
+//   cep::KeyedMatcher<Txn, std::string> matcher(
+//       *nfa, [](const Txn& t) { return t.card; }, backend);
+//   for (const Txn& t : txns) {
+//     CEP_RETURN_IF_ERROR(matcher.Process(t, cep::FromMillis(t.ts), sink));
+//   }
+//   CEP_RETURN_IF_ERROR(matcher.AdvanceTime(cep::FromMillis(end), sink));
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <utility>
+
+#include "absl/status/status.h"
+
+#include "cep/evaluator.hpp"
+#include "cep/key_state.hpp"
+#include "cep/match.hpp"
+#include "cep/nfa.hpp"
+#include "cep/state.hpp"
+#include "cep/time.hpp"
+
+namespace cep {
+
+// Receives a KeyedMatcher's output, with the key it belongs to.
+template <typename Event, typename Key>
+class KeyedMatchSink {
+ public:
+  virtual ~KeyedMatchSink() = default;
+  virtual void OnMatch(const Key& key, Match<Event> match) = 0;
+  virtual void OnTimeout(const Key& key, Match<Event> partial,
+                         Timestamp timeout_at) {
+    (void)key;
+    (void)partial;
+    (void)timeout_at;
+  }
+};
+
+template <typename Event, typename Key>
+class KeyedMatcher {
+ public:
+  using KeySelector = std::function<Key(const Event&)>;
+
+  // `nfa` and `backend` must outlive the matcher.
+  KeyedMatcher(const Nfa<Event>& nfa, KeySelector key_selector,
+               StateBackend<Event, Key>& backend, EvaluatorOptions options = {})
+      : evaluator_(nfa, options),
+        key_selector_(std::move(key_selector)),
+        backend_(backend) {}
+
+  // Processes `event` at `ts` for its key. Its sequence number is its
+  // position among the events given to this matcher.
+  [[nodiscard]] absl::Status Process(const Event& event, Timestamp ts,
+                                     KeyedMatchSink<Event, Key>& sink) {
+    return Process(event, ts, next_seq_, sink);
+  }
+
+  // As above with an explicit sequence number (its position in the input);
+  // later events need larger numbers.
+  [[nodiscard]] absl::Status Process(const Event& event, Timestamp ts,
+                                     uint64_t seq,
+                                     KeyedMatchSink<Event, Key>& sink) {
+    next_seq_ = seq + 1;
+    Key key = key_selector_(event);
+    auto state = backend_.Get(key);
+    if (!state.ok()) return state.status();
+    Forward forward(key, sink);
+    absl::Status status = evaluator_.Process(**state, event, ts, seq, forward);
+    absl::Status put = backend_.Put(key, **state);
+    return status.ok() ? put : status;
+  }
+
+  // Advances time to `ts` for every key: timeouts and trailing
+  // NotFollowedBy matches are released even for keys with no new events.
+  [[nodiscard]] absl::Status AdvanceTime(Timestamp ts,
+                                         KeyedMatchSink<Event, Key>& sink) {
+    return backend_.ForEach([&](const Key& key, KeyState<Event>& state) {
+      Forward forward(key, sink);
+      return evaluator_.AdvanceTime(state, ts, forward);
+    });
+  }
+
+  const EvaluatorMetrics& metrics() const { return evaluator_.metrics(); }
+
+ private:
+  // Adds the key to what the evaluator reports.
+  class Forward final : public MatchSink<Event> {
+   public:
+    Forward(const Key& key, KeyedMatchSink<Event, Key>& sink)
+        : key_(key), sink_(sink) {}
+    void OnMatch(Match<Event> match) override {
+      sink_.OnMatch(key_, std::move(match));
+    }
+    void OnTimeout(Match<Event> partial, Timestamp at) override {
+      sink_.OnTimeout(key_, std::move(partial), at);
+    }
+
+   private:
+    const Key& key_;
+    KeyedMatchSink<Event, Key>& sink_;
+  };
+
+  Evaluator<Event> evaluator_;
+  KeySelector key_selector_;
+  StateBackend<Event, Key>& backend_;
+  uint64_t next_seq_ = 0;
+};
+
+}  // namespace cep

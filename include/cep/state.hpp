@@ -1,0 +1,88 @@
+// cep/state.hpp — where keys' states live: the StateBackend interface and
+// the in-memory backend.
+//
+// A KeyedMatcher (matcher.hpp) asks the backend for a key's KeyState, lets
+// the Evaluator advance it, and hands it back with Put(). The interface is
+// made for stores that serialize: Get() may decode into a buffer it owns and
+// Put() may encode and batch the write until Commit(). The in-memory backend
+// keeps states as they are, so Put() and Commit() cost nothing.
+//
+// Example:
+//   cep::InMemoryStateBackend<Txn, std::string> backend;
+//   CEP_ASSIGN_OR_RETURN(cep::KeyState<Txn>* state, backend.Get("card-42"));
+//   ... evaluator.Process(*state, ...) ...
+//   CEP_RETURN_IF_ERROR(backend.Put("card-42", *state));
+#pragma once
+
+#include <cstddef>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+#include "cep/key_state.hpp"
+
+namespace cep {
+
+template <typename Event, typename Key>
+class StateBackend {
+ public:
+  virtual ~StateBackend() = default;
+
+  // The state of `key`; an empty state (a fresh key) when none is stored.
+  // The pointer stays valid until the next call on this backend.
+  // Errors: kUnavailable (I/O), kDataLoss (a stored state does not decode).
+  [[nodiscard]] virtual absl::StatusOr<KeyState<Event>*> Get(
+      const Key& key) = 0;
+
+  // Records that `state`, obtained from Get(key), changed. A serializing
+  // backend writes it now or at Commit().
+  [[nodiscard]] virtual absl::Status Put(const Key& key,
+                                         KeyState<Event>& state) = 0;
+
+  // Removes the state of `key` (nothing happens when there is none).
+  [[nodiscard]] virtual absl::Status Erase(const Key& key) = 0;
+
+  // Makes every Put() so far durable.
+  [[nodiscard]] virtual absl::Status Commit() = 0;
+
+  // Calls `fn` for every stored key; stops at the first error and returns it.
+  // `fn` must not call other methods of this backend.
+  [[nodiscard]] virtual absl::Status ForEach(
+      absl::FunctionRef<absl::Status(const Key&, KeyState<Event>&)> fn) = 0;
+
+  // Number of keys with stored state.
+  virtual size_t key_count() const = 0;
+};
+
+// Keeps every key's state in a hash map. Not thread-safe.
+template <typename Event, typename Key>
+class InMemoryStateBackend final : public StateBackend<Event, Key> {
+ public:
+  [[nodiscard]] absl::StatusOr<KeyState<Event>*> Get(const Key& key) override {
+    return &states_[key];
+  }
+  [[nodiscard]] absl::Status Put(const Key&, KeyState<Event>&) override {
+    return absl::OkStatus();
+  }
+  [[nodiscard]] absl::Status Erase(const Key& key) override {
+    states_.erase(key);
+    return absl::OkStatus();
+  }
+  [[nodiscard]] absl::Status Commit() override { return absl::OkStatus(); }
+  [[nodiscard]] absl::Status ForEach(
+      absl::FunctionRef<absl::Status(const Key&, KeyState<Event>&)> fn)
+      override {
+    for (auto& [key, state] : states_) {
+      if (absl::Status s = fn(key, state); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+  size_t key_count() const override { return states_.size(); }
+
+ private:
+  absl::flat_hash_map<Key, KeyState<Event>> states_;
+};
+
+}  // namespace cep
