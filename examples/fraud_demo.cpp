@@ -62,7 +62,8 @@ bool ReadCsv(const std::string& path, std::vector<Txn>& out) {
     std::stringstream fields(line);
     Txn t;
     std::string amount, ts;
-    if (!std::getline(fields, t.card, ',') || !std::getline(fields, amount, ',') ||
+    if (!std::getline(fields, t.card, ',') ||
+        !std::getline(fields, amount, ',') ||
         !std::getline(fields, t.merchant, ',') ||
         !std::getline(fields, t.result, ',') || !std::getline(fields, ts)) {
       std::cerr << path << ":" << line_no << ": expected 5 fields\n";
@@ -80,8 +81,8 @@ class JsonLinesSink : public cep::KeyedMatchSink<Txn, std::string> {
  public:
   void OnMatch(const std::string& card, cep::Match<Txn> match) override {
     ++matches_;
-    std::string line = "{\"pattern\":\"card_testing\",\"key\":\"" + card +
-                       "\",\"events\":{";
+    std::string line =
+        "{\"pattern\":\"card_testing\",\"key\":\"" + card + "\",\"events\":{";
     for (size_t s = 0; s < match.stages.size(); ++s) {
       const auto& stage = match.stages[s];
       line += (s > 0 ? ",\"" : "\"") + stage.stage + "\":[";

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -57,7 +58,7 @@ std::vector<std::vector<std::string>> FeedSteps(Harness<Ev>& h,
 std::vector<Ev> SixAs() {
   std::vector<Ev> events;
   for (int i = 1; i <= 6; ++i) {
-    events.push_back(E("a" + std::to_string(i), "a", 0.0, i));
+    events.push_back(E(absl::StrCat("a", i), "a", 0.0, i));
   }
   return events;
 }
@@ -139,7 +140,7 @@ P TwoTimesTwo(AfterMatchSkip skip) {
 std::vector<Ev> AbEvents(int n) {
   std::vector<Ev> events;
   for (int i = 1; i <= n; ++i) {
-    events.push_back(E("ab" + std::to_string(i), "ab", 0.0, i));
+    events.push_back(E(absl::StrCat("ab", i), "ab", 0.0, i));
   }
   return events;
 }
@@ -374,7 +375,7 @@ TEST(AfterMatchSkipTest, SharedBufferIsEmptyAfterSkipPastLastEvent) {
   Harness<Ev> h(p);
   std::vector<Ev> events;
   for (int i = 0; i < 4; ++i) {
-    events.push_back(E("e" + std::to_string(i), "a", 1.0, i));
+    events.push_back(E(absl::StrCat("e", i), "a", 1.0, i));
   }
   EXPECT_THAT(h.FeedAll(events), ElementsAre("start=[e0 e1]", "start=[e2 e3]"));
   EXPECT_EQ(h.buffered_events(), 0u);

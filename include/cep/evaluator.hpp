@@ -133,6 +133,7 @@ class Evaluator {
     }
     EnforceCap(state, next_);
     state.partial().swap(next_);
+    if (event_slot_ != kNoNode) state.buffer().ReleaseEvent(event_slot_);
     event_ = nullptr;
     return status_;
   }

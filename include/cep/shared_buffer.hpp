@@ -10,12 +10,13 @@
 // Everything is addressed by index, so the buffer serializes as plain data.
 //
 // Example (what the Evaluator does on a TAKE):
-//   uint32_t e = buffer.AddEvent(event, ts, seq);
+//   uint32_t e = buffer.AddEvent(event, ts, seq);  // once per event
 //   uint32_t node = buffer.Put(stage, e, previous_node, version);
 //   buffer.Lock(node, next_version);   // the new partial match's reference
 //   ...
 //   buffer.Extract(node, next_version, path);  // (stage, event) from the start
 //   buffer.Release(node, next_version);
+//   buffer.ReleaseEvent(e);                   // when the event is done
 #pragma once
 
 #include <cstdint>
@@ -40,7 +41,7 @@ class SharedBuffer {
     std::optional<Event> event;  // empty while the slot is free
     int64_t timestamp = 0;       // milliseconds
     uint64_t seq = 0;
-    uint32_t refs = 0;  // nodes of this event
+    uint32_t refs = 0;  // nodes of this event, +1 while being processed
     // The nodes made for this event, by stage: (stage, node).
     absl::InlinedVector<std::pair<uint32_t, uint32_t>, 2> nodes;
   };
@@ -61,7 +62,9 @@ class SharedBuffer {
     uint32_t event;
   };
 
-  // Stores a copy of `event`; the slot is freed when no node refers to it.
+  // Stores a copy of `event`, holding one reference for the caller (the
+  // event being processed): ReleaseEvent() drops it. The slot is freed when
+  // neither the caller nor any node refers to it.
   uint32_t AddEvent(const Event& event, int64_t timestamp, uint64_t seq) {
     uint32_t slot;
     if (!free_events_.empty()) {
@@ -75,10 +78,13 @@ class SharedBuffer {
     entry.event.emplace(event);
     entry.timestamp = timestamp;
     entry.seq = seq;
-    entry.refs = 0;
+    entry.refs = 1;
     ++live_events_;
     return slot;
   }
+
+  // Drops the caller's reference taken by AddEvent().
+  void ReleaseEvent(uint32_t slot) { UnrefEvent(slot); }
 
   // Records that `stage` took event `event` after `previous` on the branch
   // `version`: finds or makes the node for (stage, event) and adds an edge,
@@ -230,6 +236,14 @@ class SharedBuffer {
     return index;
   }
 
+  void UnrefEvent(uint32_t slot) {
+    EventEntry& entry = events_[slot];
+    if (--entry.refs > 0) return;
+    entry.event.reset();
+    free_events_.push_back(slot);
+    --live_events_;
+  }
+
   // Lockable.release(): true when the count reaches (or was already) zero.
   static bool ReleaseCount(uint32_t& refs) {
     if (refs == 0) return true;
@@ -245,11 +259,7 @@ class SharedBuffer {
         break;
       }
     }
-    if (--entry.refs == 0) {
-      entry.event.reset();
-      free_events_.push_back(n.event);
-      --live_events_;
-    }
+    UnrefEvent(n.event);
     n.edges.clear();
     free_nodes_.push_back(index);
     --live_nodes_;

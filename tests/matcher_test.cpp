@@ -1,0 +1,135 @@
+// Tests of KeyedMatcher and the in-memory StateBackend: per-key isolation,
+// keys in output, time advanced for keys without new events.
+#include "cep/matcher.hpp"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+#include "testing/nfa_harness.hpp"
+#include "testing/status_matchers.hpp"
+
+namespace cep {
+namespace {
+
+using ::cep::testing::Ev;
+using ::cep::testing::FormatMatch;
+using ::cep::testing::IsOk;
+using ::cep::testing::NameIs;
+using ::testing::ElementsAre;
+using P = Pattern<Ev>;
+
+// Events keyed by `id`.
+Ev K(int key, std::string label, std::string name, int64_t ts) {
+  Ev e{std::move(label), std::move(name), 0, ts, 0, key};
+  return e;
+}
+
+class Recorder : public KeyedMatchSink<Ev, int> {
+ public:
+  void OnMatch(const int& key, Match<Ev> match) override {
+    out.push_back(absl::StrCat(key, ": ", FormatMatch(match)));
+  }
+  void OnTimeout(const int& key, Match<Ev> partial, Timestamp at) override {
+    out.push_back(absl::StrCat(key, ": timeout ", FormatMatch(partial), " @",
+                               ToMillis(at)));
+  }
+  std::vector<std::string> out;
+};
+
+P AThenB() {
+  return P::Begin("a")
+      .Where(NameIs("a"))
+      .FollowedBy("b")
+      .Where(NameIs("b"))
+      .Within(std::chrono::milliseconds(10));
+}
+
+TEST(KeyedMatcherTest, KeysMatchIndependently) {
+  auto nfa = CompilePattern(AThenB());
+  ASSERT_THAT(nfa.status(), IsOk());
+  InMemoryStateBackend<Ev, int> backend;
+  KeyedMatcher<Ev, int> matcher(
+      *nfa, [](const Ev& e) { return e.id; }, backend);
+  Recorder sink;
+  for (const Ev& e :
+       {K(1, "a1", "a", 1), K(2, "a2", "a", 2), K(2, "b2", "b", 3),
+        K(1, "x", "x", 4), K(1, "b1", "b", 5)}) {
+    ASSERT_THAT(matcher.Process(e, FromMillis(e.ts), sink), IsOk());
+  }
+  EXPECT_THAT(sink.out, ElementsAre("2: a=[a2] b=[b2]", "1: a=[a1] b=[b1]"));
+  EXPECT_EQ(backend.key_count(), 2u);
+  EXPECT_EQ(matcher.metrics().events, 5u);
+}
+
+TEST(KeyedMatcherTest, AdvanceTimeTimesOutKeysWithoutNewEvents) {
+  auto nfa = CompilePattern(AThenB());
+  ASSERT_THAT(nfa.status(), IsOk());
+  InMemoryStateBackend<Ev, int> backend;
+  KeyedMatcher<Ev, int> matcher(
+      *nfa, [](const Ev& e) { return e.id; }, backend);
+  Recorder sink;
+  ASSERT_THAT(matcher.Process(K(7, "a7", "a", 100), FromMillis(100), sink),
+              IsOk());
+  ASSERT_THAT(matcher.Process(K(8, "a8", "a", 104), FromMillis(104), sink),
+              IsOk());
+  ASSERT_THAT(matcher.AdvanceTime(FromMillis(111), sink), IsOk());
+  EXPECT_THAT(sink.out, ElementsAre("7: timeout a=[a7] @110"));
+  ASSERT_THAT(matcher.AdvanceTime(FromMillis(200), sink), IsOk());
+  EXPECT_THAT(sink.out,
+              ElementsAre("7: timeout a=[a7] @110", "8: timeout a=[a8] @114"));
+}
+
+TEST(KeyedMatcherTest, ExplicitSequenceNumbersReachMatches) {
+  auto nfa = CompilePattern(AThenB());
+  ASSERT_THAT(nfa.status(), IsOk());
+  InMemoryStateBackend<Ev, int> backend;
+  KeyedMatcher<Ev, int> matcher(
+      *nfa, [](const Ev& e) { return e.id; }, backend);
+  class SeqSink : public KeyedMatchSink<Ev, int> {
+   public:
+    void OnMatch(const int&, Match<Ev> m) override {
+      for (const auto& s : m.stages) {
+        for (const auto& e : s.events) seqs.push_back(e.seq);
+      }
+    }
+    std::vector<uint64_t> seqs;
+  } sink;
+  ASSERT_THAT(matcher.Process(K(1, "a", "a", 1), FromMillis(1), 40, sink),
+              IsOk());
+  ASSERT_THAT(matcher.Process(K(1, "b", "b", 2), FromMillis(2), sink), IsOk());
+  EXPECT_THAT(sink.seqs, ElementsAre(40u, 41u));
+}
+
+TEST(InMemoryStateBackendTest, GetPutEraseForEach) {
+  InMemoryStateBackend<Ev, std::string> backend;
+  auto state = backend.Get("k1");
+  ASSERT_THAT(state.status(), IsOk());
+  EXPECT_TRUE((*state)->partial().empty());
+  (*state)->partial().emplace_back();
+  ASSERT_THAT(backend.Put("k1", **state), IsOk());
+  ASSERT_THAT(backend.Get("k2").status(), IsOk());
+  EXPECT_EQ(backend.key_count(), 2u);
+  EXPECT_EQ((*backend.Get("k1"))->partial().size(), 1u);
+  std::vector<std::string> keys;
+  ASSERT_THAT(backend.ForEach([&](const std::string& key, KeyState<Ev>&) {
+    keys.push_back(key);
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_THAT(keys, ::testing::UnorderedElementsAre("k1", "k2"));
+  ASSERT_THAT(backend.Erase("k1"), IsOk());
+  EXPECT_EQ(backend.key_count(), 1u);
+  ASSERT_THAT(backend.Commit(), IsOk());
+  EXPECT_THAT(backend.ForEach([](const std::string&, KeyState<Ev>&) {
+    return absl::InternalError("stop");
+  }),
+              testing::StatusIs(absl::StatusCode::kInternal, "stop"));
+}
+
+}  // namespace
+}  // namespace cep
