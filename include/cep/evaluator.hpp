@@ -57,6 +57,15 @@ struct EvaluatorOptions {
   // is counted in EvaluatorMetrics::evicted_partial_matches.
   // Default: kDropOldest.
   OverflowPolicy overflow_policy = OverflowPolicy::kDropOldest;
+
+  // Performance.
+
+  // Lets SkipIfIrrelevant() drop, before any key lookup, events for which
+  // every condition is false, when the pattern is such that those events
+  // change no partial match (all conditions simple, no window, no strict
+  // contiguity or optional stage that such an event would affect).
+  // Default: true.
+  bool skip_irrelevant_events = true;
 };
 
 // Counters over all keys an Evaluator has advanced.
@@ -66,6 +75,8 @@ struct EvaluatorMetrics {
   uint64_t timeouts = 0;
   uint64_t evicted_partial_matches = 0;
   uint64_t condition_errors = 0;
+  // Events dropped by SkipIfIrrelevant() (also counted in `events`).
+  uint64_t skipped_events = 0;
 };
 
 template <typename Event>
@@ -78,6 +89,8 @@ class Evaluator {
       has_windows_ = has_windows_ || s.window > Duration::zero();
     }
     has_windows_ = has_windows_ || nfa.window() > Duration::zero();
+    can_skip_ = options.skip_irrelevant_events && !has_windows_ &&
+                IrrelevantEventsChangeNothing();
   }
   Evaluator(const Evaluator&) = delete;
   Evaluator& operator=(const Evaluator&) = delete;
@@ -99,43 +112,59 @@ class Evaluator {
     ts_ = ToMillis(ts);
     seq_ = seq;
     event_slot_ = kNoNode;
-    next_.clear();
-    potential_.clear();
-    for (Computation& comp : state.partial()) {
-      size_t first = next_.size();
-      successors_.clear();
-      ComputeNextStates(state, comp);
-      bool discard = false;
-      for (Computation& s : successors_) {
-        StateType type = nfa_.states()[s.state].type;
-        if (type == StateType::kFinal) {
-          potential_.push_back(std::move(s));
-        } else if (type == StateType::kStop) {
-          discard = true;
-          state.buffer().Release(s.node, s.version);
-        } else {
-          next_.push_back(std::move(s));
-        }
+    std::vector<Computation>& partial = state.partial();
+    // The state is rebuilt only from the first branch the event changes;
+    // an event that changes no branch leaves it untouched.
+    bool changed = false;
+    for (size_t i = 0; i < partial.size(); ++i) {
+      Computation& comp = partial[i];
+      const bool from_start = comp.state == nfa_.start_state();
+      context_.Reset(&state, &comp);
+      CollectFiredEdges(comp.state, from_start);
+      if (LeavesUnchanged(comp, from_start)) {
+        if (changed) next_.push_back(std::move(comp));
+        continue;
       }
-      if (discard) {
-        for (size_t i = first; i < next_.size(); ++i) {
-          state.buffer().Release(next_[i].node, next_[i].version);
-        }
-        next_.resize(first);
+      if (!changed) {
+        changed = true;
+        next_.clear();
+        potential_.clear();
+        for (size_t j = 0; j < i; ++j) next_.push_back(std::move(partial[j]));
       }
+      AdvanceBranch(state, comp, from_start);
     }
-    SortByStart(next_);
-    if (nfa_.skip().kind() == AfterMatchSkip::Kind::kNoSkip) {
-      SortByStart(potential_);
-      for (Computation& match : potential_) Emit(state, match, sink);
-    } else {
-      ReleaseWithSkip(state, potential_, next_, sink);
+    if (changed) {
+      SortByStart(next_);
+      if (nfa_.skip().kind() == AfterMatchSkip::Kind::kNoSkip) {
+        SortByStart(potential_);
+        for (Computation& match : potential_) Emit(state, match, sink);
+      } else {
+        ReleaseWithSkip(state, potential_, next_, sink);
+      }
+      EnforceCap(state, next_);
+      partial.swap(next_);
     }
-    EnforceCap(state, next_);
-    state.partial().swap(next_);
     if (event_slot_ != kNoNode) state.buffer().ReleaseEvent(event_slot_);
     event_ = nullptr;
     return status_;
+  }
+
+  // True, and counted, when `event` can change no key's state: every
+  // condition is false for it and the pattern leaves every partial match
+  // unchanged on such an event. The caller then need not look up the key nor
+  // call Process(). Always false when EvaluatorOptions disables it.
+  bool SkipIfIrrelevant(const Event& event) {
+    if (!can_skip_) return false;
+    for (const auto& user : nfa_.user_conditions()) {
+      try {
+        if (user->simple(event)) return false;
+      } catch (...) {
+        return false;  // Process() reports it
+      }
+    }
+    ++metrics_.events;
+    ++metrics_.skipped_events;
+    return true;
   }
 
   // Advances time to `ts` with no event (a watermark or end of input):
@@ -220,6 +249,61 @@ class Evaluator {
 
   // ---- conditions ---------------------------------------------------------
 
+  // The value of a condition for an event that fails every user condition.
+  bool EvalAllFalse(ConditionIndex index) const {
+    const ConditionNode& node = nfa_.conditions()[index];
+    switch (node.op) {
+      case ConditionNode::Op::kTrue:
+        return true;
+      case ConditionNode::Op::kUser:
+        return false;
+      case ConditionNode::Op::kNot:
+        return !EvalAllFalse(node.a);
+      case ConditionNode::Op::kAnd:
+        return EvalAllFalse(node.a) && EvalAllFalse(node.b);
+      case ConditionNode::Op::kOr:
+        return EvalAllFalse(node.a) || EvalAllFalse(node.b);
+    }
+    return false;
+  }
+
+  // Whether an event failing every condition leaves a branch in any state
+  // unchanged (see LeavesUnchanged), so that it can be skipped. Needs simple
+  // conditions only: an iterative one may depend on the branch.
+  bool IrrelevantEventsChangeNothing() {
+    for (const auto& user : nfa_.user_conditions()) {
+      if (!user->simple) return false;
+    }
+    const auto& states = nfa_.states();
+    for (uint32_t s = 0; s < states.size(); ++s) {
+      if (states[s].type == StateType::kFinal ||
+          states[s].type == StateType::kStop) {
+        continue;
+      }
+      const bool from_start = s == nfa_.start_state();
+      fired_.clear();
+      dfs_.assign(1, s);
+      while (!dfs_.empty()) {
+        uint32_t current = dfs_.back();
+        dfs_.pop_back();
+        for (const Transition& t : states[current].transitions) {
+          if (from_start && t.action == Action::kIgnore && t.target == s)
+            continue;
+          if (!EvalAllFalse(t.condition)) continue;
+          if (t.action == Action::kProceed) {
+            dfs_.push_back(t.target);
+          } else {
+            fired_.push_back({&t, current});
+          }
+        }
+      }
+      Computation probe;
+      probe.state = s;
+      if (!LeavesUnchanged(probe, from_start)) return false;
+    }
+    return true;
+  }
+
   bool Eval(ConditionIndex index) {
     const ConditionNode& node = nfa_.conditions()[index];
     switch (node.op) {
@@ -265,11 +349,46 @@ class Evaluator {
 
   // ---- one branch, one event (FlinkCEP's NFA.computeNextStates) ------------
 
-  void ComputeNextStates(KeyState<Event>& state, Computation& comp) {
-    const bool from_start = comp.state == nfa_.start_state();
-    context_.Reset(&state, &comp);
-    CollectFiredEdges(comp.state, from_start);
+  // Whether the fired edges leave the branch exactly as it is: the start
+  // computation with nothing fired, or a branch whose only fired edge is an
+  // IGNORE back to its own state (its version grows by 0).
+  bool LeavesUnchanged(const Computation& comp, bool from_start) const {
+    if (from_start) return fired_.empty();
+    return fired_.size() == 1 &&
+           fired_[0].transition->action == Action::kIgnore &&
+           fired_[0].transition->target == comp.state;
+  }
 
+  // Applies the fired edges of `comp` (collected by CollectFiredEdges):
+  // its successors go to next_ (or potential_ when final); if one reaches a
+  // stop state, all of this branch's successors are discarded.
+  void AdvanceBranch(KeyState<Event>& state, Computation& comp,
+                     bool from_start) {
+    successors_.clear();
+    ComputeNextStates(state, comp, from_start);
+    const size_t first = next_.size();
+    bool discard = false;
+    for (Computation& s : successors_) {
+      StateType type = nfa_.states()[s.state].type;
+      if (type == StateType::kFinal) {
+        potential_.push_back(std::move(s));
+      } else if (type == StateType::kStop) {
+        discard = true;
+        state.buffer().Release(s.node, s.version);
+      } else {
+        next_.push_back(std::move(s));
+      }
+    }
+    if (discard) {
+      for (size_t i = first; i < next_.size(); ++i) {
+        state.buffer().Release(next_[i].node, next_[i].version);
+      }
+      next_.resize(first);
+    }
+  }
+
+  void ComputeNextStates(KeyState<Event>& state, Computation& comp,
+                         bool from_start) {
     int total_take = 0, total_ignore = 0;
     for (const FiredEdge& e : fired_) {
       if (e.transition->action == Action::kTake) {
@@ -281,19 +400,6 @@ class Evaluator {
     int takes_to_visit = std::max(0, total_take - 1);
     int ignores_to_visit = total_ignore;
     const int take_skip = std::max(0, total_take - 1);
-    const bool single_self_ignore =
-        !from_start && fired_.size() == 1 &&
-        fired_[0].transition->action == Action::kIgnore &&
-        fired_[0].transition->target == comp.state;
-    if (single_self_ignore) {
-      // The common "skip this event" step: reuse the branch as it is.
-      Computation next = std::move(comp);
-      uint32_t increase = SelfIncrease(total_ignore, total_take);
-      state.buffer().LockIncrease(next.node, next.version, increase);
-      next.version.IncreaseInPlace(increase);
-      successors_.push_back(std::move(next));
-      return;
-    }
 
     for (const FiredEdge& e : fired_) {
       const Transition& t = *e.transition;
@@ -396,7 +502,7 @@ class Evaluator {
   Computation& AddSuccessor(KeyState<Event>& state, const Computation& from,
                             uint32_t target, uint32_t node,
                             internal::DeweyNumber version, bool took) {
-    Computation next;
+    Computation& next = successors_.emplace_back();
     next.state = target;
     next.node = node;
     next.version = std::move(version);
@@ -412,8 +518,7 @@ class Evaluator {
     next.previous_ts = took ? ts_ : from.previous_ts;
     next.aggregates = from.aggregates;
     state.buffer().Lock(node, next.version);
-    successors_.push_back(std::move(next));
-    return successors_.back();
+    return next;
   }
 
   void UpdateAggregates(Computation& comp, uint32_t stage) {
@@ -668,6 +773,7 @@ class Evaluator {
   EvaluatorMetrics metrics_;
   ContextImpl context_;
   bool has_windows_ = false;
+  bool can_skip_ = false;
   absl::Status status_;
 
   // The event being processed.

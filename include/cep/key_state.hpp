@@ -35,8 +35,8 @@ struct Computation {
   bool has_start = false;
   int64_t start_ts = 0;
   uint64_t start_seq = 0;
-  int64_t previous_ts = 0;  // timestamp of the last event taken
-  absl::InlinedVector<AggregateValue, 1> aggregates;
+  int64_t previous_ts = 0;                 // timestamp of the last event taken
+  std::vector<AggregateValue> aggregates;  // one per Pattern::Aggregate()
 };
 
 // Orders computations by their first event; the start computation last.

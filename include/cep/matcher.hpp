@@ -70,6 +70,7 @@ class KeyedMatcher {
                                      uint64_t seq,
                                      KeyedMatchSink<Event, Key>& sink) {
     next_seq_ = seq + 1;
+    if (evaluator_.SkipIfIrrelevant(event)) return absl::OkStatus();
     Key key = key_selector_(event);
     auto state = backend_.Get(key);
     if (!state.ok()) return state.status();

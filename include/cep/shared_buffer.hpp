@@ -20,8 +20,8 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -67,14 +67,16 @@ class SharedBuffer {
   // neither the caller nor any node refers to it.
   uint32_t AddEvent(const Event& event, int64_t timestamp, uint64_t seq) {
     uint32_t slot;
-    if (!free_events_.empty()) {
-      slot = free_events_.back();
-      free_events_.pop_back();
+    if (free_event_ != kNoNode) {
+      slot = free_event_;
+      free_event_ = static_cast<uint32_t>(Entry(slot).seq);
     } else {
-      slot = static_cast<uint32_t>(events_.size());
-      events_.emplace_back();
+      if (event_slots_ % kChunk == 0) {
+        event_chunks_.push_back(std::make_unique<EventEntry[]>(kChunk));
+      }
+      slot = event_slots_++;
     }
-    EventEntry& entry = events_[slot];
+    EventEntry& entry = Entry(slot);
     entry.event.emplace(event);
     entry.timestamp = timestamp;
     entry.seq = seq;
@@ -93,7 +95,7 @@ class SharedBuffer {
   uint32_t Put(uint32_t stage, uint32_t event, uint32_t previous,
                const internal::DeweyNumber& version) {
     Lock(previous, version);
-    EventEntry& entry = events_[event];
+    EventEntry& entry = Entry(event);
     uint32_t node = kNoNode;
     for (const auto& [node_stage, index] : entry.nodes) {
       if (node_stage == stage) node = index;
@@ -118,44 +120,23 @@ class SharedBuffer {
     }
   }
 
-  // The reference of a branch whose version's last digit grows by
-  // `increase` (a self-IGNORE): locks the edges that only the new version
-  // is compatible with, as Lock(new) then Release(old) would, in place.
-  void LockIncrease(uint32_t node, const internal::DeweyNumber& before,
-                    uint32_t increase) {
-    if (node == kNoNode || increase == 0) return;
-    const size_t n = before.length();
-    for (Edge& edge : nodes_[node].edges) {
-      const internal::DeweyNumber& v = edge.version;
-      if (v.length() != n) continue;
-      bool same_prefix = true;
-      for (size_t i = 0; i + 1 < n && same_prefix; ++i) {
-        same_prefix = v.digit(i) == before.digit(i);
-      }
-      uint32_t last = before.digit(n - 1);
-      if (same_prefix && v.digit(n - 1) > last &&
-          v.digit(n - 1) <= last + increase) {
-        ++edge.refs;
-      }
-    }
-  }
-
   // Drops the reference of the branch (node, version); edges no branch
   // continues through any more are removed, releasing what they referenced,
   // and unreferenced nodes and events are freed (FlinkCEP's releaseNode).
   void Release(uint32_t node, const internal::DeweyNumber& version) {
     if (node == kNoNode) return;
-    release_stack_.clear();
-    release_stack_.push_back({node, version});
-    while (!release_stack_.empty()) {
-      auto [n, v] = std::move(release_stack_.back());
-      release_stack_.pop_back();
+    // What to release next: a branch's (node, version).
+    absl::InlinedVector<std::pair<uint32_t, internal::DeweyNumber>, 4> stack;
+    stack.push_back({node, version});
+    while (!stack.empty()) {
+      auto [n, v] = std::move(stack.back());
+      stack.pop_back();
       Node& current = nodes_[n];
       for (size_t i = 0; i < current.edges.size();) {
         Edge& edge = current.edges[i];
         if (v.IsCompatibleWith(edge.version) && ReleaseCount(edge.refs)) {
           if (edge.previous != kNoNode) {
-            release_stack_.push_back({edge.previous, edge.version});
+            stack.push_back({edge.previous, edge.version});
           }
           current.edges.erase(current.edges.begin() + i);
         } else {
@@ -166,7 +147,7 @@ class SharedBuffer {
         // Edges still here hold references nobody released: let them go.
         for (Edge& edge : current.edges) {
           if (edge.previous != kNoNode) {
-            release_stack_.push_back({edge.previous, edge.version});
+            stack.push_back({edge.previous, edge.version});
           }
         }
         FreeNode(n);
@@ -210,7 +191,9 @@ class SharedBuffer {
     return false;
   }
 
-  const EventEntry& event(uint32_t slot) const { return events_[slot]; }
+  const EventEntry& event(uint32_t slot) const {
+    return event_chunks_[slot / kChunk][slot % kChunk];
+  }
   const Node& node(uint32_t index) const { return nodes_[index]; }
   // Events and nodes alive.
   size_t event_count() const { return live_events_; }
@@ -220,9 +203,9 @@ class SharedBuffer {
  private:
   uint32_t NewNode(uint32_t stage, uint32_t event) {
     uint32_t index;
-    if (!free_nodes_.empty()) {
-      index = free_nodes_.back();
-      free_nodes_.pop_back();
+    if (free_node_ != kNoNode) {
+      index = free_node_;
+      free_node_ = nodes_[index].event;
     } else {
       index = static_cast<uint32_t>(nodes_.size());
       nodes_.emplace_back();
@@ -236,11 +219,16 @@ class SharedBuffer {
     return index;
   }
 
+  EventEntry& Entry(uint32_t slot) {
+    return event_chunks_[slot / kChunk][slot % kChunk];
+  }
+
   void UnrefEvent(uint32_t slot) {
-    EventEntry& entry = events_[slot];
+    EventEntry& entry = Entry(slot);
     if (--entry.refs > 0) return;
     entry.event.reset();
-    free_events_.push_back(slot);
+    entry.seq = free_event_;  // free slots form a list through `seq`
+    free_event_ = slot;
     --live_events_;
   }
 
@@ -252,7 +240,7 @@ class SharedBuffer {
 
   void FreeNode(uint32_t index) {
     Node& n = nodes_[index];
-    EventEntry& entry = events_[n.event];
+    EventEntry& entry = Entry(n.event);
     for (size_t i = 0; i < entry.nodes.size(); ++i) {
       if (entry.nodes[i].second == index) {
         entry.nodes.erase(entry.nodes.begin() + i);
@@ -261,19 +249,22 @@ class SharedBuffer {
     }
     UnrefEvent(n.event);
     n.edges.clear();
-    free_nodes_.push_back(index);
+    n.event = free_node_;  // free nodes form a list through `event`
+    free_node_ = index;
     --live_nodes_;
   }
 
-  // A deque keeps references to events stable while new ones are added, so
-  // a condition's view of matched events survives a TAKE in the same step.
-  std::deque<EventEntry> events_;
-  std::vector<uint32_t> free_events_;
+  // Events live in fixed-size chunks, so references to them stay valid while
+  // new ones are added (a condition's view of matched events survives a TAKE
+  // in the same step), and a key that never took an event allocates none.
+  static constexpr uint32_t kChunk = 16;
+  std::vector<std::unique_ptr<EventEntry[]>> event_chunks_;
+  uint32_t event_slots_ = 0;
+  uint32_t free_event_ = kNoNode;  // head of the free slot list
+  uint32_t free_node_ = kNoNode;   // head of the free node list
   std::vector<Node> nodes_;
-  std::vector<uint32_t> free_nodes_;
-  std::vector<std::pair<uint32_t, internal::DeweyNumber>> release_stack_;
-  size_t live_events_ = 0;
-  size_t live_nodes_ = 0;
+  uint32_t live_events_ = 0;
+  uint32_t live_nodes_ = 0;
 };
 
 }  // namespace cep

@@ -15,6 +15,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
@@ -56,33 +59,54 @@ class StateBackend {
   virtual size_t key_count() const = 0;
 };
 
-// Keeps every key's state in a hash map. Not thread-safe.
+// Keeps every key's state in memory: a hash map from key to a slot of a
+// vector of states, so that the map's entries stay small and a lookup
+// touches few cache lines. Not thread-safe.
 template <typename Event, typename Key>
 class InMemoryStateBackend final : public StateBackend<Event, Key> {
  public:
   [[nodiscard]] absl::StatusOr<KeyState<Event>*> Get(const Key& key) override {
-    return &states_[key];
+    auto [it, inserted] =
+        slots_.try_emplace(key, static_cast<uint32_t>(states_.size()));
+    if (inserted) {
+      states_.emplace_back();
+      keys_.push_back(key);
+    }
+    return &states_[it->second];
   }
   [[nodiscard]] absl::Status Put(const Key&, KeyState<Event>&) override {
     return absl::OkStatus();
   }
   [[nodiscard]] absl::Status Erase(const Key& key) override {
-    states_.erase(key);
+    auto it = slots_.find(key);
+    if (it == slots_.end()) return absl::OkStatus();
+    // Move the last state into the freed slot.
+    uint32_t slot = it->second;
+    slots_.erase(it);
+    if (slot + 1 != states_.size()) {
+      states_[slot] = std::move(states_.back());
+      keys_[slot] = std::move(keys_.back());
+      slots_[keys_[slot]] = slot;
+    }
+    states_.pop_back();
+    keys_.pop_back();
     return absl::OkStatus();
   }
   [[nodiscard]] absl::Status Commit() override { return absl::OkStatus(); }
   [[nodiscard]] absl::Status ForEach(
       absl::FunctionRef<absl::Status(const Key&, KeyState<Event>&)> fn)
       override {
-    for (auto& [key, state] : states_) {
-      if (absl::Status s = fn(key, state); !s.ok()) return s;
+    for (size_t i = 0; i < states_.size(); ++i) {
+      if (absl::Status s = fn(keys_[i], states_[i]); !s.ok()) return s;
     }
     return absl::OkStatus();
   }
   size_t key_count() const override { return states_.size(); }
 
  private:
-  absl::flat_hash_map<Key, KeyState<Event>> states_;
+  absl::flat_hash_map<Key, uint32_t> slots_;
+  std::vector<KeyState<Event>> states_;
+  std::vector<Key> keys_;  // keys_[i] owns states_[i]
 };
 
 }  // namespace cep
