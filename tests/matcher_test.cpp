@@ -105,6 +105,97 @@ TEST(KeyedMatcherTest, ExplicitSequenceNumbersReachMatches) {
   EXPECT_THAT(sink.seqs, ElementsAre(40u, 41u));
 }
 
+// Runs `events` (name = type, id = key) and returns every match with its
+// key and sequence numbers.
+std::vector<std::string> RunKeyed(const P& pattern,
+                                  const std::vector<Ev>& events, bool skip,
+                                  uint64_t* skipped) {
+  auto nfa = CompilePattern(pattern);
+  EXPECT_THAT(nfa.status(), IsOk());
+  if (!nfa.ok()) return {};
+  InMemoryStateBackend<Ev, int> backend;
+  EvaluatorOptions options;
+  options.skip_irrelevant_events = skip;
+  KeyedMatcher<Ev, int> matcher(
+      *nfa, [](const Ev& e) { return e.id; }, backend, options);
+  Recorder sink;
+  for (const Ev& e : events) {
+    EXPECT_THAT(matcher.Process(e, FromMillis(e.ts), sink), IsOk());
+  }
+  *skipped = matcher.metrics().skipped_events;
+  return sink.out;
+}
+
+TEST(KeyedMatcherTest, SkippingIrrelevantEventsChangesNoOutput) {
+  // 3 keys; A, B, C 10% each, the rest irrelevant.
+  std::vector<Ev> events;
+  uint64_t x = 12345;
+  for (int i = 0; i < 3000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    int r = static_cast<int>((x >> 33) % 10);
+    std::string type = r == 0 ? "A" : r == 1 ? "B" : r == 2 ? "C" : "x";
+    events.push_back(
+        K(static_cast<int>((x >> 20) % 3), absl::StrCat(type, i), type, i));
+  }
+  auto is = [](const char* t) { return NameIs(t); };
+  std::vector<std::pair<std::string, P>> patterns = {
+      {"seq", P::Begin("a")
+                  .Where(is("A"))
+                  .FollowedBy("b")
+                  .Where(is("B"))
+                  .FollowedBy("c")
+                  .Where(is("C"))},
+      {"kleene", P::Begin("a")
+                     .Where(is("A"))
+                     .FollowedBy("b")
+                     .Where(is("B"))
+                     .OneOrMore()
+                     .FollowedBy("c")
+                     .Where(is("C"))},
+      {"strict", P::Begin("a").Where(is("A")).Next("b").Where(is("B"))},
+      {"optional", P::Begin("a")
+                       .Where(is("A"))
+                       .FollowedBy("b")
+                       .Where(is("B"))
+                       .Optional()
+                       .FollowedBy("c")
+                       .Where(is("C"))},
+      {"not_next", P::Begin("a")
+                       .Where(is("A"))
+                       .NotNext("n")
+                       .Where(is("C"))
+                       .FollowedBy("b")
+                       .Where(is("B"))},
+      {"greedy", P::Begin("a")
+                     .Where(is("A"))
+                     .FollowedBy("b")
+                     .Where(is("B"))
+                     .TimesOrMore(2)
+                     .Greedy()
+                     .FollowedBy("c")
+                     .Where(is("C"))},
+      {"any", P::Begin("a")
+                  .Where(is("A"))
+                  .FollowedByAny("b")
+                  .Where(is("B"))
+                  .FollowedBy("c")
+                  .Where(is("C"))},
+  };
+  for (const auto& [name, pattern] : patterns) {
+    uint64_t skipped_on = 0, skipped_off = 0;
+    std::vector<std::string> with_skip =
+        RunKeyed(pattern, events, true, &skipped_on);
+    std::vector<std::string> without =
+        RunKeyed(pattern, events, false, &skipped_off);
+    EXPECT_EQ(with_skip, without) << name;
+    EXPECT_FALSE(without.empty()) << name;
+    EXPECT_EQ(skipped_off, 0u) << name;
+    if (name == "seq" || name == "kleene") {
+      EXPECT_GT(skipped_on, 1000u) << name;
+    }
+  }
+}
+
 TEST(InMemoryStateBackendTest, GetPutEraseForEach) {
   InMemoryStateBackend<Ev, std::string> backend;
   auto state = backend.Get("k1");

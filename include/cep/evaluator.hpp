@@ -60,11 +60,10 @@ struct EvaluatorOptions {
 
   // Performance.
 
-  // Lets SkipIfIrrelevant() drop, before any key lookup, events for which
-  // every condition is false, when the pattern is such that those events
-  // change no partial match (all conditions simple, no window, no strict
-  // contiguity or optional stage that such an event would affect).
-  // Default: true.
+  // Lets a KeyedMatcher drop, before any key lookup, events for which every
+  // condition is false, for keys whose partial matches such an event cannot
+  // change (see Evaluator::CanSkip). Applies when all conditions are simple
+  // (not iterative) and the pattern has no window. Default: true.
   bool skip_irrelevant_events = true;
 };
 
@@ -75,7 +74,7 @@ struct EvaluatorMetrics {
   uint64_t timeouts = 0;
   uint64_t evicted_partial_matches = 0;
   uint64_t condition_errors = 0;
-  // Events dropped by SkipIfIrrelevant() (also counted in `events`).
+  // Events dropped without a key lookup (also counted in `events`).
   uint64_t skipped_events = 0;
 };
 
@@ -90,7 +89,7 @@ class Evaluator {
     }
     has_windows_ = has_windows_ || nfa.window() > Duration::zero();
     can_skip_ = options.skip_irrelevant_events && !has_windows_ &&
-                IrrelevantEventsChangeNothing();
+                FindStatesChangedByIrrelevantEvents();
   }
   Evaluator(const Evaluator&) = delete;
   Evaluator& operator=(const Evaluator&) = delete;
@@ -149,11 +148,11 @@ class Evaluator {
     return status_;
   }
 
-  // True, and counted, when `event` can change no key's state: every
-  // condition is false for it and the pattern leaves every partial match
-  // unchanged on such an event. The caller then need not look up the key nor
-  // call Process(). Always false when EvaluatorOptions disables it.
-  bool SkipIfIrrelevant(const Event& event) {
+  // Whether `event` may be dropped for every key whose state has no branch
+  // in a state it would change (HasBranchChangedByIrrelevantEvents): true
+  // when skipping is enabled and possible for this pattern and every
+  // condition is false for `event`.
+  bool CanSkip(const Event& event) const {
     if (!can_skip_) return false;
     for (const auto& user : nfa_.user_conditions()) {
       try {
@@ -162,9 +161,24 @@ class Evaluator {
         return false;  // Process() reports it
       }
     }
+    return true;
+  }
+
+  // Whether an event failing every condition would change `state`: some
+  // branch waits in a state such an event moves (a looping stage that
+  // proceeds, a strict stage that dies).
+  bool HasBranchChangedByIrrelevantEvents(const KeyState<Event>& state) const {
+    if (!can_skip_) return false;
+    for (const Computation& c : state.partial()) {
+      if (changed_by_irrelevant_[c.state]) return true;
+    }
+    return false;
+  }
+
+  // Counts an event dropped after CanSkip().
+  void CountSkipped() {
     ++metrics_.events;
     ++metrics_.skipped_events;
-    return true;
   }
 
   // Advances time to `ts` with no event (a watermark or end of input):
@@ -267,14 +281,16 @@ class Evaluator {
     return false;
   }
 
-  // Whether an event failing every condition leaves a branch in any state
-  // unchanged (see LeavesUnchanged), so that it can be skipped. Needs simple
-  // conditions only: an iterative one may depend on the branch.
-  bool IrrelevantEventsChangeNothing() {
+  // Marks the states in which a branch would change on an event failing
+  // every condition (see LeavesUnchanged). Returns whether skipping such
+  // events can work: it needs simple conditions only (an iterative one may
+  // depend on the branch) and a start state such events leave alone.
+  bool FindStatesChangedByIrrelevantEvents() {
     for (const auto& user : nfa_.user_conditions()) {
       if (!user->simple) return false;
     }
     const auto& states = nfa_.states();
+    changed_by_irrelevant_.assign(states.size(), false);
     for (uint32_t s = 0; s < states.size(); ++s) {
       if (states[s].type == StateType::kFinal ||
           states[s].type == StateType::kStop) {
@@ -299,9 +315,9 @@ class Evaluator {
       }
       Computation probe;
       probe.state = s;
-      if (!LeavesUnchanged(probe, from_start)) return false;
+      changed_by_irrelevant_[s] = !LeavesUnchanged(probe, from_start);
     }
-    return true;
+    return !changed_by_irrelevant_[nfa_.start_state()];
   }
 
   bool Eval(ConditionIndex index) {
@@ -774,6 +790,7 @@ class Evaluator {
   ContextImpl context_;
   bool has_windows_ = false;
   bool can_skip_ = false;
+  std::vector<bool> changed_by_irrelevant_;  // per NFA state
   absl::Status status_;
 
   // The event being processed.

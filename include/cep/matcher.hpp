@@ -20,6 +20,7 @@
 #include <functional>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 
 #include "cep/evaluator.hpp"
@@ -70,12 +71,28 @@ class KeyedMatcher {
                                      uint64_t seq,
                                      KeyedMatchSink<Event, Key>& sink) {
     next_seq_ = seq + 1;
-    if (evaluator_.SkipIfIrrelevant(event)) return absl::OkStatus();
+    // An event that fails every condition changes only keys with a branch
+    // in a state such events move (few, usually none): skip the rest
+    // without looking their state up.
+    const bool skippable = evaluator_.CanSkip(event);
+    if (skippable && sensitive_keys_.empty()) {
+      evaluator_.CountSkipped();
+      return absl::OkStatus();
+    }
     Key key = key_selector_(event);
+    if (skippable && !sensitive_keys_.contains(key)) {
+      evaluator_.CountSkipped();
+      return absl::OkStatus();
+    }
     auto state = backend_.Get(key);
     if (!state.ok()) return state.status();
     Forward forward(key, sink);
     absl::Status status = evaluator_.Process(**state, event, ts, seq, forward);
+    if (evaluator_.HasBranchChangedByIrrelevantEvents(**state)) {
+      sensitive_keys_.insert(key);
+    } else if (!sensitive_keys_.empty()) {
+      sensitive_keys_.erase(key);
+    }
     absl::Status put = backend_.Put(key, **state);
     return status.ok() ? put : status;
   }
@@ -114,6 +131,8 @@ class KeyedMatcher {
   KeySelector key_selector_;
   StateBackend<Event, Key>& backend_;
   uint64_t next_seq_ = 0;
+  // Keys with a branch that an event failing every condition would change.
+  absl::flat_hash_set<Key> sensitive_keys_;
 };
 
 }  // namespace cep
