@@ -119,7 +119,8 @@ class Evaluator {
       Computation& comp = partial[i];
       const bool from_start = comp.state == nfa_.start_state();
       context_.Reset(&state, &comp);
-      CollectFiredEdges(comp.state, from_start);
+      CollectFiredEdges(comp.state, from_start,
+                        [this](ConditionIndex c) { return Eval(c); });
       if (LeavesUnchanged(comp, from_start)) {
         if (changed) next_.push_back(std::move(comp));
         continue;
@@ -263,22 +264,29 @@ class Evaluator {
 
   // ---- conditions ---------------------------------------------------------
 
-  // The value of a condition for an event that fails every user condition.
-  bool EvalAllFalse(ConditionIndex index) const {
+  // The value of condition `index`, with `user(i)` the value of user
+  // condition i.
+  template <typename UserValue>
+  bool EvalTree(ConditionIndex index, UserValue&& user) {
     const ConditionNode& node = nfa_.conditions()[index];
     switch (node.op) {
       case ConditionNode::Op::kTrue:
         return true;
       case ConditionNode::Op::kUser:
-        return false;
+        return user(node.a);
       case ConditionNode::Op::kNot:
-        return !EvalAllFalse(node.a);
+        return !EvalTree(node.a, user);
       case ConditionNode::Op::kAnd:
-        return EvalAllFalse(node.a) && EvalAllFalse(node.b);
+        return EvalTree(node.a, user) && EvalTree(node.b, user);
       case ConditionNode::Op::kOr:
-        return EvalAllFalse(node.a) || EvalAllFalse(node.b);
+        return EvalTree(node.a, user) || EvalTree(node.b, user);
     }
     return false;
+  }
+
+  // The value of a condition for the current event.
+  bool Eval(ConditionIndex index) {
+    return EvalTree(index, [this](int32_t user) { return EvalUser(user); });
   }
 
   // Marks the states in which a branch would change on an event failing
@@ -297,44 +305,14 @@ class Evaluator {
         continue;
       }
       const bool from_start = s == nfa_.start_state();
-      fired_.clear();
-      dfs_.assign(1, s);
-      while (!dfs_.empty()) {
-        uint32_t current = dfs_.back();
-        dfs_.pop_back();
-        for (const Transition& t : states[current].transitions) {
-          if (from_start && t.action == Action::kIgnore && t.target == s)
-            continue;
-          if (!EvalAllFalse(t.condition)) continue;
-          if (t.action == Action::kProceed) {
-            dfs_.push_back(t.target);
-          } else {
-            fired_.push_back({&t, current});
-          }
-        }
-      }
+      CollectFiredEdges(s, from_start, [this](ConditionIndex c) {
+        return EvalTree(c, [](int32_t) { return false; });
+      });
       Computation probe;
       probe.state = s;
       changed_by_irrelevant_[s] = !LeavesUnchanged(probe, from_start);
     }
     return !changed_by_irrelevant_[nfa_.start_state()];
-  }
-
-  bool Eval(ConditionIndex index) {
-    const ConditionNode& node = nfa_.conditions()[index];
-    switch (node.op) {
-      case ConditionNode::Op::kTrue:
-        return true;
-      case ConditionNode::Op::kUser:
-        return EvalUser(node.a);
-      case ConditionNode::Op::kNot:
-        return !Eval(node.a);
-      case ConditionNode::Op::kAnd:
-        return Eval(node.a) && Eval(node.b);
-      case ConditionNode::Op::kOr:
-        return Eval(node.a) || Eval(node.b);
-    }
-    return false;
   }
 
   bool EvalUser(int32_t index) {
@@ -466,7 +444,8 @@ class Evaluator {
 
   // Follows PROCEED transitions whose condition holds (an epsilon closure on
   // this event) and collects the TAKE and IGNORE transitions that fire.
-  void CollectFiredEdges(uint32_t from, bool from_start) {
+  template <typename Holds>
+  void CollectFiredEdges(uint32_t from, bool from_start, Holds&& holds) {
     fired_.clear();
     dfs_.clear();
     dfs_.push_back(from);
@@ -479,7 +458,7 @@ class Evaluator {
         if (from_start && t.action == Action::kIgnore && t.target == from) {
           continue;
         }
-        if (!Eval(t.condition)) continue;
+        if (!holds(t.condition)) continue;
         if (t.action == Action::kProceed) {
           dfs_.push_back(t.target);
         } else {
