@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -209,7 +209,7 @@ class NfaCompiler {
     for (int n = 0; used_names_.contains(name); ++n) {
       name = absl::StrCat(base, ":", n);
     }
-    used_names_.insert({name, 0});
+    used_names_.insert(name);
     states_.push_back(
         BuildState{std::move(name), stage, type, Duration{0}, {}});
     return static_cast<uint32_t>(states_.size() - 1);
@@ -706,7 +706,7 @@ class NfaCompiler {
   Nfa<Event> nfa_;
   Duration window_{0};
   std::vector<BuildState> states_;
-  absl::flat_hash_map<std::string, int> used_names_;
+  absl::flat_hash_set<std::string> used_names_;
   std::map<std::string, uint32_t> stop_states_;
   std::map<uint32_t, uint32_t> original_of_;  // greedy+until sink copies
   std::map<const Stage<Event>*, bool> first_of_loop_;

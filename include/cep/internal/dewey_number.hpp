@@ -44,8 +44,6 @@ class DeweyNumber {
     copy.digits_.back() += times;
     return copy;
   }
-  // Increases the last digit in place.
-  void IncreaseInPlace(uint32_t times) { digits_.back() += times; }
 
   // A copy with a new stage (digit 0) appended.
   DeweyNumber AddStage() const {
@@ -56,8 +54,8 @@ class DeweyNumber {
 
   size_t length() const { return digits_.size(); }
   uint32_t digit(size_t i) const { return digits_[i]; }
+  // Appends a digit (builds a version digit by digit).
   void Append(uint32_t digit) { digits_.push_back(digit); }
-  bool empty() const { return digits_.empty(); }
 
   std::string ToString() const { return absl::StrJoin(digits_, "."); }
 
