@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -45,6 +46,7 @@ using ::cep::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
+using ::testing::UnorderedElementsAreArray;
 using P = Pattern<Ev>;
 
 // a followedByAny b+ (any combination) never completes without a "c": its
@@ -104,6 +106,29 @@ TEST(EvaluatorTest, CapBoundsBufferedEventsOfHotKey) {
   // Evicted branches released their events: no more than the live branches
   // can reach (at most one "b" per step kept by the newest branches).
   EXPECT_LE(h.buffered_events(), 32u);
+}
+
+TEST(EvaluatorTest, AnyCombinationMatchesEverySubsetOfLoopEvents) {
+  // a, then 7 b's, then c: every non-empty subset of the b's is a match.
+  // The node of the last b gets an edge from each of 64 branches, so the
+  // shared buffer's edge index (nodes with more than 16 edges) is used.
+  Harness<Ev> h(GrowingPattern());
+  std::vector<Ev> events = {E("a", "a", 0, 0)};
+  for (int i = 1; i <= 7; ++i)
+    events.push_back(E(absl::StrCat("b", i), "b", 0, i));
+  events.push_back(E("c", "c", 0, 8));
+  std::vector<std::string> matches = h.FeedAll(events);
+  std::vector<std::string> expected;
+  for (int subset = 1; subset < 128; ++subset) {
+    std::string bs;
+    for (int i = 1; i <= 7; ++i) {
+      if (subset & (1 << (i - 1)))
+        absl::StrAppend(&bs, bs.empty() ? "" : " ", "b", i);
+    }
+    expected.push_back(absl::StrCat("a=[a] b=[", bs, "] c=[c]"));
+  }
+  EXPECT_THAT(matches, UnorderedElementsAreArray(expected));
+  EXPECT_EQ(h.partial_matches(), 128u);  // 127 loop branches + a's wait for b
 }
 
 TEST(EvaluatorTest, ThrowingConditionIsAnErrorNamingTheStage) {

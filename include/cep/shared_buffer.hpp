@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 
 #include "cep/internal/dewey_number.hpp"
@@ -48,13 +49,24 @@ class SharedBuffer {
   struct Edge {
     uint32_t previous = kNoNode;  // kNoNode: the path starts here
     internal::DeweyNumber version;
-    uint32_t refs = 0;  // branches that may continue through this edge
+    uint32_t refs = 0;     // branches that may continue through this edge
+    bool removed = false;  // released by every branch; kept until compaction
+  };
+  // Finds a node's edges compatible with a version without scanning them
+  // all: a hot key's shared node can have one edge per branch.
+  struct EdgeIndex {
+    // Edge positions by the hash of the whole version / all but its last
+    // digit (DeweyNumber::PrefixHash).
+    absl::flat_hash_map<uint64_t, absl::InlinedVector<uint32_t, 1>> by_version;
+    absl::flat_hash_map<uint64_t, absl::InlinedVector<uint32_t, 1>> by_prefix;
   };
   struct Node {
     uint32_t stage = 0;
     uint32_t event = 0;
     uint32_t refs = 0;  // branches ending here + edges pointing here
+    uint32_t removed_edges = 0;
     absl::InlinedVector<Edge, 1> edges;
+    std::unique_ptr<EdgeIndex> index;  // only for nodes with many edges
   };
   // One step of an extracted path.
   struct PathStep {
@@ -105,7 +117,13 @@ class SharedBuffer {
       entry.nodes.emplace_back(stage, node);
       ++entry.refs;
     }
-    nodes_[node].edges.push_back(Edge{previous, version, 0});
+    Node& n = nodes_[node];
+    n.edges.push_back(Edge{previous, version, 0, false});
+    if (n.index != nullptr) {
+      IndexEdge(n, static_cast<uint32_t>(n.edges.size() - 1));
+    } else if (n.edges.size() > kIndexAbove) {
+      BuildIndex(n);
+    }
     return node;
   }
 
@@ -115,9 +133,7 @@ class SharedBuffer {
     if (node == kNoNode) return;
     Node& n = nodes_[node];
     ++n.refs;
-    for (Edge& edge : n.edges) {
-      if (version.IsCompatibleWith(edge.version)) ++edge.refs;
-    }
+    ForEachCompatibleEdge(n, version, [](Edge& edge) { ++edge.refs; });
   }
 
   // Drops the reference of the branch (node, version); edges no branch
@@ -132,25 +148,24 @@ class SharedBuffer {
       auto [n, v] = std::move(stack.back());
       stack.pop_back();
       Node& current = nodes_[n];
-      for (size_t i = 0; i < current.edges.size();) {
-        Edge& edge = current.edges[i];
-        if (v.IsCompatibleWith(edge.version) && ReleaseCount(edge.refs)) {
-          if (edge.previous != kNoNode) {
-            stack.push_back({edge.previous, edge.version});
-          }
-          current.edges.erase(current.edges.begin() + i);
-        } else {
-          ++i;
+      ForEachCompatibleEdge(current, v, [&](Edge& edge) {
+        if (!ReleaseCount(edge.refs)) return;
+        if (edge.previous != kNoNode) {
+          stack.push_back({edge.previous, edge.version});
         }
-      }
+        edge.removed = true;
+        ++current.removed_edges;
+      });
       if (ReleaseCount(current.refs)) {
         // Edges still here hold references nobody released: let them go.
         for (Edge& edge : current.edges) {
-          if (edge.previous != kNoNode) {
+          if (!edge.removed && edge.previous != kNoNode) {
             stack.push_back({edge.previous, edge.version});
           }
         }
         FreeNode(n);
+      } else {
+        CompactEdges(current);
       }
     }
   }
@@ -183,7 +198,7 @@ class SharedBuffer {
       reversed.resize(f.depth);
       reversed.push_back(f.node);
       for (const Edge& edge : nodes_[f.node].edges) {
-        if (f.version->IsCompatibleWith(edge.version)) {
+        if (!edge.removed && f.version->IsCompatibleWith(edge.version)) {
           stack.push_back({edge.previous, &edge.version, f.depth + 1});
         }
       }
@@ -232,6 +247,74 @@ class SharedBuffer {
     --live_events_;
   }
 
+  // Calls fn(edge) for every live edge of `n` that `version` is compatible
+  // with: by scanning, or through the node's index.
+  template <typename Fn>
+  static void ForEachCompatibleEdge(Node& n,
+                                    const internal::DeweyNumber& version,
+                                    Fn&& fn) {
+    if (n.index == nullptr) {
+      for (Edge& edge : n.edges) {
+        if (!edge.removed && version.IsCompatibleWith(edge.version)) fn(edge);
+      }
+      return;
+    }
+    // Compatible: a proper prefix of `version` (looked up by the hash of
+    // each prefix), or the same length with the same digits but a last
+    // digit not larger (looked up by the hash of all but the last digit).
+    // Hash hits are checked exactly.
+    const size_t length = version.length();
+    uint64_t prefix = 0;  // hash of the first m - 1 digits
+    for (size_t m = 1; m <= length; ++m) {
+      const uint64_t whole =
+          internal::DeweyNumber::MixHash(prefix, version.digit(m - 1));
+      const auto& map = m < length ? n.index->by_version : n.index->by_prefix;
+      auto it = map.find(m < length ? whole : prefix);
+      if (it != map.end()) {
+        for (uint32_t position : it->second) {
+          Edge& edge = n.edges[position];
+          if (!edge.removed && edge.version.length() == m &&
+              version.IsCompatibleWith(edge.version)) {
+            fn(edge);
+          }
+        }
+      }
+      prefix = whole;
+    }
+  }
+
+  static void IndexEdge(Node& n, uint32_t position) {
+    const internal::DeweyNumber& v = n.edges[position].version;
+    const size_t length = v.length();
+    n.index->by_version[v.PrefixHash(length)].push_back(position);
+    n.index->by_prefix[v.PrefixHash(length - 1)].push_back(position);
+  }
+
+  static void BuildIndex(Node& n) {
+    n.index = std::make_unique<EdgeIndex>();
+    for (uint32_t i = 0; i < n.edges.size(); ++i) {
+      if (!n.edges[i].removed) IndexEdge(n, i);
+    }
+  }
+
+  // Drops removed edges once they are half of the node's edges.
+  static void CompactEdges(Node& n) {
+    if (n.removed_edges == 0 || n.removed_edges * 2 < n.edges.size()) return;
+    size_t kept = 0;
+    for (size_t i = 0; i < n.edges.size(); ++i) {
+      if (n.edges[i].removed) continue;
+      if (kept != i) n.edges[kept] = std::move(n.edges[i]);
+      ++kept;
+    }
+    n.edges.resize(kept);
+    n.removed_edges = 0;
+    if (n.edges.size() > kIndexAbove) {
+      BuildIndex(n);
+    } else {
+      n.index.reset();
+    }
+  }
+
   // Lockable.release(): true when the count reaches (or was already) zero.
   static bool ReleaseCount(uint32_t& refs) {
     if (refs == 0) return true;
@@ -249,6 +332,8 @@ class SharedBuffer {
     }
     UnrefEvent(n.event);
     n.edges.clear();
+    n.index.reset();
+    n.removed_edges = 0;
     n.event = free_node_;  // free nodes form a list through `event`
     free_node_ = index;
     --live_nodes_;
@@ -258,6 +343,8 @@ class SharedBuffer {
   // new ones are added (a condition's view of matched events survives a TAKE
   // in the same step), and a key that never took an event allocates none.
   static constexpr uint32_t kChunk = 16;
+  // Nodes with more edges than this get an EdgeIndex.
+  static constexpr size_t kIndexAbove = 16;
   std::vector<std::unique_ptr<EventEntry[]>> event_chunks_;
   uint32_t event_slots_ = 0;
   uint32_t free_event_ = kNoNode;  // head of the free slot list

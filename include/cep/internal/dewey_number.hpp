@@ -59,6 +59,16 @@ class DeweyNumber {
 
   std::string ToString() const { return absl::StrJoin(digits_, "."); }
 
+  // Hash of the first `n` digits: MixHash folded over them from 0.
+  uint64_t PrefixHash(size_t n) const {
+    uint64_t h = 0;
+    for (size_t i = 0; i < n; ++i) h = MixHash(h, digits_[i]);
+    return h;
+  }
+  static uint64_t MixHash(uint64_t h, uint32_t digit) {
+    return (h ^ (digit + 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+  }
+
   friend bool operator==(const DeweyNumber&, const DeweyNumber&) = default;
 
  private:
