@@ -6,7 +6,9 @@
 // SharedBuffer, after SASE). A branch is just (node, version): nothing is
 // copied when a Kleene closure branches. Nodes, edges and events are
 // reference counted; releasing a branch frees the edges, nodes and events
-// only it used, as FlinkCEP does since FLINK-32701.
+// only it used, as FlinkCEP does since FLINK-32701. A node shared by many
+// branches (a hot key under FollowedByAny) indexes its edges by version, so
+// locking and releasing one branch does not scan every edge.
 // Everything is addressed by index, so the buffer serializes as plain data.
 //
 // Example (what the Evaluator does on a TAKE):
