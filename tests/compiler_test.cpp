@@ -213,6 +213,28 @@ TEST(CompilerTest, RejectsAggregateOfUnknownStage) {
   ExpectError(p, "aggregate #1: stage 'nope' is not in the pattern");
 }
 
+TEST(CompilerTest, RejectsGroupWithAggregatesAfterOtherAggregates) {
+  P group = P::Begin("b").OneOrMore();
+  group.Aggregate("b", [](const Ev& e) { return e.price; });
+  P p = P::Begin("a");
+  p.Aggregate("a", [](const Ev& e) { return e.price; });
+  p.FollowedBy(group);
+  ExpectError(p,
+              "stage '(b)': a group with aggregates must be added before any "
+              "other Aggregate() of the pattern");
+}
+
+TEST(CompilerTest, GroupAggregateIdsStayValid) {
+  P group = P::Begin("b").OneOrMore();
+  AggregateId in_group =
+      group.Aggregate("b", [](const Ev& e) { return e.price; });
+  P p = P::Begin("a").FollowedBy(group);
+  AggregateId outer = p.Aggregate("a", [](const Ev& e) { return e.price; });
+  EXPECT_EQ(in_group.index, 0u);
+  EXPECT_EQ(outer.index, 1u);
+  ASSERT_THAT(CompilePattern(p).status(), IsOk());
+}
+
 TEST(CompilerTest, RejectsGroupEndingWithNotFollowedBy) {
   ExpectError(P::Begin("a").Next(P::Begin("b").NotFollowedBy("c")).Next("d"),
               "stage 'c': a group cannot end with NotFollowedBy (nothing "

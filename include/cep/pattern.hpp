@@ -437,6 +437,14 @@ class Pattern {
     }
     name += ")";
     if (!CheckBegun(name, op)) return *this;
+    if (!group.aggregates_.empty() && !aggregates_.empty()) {
+      // The group's AggregateIds index its own list: they stay valid only
+      // when its aggregates come first.
+      return FailMessage(absl::StrCat(
+          "stage '", name,
+          "': a group with aggregates must be added before any other "
+          "Aggregate() of the pattern"));
+    }
     Stage<Event> stage;
     stage.name = std::move(name);
     stage.contiguity = contiguity;
