@@ -84,6 +84,44 @@ TEST(KeyedMatcherTest, AdvanceTimeTimesOutKeysWithoutNewEvents) {
               ElementsAre("7: timeout a=[a7] @110", "8: timeout a=[a8] @114"));
 }
 
+TEST(KeyedMatcherTest, TimersFireInDeadlineOrderAcrossKeys) {
+  auto nfa = CompilePattern(AThenB());
+  ASSERT_THAT(nfa.status(), IsOk());
+  InMemoryStateBackend<Ev, int> backend;
+  KeyedMatcher<Ev, int> matcher(
+      *nfa, [](const Ev& e) { return e.id; }, backend);
+  Recorder sink;
+  // Key 2 starts later but its first partial match is older than key 1's
+  // second one; key 3 completes its match, so it has nothing to time out.
+  for (const Ev& e :
+       {K(1, "a1", "a", 100), K(2, "a2", "a", 101), K(1, "a1'", "a", 103),
+        K(3, "a3", "a", 104), K(3, "b3", "b", 105)}) {
+    ASSERT_THAT(matcher.Process(e, FromMillis(e.ts), sink), IsOk());
+  }
+  EXPECT_EQ(matcher.NextTimer(), FromMillis(110));
+  ASSERT_THAT(matcher.AdvanceTime(FromMillis(1000), sink), IsOk());
+  EXPECT_THAT(sink.out,
+              ElementsAre("3: a=[a3] b=[b3]", "1: timeout a=[a1] @110",
+                          "2: timeout a=[a2] @111", "1: timeout a=[a1'] @113"));
+  EXPECT_EQ(matcher.NextTimer(), std::nullopt);
+}
+
+TEST(KeyedMatcherTest, TimerOfAKeyWhoseMatchCompletedFiresNothing) {
+  auto nfa = CompilePattern(AThenB());
+  ASSERT_THAT(nfa.status(), IsOk());
+  InMemoryStateBackend<Ev, int> backend;
+  KeyedMatcher<Ev, int> matcher(
+      *nfa, [](const Ev& e) { return e.id; }, backend);
+  Recorder sink;
+  ASSERT_THAT(matcher.Process(K(1, "a1", "a", 100), FromMillis(100), sink),
+              IsOk());
+  ASSERT_THAT(matcher.Process(K(1, "b1", "b", 102), FromMillis(102), sink),
+              IsOk());
+  EXPECT_EQ(matcher.NextTimer(), std::nullopt);
+  ASSERT_THAT(matcher.AdvanceTime(FromMillis(1000), sink), IsOk());
+  EXPECT_THAT(sink.out, ElementsAre("1: a=[a1] b=[b1]"));
+}
+
 TEST(KeyedMatcherTest, ExplicitSequenceNumbersReachMatches) {
   auto nfa = CompilePattern(AThenB());
   ASSERT_THAT(nfa.status(), IsOk());

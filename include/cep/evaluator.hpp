@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -192,6 +193,27 @@ class Evaluator {
     AdvanceTimeImpl(state, ToMillis(ts), sink);
     return status_;
   }
+
+  // The earliest time at which AdvanceTime() would change `state`: when the
+  // first window of a partial match closes. nullopt when the pattern has no
+  // window or no partial match is waiting. O(partial matches).
+  std::optional<Timestamp> NextDeadline(const KeyState<Event>& state) const {
+    if (!has_windows_) return std::nullopt;
+    const int64_t window = nfa_.window().count();
+    std::optional<int64_t> earliest;
+    for (const Computation& comp : state.partial()) {
+      if (!comp.has_start) continue;
+      const int64_t state_window = nfa_.states()[comp.state].window.count();
+      if (window > 0) Earlier(earliest, comp.start_ts + window);
+      if (state_window > 0) Earlier(earliest, comp.previous_ts + state_window);
+    }
+    if (!earliest) return std::nullopt;
+    return FromMillis(*earliest);
+  }
+
+  // Whether the pattern has a window (on the whole or on a stage): only then
+  // does time alone change a key's state.
+  bool has_windows() const { return has_windows_; }
 
   const EvaluatorMetrics& metrics() const { return metrics_; }
   const Nfa<Event>& nfa() const { return nfa_; }
@@ -541,6 +563,10 @@ class Evaluator {
   }
 
   // ---- time ----------------------------------------------------------------
+
+  static void Earlier(std::optional<int64_t>& earliest, int64_t at) {
+    if (!earliest || at < *earliest) earliest = at;
+  }
 
   void AdvanceTimeImpl(KeyState<Event>& state, int64_t ts,
                        MatchSink<Event>& sink) {

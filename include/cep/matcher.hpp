@@ -18,8 +18,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <queue>
 #include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 
@@ -88,6 +92,7 @@ class KeyedMatcher {
     if (!state.ok()) return state.status();
     Forward forward(key, sink);
     absl::Status status = evaluator_.Process(**state, event, ts, seq, forward);
+    Schedule(key, **state);
     if (evaluator_.HasBranchChangedByIrrelevantEvents(**state)) {
       sensitive_keys_.insert(key);
     } else if (!sensitive_keys_.empty()) {
@@ -97,14 +102,43 @@ class KeyedMatcher {
     return status.ok() ? put : status;
   }
 
-  // Advances time to `ts` for every key: timeouts and trailing
-  // NotFollowedBy matches are released even for keys with no new events.
+  // Advances time to `ts` for every key: windows that close at or before
+  // `ts` time out and trailing-NotFollowedBy matches are released, in order
+  // of the time their window closes (ties in the order the keys were last
+  // changed), also for keys that receive no further events. Each key with a
+  // waiting partial match has one timer, set when its state last changed, so
+  // the cost is that of the keys whose windows close, not of all keys.
   [[nodiscard]] absl::Status AdvanceTime(Timestamp ts,
                                          KeyedMatchSink<Event, Key>& sink) {
-    return backend_.ForEach([&](const Key& key, KeyState<Event>& state) {
-      Forward forward(key, sink);
-      return evaluator_.AdvanceTime(state, ts, forward);
-    });
+    for (std::optional<Timestamp> at = NextTimer(); at && *at <= ts;
+         at = NextTimer()) {
+      Timer timer = timers_.top();
+      timers_.pop();
+      scheduled_.erase(timer.key);
+      auto state = backend_.Get(timer.key);
+      if (!state.ok()) return state.status();
+      Forward forward(timer.key, sink);
+      absl::Status status =
+          evaluator_.AdvanceTime(**state, FromMillis(timer.at), forward);
+      Schedule(timer.key, **state);
+      absl::Status put = backend_.Put(timer.key, **state);
+      if (!status.ok()) return status;
+      if (!put.ok()) return put;
+    }
+    return absl::OkStatus();
+  }
+
+  // When the earliest window of any key closes, or nullopt.
+  std::optional<Timestamp> NextTimer() {
+    while (!timers_.empty()) {
+      const Timer& top = timers_.top();
+      auto it = scheduled_.find(top.key);
+      if (it != scheduled_.end() && it->second == top.at) {
+        return FromMillis(top.at);
+      }
+      timers_.pop();  // superseded: the key's deadline moved or went away
+    }
+    return std::nullopt;
   }
 
   const EvaluatorMetrics& metrics() const { return evaluator_.metrics(); }
@@ -127,12 +161,43 @@ class KeyedMatcher {
     KeyedMatchSink<Event, Key>& sink_;
   };
 
+  // A key's next deadline. Stale entries (the key's deadline moved) stay in
+  // the heap until they reach the top; scheduled_ says which are current.
+  struct Timer {
+    int64_t at = 0;
+    uint64_t order = 0;  // ties: earlier scheduled first
+    Key key;
+    bool operator>(const Timer& other) const {
+      return at != other.at ? at > other.at : order > other.order;
+    }
+  };
+
+  void Schedule(const Key& key, const KeyState<Event>& state) {
+    if (!evaluator_.has_windows()) return;
+    const std::optional<Timestamp> deadline = evaluator_.NextDeadline(state);
+    if (!deadline) {
+      scheduled_.erase(key);
+      return;
+    }
+    const int64_t at = ToMillis(*deadline);
+    auto [it, inserted] = scheduled_.try_emplace(key, at);
+    if (!inserted) {
+      // An earlier timer stays: when it fires, the key is rescheduled.
+      if (it->second <= at) return;
+      it->second = at;
+    }
+    timers_.push(Timer{at, next_timer_order_++, key});
+  }
+
   Evaluator<Event> evaluator_;
   KeySelector key_selector_;
   StateBackend<Event, Key>& backend_;
   uint64_t next_seq_ = 0;
   // Keys with a branch that an event failing every condition would change.
   absl::flat_hash_set<Key> sensitive_keys_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  absl::flat_hash_map<Key, int64_t> scheduled_;
+  uint64_t next_timer_order_ = 0;
 };
 
 }  // namespace cep

@@ -144,6 +144,46 @@ class Nfa {
     return out;
   }
 
+  // The automaton as a Graphviz digraph named `name`: one node per state
+  // (normal: circle, final: doublecircle, stop: octagon, pending:
+  // doubleoctagon; the start state has an arrow from a point), one edge per
+  // transition labelled with its action and condition (TAKE solid, IGNORE
+  // dashed, PROCEED dotted), the window in the graph's label.
+  // Render with `dot -Tsvg`.
+  std::string ToDot(const std::string& name) const {
+    std::string label = name;
+    if (window_ > Duration::zero()) {
+      absl::StrAppend(&label, "\nwithin ", window_.count(), "ms");
+    }
+    std::string out = absl::StrCat("digraph ", DotQuote(name), " {\n");
+    absl::StrAppend(&out, "  label=", DotQuote(label), ";\n",
+                    "  labelloc=t;\n  rankdir=LR;\n",
+                    "  start [shape=point];\n");
+    for (uint32_t i = 0; i < states_.size(); ++i) {
+      const NfaState& s = states_[i];
+      std::string node_label = s.name;
+      if (s.window > Duration::zero()) {
+        absl::StrAppend(&node_label, "\nwithin ", s.window.count(), "ms");
+      }
+      absl::StrAppend(&out, "  s", i, " [label=", DotQuote(node_label),
+                      ", shape=", DotShape(s.type), "];\n");
+    }
+    absl::StrAppend(&out, "  start -> s", start_state_, ";\n");
+    for (uint32_t i = 0; i < states_.size(); ++i) {
+      for (const Transition& t : states_[i].transitions) {
+        absl::StrAppend(&out, "  s", i, " -> s", t.target, " [label=",
+                        DotQuote(absl::StrCat(ActionName(t.action), "\n",
+                                              DescribeCondition(t.condition))),
+                        t.action == Action::kIgnore    ? ", style=dashed"
+                        : t.action == Action::kProceed ? ", style=dotted"
+                                                       : "",
+                        "];\n");
+      }
+    }
+    out += "}\n";
+    return out;
+  }
+
   static const char* ActionName(Action action) {
     switch (action) {
       case Action::kTake:
@@ -172,6 +212,37 @@ class Nfa {
         return " (pending)";
     }
     return "";
+  }
+
+  static const char* DotShape(StateType type) {
+    switch (type) {
+      case StateType::kNormal:
+        return "circle";
+      case StateType::kFinal:
+        return "doublecircle";
+      case StateType::kStop:
+        return "octagon";
+      case StateType::kPending:
+        return "doubleoctagon";
+    }
+    return "circle";
+  }
+
+  // `text` as a Graphviz quoted string; newlines become \n line breaks.
+  static std::string DotQuote(const std::string& text) {
+    std::string out = "\"";
+    for (const char c : text) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (c == '\n') {
+        out += "\\n";
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
+    return out;
   }
 
   std::vector<NfaState> states_;

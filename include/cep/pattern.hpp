@@ -240,12 +240,18 @@ class Pattern {
 
   // ANDs `condition` (bool(const Event&) or
   // bool(const Event&, const Context<Event>&)) to the stage's condition.
+  // `description` is what explain and error messages show for it (a pattern
+  // file passes the condition's source text); empty: "condition #N of stage
+  // 'NAME'".
   template <typename F>
-  Pattern& Where(F&& condition) {
+  Pattern& Where(F&& condition, std::string description = {}) {
     if (Stage<Event>* s = ConditionTarget("Where")) {
+      std::string name = ConditionName(*s);
       s->condition = AndCondition(
           s->condition,
-          MakeCondition<Event>(std::forward<F>(condition), ConditionName(*s)));
+          MakeCondition<Event>(
+              std::forward<F>(condition),
+              description.empty() ? std::move(name) : std::move(description)));
     }
     return *this;
   }
@@ -275,8 +281,9 @@ class Pattern {
   }
   // Ends a looping stage at the first event matching `condition`; that
   // event may still be taken by the next stage.
+  // `description` as for Where(); empty: "until condition of stage 'NAME'".
   template <typename F>
-  Pattern& Until(F&& condition) {
+  Pattern& Until(F&& condition, std::string description = {}) {
     Stage<Event>* s = Last("Until");
     if (s == nullptr) return *this;
     if (s->until != nullptr) {
@@ -289,7 +296,9 @@ class Pattern {
     }
     s->until = MakeCondition<Event>(
         std::forward<F>(condition),
-        absl::StrCat("until condition of stage '", s->name, "'"));
+        description.empty()
+            ? absl::StrCat("until condition of stage '", s->name, "'")
+            : std::move(description));
     return *this;
   }
 

@@ -7,6 +7,7 @@
 #include "cep/version.hpp"
 
 #include "args.hpp"
+#include "commands.hpp"
 
 namespace cep::cli {
 namespace {
@@ -46,6 +47,9 @@ const ProgramSpec& Program() {
                                    .required = false}},
                   .run = RunHelp,
               },
+              CheckCommand(),
+              ExplainCommand(),
+              RunCommand(),
               {
                   .name = "version",
                   .summary = "Print the version of cep and the library",

@@ -1,0 +1,123 @@
+// cep/dsl.hpp — pattern files: parse a .cep file into event types (Schema)
+// and patterns (Pattern<Record>) ready to compile.
+//
+// The language is described in README.md ("The pattern language"). Parsing
+// checks everything that can be checked before the first event: syntax,
+// names of types, fields and stages, and the types of every condition.
+// Conditions are compiled once, with field indices resolved; nothing is
+// looked up by name per event. Errors are kInvalidArgument whose message is
+// the whole text to print:
+//
+//   card.cep:14:27: error: unknown field 'amout' of event Auth
+//     begin probe where amout < 2
+//                       ^
+//
+// Example:
+//   CEP_ASSIGN_OR_RETURN(cep::PatternFile file,
+//                        cep::LoadPatternFile("patterns/card_testing.cep"));
+//   const cep::FilePattern& p = file.patterns().front();
+//   CEP_ASSIGN_OR_RETURN(cep::Nfa<cep::Record> nfa,
+//                        cep::CompilePattern(p.pattern));
+//   cep::Value key = p.KeyOf(record);
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+#include "cep/event.hpp"
+#include "cep/pattern.hpp"
+
+namespace cep {
+
+// One `pattern` declaration of a file.
+struct FilePattern {
+  std::string name;
+  // The event types it runs on (`on Auth, Refund`), in the order written.
+  // Events of other types in the stream are not given to it.
+  std::vector<const Schema*> types;
+  // The key field's name (`key card`, or the field marked `key`); empty for
+  // a pattern without a key, which sees the whole stream as one key.
+  std::string key_field;
+  // Index of the key field per schema id of the file; -1 where the type has
+  // none or is not one of `types`.
+  std::vector<int> key_index;
+  // Whether events of the schema with this id go to this pattern.
+  std::vector<bool> accepts;
+  Pattern<Record> pattern;
+  // Line of the `pattern` keyword in the file (1-based).
+  size_t line = 0;
+
+  // Whether `record` is of one of `types`.
+  bool Accepts(const Record& record) const {
+    return accepts[record.schema().id()];
+  }
+  // The key of `record`: its key field, or null for a pattern without a key.
+  // REQUIRES: Accepts(record).
+  Value KeyOf(const Record& record) const {
+    const int index = key_index[record.schema().id()];
+    return index < 0 ? Value() : record[static_cast<size_t>(index)];
+  }
+};
+
+// The event types and patterns of one file. Move-only; schemas keep their
+// addresses when the file is moved, so Records built from them stay valid
+// for as long as the PatternFile lives.
+class PatternFile {
+ public:
+  PatternFile() = default;
+  PatternFile(std::string filename,
+              std::vector<std::unique_ptr<const Schema>> schemas,
+              std::vector<FilePattern> patterns)
+      : filename_(std::move(filename)),
+        schemas_(std::move(schemas)),
+        patterns_(std::move(patterns)) {}
+  PatternFile(PatternFile&&) = default;
+  PatternFile& operator=(PatternFile&&) = default;
+
+  const std::string& filename() const { return filename_; }
+  // In declaration order; schemas()[i]->id() == i.
+  const std::vector<std::unique_ptr<const Schema>>& schemas() const {
+    return schemas_;
+  }
+  // In declaration order.
+  const std::vector<FilePattern>& patterns() const { return patterns_; }
+
+  // The schema or pattern called `name`, or nullptr.
+  const Schema* FindSchema(std::string_view name) const {
+    for (const auto& schema : schemas_) {
+      if (schema->name() == name) return schema.get();
+    }
+    return nullptr;
+  }
+  const FilePattern* FindPattern(std::string_view name) const {
+    for (const FilePattern& pattern : patterns_) {
+      if (pattern.name == name) return &pattern;
+    }
+    return nullptr;
+  }
+
+ private:
+  std::string filename_;
+  std::vector<std::unique_ptr<const Schema>> schemas_;
+  std::vector<FilePattern> patterns_;
+};
+
+// Parses and checks `text`; `filename` is used in error messages.
+// Errors: kInvalidArgument with the FILE:LINE:COL text described above.
+[[nodiscard]] absl::StatusOr<PatternFile> ParsePatternFile(
+    std::string_view text, std::string_view filename = "<input>");
+
+// Reads the file at `path`, then ParsePatternFile(). A file that cannot be
+// read is kNotFound (missing) or kInvalidArgument, naming the path and the
+// reason: "cannot read 'x.cep': No such file or directory".
+[[nodiscard]] absl::StatusOr<PatternFile> LoadPatternFile(
+    const std::string& path);
+
+}  // namespace cep

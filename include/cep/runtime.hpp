@@ -1,0 +1,848 @@
+// cep/runtime.hpp — the three loops that drive an Operator (operator.hpp)
+// over a stream: event-at-a-time, microbatch, and real-time (continuous).
+//
+// All three produce the same matches, timeouts and late events on the same
+// input; they differ in when the watermark advances and when state is
+// committed (DESIGN.md, "Data flow"):
+//   - kEvent: each event goes through as it arrives; the watermark advances
+//     after every event and state is committed after every event (Flink).
+//   - kMicrobatch: events collect until a trigger (an interval since the
+//     batch's first event, or N events); then the batch is processed with one
+//     watermark advance and state is committed once (Spark Structured
+//     Streaming's micro-batch model).
+//   - kRealtime: events go through as they arrive, as in kEvent, but state is
+//     committed only every commit_interval (Spark 4.1's Real-Time Mode:
+//     long-running batches, records pipelined through them).
+// NOTE: a microbatch is "grouped by key" across workers (each worker gets
+// its keys' events of the batch in one message); within a worker the batch
+// is processed in event-time order, not key by key, since that order is what
+// makes every loop's output the same. With parallelism 1 events go into the
+// Operator on Push() (it holds them until the watermark passes them) and the
+// batch boundary is the one watermark advance and commit.
+//
+// One source thread calls Push() for every event, Poll() when it has nothing
+// to push, and Finish() at the end of the input. Lateness is decided once, by
+// the source, against one bounded-out-of-orderness watermark: a late event
+// goes to RuntimeSink::OnLate and never to a pattern.
+//
+// Parallelism: with parallelism N > 1 (any loop), N worker threads each own
+// an Operator with every pattern and their own state backends; pattern p's
+// events go to the worker hash(key_p(event)) picks, so each key's state lives
+// in one worker. The source sends each event only to the workers that need
+// it, through one bounded queue per worker (a full queue blocks Push():
+// backpressure), and watermark advances and commit points travel in-band, in
+// the same queues, so a worker never sees a watermark before the events it
+// covers. Output per (pattern, key) comes in the same order for every loop
+// and every N; outputs of different keys may interleave differently when
+// N > 1 (sort them, or use parallelism 1, for byte-identical output). With
+// parallelism 1 everything runs on the caller's thread, and the order of all
+// outputs is that of one Operator advanced after every event.
+//
+// Detection latency: Push() takes the event's arrival time (arrival_ns, a
+// reading of RuntimeOptions::clock); a match's latency is the clock when it
+// is handed to the sink minus the arrival time of the event that completed it
+// (for matches released by a watermark — trailing NotFollowedBy — and for
+// timeouts: of the event whose watermark advance released it, or the time of
+// Finish()). Latencies go to LatencyHistograms in RuntimeStats, overall and
+// per pattern, and to the sink with each output.
+//
+// Example:
+//   cep::RuntimeOptions options;
+//   options.loop = cep::Loop::kMicrobatch;
+//   options.parallelism = 4;
+//   options.max_out_of_orderness = std::chrono::seconds(5);
+//   std::vector<cep::RuntimePattern<Txn, std::string>> patterns = {
+//       {&nfa, [](const Txn& t) { return t.card; }}};
+//   CEP_ASSIGN_OR_RETURN(auto runtime,
+//                        (cep::Runtime<Txn, std::string>::Create(
+//                            patterns, options, sink)));
+//   while (std::optional<Txn> t = source.Next()) {
+//     CEP_RETURN_IF_ERROR(runtime->Push(*t, cep::FromMillis(t->ts)));
+//   }
+//   CEP_RETURN_IF_ERROR(runtime->Finish());
+//   std::cout << runtime->stats().latency.Summary() << "\n";
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/hash/hash.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+
+#include "cep/evaluator.hpp"
+#include "cep/histogram.hpp"
+#include "cep/internal/bounded_queue.hpp"
+#include "cep/match.hpp"
+#include "cep/nfa.hpp"
+#include "cep/operator.hpp"
+#include "cep/state.hpp"
+#include "cep/time.hpp"
+
+namespace cep {
+
+enum class Loop : uint8_t {
+  kEvent,       // per event: advance, commit (Flink)
+  kMicrobatch,  // per trigger: one advance, one commit (Spark micro-batch)
+  kRealtime,    // per event: advance; commit every commit_interval (Spark RTM)
+};
+
+// "event", "microbatch", "realtime".
+inline std::string_view LoopName(Loop loop) {
+  switch (loop) {
+    case Loop::kEvent:
+      return "event";
+    case Loop::kMicrobatch:
+      return "microbatch";
+    case Loop::kRealtime:
+      return "realtime";
+  }
+  return "unknown";
+}
+
+// The Loop named by LoopName(). Errors: kInvalidArgument naming `name`.
+[[nodiscard]] inline absl::StatusOr<Loop> ParseLoop(std::string_view name) {
+  for (Loop loop : {Loop::kEvent, Loop::kMicrobatch, Loop::kRealtime}) {
+    if (name == LoopName(loop)) return loop;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown loop '", absl::string_view(name.data(), name.size()),
+      "' (expected event, microbatch or realtime)"));
+}
+
+// Nanoseconds of std::chrono::steady_clock: the default RuntimeOptions::clock
+// and what a source stamps arrival times with.
+inline int64_t SteadyClockNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct RuntimeOptions {
+  // Behaviour.
+
+  // Which loop drives the operator. Default: kEvent.
+  Loop loop = Loop::kEvent;
+  // How far behind the largest timestamp pushed so far an event may be and
+  // still be on time (FlinkCEP's bounded out-of-orderness; the watermark is
+  // largest - bound - 1 ms). Default: 0.
+  Duration max_out_of_orderness{0};
+  // Passed to every pattern's evaluator.
+  EvaluatorOptions evaluator;
+
+  // Loops.
+
+  // kMicrobatch: a batch ends once this much clock time has passed since its
+  // first event, noticed by the next Push() or Poll(); 0 turns the interval
+  // trigger off. Default: 100 ms.
+  Duration trigger_interval = std::chrono::milliseconds(100);
+  // kMicrobatch: a batch ends when it holds this many (on-time) events; 0
+  // turns the count trigger off. With both triggers off there is one batch,
+  // at Finish(). Default: 0.
+  size_t trigger_events = 0;
+  // kRealtime: state is committed when this much clock time has passed since
+  // the last commit, noticed by the next Push() or Poll(); 0 commits at every
+  // Push(). Default: 5 s.
+  Duration commit_interval = std::chrono::seconds(5);
+
+  // Performance.
+
+  // Worker threads. 1 runs everything on the caller's thread; N > 1 runs N
+  // workers, each owning the state of the keys that hash to it, fed by the
+  // caller's thread. Default: 1.
+  size_t parallelism = 1;
+  // Parallelism > 1: queued items (events and control messages) per worker
+  // before Push() blocks. A microbatch is never split, so a queue may hold
+  // up to this plus one batch. Default: 4096.
+  size_t queue_capacity = 4096;
+  // Parallelism > 1, kEvent and kRealtime: a worker learns of a watermark
+  // advance with the next event sent to it, or, when none is, within this
+  // much clock time (noticed by Push() or Poll()); 0 tells every worker at
+  // every advance (lowest latency for timeouts and out-of-order events, one
+  // message per worker per event). Default: 1 ms.
+  std::chrono::microseconds watermark_interval{1000};
+
+  // Time.
+
+  // Processing-time clock in nanoseconds (any epoch; only differences count):
+  // measures latency and drives the interval triggers. Called from the
+  // source thread and, with parallelism > 1, from worker threads (one at a
+  // time while outputs are emitted), so it must be thread-safe. Tests inject
+  // a fake one. nullptr: SteadyClockNanos. Default: SteadyClockNanos.
+  std::function<int64_t()> clock = SteadyClockNanos;
+};
+
+// One pattern run by a Runtime. The runtime calls `key_selector` and
+// `accepts` from the source thread (to route events) and from worker threads,
+// and the NFA's conditions from worker threads, concurrently when
+// parallelism > 1: they must not modify shared state, and must not throw
+// (a condition may: that becomes a kUnknown Status).
+template <typename Event, typename Key>
+struct RuntimePattern {
+  RuntimePattern() = default;
+  RuntimePattern(const Nfa<Event>* nfa_in,
+                 std::function<Key(const Event&)> key_selector_in,
+                 std::function<bool(const Event&)> accepts_in = nullptr)
+      : nfa(nfa_in),
+        key_selector(std::move(key_selector_in)),
+        accepts(std::move(accepts_in)) {}
+
+  // The compiled pattern; must outlive the Runtime.
+  const Nfa<Event>* nfa = nullptr;
+  // The key the pattern's partial matches are kept per.
+  std::function<Key(const Event&)> key_selector;
+  // Which events the pattern sees; nullptr: all.
+  std::function<bool(const Event&)> accepts;
+};
+
+// Makes the state backend of `pattern` (its index) in worker `worker`
+// (0 with parallelism 1). The default makes an InMemoryStateBackend.
+template <typename Event, typename Key>
+using BackendFactory =
+    std::function<absl::StatusOr<std::unique_ptr<StateBackend<Event, Key>>>(
+        size_t worker, size_t pattern)>;
+
+// Receives a Runtime's output. The runtime calls it one call at a time,
+// never concurrently, but with parallelism > 1 from several threads (the
+// workers for matches and timeouts, the source thread for late events), so a
+// sink needs no lock of its own yet must not assume a thread. `pattern` is
+// the index in the Runtime's pattern list. Calls must not throw, and must
+// not call back into the Runtime.
+template <typename Event, typename Key>
+class RuntimeSink {
+ public:
+  virtual ~RuntimeSink() = default;
+  // A complete match; `latency_ns` as in the header comment.
+  virtual void OnMatch(size_t pattern, const Key& key, Match<Event> match,
+                       int64_t latency_ns) = 0;
+  // A partial match whose window closed at `timeout_at`.
+  virtual void OnTimeout(size_t pattern, const Key& key, Match<Event> partial,
+                         Timestamp timeout_at, int64_t latency_ns) {
+    (void)pattern;
+    (void)key;
+    (void)partial;
+    (void)timeout_at;
+    (void)latency_ns;
+  }
+  // An event at or behind the watermark when pushed; `seq` is its position
+  // in the input (Push() order). Called from the source thread, inside Push().
+  virtual void OnLate(const Event& event, Timestamp ts, uint64_t seq) {
+    (void)event;
+    (void)ts;
+    (void)seq;
+  }
+};
+
+// What a Runtime did; see Runtime::stats().
+struct RuntimeStats {
+  uint64_t events = 0;    // pushed, late ones included
+  uint64_t late = 0;      // sent to OnLate
+  uint64_t matches = 0;   // sent to OnMatch
+  uint64_t timeouts = 0;  // sent to OnTimeout
+  // kMicrobatch: batches processed, the last one by Finish(); otherwise 0.
+  uint64_t batches = 0;
+  // Commit points: states of every backend made durable (every worker's, in
+  // the same place of the stream). kEvent: one per on-time event;
+  // kMicrobatch: one per batch; kRealtime: one per commit_interval; and, for
+  // kEvent and kRealtime, one at Finish().
+  uint64_t commits = 0;
+  // Detection latency of matches in nanoseconds, overall and per pattern.
+  LatencyHistogram latency;
+  std::vector<LatencyHistogram> pattern_latency;
+  // Latency of timeouts (from the arrival of the event whose watermark
+  // advance closed the window, or from Finish()).
+  LatencyHistogram timeout_latency;
+};
+
+template <typename Event, typename Key>
+class Runtime {
+ public:
+  using Pattern = RuntimePattern<Event, Key>;
+  using Sink = RuntimeSink<Event, Key>;
+  using Factory = BackendFactory<Event, Key>;
+
+  // Builds the runtime and, with parallelism > 1, starts its workers.
+  // `sink` must outlive the runtime; a null `factory` makes in-memory
+  // backends. Errors: kInvalidArgument for no patterns, a pattern without an
+  // NFA or key selector, parallelism 0, or a factory returning null; the
+  // factory's own errors.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Runtime>> Create(
+      std::vector<Pattern> patterns, RuntimeOptions options, Sink& sink,
+      Factory factory = nullptr) {
+    if (patterns.empty()) {
+      return absl::InvalidArgumentError("runtime needs at least one pattern");
+    }
+    for (size_t pattern = 0; pattern < patterns.size(); ++pattern) {
+      if (patterns[pattern].nfa == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("runtime pattern ", pattern, " has no nfa"));
+      }
+      if (!patterns[pattern].key_selector) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("runtime pattern ", pattern, " has no key selector"));
+      }
+    }
+    if (options.parallelism == 0) {
+      return absl::InvalidArgumentError("runtime parallelism must be >= 1");
+    }
+    if (!options.clock) options.clock = SteadyClockNanos;
+    if (!factory) {
+      factory = [](size_t, size_t)
+          -> absl::StatusOr<std::unique_ptr<StateBackend<Event, Key>>> {
+        return std::make_unique<InMemoryStateBackend<Event, Key>>();
+      };
+    }
+    std::unique_ptr<Runtime> runtime(
+        new Runtime(std::move(patterns), std::move(options), sink));
+    absl::Status status = runtime->Start(factory);
+    if (!status.ok()) return status;
+    return runtime;
+  }
+
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Without Finish(): stops the workers, dropping what they have not
+  // processed.
+  ~Runtime() { Shutdown(/*abort=*/true); }
+
+  // Takes the next event of the input; `arrival_ns` is when it entered the
+  // process, by RuntimeOptions::clock. Its seq is the number of events pushed
+  // before it. A late event (ts at or behind the watermark) goes to OnLate at
+  // once. Outputs may reach the sink during the call (parallelism 1) or at
+  // any time (workers). Blocks while a worker's queue is full.
+  // Errors: kFailedPrecondition after Finish(); the first error of a
+  // condition (kUnknown), a backend, or an internal check (kInternal), on the
+  // call that found it — with parallelism > 1 a later call than the event's —
+  // and on every call after it: the runtime is then stopped.
+  // REQUIRES: one thread calls Push, Poll and Finish (not checked).
+  [[nodiscard]] absl::Status Push(Event event, Timestamp ts,
+                                  int64_t arrival_ns) {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    const int64_t now = clock_on_push_ ? options_.clock() : arrival_ns;
+    // A boundary the clock passed before this event arrived comes first.
+    if (absl::Status status = OnClock(now); !status.ok()) return Fail(status);
+    const uint64_t seq = next_seq_++;
+    ++stats_.events;
+    if (ts <= watermarks_.watermark()) {
+      ++stats_.late;
+      EmitLate(event, ts, seq);
+      return absl::OkStatus();
+    }
+    const Timestamp before = watermarks_.watermark();
+    if (watermarks_.Observe(ts) > before) watermark_tag_ = arrival_ns;
+    absl::Status status = Deliver(std::move(event), ts, seq, arrival_ns, now);
+    if (!status.ok()) return Fail(status);
+    return absl::OkStatus();
+  }
+
+  // As above, arriving now (by RuntimeOptions::clock).
+  [[nodiscard]] absl::Status Push(Event event, Timestamp ts) {
+    return Push(std::move(event), ts, options_.clock());
+  }
+
+  // For a source with nothing to push: lets the clock-driven steps happen
+  // (the microbatch interval trigger, the real-time commit, telling workers
+  // of the watermark) without an event. Call it every few milliseconds while
+  // idle. Errors: as Push().
+  [[nodiscard]] absl::Status Poll() {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    const int64_t now = options_.clock();
+    if (absl::Status status = OnClock(now); !status.ok()) return Fail(status);
+    if (threaded_ && options_.loop != Loop::kMicrobatch) {
+      BroadcastWatermark(0);
+      last_broadcast_ns_ = now;
+    }
+    return absl::OkStatus();
+  }
+
+  // End of input: processes what is left (the open batch), advances the
+  // watermark past every window (timeouts, trailing NotFollowedBy matches),
+  // commits, and stops the workers; every output has reached the sink when it
+  // returns. Errors: kFailedPrecondition when called twice; otherwise the
+  // first error of the run (as Push()).
+  [[nodiscard]] absl::Status Finish() {
+    if (finished_) {
+      return absl::FailedPreconditionError("runtime already finished");
+    }
+    absl::Status usable = CheckUsable();
+    finished_ = true;
+    if (!usable.ok()) {
+      Shutdown(/*abort=*/true);
+      return usable;
+    }
+    const int64_t tag = options_.clock();
+    if (options_.loop == Loop::kMicrobatch) ++stats_.batches;
+    batch_events_ = 0;
+    ++stats_.commits;
+    absl::Status status;
+    if (!threaded_) {
+      Worker& worker = *workers_[0];
+      status = worker.op.AdvanceWatermark(kEndOfTime, worker, tag);
+      Keep(status, CommitBackends(worker));
+    } else {
+      for (size_t index = 0; index < workers_.size(); ++index) {
+        outbox_[index].push_back(
+            Control(kEndOfTime, tag, kAdvance | kCommit | kFinish));
+        workers_[index]->queue->PushAll(outbox_[index]);
+      }
+      Shutdown(/*abort=*/false);
+      Keep(status, WorkerError());
+    }
+    if (!status.ok()) error_ = status;
+    return status;
+  }
+
+  // Counters and latency histograms so far. Call it from the source thread
+  // or after Finish().
+  RuntimeStats stats() const {
+    std::lock_guard<std::mutex> lock(sink_mu_);
+    return stats_;
+  }
+
+  // Evaluator counters of `pattern`, summed over the workers. REQUIRES:
+  // parallelism 1, or after Finish().
+  EvaluatorMetrics metrics(size_t pattern) const {
+    EvaluatorMetrics sum;
+    for (const auto& worker : workers_) {
+      const EvaluatorMetrics& m = worker->op.metrics(pattern);
+      sum.events += m.events;
+      sum.matches += m.matches;
+      sum.timeouts += m.timeouts;
+      sum.evicted_partial_matches += m.evicted_partial_matches;
+      sum.condition_errors += m.condition_errors;
+      sum.skipped_events += m.skipped_events;
+    }
+    return sum;
+  }
+
+  // The source's watermark: events at or behind it are late.
+  Timestamp watermark() const { return watermarks_.watermark(); }
+  const RuntimeOptions& options() const { return options_; }
+  size_t pattern_count() const { return patterns_.size(); }
+
+  // The worker that owns `key` when there are `workers` of them: the same
+  // function the runtime routes with. Stable within a process only (it uses
+  // absl::Hash); it takes the hash's high bits, so the keys of one worker
+  // still spread over its hash tables, which use the low ones.
+  static size_t WorkerOf(const Key& key, size_t workers) {
+    const uint64_t hash = absl::Hash<Key>{}(key);
+    return static_cast<size_t>(((hash >> 32) * workers) >> 32);
+  }
+
+ private:
+  // What a worker's queue carries: an event, a control message (watermark
+  // advance, commit, end), or an event with a control message after it.
+  static constexpr uint8_t kAdvance = 1;  // advance to `watermark`
+  static constexpr uint8_t kCommit = 2;   // commit every backend
+  static constexpr uint8_t kFinish = 4;   // the last item: exit
+  struct Item {
+    std::optional<Event> event;
+    Timestamp ts{};
+    uint64_t seq = 0;
+    int64_t tag = 0;  // arrival_ns of the event
+    Timestamp watermark{};
+    int64_t watermark_tag = 0;  // current_tag() while the advance fires timers
+    uint8_t flags = 0;
+  };
+
+  // One Operator with every pattern and its backends; the OperatorSink that
+  // forwards its outputs, with latency, to the runtime's sink.
+  struct Worker final : OperatorSink<Event, Key> {
+    Worker(Runtime& runtime_in, size_t index_in)
+        : runtime(runtime_in), index(index_in) {}
+    void OnMatch(size_t pattern, const Key& key, Match<Event> match) override {
+      runtime.EmitMatch(pattern, key, std::move(match), op.current_tag());
+    }
+    void OnTimeout(size_t pattern, const Key& key, Match<Event> partial,
+                   Timestamp at) override {
+      runtime.EmitTimeout(pattern, key, std::move(partial), at,
+                          op.current_tag());
+    }
+
+    Runtime& runtime;
+    size_t index;
+    std::vector<std::unique_ptr<StateBackend<Event, Key>>> backends;
+    Operator<Event, Key> op;
+    // Parallelism > 1 only.
+    std::unique_ptr<internal::BoundedQueue<Item>> queue;
+    std::vector<Item> inbox;
+    std::thread thread;
+  };
+
+  Runtime(std::vector<Pattern> patterns, RuntimeOptions options, Sink& sink)
+      : patterns_(std::move(patterns)),
+        options_(std::move(options)),
+        sink_(sink),
+        threaded_(options_.parallelism > 1),
+        watermarks_(options_.max_out_of_orderness) {
+    clock_on_push_ = (options_.loop == Loop::kMicrobatch &&
+                      options_.trigger_interval > Duration::zero()) ||
+                     options_.loop == Loop::kRealtime ||
+                     (threaded_ && options_.loop == Loop::kEvent &&
+                      options_.watermark_interval.count() > 0);
+    stats_.pattern_latency.resize(patterns_.size());
+  }
+
+  absl::Status Start(const Factory& factory) {
+    const size_t workers = options_.parallelism;
+    for (size_t index = 0; index < workers; ++index) {
+      auto worker = std::make_unique<Worker>(*this, index);
+      for (size_t pattern = 0; pattern < patterns_.size(); ++pattern) {
+        absl::StatusOr<std::unique_ptr<StateBackend<Event, Key>>> backend =
+            factory(index, pattern);
+        if (!backend.ok()) return backend.status();
+        if (*backend == nullptr) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("backend factory returned null for worker ", index,
+                           ", pattern ", pattern));
+        }
+        worker->backends.push_back(*std::move(backend));
+        const Pattern& p = patterns_[pattern];
+        typename Operator<Event, Key>::Filter filter = p.accepts;
+        if (threaded_) {
+          // The worker sees the pattern's events whose key it owns.
+          filter = [accepts = p.accepts, key_of = p.key_selector, index,
+                    workers](const Event& event) {
+            if (accepts && !accepts(event)) return false;
+            return WorkerOf(key_of(event), workers) == index;
+          };
+        }
+        worker->op.AddPattern(*p.nfa, p.key_selector, *worker->backends.back(),
+                              std::move(filter), options_.evaluator);
+      }
+      if (threaded_) {
+        worker->queue = std::make_unique<internal::BoundedQueue<Item>>(
+            options_.queue_capacity);
+      }
+      workers_.push_back(std::move(worker));
+    }
+    const int64_t now = options_.clock();
+    last_commit_ns_ = now;
+    last_broadcast_ns_ = now;
+    if (threaded_) {
+      outbox_.resize(workers);
+      last_sent_watermark_.assign(workers, kMinWatermark);
+      targets_.assign(workers, 0);
+      for (auto& worker : workers_) {
+        Worker* w = worker.get();
+        w->thread = std::thread([this, w] { RunWorker(*w); });
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // ---- source side ------------------------------------------------------
+
+  absl::Status CheckUsable() {
+    if (!error_.ok()) return error_;
+    if (threaded_ && worker_failed_.load(std::memory_order_acquire)) {
+      error_ = WorkerError();
+      return error_;
+    }
+    if (finished_) {
+      return absl::FailedPreconditionError("push after Finish()");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Fail(absl::Status status) {
+    if (error_.ok()) error_ = std::move(status);
+    return error_;
+  }
+
+  // The clock-driven boundaries due at `now`.
+  absl::Status OnClock(int64_t now) {
+    if (options_.loop == Loop::kMicrobatch) {
+      const int64_t interval = Nanos(options_.trigger_interval);
+      if (batch_events_ > 0 && interval > 0 &&
+          now - batch_start_ns_ >= interval) {
+        return EndBatch();
+      }
+    } else if (options_.loop == Loop::kRealtime) {
+      if (now - last_commit_ns_ >= Nanos(options_.commit_interval)) {
+        last_commit_ns_ = now;
+        ++stats_.commits;
+        if (!threaded_) return CommitBackends(*workers_[0]);
+        BroadcastWatermark(kCommit);
+        last_broadcast_ns_ = now;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Hands an on-time event to the operator(s) for the loop.
+  absl::Status Deliver(Event event, Timestamp ts, uint64_t seq,
+                       int64_t arrival_ns, int64_t now) {
+    const bool batch = options_.loop == Loop::kMicrobatch;
+    if (batch && batch_events_++ == 0) batch_start_ns_ = now;
+    if (!threaded_) {
+      Worker& worker = *workers_[0];
+      if (!worker.op.Add(std::move(event), ts, seq, arrival_ns)) {
+        return absl::InternalError(
+            absl::StrCat("event with seq ", seq,
+                         " behind the operator's "
+                         "watermark though on time for the source"));
+      }
+      if (batch) return MaybeEndBatchOnCount();
+      absl::Status status = worker.op.AdvanceWatermark(watermarks_.watermark(),
+                                                       worker, watermark_tag_);
+      if (options_.loop == Loop::kEvent) {
+        ++stats_.commits;
+        Keep(status, CommitBackends(worker));
+      }
+      return status;
+    }
+    Route(std::move(event), ts, seq, arrival_ns);
+    if (batch) return MaybeEndBatchOnCount();
+    if (options_.loop == Loop::kEvent) ++stats_.commits;
+    const int64_t interval = Nanos(options_.watermark_interval);
+    if (interval == 0 || now - last_broadcast_ns_ >= interval) {
+      BroadcastWatermark(0);
+      last_broadcast_ns_ = now;
+    }
+    return absl::OkStatus();
+  }
+
+  // Parallelism > 1: sends the event to every worker that owns its key for
+  // some pattern accepting it — with the watermark after it (kEvent,
+  // kRealtime), or into the worker's batch (kMicrobatch).
+  void Route(Event event, Timestamp ts, uint64_t seq, int64_t arrival_ns) {
+    std::fill(targets_.begin(), targets_.end(), 0);
+    size_t last = targets_.size();
+    for (const Pattern& pattern : patterns_) {
+      if (pattern.accepts && !pattern.accepts(event)) continue;
+      const size_t worker =
+          WorkerOf(pattern.key_selector(event), workers_.size());
+      targets_[worker] = 1;
+      if (last == targets_.size() || worker > last) last = worker;
+    }
+    if (last == targets_.size()) return;  // no pattern wants it
+    const Timestamp watermark = watermarks_.watermark();
+    for (size_t index = 0; index <= last; ++index) {
+      if (targets_[index] == 0) continue;
+      Item item;
+      if (index == last) {
+        item.event.emplace(std::move(event));
+      } else {
+        item.event.emplace(event);
+      }
+      item.ts = ts;
+      item.seq = seq;
+      item.tag = arrival_ns;
+      if (options_.loop == Loop::kMicrobatch) {
+        outbox_[index].push_back(std::move(item));
+        continue;
+      }
+      item.watermark = watermark;
+      item.watermark_tag = watermark_tag_;
+      item.flags = kAdvance;
+      workers_[index]->queue->Push(std::move(item));
+      last_sent_watermark_[index] = watermark;
+    }
+  }
+
+  // Parallelism > 1: tells every worker that has not heard of the current
+  // watermark (every worker, when `flags` asks for more) of it.
+  void BroadcastWatermark(uint8_t flags) {
+    const Timestamp watermark = watermarks_.watermark();
+    for (size_t index = 0; index < workers_.size(); ++index) {
+      if (flags == 0 && last_sent_watermark_[index] >= watermark) continue;
+      workers_[index]->queue->Push(
+          Control(watermark, watermark_tag_, kAdvance | flags));
+      last_sent_watermark_[index] = watermark;
+    }
+  }
+
+  absl::Status MaybeEndBatchOnCount() {
+    if (options_.trigger_events > 0 &&
+        batch_events_ >= options_.trigger_events) {
+      return EndBatch();
+    }
+    return absl::OkStatus();
+  }
+
+  // kMicrobatch: processes the open batch: one watermark advance, one commit.
+  absl::Status EndBatch() {
+    batch_events_ = 0;
+    ++stats_.batches;
+    ++stats_.commits;
+    const Timestamp watermark = watermarks_.watermark();
+    if (!threaded_) {
+      Worker& worker = *workers_[0];
+      absl::Status status =
+          worker.op.AdvanceWatermark(watermark, worker, watermark_tag_);
+      Keep(status, CommitBackends(worker));
+      return status;
+    }
+    // One message per worker: its events of the batch, then the boundary.
+    for (size_t index = 0; index < workers_.size(); ++index) {
+      outbox_[index].push_back(
+          Control(watermark, watermark_tag_, kAdvance | kCommit));
+      workers_[index]->queue->PushAll(outbox_[index]);
+      last_sent_watermark_[index] = watermark;
+    }
+    return absl::OkStatus();
+  }
+
+  static Item Control(Timestamp watermark, int64_t tag, uint8_t flags) {
+    Item item;
+    item.watermark = watermark;
+    item.watermark_tag = tag;
+    item.flags = flags;
+    return item;
+  }
+
+  // Stops the worker threads: after the items queued (`abort` false: a
+  // kFinish item must be queued) or at once.
+  void Shutdown(bool abort) {
+    if (abort) aborted_.store(true, std::memory_order_relaxed);
+    for (auto& worker : workers_) {
+      if (worker->queue != nullptr && abort) worker->queue->Close();
+    }
+    for (auto& worker : workers_) {
+      if (worker->thread.joinable()) worker->thread.join();
+    }
+  }
+
+  // ---- worker side ------------------------------------------------------
+
+  void RunWorker(Worker& worker) {
+    std::vector<Item>& inbox = worker.inbox;
+    while (worker.queue->PopAll(inbox)) {
+      bool finish = false;
+      for (Item& item : inbox) {
+        if (aborted_.load(std::memory_order_relaxed)) break;
+        absl::Status status = Apply(worker, item);
+        if (!status.ok()) RecordWorkerError(std::move(status));
+        if ((item.flags & kFinish) != 0) finish = true;
+      }
+      inbox.clear();
+      if (finish || aborted_.load(std::memory_order_relaxed)) return;
+    }
+  }
+
+  absl::Status Apply(Worker& worker, Item& item) {
+    absl::Status status;
+    if (item.event.has_value() &&
+        !worker.op.Add(std::move(*item.event), item.ts, item.seq, item.tag)) {
+      status = absl::InternalError(absl::StrCat("event with seq ", item.seq,
+                                                " behind worker ", worker.index,
+                                                "'s watermark though on time"));
+    }
+    if ((item.flags & kAdvance) != 0) {
+      Keep(status, worker.op.AdvanceWatermark(item.watermark, worker,
+                                              item.watermark_tag));
+    }
+    if (options_.loop == Loop::kEvent || (item.flags & kCommit) != 0) {
+      Keep(status, CommitBackends(worker));
+    }
+    return status;
+  }
+
+  void RecordWorkerError(absl::Status status) {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    if (worker_error_.ok()) worker_error_ = std::move(status);
+    worker_failed_.store(true, std::memory_order_release);
+  }
+
+  absl::Status WorkerError() {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    return worker_error_;
+  }
+
+  // ---- both sides -------------------------------------------------------
+
+  static absl::Status CommitBackends(Worker& worker) {
+    absl::Status first;
+    for (auto& backend : worker.backends) Keep(first, backend->Commit());
+    return first;
+  }
+
+  // Keeps the first error.
+  static void Keep(absl::Status& first, absl::Status status) {
+    if (first.ok() && !status.ok()) first = std::move(status);
+  }
+
+  static int64_t Nanos(std::chrono::nanoseconds duration) {
+    return duration.count();
+  }
+
+  // The sink is called one call at a time: under sink_mu_ when workers run.
+  std::unique_lock<std::mutex> LockSink() {
+    return threaded_ ? std::unique_lock<std::mutex>(sink_mu_)
+                     : std::unique_lock<std::mutex>();
+  }
+
+  void EmitMatch(size_t pattern, const Key& key, Match<Event> match,
+                 int64_t tag) {
+    std::unique_lock<std::mutex> lock = LockSink();
+    const int64_t latency = options_.clock() - tag;
+    ++stats_.matches;
+    stats_.latency.Record(latency);
+    stats_.pattern_latency[pattern].Record(latency);
+    sink_.OnMatch(pattern, key, std::move(match), latency);
+  }
+
+  void EmitTimeout(size_t pattern, const Key& key, Match<Event> partial,
+                   Timestamp at, int64_t tag) {
+    std::unique_lock<std::mutex> lock = LockSink();
+    const int64_t latency = options_.clock() - tag;
+    ++stats_.timeouts;
+    stats_.timeout_latency.Record(latency);
+    sink_.OnTimeout(pattern, key, std::move(partial), at, latency);
+  }
+
+  void EmitLate(const Event& event, Timestamp ts, uint64_t seq) {
+    std::unique_lock<std::mutex> lock = LockSink();
+    sink_.OnLate(event, ts, seq);
+  }
+
+  const std::vector<Pattern> patterns_;
+  const RuntimeOptions options_;
+  Sink& sink_;
+  const bool threaded_;
+  bool clock_on_push_ = false;
+  std::vector<std::unique_ptr<Worker>> workers_;
+
+  // Source thread only.
+  BoundedOutOfOrderness watermarks_;
+  int64_t watermark_tag_ = 0;  // arrival_ns of the event that last raised it
+  uint64_t next_seq_ = 0;
+  size_t batch_events_ = 0;
+  int64_t batch_start_ns_ = 0;
+  int64_t last_commit_ns_ = 0;
+  int64_t last_broadcast_ns_ = 0;
+  bool finished_ = false;
+  absl::Status error_;
+  // Parallelism > 1, per worker: the open batch; the last watermark sent;
+  // whether the event being routed goes there.
+  std::vector<std::vector<Item>> outbox_;
+  std::vector<Timestamp> last_sent_watermark_;
+  std::vector<uint8_t> targets_;
+
+  // Workers.
+  std::atomic<bool> aborted_{false};
+  std::atomic<bool> worker_failed_{false};
+  std::mutex error_mu_;
+  absl::Status worker_error_;  // guarded by error_mu_
+
+  // Outputs: stats_.matches, timeouts and the histograms are guarded by
+  // sink_mu_ when workers run; the other counters belong to the source.
+  mutable std::mutex sink_mu_;
+  RuntimeStats stats_;
+};
+
+}  // namespace cep

@@ -1,0 +1,287 @@
+#include "cep/run.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <absl/status/status.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cep/dsl.hpp"
+#include "cep/event.hpp"
+#include "cep/pattern.hpp"
+
+#include "testing/status_matchers.hpp"
+
+namespace cep {
+namespace {
+
+using ::cep::testing::IsOk;
+using ::cep::testing::StatusIs;
+using ::std::chrono::milliseconds;
+using ::std::chrono::seconds;
+
+// event Auth { card string key; amount double; ts timestamp time }
+// and a pattern built by hand as the lowering would build it.
+PatternFile MakeFile(Pattern<Record> pattern, bool with_time = true) {
+  std::vector<std::unique_ptr<const Schema>> schemas;
+  schemas.push_back(std::make_unique<Schema>(
+      "Auth",
+      std::vector<FieldDef>{{"card", FieldType::kString},
+                            {"amount", FieldType::kDouble},
+                            {"ts", FieldType::kTimestamp}},
+      0, with_time ? std::optional<size_t>(2) : std::nullopt, 0));
+  FilePattern fp;
+  fp.name = "p";
+  fp.types = {schemas[0].get()};
+  fp.key_field = "card";
+  fp.key_index = {0};
+  fp.accepts = {true};
+  fp.pattern = std::move(pattern);
+  fp.line = 3;
+  std::vector<FilePattern> patterns;
+  patterns.push_back(std::move(fp));
+  return PatternFile("t.cep", std::move(schemas), std::move(patterns));
+}
+
+// small (amount < 10) followed by big (amount > 100) [within `window`].
+Pattern<Record> SmallThenBig(std::optional<Duration> window = std::nullopt) {
+  auto p = Pattern<Record>::Begin("small")
+               .Where([](const Record& r) { return r.GetDouble(1) < 10; })
+               .FollowedBy("big")
+               .Where([](const Record& r) { return r.GetDouble(1) > 100; });
+  if (window) p.Within(*window);
+  return p;
+}
+
+std::string Event(const std::string& card, double amount, int64_t ts) {
+  std::ostringstream out;
+  out << R"({"card":")" << card << R"(","amount":)" << amount << R"(,"ts":)"
+      << ts << "}";
+  return out.str();
+}
+
+struct Result {
+  absl::StatusOr<RunStats> stats;
+  std::string matches{}, timeouts{}, late{}, dead_letter{};
+};
+
+Result RunOn(const PatternFile& file, const std::string& input,
+             RunOptions options = {}) {
+  std::istringstream in(input);
+  std::ostringstream matches, timeouts, late, dead_letter;
+  RunOutputs outputs{.matches = &matches,
+                     .timeouts = &timeouts,
+                     .late = &late,
+                     .dead_letter = &dead_letter};
+  Result result{.stats =
+                    RunPatternFile(file, in, "events.jsonl", options, outputs)};
+  result.matches = matches.str();
+  result.timeouts = timeouts.str();
+  result.late = late.str();
+  result.dead_letter = dead_letter.str();
+  return result;
+}
+
+TEST(RunPatternFileTest, MatchesInOrderInput) {
+  PatternFile file = MakeFile(SmallThenBig());
+  Result r = RunOn(file, Event("c1", 1, 1000) + "\n" + Event("c2", 500, 1500) +
+                             "\n\n" + Event("c1", 500, 2000) + "\n");
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_EQ(
+      r.matches,
+      R"({"pattern":"p","key":"c1","events":{"small":[{"seq":0,"card":"c1","amount":1.0,"ts":1000}],"big":[{"seq":2,"card":"c1","amount":500.0,"ts":2000}]}})"
+      "\n");
+  EXPECT_EQ(r.stats->events, 3);
+  EXPECT_EQ(r.stats->matches, 1);
+  EXPECT_EQ(r.stats->late, 0);
+  EXPECT_EQ(r.timeouts, "");
+  EXPECT_EQ(r.late, "");
+}
+
+TEST(RunPatternFileTest, ReordersWithinTheBound) {
+  PatternFile file = MakeFile(SmallThenBig());
+  RunOptions options;
+  options.max_out_of_orderness = seconds(5);
+  // The big event arrives first but happened after the small one.
+  Result r = RunOn(file, Event("c1", 500, 3000) + "\n" + Event("c1", 1, 1000),
+                   options);
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_EQ(
+      r.matches,
+      R"({"pattern":"p","key":"c1","events":{"small":[{"seq":1,"card":"c1","amount":1.0,"ts":1000}],"big":[{"seq":0,"card":"c1","amount":500.0,"ts":3000}]}})"
+      "\n");
+  EXPECT_EQ(r.stats->late, 0);
+}
+
+TEST(RunPatternFileTest, EventAtOrBeforeTheWatermarkIsLate) {
+  PatternFile file = MakeFile(SmallThenBig());
+  // Bound 0: watermark = 3000 - 1 after the first event; 2999 is late,
+  // 3000 is not.
+  Result r = RunOn(file, Event("c1", 500, 3000) + "\n" + Event("c1", 1, 2999) +
+                             "\n" + Event("c1", 1, 3000) + "\n" +
+                             Event("c1", 200, 3001) + "\n");
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_EQ(r.late, R"({"seq":1,"card":"c1","amount":1.0,"ts":2999})"
+                    "\n");
+  EXPECT_EQ(r.stats->late, 1);
+  EXPECT_EQ(r.stats->events, 4);
+  EXPECT_EQ(
+      r.matches,
+      R"({"pattern":"p","key":"c1","events":{"small":[{"seq":2,"card":"c1","amount":1.0,"ts":3000}],"big":[{"seq":3,"card":"c1","amount":200.0,"ts":3001}]}})"
+      "\n");
+}
+
+TEST(RunPatternFileTest, EqualTimestampsKeepInputOrder) {
+  PatternFile file = MakeFile(SmallThenBig());
+  Result r = RunOn(file, Event("c1", 1, 1000) + "\n" + Event("c1", 500, 1000));
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_EQ(r.stats->matches, 1);
+  EXPECT_EQ(r.stats->late, 0);
+}
+
+TEST(RunPatternFileTest, TimeoutsFlushAtEndOfInput) {
+  PatternFile file = MakeFile(SmallThenBig(seconds(10)));
+  Result r = RunOn(file, Event("c1", 1, 1000) + "\n" + Event("c2", 1, 2000));
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_EQ(r.matches, "");
+  EXPECT_EQ(
+      r.timeouts,
+      R"({"pattern":"p","key":"c1","events":{"small":[{"seq":0,"card":"c1","amount":1.0,"ts":1000}]},"timeout":true})"
+      "\n"
+      R"({"pattern":"p","key":"c2","events":{"small":[{"seq":1,"card":"c2","amount":1.0,"ts":2000}]},"timeout":true})"
+      "\n");
+  EXPECT_EQ(r.stats->timeouts, 2);
+}
+
+TEST(RunPatternFileTest, WatermarkTimesOutBeforeTheEnd) {
+  PatternFile file = MakeFile(SmallThenBig(seconds(10)));
+  // c2's event at 20000 moves the watermark past c1's window: c1 times out
+  // before c2's own match is found.
+  Result r =
+      RunOn(file, Event("c1", 1, 1000) + "\n" + Event("c2", 1, 20000) + "\n" +
+                      Event("c2", 500, 20001) + "\n" + Event("c2", 5, 20002));
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_EQ(r.stats->timeouts, 2);  // c1, then c2's last small at the end
+  EXPECT_EQ(r.stats->matches, 1);
+}
+
+TEST(RunPatternFileTest, TrailingNotFollowedByIsReleasedAtTheEnd) {
+  auto pattern =
+      Pattern<Record>::Begin("small")
+          .Where([](const Record& r) { return r.GetDouble(1) < 10; })
+          .NotFollowedBy("big")
+          .Where([](const Record& r) { return r.GetDouble(1) > 100; })
+          .Within(seconds(10));
+  PatternFile file = MakeFile(std::move(pattern));
+  Result r = RunOn(file, Event("c1", 1, 1000) + "\n" + Event("c2", 1, 1000) +
+                             "\n" + Event("c2", 500, 2000));
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_EQ(
+      r.matches,
+      R"({"pattern":"p","key":"c1","events":{"small":[{"seq":0,"card":"c1","amount":1.0,"ts":1000}]}})"
+      "\n");
+}
+
+TEST(RunPatternFileTest, BadLineStopsTheRun) {
+  PatternFile file = MakeFile(SmallThenBig());
+  Result r = RunOn(file, Event("c1", 1, 1000) + "\n\n" + R"({"amount":1})" +
+                             "\n" + Event("c1", 500, 2000));
+  EXPECT_THAT(r.stats, StatusIs(absl::StatusCode::kInvalidArgument,
+                                "events.jsonl:3: error: missing field 'card'"));
+}
+
+TEST(RunPatternFileTest, BadLineIsSkippedToTheDeadLetterOutput) {
+  PatternFile file = MakeFile(SmallThenBig());
+  RunOptions options;
+  options.on_error = OnError::kSkip;
+  Result r = RunOn(
+      file,
+      Event("c1", 1, 1000) + "\nnot json\r\n" + Event("c1", 500, 2000) + "\n",
+      options);
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_EQ(r.dead_letter, "not json\r\n");
+  EXPECT_EQ(r.stats->errors, 1);
+  EXPECT_EQ(r.stats->events, 2);
+  // seq counts decoded events only.
+  EXPECT_THAT(r.matches, ::testing::HasSubstr(R"("big":[{"seq":1,)"));
+}
+
+TEST(RunPatternFileTest, InputThatIsNotTextFails) {
+  PatternFile file = MakeFile(SmallThenBig());
+  RunOptions options;
+  options.on_error = OnError::kSkip;
+  Result r = RunOn(
+      file, Event("c1", 1, 1000) + "\n" + std::string("\x7f\0E", 3), options);
+  EXPECT_THAT(r.stats,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "events.jsonl:2: error: the input is not text (it "
+                       "contains a NUL byte); expected one JSON object per "
+                       "line"));
+}
+
+TEST(RunPatternFileTest, TypeWithoutTimeFieldFailsAtStart) {
+  PatternFile file = MakeFile(SmallThenBig(), /*with_time=*/false);
+  Result r = RunOn(file, "");
+  EXPECT_THAT(r.stats, StatusIs(absl::StatusCode::kInvalidArgument,
+                                "t.cep: error: event type 'Auth' has no time "
+                                "field; a run orders events by event time "
+                                "(mark a timestamp field with 'time')"));
+}
+
+TEST(RunPatternFileTest, NullOutputsStillCount) {
+  PatternFile file = MakeFile(SmallThenBig());
+  std::istringstream in(Event("c1", 1, 1000) + "\n" + Event("c1", 500, 2000) +
+                        "\n" + Event("c1", 1, 5));
+  RunOutputs outputs;
+  auto stats = RunPatternFile(file, in, "in", RunOptions(), outputs);
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->matches, 1);
+  EXPECT_EQ(stats->late, 1);
+}
+
+TEST(RunOptionsTest, ParseDuration) {
+  EXPECT_EQ(*ParseDuration("0"), milliseconds(0));
+  EXPECT_EQ(*ParseDuration("250ms"), milliseconds(250));
+  EXPECT_EQ(*ParseDuration("10s"), seconds(10));
+  EXPECT_EQ(*ParseDuration("5m"), milliseconds(300000));
+  EXPECT_EQ(*ParseDuration("2h"), milliseconds(7200000));
+  EXPECT_EQ(*ParseDuration("1d"), milliseconds(86400000));
+  for (const char* bad : {"", "5", "s", "-1s", "1.5s", "5 s", "5x"}) {
+    EXPECT_THAT(ParseDuration(bad),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         std::string("'") + bad +
+                             "' is not a duration (an integer and a unit: "
+                             "250ms, 10s, 5m, 2h, 1d)"));
+  }
+}
+
+TEST(RunOptionsTest, ParseRunOptions) {
+  RunOptions options;
+  ASSERT_THAT(ParseRunOptions(
+                  {"--max-out-of-orderness", "5s", "--on-error=skip"}, options),
+              IsOk());
+  EXPECT_EQ(options.max_out_of_orderness, seconds(5));
+  EXPECT_EQ(options.on_error, OnError::kSkip);
+  EXPECT_THAT(ParseRunOptions({"--on-error", "ignore"}, options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--on-error: 'ignore' is not stop or skip"));
+  EXPECT_THAT(
+      ParseRunOptions({"--bogus=1"}, options),
+      StatusIs(absl::StatusCode::kInvalidArgument, "unknown option '--bogus'"));
+  EXPECT_THAT(ParseRunOptions({"--on-error"}, options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "option '--on-error' needs a value"));
+  EXPECT_THAT(ParseRunOptions({"skip"}, options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "expected an option (--name VALUE), not 'skip'"));
+}
+
+}  // namespace
+}  // namespace cep
