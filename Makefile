@@ -3,7 +3,7 @@
 #   make test                 install missing Debian packages, build Release, run all tests
 #   make test CEP_WERROR=ON   the same with -Werror (the default when CI is set)
 #   make test-sanitize        ASan+UBSan build (RelWithDebInfo) and all tests
-#   make demo                 build and run the fraud-detection example
+#   make demo                 build, then run patterns/card_testing.cep over a day of transactions
 #   make format-check         clang-format --dry-run --Werror on all sources
 #   make consumer             install to $(PREFIX), build examples/consumer against it, run it
 #
@@ -71,7 +71,8 @@ test-sanitize: sanitize
 	  ctest --test-dir build/sanitize --output-on-failure -j $(JOBS)
 
 demo: build
-	build/release/fraud_demo
+	build/release/cep run patterns/card_testing.cep --format csv \
+	  --input examples/data/transactions.csv --timeouts /dev/null
 
 # Runs every bench/*_benchmark program; pass options with BENCH_FLAGS, e.g.
 # make bench BENCH_FLAGS='--benchmark_repetitions=5 --benchmark_filter=Nfa'

@@ -232,7 +232,8 @@ TEST(RunPatternFileTest, TypeWithoutTimeFieldFailsAtStart) {
   EXPECT_THAT(r.stats, StatusIs(absl::StatusCode::kInvalidArgument,
                                 "t.cep: error: event type 'Auth' has no time "
                                 "field; a run orders events by event time "
-                                "(mark a timestamp field with 'time')"));
+                                "(mark a timestamp field with 'time', or run "
+                                "with --time processing)"));
 }
 
 TEST(RunPatternFileTest, NullOutputsStillCount) {
@@ -281,6 +282,137 @@ TEST(RunOptionsTest, ParseRunOptions) {
   EXPECT_THAT(ParseRunOptions({"skip"}, options),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "expected an option (--name VALUE), not 'skip'"));
+}
+
+TEST(RunOptionsTest, ParsesLoopTriggerParallelismTimeAndSorting) {
+  RunOptions options;
+  ASSERT_THAT(ParseRunOptions(
+                  {"--loop", "microbatch", "--trigger", "250ms",
+                   "--parallelism=3", "--time", "processing", "--sort-output",
+                   "--commit-interval", "2s", "--format", "csv"},
+                  options),
+              IsOk());
+  EXPECT_EQ(options.loop, Loop::kMicrobatch);
+  EXPECT_EQ(options.trigger_interval, milliseconds(250));
+  EXPECT_EQ(options.trigger_events, 0u);
+  EXPECT_EQ(options.parallelism, 3u);
+  EXPECT_EQ(options.time, TimeMode::kProcessing);
+  EXPECT_TRUE(options.sort_output);
+  EXPECT_EQ(options.commit_interval, seconds(2));
+  EXPECT_EQ(options.format, InputFormat::kCsv);
+  ASSERT_THAT(ParseRunOptions({"--trigger", "10000events"}, options), IsOk());
+  EXPECT_EQ(options.trigger_events, 10000u);
+  EXPECT_EQ(options.trigger_interval, milliseconds(0));
+  EXPECT_THAT(ParseRunOptions({"--loop", "batch"}, options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--loop: unknown loop 'batch' (expected event, "
+                       "microbatch or realtime)"));
+  EXPECT_THAT(ParseRunOptions({"--trigger", "0events"}, options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--trigger: '0events' is not a count of events such "
+                       "as 10000events"));
+  EXPECT_THAT(ParseRunOptions({"--trigger", "soon"}, options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--trigger: 'soon' is neither an interval (100ms, 1s) "
+                       "nor a count of events (10000events)"));
+  EXPECT_THAT(ParseRunOptions({"--parallelism", "0"}, options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--parallelism: '0' is not a number from 1 to 256"));
+  EXPECT_THAT(ParseRunOptions({"--time", "wall"}, options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--time: 'wall' is not event or processing"));
+}
+
+// Several cards, each with small amounts then a big one: every loop and
+// parallelism finds the same matches; sorted output is byte-identical.
+TEST(RunPatternFileTest, EveryLoopAndParallelismGivesTheSameSortedOutput) {
+  PatternFile file = MakeFile(SmallThenBig(seconds(5)));
+  std::string input;
+  for (int i = 0; i < 300; ++i) {
+    const std::string card = "c" + std::to_string(i % 17);
+    const double amount = i % 7 == 0 ? 500 : (i % 3 == 0 ? 50 : 1);
+    input += Event(card, amount, 1000 + 100 * i) + "\n";
+  }
+  RunOptions reference_options;
+  reference_options.sort_output = true;
+  const Result reference = RunOn(file, input, reference_options);
+  ASSERT_THAT(reference.stats, IsOk());
+  ASSERT_GT(reference.stats->matches, 10u);
+  ASSERT_GT(reference.stats->timeouts, 10u);
+  for (const char* loop : {"event", "microbatch", "realtime"}) {
+    for (const char* parallelism : {"1", "2", "3"}) {
+      RunOptions options;
+      ASSERT_THAT(ParseRunOptions({"--loop", loop, "--parallelism", parallelism,
+                                   "--trigger", "7events", "--sort-output"},
+                                  options),
+                  IsOk());
+      const Result result = RunOn(file, input, options);
+      ASSERT_THAT(result.stats, IsOk());
+      EXPECT_EQ(result.matches, reference.matches) << loop << parallelism;
+      EXPECT_EQ(result.timeouts, reference.timeouts) << loop << parallelism;
+      EXPECT_EQ(result.stats->matches, reference.stats->matches);
+      EXPECT_EQ(result.stats->latency.count(), reference.stats->matches);
+    }
+  }
+}
+
+TEST(RunPatternFileTest, ReadsCsvWithAHeaderRow) {
+  PatternFile file = MakeFile(SmallThenBig());
+  RunOptions options;
+  options.format = InputFormat::kCsv;
+  Result r =
+      RunOn(file, "ts,card,amount\n1000,c1,1.5\n\n2000,c1,500\n", options);
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_EQ(r.matches,
+            R"({"pattern":"p","key":"c1","events":{"small":[{"seq":0,)"
+            R"("card":"c1","amount":1.5,"ts":1000}],"big":[{"seq":1,)"
+            R"("card":"c1","amount":500.0,"ts":2000}]}})"
+            "\n");
+  Result bad_row = RunOn(file, "ts,card,amount\n1000,c1,abc\n", options);
+  EXPECT_THAT(bad_row.stats, StatusIs(absl::StatusCode::kInvalidArgument,
+                                      "events.jsonl:2: error: field 'amount' "
+                                      "must be a number, not 'abc'"));
+  Result bad_header = RunOn(file, "ts,card\n1000,c1\n", options);
+  EXPECT_THAT(bad_header.stats,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "events.jsonl:1: error: header: missing column "
+                       "'amount'"));
+}
+
+TEST(RunPatternFileTest, ProcessingTimeMakesNothingLate) {
+  PatternFile file = MakeFile(SmallThenBig(), /*with_time=*/false);
+  RunOptions options;
+  options.time = TimeMode::kProcessing;
+  // The lines' own times do not matter: only their order.
+  const std::string input = R"({"card":"c1","amount":1,"ts":9000})"
+                            "\n"
+                            R"({"card":"c1","amount":500,"ts":1000})"
+                            "\n";
+  Result r = RunOn(file, input, options);
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_EQ(r.stats->late, 0u);
+  EXPECT_EQ(r.stats->matches, 1u);
+}
+
+TEST(RunPatternFileTest, ReportsProgressAndLatencyPerPattern) {
+  PatternFile file = MakeFile(SmallThenBig());
+  std::string input;
+  for (int i = 0; i < 5000; ++i) {
+    input += Event("c1", i % 2 == 0 ? 1 : 500, 1000 + i) + "\n";
+  }
+  RunOptions options;
+  options.progress_interval = milliseconds(0);
+  std::vector<RunProgress> reports;
+  options.progress = [&](const RunProgress& p) { reports.push_back(p); };
+  Result r = RunOn(file, input, options);
+  ASSERT_THAT(r.stats, IsOk());
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports.front().events, 1024u);
+  EXPECT_GT(reports.back().matches, 0u);
+  EXPECT_EQ(reports.back().watermark_lag, milliseconds(1));
+  EXPECT_EQ(r.stats->pattern_names, std::vector<std::string>{"p"});
+  ASSERT_EQ(r.stats->pattern_latency.size(), 1u);
+  EXPECT_EQ(r.stats->pattern_latency[0].count(), r.stats->matches);
 }
 
 }  // namespace

@@ -1,29 +1,32 @@
-// cep/run.hpp — runs the patterns of a pattern file over a JSONL stream:
-// what `cep run` does, and what the data-driven tests (tests/cases/) call.
+// cep/run.hpp — runs the patterns of a pattern file over a stream of
+// JSON lines: what `cep run` does, and what the data-driven tests
+// (tests/cases/) call.
 //
-// RunPatternFile decodes each line (record_json.hpp), orders events by event
-// time with a bounded-out-of-orderness watermark, feeds them to one
-// KeyedMatcher per pattern (keyed by FilePattern::KeyOf, in-memory state)
-// and writes matches, timed-out partial matches and late events as JSON
-// lines. Semantics, as FlinkCEP's CepOperator with Flink's
-// BoundedOutOfOrdernessWatermarks:
+// RunPatternFile decodes each line (record_json.hpp) on the calling thread,
+// decides lateness and feeds the patterns through a Runtime (runtime.hpp) in
+// the loop and parallelism the options ask for; matches, timed-out partial
+// matches and late events come out as JSON lines. Semantics, as FlinkCEP's
+// CepOperator with Flink's BoundedOutOfOrdernessWatermarks:
 //   - seq of an event is its 0-based position among the decoded events;
-//   - watermark = (largest timestamp seen) - max_out_of_orderness - 1ms;
-//   - an event whose timestamp is <= the watermark is late: it goes to the
-//     late output (and RunStats::late), never to the patterns;
-//   - other events wait until the watermark passes them, then go to every
-//     pattern that accepts their type, in (timestamp, seq) order; after each
-//     watermark advance, patterns with windows advance time to it;
-//   - at the end of the input every waiting event is released and time
-//     advances past every window, so timeouts and trailing `not followed by`
-//     matches come out.
-// Output order: for each released event, the patterns in file order; then
-// what advancing time releases, patterns in file order.
+//   - event time: watermark = (largest timestamp seen) -
+//     max_out_of_orderness - 1ms; an event at or before the watermark is
+//     late: it goes to the late output (and RunStats::late), never to the
+//     patterns; processing time: an event's time is the clock when it is
+//     read, so nothing is late;
+//   - other events wait until the watermark passes them and go to every
+//     pattern that accepts their type in (timestamp, seq) order; windows
+//     close in the same time order (operator.hpp);
+//   - at the end of the input every waiting event is released and every
+//     window closes, so timeouts and trailing `not followed by` matches come
+//     out.
+// Output order with parallelism 1, in every loop: by time, each event's
+// outputs with the patterns in file order. With parallelism > 1 outputs of
+// different keys may interleave differently; RunOptions::sort_output sorts
+// each output, so that any loop and parallelism give the same bytes.
 //
 // Example:
 //   cep::RunOptions options;
-//   CEP_RETURN_IF_ERROR(cep::SetRunOption("max-out-of-orderness", "5s",
-//                                         options));
+//   CEP_RETURN_IF_ERROR(cep::SetRunOption("loop", "microbatch", options));
 //   cep::RunOutputs outputs{.matches = &std::cout};
 //   CEP_ASSIGN_OR_RETURN(cep::RunStats stats,
 //                        cep::RunPatternFile(file, input, "events.jsonl",
@@ -31,6 +34,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -41,6 +45,8 @@
 
 #include "cep/dsl.hpp"
 #include "cep/evaluator.hpp"
+#include "cep/histogram.hpp"
+#include "cep/runtime.hpp"
 #include "cep/time.hpp"
 
 namespace cep {
@@ -51,15 +57,66 @@ enum class OnError : uint8_t {
   kSkip,  // the line goes to the dead-letter output; the run goes on
 };
 
+// Which clock gives events their time.
+enum class TimeMode : uint8_t {
+  kEvent,       // the event's time field
+  kProcessing,  // the clock when the line is read
+};
+
+// Input encoding.
+enum class InputFormat : uint8_t {
+  kJsonl,  // one JSON object per line
+  kCsv,    // a header row, then one event per row
+};
+
+// How the run is going, for a progress display.
+struct RunProgress {
+  uint64_t events = 0;
+  uint64_t matches = 0;
+  // Largest event timestamp read minus the watermark: how far the output
+  // trails the input in event time.
+  Duration watermark_lag{0};
+};
+
 struct RunOptions {
+  // Behaviour.
+
+  // Input encoding (flag --format jsonl|csv). Default: kJsonl.
+  InputFormat format = InputFormat::kJsonl;
+  // Flag --time event|processing. Default: kEvent.
+  TimeMode time = TimeMode::kEvent;
   // How far behind the largest timestamp seen an event may arrive and still
   // be in time (flag --max-out-of-orderness). Default: 0 (events with equal
   // timestamps may come in any order; earlier ones are late).
   Duration max_out_of_orderness{0};
   // Flag --on-error stop|skip. Default: kStop.
   OnError on_error = OnError::kStop;
+  // Sort each output's lines (flag --sort-output): identical bytes for every
+  // loop and parallelism. Outputs are then written at the end. Default: off.
+  bool sort_output = false;
   // Passed to every pattern's evaluator.
   EvaluatorOptions evaluator;
+
+  // Loops (runtime.hpp).
+
+  // Flag --loop event|microbatch|realtime. Default: kEvent.
+  Loop loop = Loop::kEvent;
+  // Microbatch trigger (flag --trigger 100ms or --trigger 10000events): an
+  // interval, or a number of events. Default: 100 ms.
+  Duration trigger_interval = std::chrono::milliseconds(100);
+  size_t trigger_events = 0;
+  // Realtime: state commits every this much time (flag --commit-interval).
+  // Default: 5 s.
+  Duration commit_interval = std::chrono::seconds(5);
+  // Worker threads (flag --parallelism). Default: 1.
+  size_t parallelism = 1;
+
+  // Progress.
+
+  // Called on the reading thread about every progress_interval of clock
+  // time while the run goes on; nullptr: never. Default: nullptr.
+  std::function<void(const RunProgress&)> progress;
+  Duration progress_interval = std::chrono::seconds(1);
 };
 
 // Where the outputs go, one JSON object per line; nullptr discards (the
@@ -78,6 +135,12 @@ struct RunStats {
   uint64_t timeouts = 0;
   uint64_t late = 0;
   uint64_t errors = 0;  // lines skipped under OnError::kSkip
+  // Detection latency of matches in nanoseconds: from reading the line of
+  // the event that completed a match to handing the match to the output.
+  LatencyHistogram latency;
+  // The same per pattern, in file order, with the patterns' names.
+  std::vector<std::string> pattern_names;
+  std::vector<LatencyHistogram> pattern_latency;
 };
 
 // Runs every pattern of `file` over the JSON lines of `input`; the counts
@@ -98,8 +161,15 @@ struct RunStats {
 // ---- options as flags (shared by `cep run` and tests/cases) ---------------
 
 // Sets the option of flag `name` (without dashes) from `value`:
+//   format jsonl|csv
+//   time event|processing
 //   max-out-of-orderness DURATION   a duration: 0, 250ms, 10s, 5m, 2h, 1d
 //   on-error stop|skip
+//   sort-output true|false           (a switch on the command line)
+//   loop event|microbatch|realtime
+//   trigger DURATION|Nevents         100ms, 1s, 10000events
+//   commit-interval DURATION
+//   parallelism N                    1 to 256
 // Errors: kInvalidArgument naming the flag and the bad value, or the
 // unknown flag.
 [[nodiscard]] absl::Status SetRunOption(std::string_view name,
@@ -107,7 +177,8 @@ struct RunStats {
                                         RunOptions& options);
 
 // Applies flags given as command-line words, `--name VALUE` or
-// `--name=VALUE`, with SetRunOption. Errors: kInvalidArgument.
+// `--name=VALUE` (`--sort-output` alone), with SetRunOption.
+// Errors: kInvalidArgument.
 [[nodiscard]] absl::Status ParseRunOptions(const std::vector<std::string>& args,
                                            RunOptions& options);
 

@@ -203,7 +203,9 @@ absl::StatusOr<ParsedCommandLine> Parse(const ProgramSpec& program,
             command->positionals[invocation.positionals.size()].name,
             ForCommand(*command)));
   }
-  if (invocation.positionals.size() > command->positionals.size()) {
+  const bool repeats =
+      !command->positionals.empty() && command->positionals.back().repeated;
+  if (!repeats && invocation.positionals.size() > command->positionals.size()) {
     return absl::InvalidArgumentError(
         Cat("unexpected argument ",
             Quote(invocation.positionals[command->positionals.size()]),
@@ -243,7 +245,7 @@ std::string CommandHelp(const ProgramSpec& program,
       Cat("Usage: ", program.name, " ", command.name, " [FLAGS]");
   for (const PositionalSpec& positional : command.positionals) {
     Append(text, positional.required ? " " : " [", positional.name,
-           positional.required ? "" : "]");
+           positional.repeated ? "..." : "", positional.required ? "" : "]");
   }
   Append(text, "\n\n", command.summary, "\n");
 

@@ -51,6 +51,7 @@ struct PositionalSpec {
   std::string_view name{};  // upper case, shown in usage: "PATTERN_FILE"
   std::string_view help{};  // one line, no trailing period
   bool required = true;     // optional ones must come after required ones
+  bool repeated = false;    // the last one only: takes every further argument
 };
 
 struct ProgramSpec;

@@ -186,23 +186,13 @@ std::optional<PatternFile> LoadOrReport(const std::string& path,
   return std::nullopt;
 }
 
-std::vector<PositionalSpec> CheckPositionals() {
-  std::vector<PositionalSpec> positionals = {
-      {.name = "FILE", .help = "a pattern file (.cep)"}};
-  for (int more = 0; more < 7; ++more) {
-    positionals.push_back({.name = "FILE",
-                           .help = "another pattern file (at most 8 in all)",
-                           .required = false});
-  }
-  return positionals;
-}
-
 CommandSpec CheckCommand() {
   return CommandSpec{
       .name = "check",
       .summary = "Check pattern files and describe their patterns",
-      // args.hpp has no repeated positional yet: FILE, then up to 7 more.
-      .positionals = CheckPositionals(),
+      .positionals = {{.name = "FILE",
+                       .help = "pattern files (.cep), one or more",
+                       .repeated = true}},
       .run = RunCheck,
   };
 }

@@ -3,6 +3,7 @@
 // summary on stderr.
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -12,8 +13,12 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include <unistd.h>
 
 #include "cep/dsl.hpp"
+#include "cep/histogram.hpp"
 #include "cep/run.hpp"
 
 #include "args.hpp"
@@ -24,7 +29,9 @@ namespace {
 
 // The flags that set RunOptions; their values go through SetRunOption, the
 // same path the data-driven tests take.
-constexpr const char* kRunOptionFlags[] = {"max-out-of-orderness", "on-error"};
+constexpr const char* kRunOptionFlags[] = {
+    "format", "time",    "max-out-of-orderness", "on-error",
+    "loop",   "trigger", "commit-interval",      "parallelism"};
 
 // Output files by path, so that two flags naming one file share a stream.
 class OutputFiles {
@@ -51,6 +58,33 @@ class OutputFiles {
   std::map<std::string, std::unique_ptr<std::ofstream>> files_;
 };
 
+std::string ProgressLine(const RunProgress& p) {
+  return absl::StrFormat("cep: %d events, %d matches, watermark lag %s",
+                         p.events, p.matches, FormatDuration(p.watermark_lag));
+}
+
+// The last lines on stderr: counts, throughput, detection latency overall
+// and, with several patterns, per pattern.
+std::string Summary(const RunStats& stats, double seconds) {
+  std::string out = absl::StrFormat(
+      "cep: %d events, %d matches, %d timeouts, %d late, %d errors in %.2fs "
+      "(%.0f events/s)\n",
+      stats.events, stats.matches, stats.timeouts, stats.late, stats.errors,
+      seconds, seconds > 0 ? static_cast<double>(stats.events) / seconds : 0);
+  if (stats.matches == 0) return out;
+  absl::StrAppend(&out, "cep: detection latency ", stats.latency.Summary(),
+                  "\n");
+  if (stats.pattern_names.size() > 1) {
+    for (size_t idx = 0; idx < stats.pattern_names.size(); ++idx) {
+      const LatencyHistogram& latency = stats.pattern_latency[idx];
+      if (latency.count() == 0) continue;
+      absl::StrAppend(&out, "cep:   ", stats.pattern_names[idx], ": ",
+                      latency.count(), " matches, ", latency.Summary(), "\n");
+    }
+  }
+  return out;
+}
+
 int RunRun(const CommandContext& context) {
   RunOptions options;
   for (const char* flag : kRunOptionFlags) {
@@ -61,6 +95,20 @@ int RunRun(const CommandContext& context) {
                           std::string(status.message()));
       }
     }
+  }
+  if (context.args.Has("sort-output")) options.sort_output = true;
+  if (std::optional<std::string> state = context.args.Get("state");
+      state && *state != "memory") {
+    return UsageError(context.program, context.err,
+                      "--state: only 'memory' is available in this version "
+                      "(RocksDB state is issue #6)");
+  }
+  const bool progress = context.args.Has("progress") ||
+                        (&context.err == &std::cerr && isatty(STDERR_FILENO));
+  if (progress) {
+    options.progress = [&err = context.err](const RunProgress& p) {
+      err << "\r" << ProgressLine(p) << std::flush;
+    };
   }
   const std::string& path = context.args.positionals.front();
   std::optional<PatternFile> file = LoadOrReport(path, context.err);
@@ -97,17 +145,19 @@ int RunRun(const CommandContext& context) {
     }
   }
 
+  const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<RunStats> stats =
       RunPatternFile(*file, *input, input_name, options, outputs);
+  const std::chrono::duration<double> elapsed =
+      std::chrono::steady_clock::now() - start;
+  if (progress) context.err << "\r\033[K";
   if (!stats.ok()) {
     context.out.flush();
     context.err << stats.status().message() << "\n";
     return kExitFailure;
   }
   context.out.flush();
-  context.err << "cep: " << stats->events << " events, " << stats->matches
-              << " matches, " << stats->timeouts << " timeouts, " << stats->late
-              << " late, " << stats->errors << " errors\n";
+  context.err << Summary(*stats, elapsed.count());
   return kExitOk;
 }
 
@@ -146,6 +196,44 @@ CommandSpec RunCommand() {
                .default_value = "stop",
                .help = "on an input line that does not decode: stop, or "
                        "skip it and go on"},
+              {.name = "format",
+               .value_name = "jsonl|csv",
+               .default_value = "jsonl",
+               .help = "input encoding: JSON lines, or CSV with a header row"},
+              {.name = "time",
+               .value_name = "event|processing",
+               .default_value = "event",
+               .help = "event time from each event's time field, or the "
+                       "clock when it is read"},
+              {.name = "loop",
+               .value_name = "event|microbatch|realtime",
+               .default_value = "event",
+               .help = "per event; per trigger with one commit per batch; or "
+                       "per event with commits every --commit-interval"},
+              {.name = "trigger",
+               .value_name = "DURATION|Nevents",
+               .default_value = "100ms",
+               .help = "microbatch trigger: an interval or a number of "
+                       "events (10000events)"},
+              {.name = "commit-interval",
+               .value_name = "DURATION",
+               .default_value = "5s",
+               .help = "realtime loop: time between state commits"},
+              {.name = "parallelism",
+               .short_name = 'p',
+               .value_name = "N",
+               .default_value = "1",
+               .help = "worker threads; keys are hashed to workers"},
+              {.name = "state",
+               .value_name = "memory",
+               .default_value = "memory",
+               .help = "where keyed state lives (only memory so far)"},
+              {.name = "sort-output",
+               .help = "sort each output's lines, so any loop and "
+                       "parallelism write the same bytes"},
+              {.name = "progress",
+               .help = "print progress on stderr every second (on by "
+                       "default when stderr is a terminal)"},
               {.name = "dead-letter",
                .value_name = "FILE",
                .help = "lines skipped by --on-error skip (default: counted "

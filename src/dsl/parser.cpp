@@ -70,9 +70,11 @@ absl::StatusOr<ParsedFile> Parse(const Source& source) {
                                       source.filename());
   grammar::Diagnostic diag;
   ast::File file;
-  const auto parser = x3::with<grammar::diag_tag>(
-      std::ref(diag))[x3::with<x3::error_handler_tag>(
-      std::ref(handler))[grammar::file()]];
+  // The context these build is grammar::context_type, the one grammar.cpp
+  // instantiates the top rule for.
+  const auto with_handler =
+      x3::with<x3::error_handler_tag>(std::ref(handler))[grammar::file()];
+  const auto parser = x3::with<grammar::diag_tag>(std::ref(diag))[with_handler];
 
   bool parsed = false;
   try {

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -23,7 +24,9 @@ namespace cep::testing {
 // error are kept.
 using CaseOutputs = std::map<std::string_view, std::string>;
 
-inline CaseOutputs ExecuteCase(const Case& c) {
+// `extra_options` (command-line words) apply after the case's own.
+inline CaseOutputs ExecuteCase(
+    const Case& c, const std::vector<std::string>& extra_options = {}) {
   CaseOutputs outputs;
   for (std::string_view file : kExpectedFiles) outputs[file];
   absl::StatusOr<PatternFile> file =
@@ -33,7 +36,9 @@ inline CaseOutputs ExecuteCase(const Case& c) {
     return outputs;
   }
   RunOptions options;
-  if (absl::Status status = ParseRunOptions(c.options, options); !status.ok()) {
+  std::vector<std::string> words = c.options;
+  words.insert(words.end(), extra_options.begin(), extra_options.end());
+  if (absl::Status status = ParseRunOptions(words, options); !status.ok()) {
     outputs[kExpectedError] = "bad '// options:' line in pattern.cep: " +
                               std::string(status.message()) + "\n";
     return outputs;
