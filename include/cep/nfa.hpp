@@ -125,14 +125,14 @@ class Nfa {
   std::string ToString() const {
     std::string out;
     if (window_ > Duration::zero()) {
-      absl::StrAppend(&out, "window ", window_.count(), "ms\n");
+      absl::StrAppend(&out, "window ", FormatDuration(window_), "\n");
     }
     for (uint32_t i = 0; i < states_.size(); ++i) {
       const NfaState& s = states_[i];
       absl::StrAppend(&out, "state ", s.name, TypeName(s.type),
                       i == start_state_ ? " (start)" : "");
       if (s.window > Duration::zero()) {
-        absl::StrAppend(&out, " window ", s.window.count(), "ms");
+        absl::StrAppend(&out, " window ", FormatDuration(s.window));
       }
       out += '\n';
       for (const Transition& t : s.transitions) {
@@ -153,7 +153,7 @@ class Nfa {
   std::string ToDot(const std::string& name) const {
     std::string label = name;
     if (window_ > Duration::zero()) {
-      absl::StrAppend(&label, "\nwithin ", window_.count(), "ms");
+      absl::StrAppend(&label, "\nwithin ", FormatDuration(window_));
     }
     std::string out = absl::StrCat("digraph ", DotQuote(name), " {\n");
     absl::StrAppend(&out, "  label=", DotQuote(label), ";\n",
@@ -163,7 +163,7 @@ class Nfa {
       const NfaState& s = states_[i];
       std::string node_label = s.name;
       if (s.window > Duration::zero()) {
-        absl::StrAppend(&node_label, "\nwithin ", s.window.count(), "ms");
+        absl::StrAppend(&node_label, "\nwithin ", FormatDuration(s.window));
       }
       absl::StrAppend(&out, "  s", i, " [label=", DotQuote(node_label),
                       ", shape=", DotShape(s.type), "];\n");

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace cep {
 
@@ -27,6 +28,23 @@ constexpr Timestamp FromMillis(int64_t millis) {
 // Converts a Timestamp to milliseconds since the epoch.
 constexpr int64_t ToMillis(Timestamp ts) {
   return ts.time_since_epoch().count();
+}
+
+// A duration as the pattern language writes it, in the largest unit that
+// divides it: 30m, 90s, 250ms, 1d, 0ms.
+inline std::string FormatDuration(Duration duration) {
+  struct Unit {
+    int64_t millis;
+    const char* name;
+  };
+  const int64_t millis = duration.count();
+  for (const Unit unit : {Unit{86400000, "d"}, Unit{3600000, "h"},
+                          Unit{60000, "m"}, Unit{1000, "s"}}) {
+    if (millis != 0 && millis % unit.millis == 0) {
+      return std::to_string(millis / unit.millis) + unit.name;
+    }
+  }
+  return std::to_string(millis) + "ms";
 }
 
 }  // namespace cep

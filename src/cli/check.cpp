@@ -141,21 +141,6 @@ int RunCheck(const CommandContext& context) {
 
 }  // namespace
 
-std::string FormatDuration(Duration duration) {
-  struct Unit {
-    int64_t millis;
-    const char* name;
-  };
-  const int64_t millis = duration.count();
-  for (const Unit unit : {Unit{86400000, "d"}, Unit{3600000, "h"},
-                          Unit{60000, "m"}, Unit{1000, "s"}}) {
-    if (millis != 0 && millis % unit.millis == 0) {
-      return std::to_string(millis / unit.millis) + unit.name;
-    }
-  }
-  return std::to_string(millis) + "ms";
-}
-
 std::string DescribePattern(const FilePattern& pattern) {
   std::string out = "  pattern " + pattern.name + " on ";
   for (size_t type_idx = 0; type_idx < pattern.types.size(); ++type_idx) {

@@ -23,10 +23,6 @@ CommandSpec RunCommand();
 std::optional<PatternFile> LoadOrReport(const std::string& path,
                                         std::ostream& err);
 
-// A duration as the pattern language writes it, in the largest unit that
-// divides it: 30m, 90s, 250ms, 1d.
-std::string FormatDuration(Duration duration);
-
 // The summary line and one line per stage that `cep check` prints for
 // `pattern` (see check.cpp), each ending in a newline.
 std::string DescribePattern(const FilePattern& pattern);

@@ -166,7 +166,7 @@ int RunRun(const CommandContext& context) {
 CommandSpec RunCommand() {
   return CommandSpec{
       .name = "run",
-      .summary = "Run the patterns of a file over JSON-lines events",
+      .summary = "Run the patterns of a file over events (JSON lines or CSV)",
       .positionals = {{.name = "FILE", .help = "a pattern file (.cep)"}},
       .flags =
           {
@@ -174,7 +174,8 @@ CommandSpec RunCommand() {
                .short_name = 'i',
                .value_name = "FILE",
                .default_value = "-",
-               .help = "events, one JSON object per line; - is stdin"},
+               .help = "events: JSON lines, or CSV with --format csv; - is "
+                       "stdin"},
               {.name = "output",
                .short_name = 'o',
                .value_name = "FILE",
