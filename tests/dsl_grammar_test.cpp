@@ -585,8 +585,8 @@ TEST(DslGrammarTest, ErrorMissingDurationAfterWithin) {
 
 TEST(DslGrammarTest, ErrorDurationWithUnknownUnit) {
   EXPECT_EQ(ErrorOf("pattern p on E { begin a within 5min }"),
-            "test.cep:1:33: error: expected a duration such as 10m after "
-            "'within'\n"
+            "test.cep:1:33: error: unknown duration unit 'min' in '5min'; "
+            "use ms, s, m, h or d\n"
             "pattern p on E { begin a within 5min }\n"
             "                                ^");
 }
@@ -742,10 +742,45 @@ TEST(DslGrammarTest, ErrorSecondBegin) {
 
 TEST(DslGrammarTest, ErrorJunkAfterStage) {
   EXPECT_EQ(ErrorOf("pattern p on E {\n  begin a wher x > 1\n}"),
-            "test.cep:2:11: error: expected 'next', 'followed by', 'not "
-            "next', 'not followed by' or '}'\n"
+            "test.cep:2:11: error: expected 'next', 'followed by', 'followed "
+            "by any', 'not next', 'not followed by' or '}'\n"
             "  begin a wher x > 1\n"
             "          ^");
+}
+
+TEST(DslGrammarTest, ErrorUnknownConnectorAtLineStart) {
+  EXPECT_EQ(ErrorOf("pattern p on E {\n  begin a\n  then b\n}"),
+            "test.cep:3:3: error: unknown connector 'then'; expected 'next', "
+            "'followed by', 'followed by any', 'not next', 'not followed by' "
+            "or '}'\n"
+            "  then b\n"
+            "  ^");
+}
+
+TEST(DslGrammarTest, ErrorUnknownConnectorInGroup) {
+  EXPECT_EQ(ErrorOf("pattern p on E {\n  begin a\n  next (begin b\n"
+                    "    afterwards c)\n}"),
+            "test.cep:4:5: error: unknown connector 'afterwards'; expected "
+            "'next', 'followed by', 'followed by any', 'not next', 'not "
+            "followed by' or ')'\n"
+            "    afterwards c)\n"
+            "    ^");
+}
+
+TEST(DslGrammarTest, ErrorReservedWordAtLineStartIsNoConnector) {
+  EXPECT_EQ(ErrorOf("pattern p on E {\n  begin a where x > 1\n  greedy\n}"),
+            "test.cep:3:3: error: expected 'next', 'followed by', 'followed "
+            "by any', 'not next', 'not followed by' or '}'\n"
+            "  greedy\n"
+            "  ^");
+}
+
+TEST(DslGrammarTest, ErrorDurationWithUnknownUnitInCondition) {
+  EXPECT_EQ(ErrorOf("pattern p on E { begin a where x < 30sec }"),
+            "test.cep:1:36: error: unknown duration unit 'sec' in '30sec'; "
+            "use ms, s, m, h or d\n"
+            "pattern p on E { begin a where x < 30sec }\n"
+            "                                   ^");
 }
 
 TEST(DslGrammarTest, ErrorMissingOn) {

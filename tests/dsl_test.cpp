@@ -644,9 +644,9 @@ const ErrorCase kErrorCases[] = {
      "                                        ^"},
     {"TimeNotTimestamp",
      "event E { a int time }",
-     "t.cep:1:17: error: the time field must be a timestamp; 'a' is an int\n"
+     "t.cep:1:13: error: the time field must be a timestamp; 'a' is an int\n"
      "event E { a int time }\n"
-     "                ^"},
+     "            ^"},
     {"FieldCalledTypeWithSeveralEvents",
      "event A { type string }\nevent B { n int }",
      "t.cep:1:11: error: a file with several event types cannot declare a field called 'type': input lines name their type in it\n"
@@ -655,7 +655,7 @@ const ErrorCase kErrorCases[] = {
     // Pattern headers.
     {"UnknownPatternType",
      "event E { n int }\npattern p on Ee { begin a }",
-     "t.cep:2:14: error: unknown event type 'Ee'\n"
+     "t.cep:2:14: error: unknown event type 'Ee' (declared: E)\n"
      "pattern p on Ee { begin a }\n"
      "             ^"},
     {"DuplicatePatternType",
@@ -706,9 +706,14 @@ const ErrorCase kErrorCases[] = {
      "                                            ^"},
     {"UnknownStageType",
      "event E { n int }\npattern p on E { begin a: F }",
-     "t.cep:2:27: error: unknown event type 'F'\n"
+     "t.cep:2:27: error: unknown event type 'F' (declared: E)\n"
      "pattern p on E { begin a: F }\n"
      "                          ^"},
+    {"UnknownEventTypeNoEvents",
+     "pattern p on E { begin a }",
+     "t.cep:1:14: error: unknown event type 'E' (the file declares no events)\n"
+     "pattern p on E { begin a }\n"
+     "             ^"},
     {"StageTypeNotInPattern",
      "event E { n int }\nevent F { n int }\npattern p on E { begin a: F }",
      "t.cep:3:27: error: event F is not one of this pattern's types (E)\n"
@@ -802,9 +807,19 @@ const ErrorCase kErrorCases[] = {
     // Conditions.
     {"UnknownField",
      "event Auth { amount double }\npattern p on Auth { begin probe where amout < 2 }",
-     "t.cep:2:39: error: unknown field 'amout' of event Auth\n"
+     "t.cep:2:39: error: unknown field 'amout' of event Auth; did you mean 'amount'?\n"
      "pattern p on Auth { begin probe where amout < 2 }\n"
      "                                      ^"},
+    {"UnknownFieldFarFromEveryField",
+     "event Auth { amount double }\npattern p on Auth { begin probe where colour < 2 }",
+     "t.cep:2:39: error: unknown field 'colour' of event Auth\n"
+     "pattern p on Auth { begin probe where colour < 2 }\n"
+     "                                      ^"},
+    {"UnknownFieldSuggestsFromEveryType",
+     "event A { n int  size int }\nevent B { n int  size int }\npattern p on A, B { begin a where sise < 2 }",
+     "t.cep:3:35: error: unknown field 'sise' of events A, B; did you mean 'size'?\n"
+     "pattern p on A, B { begin a where sise < 2 }\n"
+     "                                  ^"},
     {"UnknownFieldSeveralTypes",
      "event A { n int }\nevent B { n int }\npattern p on A, B { begin a where m < 2 }",
      "t.cep:3:35: error: unknown field 'm' of events A, B\n"
@@ -822,7 +837,7 @@ const ErrorCase kErrorCases[] = {
      "                                  ^"},
     {"CompareStringWithDouble",
      "event E { s string }\npattern p on E { begin a where s == 2.5 }",
-     "t.cep:2:34: error: cannot compare string with double\n"
+     "t.cep:2:34: error: cannot compare a string with a double\n"
      "pattern p on E { begin a where s == 2.5 }\n"
      "                                 ^"},
     {"ChainedComparison",
@@ -837,17 +852,17 @@ const ErrorCase kErrorCases[] = {
      "                                 ^"},
     {"ConditionNotBoolean",
      "event E { x double }\npattern p on E { begin a where x * 2 }",
-     "t.cep:2:32: error: condition must be a boolean, not double\n"
+     "t.cep:2:32: error: condition must be a boolean, not a double\n"
      "pattern p on E { begin a where x * 2 }\n"
      "                               ^"},
     {"AndNeedsBoolean",
      "event E { n int }\npattern p on E { begin a where n > 1 and n }",
-     "t.cep:2:42: error: 'and' needs a boolean, not int\n"
+     "t.cep:2:42: error: 'and' needs a boolean, not an int\n"
      "pattern p on E { begin a where n > 1 and n }\n"
      "                                         ^"},
     {"NotNeedsBoolean",
      "event E { s string }\npattern p on E { begin a where not s }",
-     "t.cep:2:36: error: 'not' needs a boolean, not string\n"
+     "t.cep:2:36: error: 'not' needs a boolean, not a string\n"
      "pattern p on E { begin a where not s }\n"
      "                                   ^"},
     {"NegateString",
@@ -857,17 +872,17 @@ const ErrorCase kErrorCases[] = {
      "                               ^"},
     {"AddStringAndInt",
      "event E { s string }\npattern p on E { begin a where s + 1 == 2 }",
-     "t.cep:2:34: error: cannot apply '+' to string and int\n"
+     "t.cep:2:34: error: cannot apply '+' to a string and an int\n"
      "pattern p on E { begin a where s + 1 == 2 }\n"
      "                                 ^"},
     {"DivideDurationByInt",
      "event E { n int }\npattern p on E { begin a where 1h / 2 > 1m }",
-     "t.cep:2:35: error: cannot apply '/' to duration and int\n"
+     "t.cep:2:35: error: cannot apply '/' to a duration and an int\n"
      "pattern p on E { begin a where 1h / 2 > 1m }\n"
      "                                  ^"},
     {"CompareTimestampWithInt",
      "event E { ts timestamp }\npattern p on E { begin a where ts > 5 }",
-     "t.cep:2:35: error: cannot compare timestamp with int\n"
+     "t.cep:2:35: error: cannot compare a timestamp with an int\n"
      "pattern p on E { begin a where ts > 5 }\n"
      "                                  ^"},
     {"InListNotLiteral",
@@ -877,7 +892,7 @@ const ErrorCase kErrorCases[] = {
      "                                        ^"},
     {"InListWrongType",
      "event E { s string }\npattern p on E { begin a where s in (\"a\", 2) }",
-     "t.cep:2:43: error: cannot compare string with int\n"
+     "t.cep:2:43: error: cannot compare a string with an int\n"
      "pattern p on E { begin a where s in (\"a\", 2) }\n"
      "                                          ^"},
     {"UnknownTypeName",
@@ -902,7 +917,7 @@ const ErrorCase kErrorCases[] = {
      "                                              ^"},
     {"AbsOfString",
      "event E { s string }\npattern p on E { begin a where abs(s) > 1 }",
-     "t.cep:2:36: error: abs needs a number or a duration, not string\n"
+     "t.cep:2:36: error: abs needs a number or a duration, not a string\n"
      "pattern p on E { begin a where abs(s) > 1 }\n"
      "                                   ^"},
     {"DistanceOfString",
@@ -912,7 +927,7 @@ const ErrorCase kErrorCases[] = {
      "                                                 ^"},
     {"CoalesceTypesDiffer",
      "event E { s string  x double }\npattern p on E { begin a where coalesce(s, x) == \"a\" }",
-     "t.cep:2:44: error: coalesce needs two values of one type, not string and double\n"
+     "t.cep:2:44: error: coalesce needs two values of one type, not a string and a double\n"
      "pattern p on E { begin a where coalesce(s, x) == \"a\" }\n"
      "                                           ^"},
     {"SumOfString",
@@ -937,9 +952,14 @@ const ErrorCase kErrorCases[] = {
      "                                      ^"},
     {"UnknownStage",
      "event E { x double }\npattern p on E { begin probe next b where prob.x > 1 }",
-     "t.cep:2:43: error: unknown stage 'prob'\n"
+     "t.cep:2:43: error: unknown stage 'prob'; did you mean 'probe'?\n"
      "pattern p on E { begin probe next b where prob.x > 1 }\n"
      "                                          ^"},
+    {"UnknownStageTwoAsClose",
+     "event E { x double }\npattern p on E { begin ab next ac next b where ad.x > 1 }",
+     "t.cep:2:48: error: unknown stage 'ad'\n"
+     "pattern p on E { begin ab next ac next b where ad.x > 1 }\n"
+     "                                               ^"},
     {"LaterStage",
      "event E { x double }\npattern p on E { begin probe where x > cashout.x next cashout }",
      "t.cep:2:40: error: stage 'cashout' comes after 'probe'; a condition can refer only to its own stage and earlier ones\n"

@@ -115,6 +115,7 @@ class KeyedMatcher {
       Timer timer = timers_.top();
       timers_.pop();
       scheduled_.erase(timer.key);
+      next_timer_known_ = false;
       auto state = backend_.Get(timer.key);
       if (!state.ok()) return state.status();
       Forward forward(timer.key, sink);
@@ -130,6 +131,18 @@ class KeyedMatcher {
 
   // When the earliest window of any key closes, or nullopt.
   std::optional<Timestamp> NextTimer() {
+    // The operator asks before every event; answer from the last look
+    // unless a timer was set, moved or fired since.
+    if (next_timer_known_) return next_timer_;
+    next_timer_known_ = true;
+    next_timer_ = FindNextTimer();
+    return next_timer_;
+  }
+
+  const EvaluatorMetrics& metrics() const { return evaluator_.metrics(); }
+
+ private:
+  std::optional<Timestamp> FindNextTimer() {
     while (!timers_.empty()) {
       const Timer& top = timers_.top();
       auto it = scheduled_.find(top.key);
@@ -141,9 +154,6 @@ class KeyedMatcher {
     return std::nullopt;
   }
 
-  const EvaluatorMetrics& metrics() const { return evaluator_.metrics(); }
-
- private:
   // Adds the key to what the evaluator reports.
   class Forward final : public MatchSink<Event> {
    public:
@@ -176,7 +186,10 @@ class KeyedMatcher {
     if (!evaluator_.has_windows()) return;
     const std::optional<Timestamp> deadline = evaluator_.NextDeadline(state);
     if (!deadline) {
-      scheduled_.erase(key);
+      // An entry left in the heap is skipped when it reaches the top.
+      if (!scheduled_.empty() && scheduled_.erase(key) > 0) {
+        next_timer_known_ = false;
+      }
       return;
     }
     const int64_t at = ToMillis(*deadline);
@@ -187,6 +200,7 @@ class KeyedMatcher {
       it->second = at;
     }
     timers_.push(Timer{at, next_timer_order_++, key});
+    next_timer_known_ = false;
   }
 
   Evaluator<Event> evaluator_;
@@ -198,6 +212,9 @@ class KeyedMatcher {
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   absl::flat_hash_map<Key, int64_t> scheduled_;
   uint64_t next_timer_order_ = 0;
+  // NextTimer()'s answer, while next_timer_known_.
+  std::optional<Timestamp> next_timer_;
+  bool next_timer_known_ = false;
 };
 
 }  // namespace cep

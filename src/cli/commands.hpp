@@ -16,6 +16,8 @@ namespace cep::cli {
 CommandSpec CheckCommand();
 CommandSpec ExplainCommand();
 CommandSpec RunCommand();
+// `cep gen`: seeded synthetic events (gen_command.cpp, cep/workload.hpp).
+CommandSpec GenCommand();
 
 // Loads the pattern file at `path`. On failure prints the error to `err` —
 // the parser's three-line FILE:LINE:COL text as it is, or one line

@@ -49,6 +49,7 @@ const ProgramSpec& Program() {
               },
               CheckCommand(),
               ExplainCommand(),
+              GenCommand(),
               RunCommand(),
               {
                   .name = "version",

@@ -5,8 +5,11 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -57,6 +60,48 @@ using NodePtr = std::unique_ptr<const ExprNode>;
 // "an int", "a string": for messages.
 std::string Article(Type type) {
   return absl::StrCat(type == Type::kInt ? "an " : "a ", TypeName(type));
+}
+
+// Levenshtein distance between `a` and `b`.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "; did you mean 'amount'?" when exactly one of `candidates` is closest to
+// `name`, at most 2 edits away and fewer edits than `name` has characters
+// (so `x` suggests nothing); otherwise empty.
+std::string DidYouMean(std::string_view name,
+                       const std::vector<std::string>& candidates) {
+  constexpr size_t kMaxEdits = 2;
+  const std::string* best = nullptr;
+  size_t best_distance = kMaxEdits + 1;
+  bool tie = false;
+  for (const std::string& candidate : candidates) {
+    if (candidate == name) continue;
+    const size_t distance = EditDistance(name, candidate);
+    if (distance < best_distance) {
+      best = &candidate;
+      best_distance = distance;
+      tie = false;
+    } else if (distance == best_distance && best != nullptr &&
+               *best != candidate) {
+      tie = true;
+    }
+  }
+  if (best == nullptr || tie || best_distance >= name.size()) return "";
+  return absl::StrCat("; did you mean '", *best, "'?");
 }
 
 bool IsNumeric(Type type) {
@@ -572,11 +617,16 @@ class Checker {
         return access;
       }
       std::vector<std::string> names;
-      for (const Schema* schema : types) names.push_back(schema->name());
+      std::vector<std::string> fields;
+      for (const Schema* schema : types) {
+        names.push_back(schema->name());
+        for (const FieldDef& def : schema->fields()) fields.push_back(def.name);
+      }
       return Error(Off(field),
                    absl::StrCat("unknown field '", field.text, "' of event",
                                 names.size() > 1 ? "s " : " ",
-                                absl::StrJoin(names, ", ")));
+                                absl::StrJoin(names, ", "),
+                                DidYouMean(field.text, fields)));
     }
     if (without != nullptr) {
       return Error(
@@ -609,7 +659,10 @@ class Checker {
       }
       return stage_idx;
     }
-    return Error(Off(name), absl::StrCat("unknown stage '", name.text, "'"));
+    std::vector<std::string> stages;
+    for (const StageInfo& stage : scope_.stages) stages.push_back(stage.name);
+    return Error(Off(name), absl::StrCat("unknown stage '", name.text, "'",
+                                         DidYouMean(name.text, stages)));
   }
 
   // A field of the first or last event of a stage.
@@ -827,7 +880,7 @@ class Checker {
       }
       return Error(args[0].offset,
                    absl::StrCat("abs needs a number or a duration, not ",
-                                TypeName(type)));
+                                Article(type)));
     }
     if (fn == "distance_km") {
       CEP_RETURN_IF_ERROR(ArgCount(call, 4));
@@ -854,8 +907,8 @@ class Checker {
           return Error(args[1].offset,
                        absl::StrCat("coalesce needs two values of one type, "
                                     "not ",
-                                    TypeName(args[0].type), " and ",
-                                    TypeName(args[1].type)));
+                                    Article(args[0].type), " and ",
+                                    Article(args[1].type)));
         }
         type = Type::kDouble;
         args[0] = ToDouble(std::move(args[0]));
@@ -921,7 +974,7 @@ class Checker {
     if (unary.op == "not") {
       if (a.type != Type::kBool) {
         return Error(a.offset, absl::StrCat("'not' needs a boolean, not ",
-                                            TypeName(a.type)));
+                                            Article(a.type)));
       }
       a.node = Unary(std::move(a.node), [](Val x) { return MakeBool(!x.b); });
     } else if (a.type == Type::kDouble) {
@@ -962,7 +1015,7 @@ class Checker {
         if (side->type != Type::kBool) {
           return Error(side->offset,
                        absl::StrCat("'", op, "' needs a boolean, not ",
-                                    TypeName(side->type)));
+                                    Article(side->type)));
         }
       }
       NodePtr node = op == "and" ? NodePtr(std::make_unique<AndNode>(
@@ -1010,8 +1063,8 @@ class Checker {
             CompareNode(op, std::move(a.node), std::move(b.node), kGetDouble);
       }
     } else if (ta != tb) {
-      return Error(op_offset, absl::StrCat("cannot compare ", TypeName(ta),
-                                           " with ", TypeName(tb)));
+      return Error(op_offset, absl::StrCat("cannot compare ", Article(ta),
+                                           " with ", Article(tb)));
     } else if (ta == Type::kString) {
       CEP_RETURN_IF_ERROR(CheckTypeName(a, b));
       CEP_RETURN_IF_ERROR(CheckTypeName(b, a));
@@ -1034,9 +1087,8 @@ class Checker {
     const Type ta = a.type;
     const Type tb = b.type;
     auto error = [&]() {
-      return Error(op_offset,
-                   absl::StrCat("cannot apply '", op, "' to ", TypeName(ta),
-                                " and ", TypeName(tb)));
+      return Error(op_offset, absl::StrCat("cannot apply '", op, "' to ",
+                                           Article(ta), " and ", Article(tb)));
     };
     // Integer-valued results (int, timestamp, duration) that overflow are
     // null rather than undefined.
@@ -1144,8 +1196,8 @@ class Checker {
       const bool numeric = IsNumeric(value.type) && IsNumeric(item.type);
       if (!numeric && item.type != value.type) {
         return Error(item.offset,
-                     absl::StrCat("cannot compare ", TypeName(value.type),
-                                  " with ", TypeName(item.type)));
+                     absl::StrCat("cannot compare ", Article(value.type),
+                                  " with ", Article(item.type)));
       }
       CEP_RETURN_IF_ERROR(CheckTypeName(value, item));
       any_double = any_double || item.type == Type::kDouble;
@@ -1263,7 +1315,7 @@ absl::StatusOr<CompiledCondition> CompileCondition(const ast::Expr& expr,
   if (t.type != Type::kBool) {
     return scope.source->Error(
         offset,
-        absl::StrCat("condition must be a boolean, not ", TypeName(t.type)));
+        absl::StrCat("condition must be a boolean, not ", Article(t.type)));
   }
   CompiledCondition compiled;
   compiled.root = std::shared_ptr<const ExprNode>(std::move(t.node));

@@ -11,6 +11,7 @@
 // not, the error names it at the column where it should start.
 #pragma once
 
+#include <cctype>
 #include <cstdint>
 #include <iterator>
 #include <string>
@@ -202,6 +203,92 @@ struct not_reserved_parser : x3::parser<not_reserved_parser> {
 
 constexpr not_reserved_parser not_reserved(char const* what) {
   return not_reserved_parser(what);
+}
+
+// duration_unit_check: matches nothing; throws "unknown duration unit 'min'
+// in '30min'; use ms, s, m, h or d", at the digits, when the next token is
+// digits directly followed by a word that is not a unit. Put before the
+// duration parser, so `30min` is not read as `30` and a stray word.
+struct duration_unit_check_parser : x3::parser<duration_unit_check_parser> {
+  using attribute_type = x3::unused_type;
+  static bool const has_attribute = false;
+
+  template <typename Iterator, typename Context, typename RContext,
+            typename Attribute>
+  bool parse(Iterator& first, Iterator const& last, Context const& context,
+             RContext&, Attribute&) const {
+    Iterator where = first;
+    x3::skip_over(where, last, context);
+    Iterator it = where;
+    while (it != last && *it >= '0' && *it <= '9') ++it;
+    if (it == where) return true;
+    Iterator const unit_begin = it;
+    while (it != last && IsIdentChar(*it)) ++it;
+    std::string const unit(unit_begin, it);
+    if (unit.empty() || unit == "ms" || unit == "s" || unit == "m" ||
+        unit == "h" || unit == "d") {
+      return true;
+    }
+    throw syntax_error<Iterator>(where, "unknown duration unit '" + unit +
+                                            "' in '" + std::string(where, it) +
+                                            "'; use ms, s, m, h or d");
+  }
+
+  static bool IsIdentChar(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_';
+  }
+};
+inline constexpr duration_unit_check_parser duration_unit_check;
+
+// connector_check(EXPECTED): matches nothing; throws "unknown connector
+// 'then'; expected EXPECTED" when the next token is a word, not a reserved
+// one, that starts its line: there a stage was meant. Put where a stage
+// list may end, before the expectation of its closing bracket.
+struct connector_check_parser : x3::parser<connector_check_parser> {
+  using attribute_type = x3::unused_type;
+  static bool const has_attribute = false;
+
+  constexpr explicit connector_check_parser(char const* expected)
+      : expected(expected) {}
+
+  template <typename Iterator, typename Context, typename RContext,
+            typename Attribute>
+  bool parse(Iterator& first, Iterator const& last, Context const& context,
+             RContext&, Attribute&) const {
+    Iterator where = first;
+    x3::skip_over(where, last, context);
+    Iterator end = where;
+    if (reserved_word.parse(end, last, x3::unused, x3::unused, x3::unused)) {
+      return true;
+    }
+    std::string word;
+    Iterator it = where;
+    if (it == last ||
+        !(std::isalpha(static_cast<unsigned char>(*it)) || *it == '_')) {
+      return true;
+    }
+    while (it != last &&
+           (std::isalnum(static_cast<unsigned char>(*it)) || *it == '_')) {
+      word.push_back(*it++);
+    }
+    // Only blanks between the start of the line and the word.
+    auto const& handler = x3::get<x3::error_handler_tag>(context).get();
+    Iterator const text_begin = handler.get_position_cache().first();
+    for (Iterator back = where; back != text_begin;) {
+      --back;
+      if (*back == '\n') break;
+      if (*back != ' ' && *back != '\t' && *back != '\r') return true;
+    }
+    throw syntax_error<Iterator>(
+        where, "unknown connector '" + word + "'; expected " + expected);
+  }
+
+  char const* expected;
+};
+
+constexpr connector_check_parser connector_check(char const* expected) {
+  return connector_check_parser(expected);
 }
 
 // The text of a string literal between double quotes, escapes decoded. An
@@ -508,9 +595,10 @@ struct duration_units_table : x3::symbols<std::string> {
 inline duration_units_table const duration_units;
 
 // `10m`: digits, then a unit (the longest: `ms` before `m`), then no
-// identifier character (`5min` is no duration).
+// identifier character (`5min` is an unknown unit, an error).
 auto const duration_def =
-    x3::lexeme[count_value >> duration_units >> !ident_char];
+    duration_unit_check
+    >> x3::lexeme[count_value >> duration_units >> !ident_char];
 
 auto const string_value_def = string_text;
 auto const string_literal_def = string_value;
@@ -678,10 +766,12 @@ auto const connector_def =
 auto const target_def = group | stage_name;
 
 inline constexpr char kAfterStageInGroup[] =
-    "'next', 'followed by', 'not next', 'not followed by' or ')'";
+    "'next', 'followed by', 'followed by any', 'not next', 'not followed by' "
+    "or ')'";
 auto const group_def = group_stages;
 auto const group_stages_def =
-    '(' >> nested[stage_list] >> must(kAfterStageInGroup)[x3::lit(')')];
+    '(' >> nested[stage_list] >> connector_check(kAfterStageInGroup)
+    >> must(kAfterStageInGroup)[x3::lit(')')];
 
 auto const set_kind = [](char const* kind) {
   return [kind](auto& ctx) { x3::_val(ctx).kind = kind; };
@@ -817,7 +907,8 @@ auto const skip_clause_body_def =
 auto const header_clause_def = key_clause | within_clause | skip_clause;
 
 inline constexpr char kAfterStage[] =
-    "'next', 'followed by', 'not next', 'not followed by' or '}'";
+    "'next', 'followed by', 'followed by any', 'not next', 'not followed by' "
+    "or '}'";
 auto const pattern_decl_def =
     kw("pattern") >> must("a pattern name after 'pattern'")[pattern_name]
     >> must("'on' and an event type after the pattern name")[kw("on")]
@@ -825,6 +916,7 @@ auto const pattern_decl_def =
     >> *header_clause
     >> must("'{' to open the pattern body")[x3::lit('{')]
     >> stage_list
+    >> connector_check(kAfterStage)
     >> must(kAfterStage)[x3::lit('}')];
 
 auto const declaration_def = event_decl | pattern_decl;

@@ -128,6 +128,18 @@ class Lowerer {
 
  private:
   size_t Off(const ast::Node& node) const { return parsed_.OffsetOf(node); }
+  // "unknown event type 'Auht' (declared: Auth, Refund)".
+  std::string UnknownEventType(const std::string& name) const {
+    std::vector<std::string> declared;
+    for (const auto& schema : schemas_) declared.push_back(schema->name());
+    if (declared.empty()) {
+      return absl::StrCat("unknown event type '", name,
+                          "' (the file declares no events)");
+    }
+    return absl::StrCat("unknown event type '", name,
+                        "' (declared: ", absl::StrJoin(declared, ", "), ")");
+  }
+
   absl::Status Error(const ast::Node& node, std::string_view message) const {
     return source_.Error(Off(node), message);
   }
@@ -198,7 +210,7 @@ class Lowerer {
                                       " field, '", fields[*slot].name, "'"));
           }
           if (marker.text == "time" && def.type != FieldType::kTimestamp) {
-            return Error(marker,
+            return Error(field.type,
                          absl::StrCat("the time field must be a timestamp; '",
                                       def.name, "' is ", Article(def.type)));
           }
@@ -231,8 +243,7 @@ class Lowerer {
     for (const ast::Name& type : decl.types) {
       const Schema* schema = FindSchema(type.text);
       if (schema == nullptr) {
-        return Error(type,
-                     absl::StrCat("unknown event type '", type.text, "'"));
+        return Error(type, UnknownEventType(type.text));
       }
       for (const Schema* seen : scope_.types) {
         if (seen == schema) {
@@ -427,8 +438,7 @@ class Lowerer {
       if (stage.type) {
         const Schema* schema = FindSchema(stage.type->text);
         if (schema == nullptr) {
-          return Error(*stage.type, absl::StrCat("unknown event type '",
-                                                 stage.type->text, "'"));
+          return Error(*stage.type, UnknownEventType(stage.type->text));
         }
         bool in_pattern = false;
         std::vector<std::string> names;

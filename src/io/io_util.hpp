@@ -20,8 +20,9 @@ namespace cep::io {
 
 // Years 0000 to 9999, the range RFC 3339 can write: keeps every timestamp
 // far from int64 overflow in window arithmetic (run.cpp relies on it).
-inline constexpr int64_t kMinMillis = -62167219200000;  // 0000-01-01T00:00:00Z
-inline constexpr int64_t kMaxMillis = 253402300799999;  // 9999-12-31T23:59:59.999Z
+// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z.
+inline constexpr int64_t kMinMillis = -62167219200000;
+inline constexpr int64_t kMaxMillis = 253402300799999;
 
 // absl::StrCat takes absl::string_view, which in Debian's abseil is not
 // std::string_view; this takes both, and integers.

@@ -1,12 +1,11 @@
 // CSV rows in (RecordCsvDecoder). See cep/record_csv.hpp; the value rules
-// and error wording follow the JSON lines decoder (src/io/record_json.cpp).
+// and error wording follow the JSON lines decoder (src/io/record_json.cpp),
+// sharing its helpers (io_util.hpp).
 
 #include "cep/record_csv.hpp"
 
-#include <cassert>
 #include <charconv>
 #include <cmath>
-#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -26,6 +25,8 @@
 #include "cep/record_json.hpp"
 #include "cep/time.hpp"
 
+#include "io_util.hpp"
+
 namespace cep {
 namespace {
 
@@ -33,23 +34,9 @@ constexpr size_t kNoColumn = std::numeric_limits<size_t>::max();
 constexpr std::string_view kTypeColumn = "type";
 constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 
-// absl::StrCat takes absl::string_view, which in Debian's abseil is not
-// std::string_view; this takes both, and integers.
-void AppendPart(std::string& out, std::string_view part) { out += part; }
-template <std::integral T>
-void AppendPart(std::string& out, T part) {
-  out += std::to_string(part);
-}
-template <typename... Parts>
-std::string Cat(const Parts&... parts) {
-  std::string out;
-  (AppendPart(out, parts), ...);
-  return out;
-}
-
-absl::Status Invalid(std::string message) {
-  return absl::InvalidArgumentError(std::move(message));
-}
+using io::Cat;
+using io::Invalid;
+using io::Quoted;
 
 // One field of a row, as a view into the line. For a quoted field `text` is
 // what lies between the quotes, still with its "" pairs when `doubled`.
@@ -70,14 +57,6 @@ void AppendUnquoted(std::string& out, const Cell& cell) {
     // The splitter only sets `doubled` for pairs; skip the second quote.
     if (cell.text[pos] == '"') ++pos;
   }
-}
-
-// `text` in single quotes for a message, control characters escaped as the
-// JSON decoder does, so a message stays on one line.
-std::string Quoted(std::string_view text) {
-  std::string escaped;
-  AppendJsonString(escaped, text);
-  return Cat("'", std::string_view(escaped).substr(1, escaped.size() - 2), "'");
 }
 
 std::string Columns(size_t count) {
@@ -151,11 +130,6 @@ struct RecordCsvDecoder::Impl {
   };
 
   std::vector<const Schema*> schemas;
-  // The timestamps the JSON decoder accepts as epoch milliseconds: years
-  // 0000 to 9999. record_json.cpp keeps its constants private, so they are
-  // read from ParseRfc3339 to keep both decoders on the same range.
-  int64_t min_millis = 0;
-  int64_t max_millis = 0;
 
   bool has_header = false;
   size_t column_count = 0;
@@ -178,14 +152,7 @@ struct RecordCsvDecoder::Impl {
 };
 
 RecordCsvDecoder::Impl::Impl(std::vector<const Schema*> schemas_in)
-    : schemas(std::move(schemas_in)) {
-  absl::StatusOr<Timestamp> min = ParseRfc3339("0000-01-01T00:00:00Z");
-  absl::StatusOr<Timestamp> max = ParseRfc3339("9999-12-31T23:59:59.999Z");
-  // Both are valid RFC 3339; a failure means ParseRfc3339 broke.
-  assert(min.ok() && max.ok());
-  if (min.ok()) min_millis = ToMillis(*min);
-  if (max.ok()) max_millis = ToMillis(*max);
-}
+    : schemas(std::move(schemas_in)) {}
 
 std::string_view RecordCsvDecoder::Impl::Text(const Cell& cell) {
   if (!cell.doubled) return cell.text;
@@ -327,9 +294,7 @@ absl::Status RecordCsvDecoder::Impl::DecodeField(const FieldDef& field,
         return wrong_value("an integer");
       }
       if (ec == std::errc::result_out_of_range) {
-        return Invalid(Cat("field '", field.name, "' is too ",
-                           text.front() == '-' ? "small" : "large",
-                           " for an int"));
+        return Invalid(io::IntegerOverflowError(field.name, field.type, text));
       }
       value = number;
       return absl::OkStatus();
@@ -363,20 +328,23 @@ absl::Status RecordCsvDecoder::Impl::DecodeField(const FieldDef& field,
       if (IsEpochMillis(text)) {
         int64_t millis = 0;
         const auto [ptr, ec] = std::from_chars(begin, end, millis);
-        if (ec != std::errc() || millis < min_millis || millis > max_millis) {
+        if (ec == std::errc::result_out_of_range) {
           return Invalid(
-              Cat("field '", field.name, "': timestamp ", text,
-                  " is outside years 0000 to 9999 (epoch milliseconds)"));
+              io::IntegerOverflowError(field.name, field.type, text));
+        }
+        if (ec != std::errc() || millis < io::kMinMillis ||
+            millis > io::kMaxMillis) {
+          return Invalid(io::TimestampRangeError(field.name, text));
         }
         value = millis;
         return absl::OkStatus();
       }
-      absl::StatusOr<Timestamp> ts = ParseRfc3339(text);
-      if (!ts.ok()) {
-        return Invalid(Cat("field '", field.name, "': timestamp ", Quoted(text),
-                           " is not RFC 3339 or epoch milliseconds"));
+      const io::ParsedTimestamp parsed = io::ParseTimestampText(text);
+      if (parsed.problem != io::TimestampProblem::kNone) {
+        return Invalid(
+            io::TimestampTextError(field.name, text, parsed.problem));
       }
-      value = ToMillis(*ts);
+      value = parsed.millis;
       return absl::OkStatus();
     }
     case FieldType::kString:

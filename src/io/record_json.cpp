@@ -4,9 +4,9 @@
 #include "cep/record_json.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
-#include <cctype>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
@@ -276,8 +276,7 @@ std::optional<size_t> FirstInvalidUtf8(std::string_view text) {
 
 bool IsWordChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '+' ||
-         c == '-';
+         (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '+' || c == '-';
 }
 
 // The run of word characters (letters, digits, _ . + -) at `pos`.
@@ -362,6 +361,8 @@ class JsonScanner {
   size_t pos_ = 0;
   // The open arrays and objects, innermost last: '[' or '{'.
   std::vector<char> open_;
+  // Whether the innermost one was opened by the last value read.
+  bool just_opened_ = false;
   // Members of the top-level object read so far.
   size_t top_members_ = 0;
   size_t problem_offset_ = 0;
@@ -379,6 +380,26 @@ bool JsonScanner::Scan() {
     if (pos_ < line_.size() && line_[pos_] == close) {
       ++pos_;
       open_.pop_back();
+      just_opened_ = false;
+      continue;
+    }
+    if (just_opened_) {
+      just_opened_ = false;
+      if (!in_object) {
+        if (!Value("a value or ']' after '['")) return false;
+        continue;
+      }
+      if (pos_ >= line_.size() || line_[pos_] != '"') {
+        return FailExpected("a member name or '}' after '{'");
+      }
+      if (!MemberName()) return false;
+      SkipBlanks();
+      if (pos_ >= line_.size() || line_[pos_] != ':') {
+        return FailExpected("':' after the member name");
+      }
+      ++pos_;
+      SkipBlanks();
+      if (!Value("a value after ':'")) return false;
       continue;
     }
     if (pos_ >= line_.size() || line_[pos_] != ',') {
@@ -411,35 +432,18 @@ bool JsonScanner::Scan() {
 }
 
 // Reads one value at pos_. An array or object is only opened here (pushed
-// on open_, its first member or element read); Scan() reads the rest.
+// on open_); Scan() reads what is in it, without recursion, so deep nesting
+// cannot exhaust the stack.
 bool JsonScanner::Value(std::string_view what) {
   if (pos_ >= line_.size()) return FailExpected(what);
   const char c = line_[pos_];
   if (c == '"') return String();
   if (c == '-' || (c >= '0' && c <= '9')) return Number();
-  if (c == '[') {
+  if (c == '[' || c == '{') {
     ++pos_;
-    open_.push_back('[');
-    SkipBlanks();
-    if (pos_ < line_.size() && line_[pos_] == ']') return true;
-    return Value("a value or ']' after '['");
-  }
-  if (c == '{') {
-    ++pos_;
-    open_.push_back('{');
-    SkipBlanks();
-    if (pos_ < line_.size() && line_[pos_] == '}') return true;
-    if (pos_ >= line_.size() || line_[pos_] != '"') {
-      return FailExpected("a member name or '}' after '{'");
-    }
-    if (!MemberName()) return false;
-    SkipBlanks();
-    if (pos_ >= line_.size() || line_[pos_] != ':') {
-      return FailExpected("':' after the member name");
-    }
-    ++pos_;
-    SkipBlanks();
-    return Value("a value after ':'");
+    open_.push_back(c);
+    just_opened_ = true;
+    return true;
   }
   const std::string_view word = WordAt(line_, pos_);
   if (word == "true" || word == "false" || word == "null") {
@@ -480,9 +484,10 @@ bool JsonScanner::String() {
     }
     if (c < 0x20) {
       static constexpr char kHex[] = "0123456789ABCDEF";
-      return Fail(pos_, Cat("a control character (U+00", std::string(1, kHex[c >> 4]),
-                            std::string(1, kHex[c & 0xF]),
-                            ") inside a string; write it as an escape"));
+      return Fail(pos_,
+                  Cat("a control character (U+00", std::string(1, kHex[c >> 4]),
+                      std::string(1, kHex[c & 0xF]),
+                      ") inside a string; write it as an escape"));
     }
     if (c != '\\') {
       ++pos_;
@@ -496,9 +501,13 @@ bool JsonScanner::String() {
     if (escape != 'u') {
       if (std::string_view("\"\\/bfnrt").find(escape) ==
           std::string_view::npos) {
-        return Fail(backslash,
-                    Cat("bad escape ", io::Quoted(line_.substr(backslash, 2)),
-                        " in a string"));
+        const auto byte = static_cast<unsigned char>(escape);
+        return Fail(
+            backslash,
+            byte > 0x20 && byte < 0x7F
+                ? Cat("bad escape '\\", std::string(1, escape), "' in a string")
+                : Cat("bad escape in a string: '\\' before ",
+                      FoundAt(line_, pos_)));
       }
       ++pos_;
       continue;
@@ -506,30 +515,30 @@ bool JsonScanner::String() {
     const std::optional<unsigned> unit = hex4(pos_ + 1);
     if (!unit) {
       size_t shown = 2;
-      while (shown < 6 && backslash + shown < line_.size() &&
-             std::isxdigit(static_cast<unsigned char>(line_[backslash + shown]))) {
+      while (
+          shown < 6 && backslash + shown < line_.size() &&
+          std::isxdigit(static_cast<unsigned char>(line_[backslash + shown]))) {
         ++shown;
       }
       return Fail(backslash,
-                  Cat("bad escape ", io::Quoted(line_.substr(backslash, shown)),
+                  Cat("bad escape '", line_.substr(backslash, shown), "'",
                       " in a string (\\u takes four hex digits)"));
     }
     pos_ += 5;
     if (*unit >= 0xDC00 && *unit <= 0xDFFF) {
-      return Fail(backslash, Cat("bad escape ",
-                                 io::Quoted(line_.substr(backslash, 6)),
-                                 " in a string (a lone low surrogate)"));
+      return Fail(backslash, Cat("bad escape '", line_.substr(backslash, 6),
+                                 "' in a string (a lone low surrogate)"));
     }
     if (*unit >= 0xD800 && *unit <= 0xDBFF) {
-      const std::optional<unsigned> low =
-          pos_ + 1 < line_.size() && line_[pos_] == '\\' &&
-                  line_[pos_ + 1] == 'u'
-              ? hex4(pos_ + 2)
-              : std::nullopt;
+      const std::optional<unsigned> low = pos_ + 1 < line_.size() &&
+                                                  line_[pos_] == '\\' &&
+                                                  line_[pos_ + 1] == 'u'
+                                              ? hex4(pos_ + 2)
+                                              : std::nullopt;
       if (!low || *low < 0xDC00 || *low > 0xDFFF) {
         return Fail(backslash,
-                    Cat("bad escape ", io::Quoted(line_.substr(backslash, 6)),
-                        " in a string (a high surrogate without its low "
+                    Cat("bad escape '", line_.substr(backslash, 6),
+                        "' in a string (a high surrogate without its low "
                         "surrogate)"));
       }
       pos_ += 6;
@@ -694,7 +703,8 @@ absl::Status RecordDecoder::Impl::Recover(std::string_view line,
     for (const JsonScanner::BigNumber& big : scanner.big_numbers()) {
       if (first && big.member == member_idx) {
         big_members.push_back(
-            {member.key, std::string(line.substr(big.begin, big.end - big.begin)),
+            {member.key,
+             std::string(line.substr(big.begin, big.end - big.begin)),
              big.integer});
       }
     }
@@ -776,8 +786,8 @@ absl::Status RecordDecoder::Impl::DecodeBigField(const FieldDef& field,
     case FieldType::kInt:
     case FieldType::kTimestamp:
       if (big.integer) {
-        return Invalid(io::IntegerOverflowError(field.name, field.type,
-                                                big.number));
+        return Invalid(
+            io::IntegerOverflowError(field.name, field.type, big.number));
       }
       break;
     case FieldType::kDouble:
@@ -847,10 +857,10 @@ absl::Status RecordDecoder::Impl::DecodeField(const FieldDef& field,
             element.get_int64().value_unsafe() <= io::kMaxMillis;
         if (!in_range) {
           return Invalid(io::TimestampRangeError(
-              field.name, type == element_type::INT64
-                              ? std::to_string(element.get_int64().value_unsafe())
-                              : std::to_string(
-                                    element.get_uint64().value_unsafe())));
+              field.name,
+              type == element_type::INT64
+                  ? std::to_string(element.get_int64().value_unsafe())
+                  : std::to_string(element.get_uint64().value_unsafe())));
         }
         value = element.get_int64().value_unsafe();
         return absl::OkStatus();

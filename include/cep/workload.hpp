@@ -1,0 +1,187 @@
+// cep/workload.hpp — seeded synthetic event streams for benchmarks and
+// tests: what `cep gen` writes, available in memory.
+//
+// A workload is a named generator of events (Workloads() lists them). Given
+// the same WorkloadOptions it produces the same events, byte for byte, on
+// every platform: it draws from its own xoshiro256** generator seeded with
+// splitmix64, never from std:: distributions (whose output differs between
+// standard libraries). Each event comes out as a text line (JSON or CSV) or
+// as a Record of a PatternFile's schema (WorkloadRecords).
+//
+// Workloads:
+//   card-testing  Auth events {card, amount, merchant, result, ts} for
+//                 patterns/card_testing.cep and card_cashout.cep: ordinary
+//                 authorisations by `keys` cards, plus planted frauds (six
+//                 approved probes of at most 2.00 at merchant "online-test",
+//                 then one approved 500..2000 within 11 minutes, no refund)
+//                 on fresh cards "4000-XXXX-9XXX-XXXX". Each planted fraud is
+//                 exactly one match of either pattern; planted_frauds() says
+//                 how many there are.
+//   stock-ticks   the stock stream of the CORE benchmark (VLDB 2022):
+//                 {event_type BUY|SELL, id, name, volume, price, stock_time}
+//                 with stock_time = id = the event's 0-based index.
+//
+// Example:
+//   CEP_ASSIGN_OR_RETURN(std::unique_ptr<cep::WorkloadGenerator> gen,
+//                        cep::MakeWorkload("card-testing",
+//                                          {.events = 1'000'000, .seed = 7}));
+//   std::string buffer;
+//   gen->AppendHeader(buffer);  // CSV only
+//   while (gen->AppendLine(buffer)) {
+//     if (buffer.size() > (1 << 20)) Flush(buffer);
+//   }
+//   std::cerr << gen->planted_frauds() << " frauds\n";
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+#include "cep/dsl.hpp"
+#include "cep/event.hpp"
+
+namespace cep {
+
+// Text encoding of generated lines.
+enum class WorkloadFormat : uint8_t {
+  kJsonl,  // one JSON object per line, members in field order
+  kCsv,    // a header row (AppendHeader), then one row per event
+};
+
+struct WorkloadOptions {
+  // Number of events to generate. Default: 1000000.
+  uint64_t events = 1'000'000;
+  // Number of keys: cards for card-testing (1 to 90000000; planted-fraud
+  // cards come on top), tickers for stock-ticks (1 to 20). 0 means the
+  // workload's default: 10000 cards, 20 tickers.
+  uint64_t keys = 0;
+  // Seed of the random stream; equal options give equal events.
+  // Default: 1.
+  uint64_t seed = 1;
+  // card-testing: probability that an ordinary event starts a planted fraud
+  // (0 to 1). A fraud is planted only if its seven events still fit in
+  // `events`. Ignored by stock-ticks. Default: 0.0001.
+  double fraud_rate = 0.0001;
+  // Encoding of AppendHeader/AppendLine. Default: kJsonl.
+  WorkloadFormat format = WorkloadFormat::kJsonl;
+};
+
+// A name for MakeWorkload and `cep gen`, with a one-line description (no
+// trailing period) for --help.
+struct WorkloadInfo {
+  std::string_view name;
+  std::string_view description;
+};
+
+// The workloads MakeWorkload knows, in a fixed order.
+std::span<const WorkloadInfo> Workloads();
+
+// Generates the events of one workload, one at a time. Not thread-safe; one
+// per thread (generators with equal options produce equal streams).
+class WorkloadGenerator {
+ public:
+  virtual ~WorkloadGenerator() = default;
+
+  // The fields every event has, in output order: JSON member order and CSV
+  // column order.
+  virtual const std::vector<FieldDef>& fields() const = 0;
+
+  // The event type of the current event: "Auth" for card-testing, "BUY" or
+  // "SELL" for stock-ticks. WorkloadRecords uses it to pick a schema when a
+  // file declares several. REQUIRES: an event has been generated.
+  virtual std::string_view event_type() const = 0;
+
+  // With WorkloadFormat::kCsv appends the header row and '\n' to `out`;
+  // with kJsonl appends nothing.
+  void AppendHeader(std::string& out) const;
+
+  // Generates the next event and appends its line and '\n' to `out`.
+  // Returns false, appending nothing, when all events have been generated.
+  bool AppendLine(std::string& out);
+
+  // Generates the next event and stores its values in field order (see
+  // fields(); int and timestamp fields hold int64_t). Returns false, leaving
+  // `values` as it was, at the end.
+  bool NextValues(std::vector<Value>& values);
+
+  const WorkloadOptions& options() const { return options_; }
+  // Events generated so far.
+  uint64_t generated() const { return generated_; }
+  // Planted frauds whose events have been scheduled so far (card-testing;
+  // 0 for others). Every scheduled fraud is complete by the last event, so
+  // after the end this is the number of frauds in the stream.
+  virtual uint64_t planted_frauds() const { return 0; }
+
+ protected:
+  explicit WorkloadGenerator(const WorkloadOptions& options)
+      : options_(options) {}
+
+  // Moves to the next event. Called only while generated() < events.
+  virtual void Advance() = 0;
+  // The current event, appended without a newline.
+  virtual void AppendJson(std::string& out) const = 0;
+  virtual void AppendCsv(std::string& out) const = 0;
+  // The current event's values; `values` has fields().size() elements.
+  virtual void FillValues(std::vector<Value>& values) const = 0;
+
+ private:
+  WorkloadOptions options_;
+  uint64_t generated_ = 0;
+};
+
+// The generator of workload `name` (see Workloads()).
+// Errors: kInvalidArgument for an unknown name ("unknown workload 'x'"), or
+// an option out of range for the workload, naming it ("keys: 30 is more than
+// the 20 tickers of stock-ticks").
+[[nodiscard]] absl::StatusOr<std::unique_ptr<WorkloadGenerator>> MakeWorkload(
+    std::string_view name, const WorkloadOptions& options);
+
+// Turns a generator's events into Records of a PatternFile's schemas, for
+// benchmarks that run in memory. Every declared field takes the workload
+// field of the same name; int fields may be declared int, timestamp or
+// double, timestamp fields timestamp or int. With one schema every event
+// becomes a Record of it; with several, of the schema named like the
+// event's event_type() (events of other types are skipped).
+//
+// Example:
+//   CEP_ASSIGN_OR_RETURN(cep::WorkloadRecords records,
+//                        cep::WorkloadRecords::Create(std::move(gen), file));
+//   std::vector<cep::Record> events;
+//   while (std::optional<cep::Record> r = records.Next()) {
+//     events.push_back(*std::move(r));
+//   }
+class WorkloadRecords {
+ public:
+  // `file` must outlive the result. Errors: kInvalidArgument naming the
+  // schema and field that the workload does not make, or whose type does
+  // not fit ("Auth: field 'x' is not in workload card-testing").
+  [[nodiscard]] static absl::StatusOr<WorkloadRecords> Create(
+      std::unique_ptr<WorkloadGenerator> generator, const PatternFile& file);
+
+  // The next event as a Record, or nullopt after the last one.
+  std::optional<Record> Next();
+
+  WorkloadGenerator& generator() { return *generator_; }
+
+ private:
+  struct Binding {
+    const Schema* schema = nullptr;
+    // For each schema field, the index of the workload field it takes.
+    std::vector<size_t> source;
+  };
+  WorkloadRecords(std::unique_ptr<WorkloadGenerator> generator,
+                  std::vector<Binding> bindings)
+      : generator_(std::move(generator)), bindings_(std::move(bindings)) {}
+
+  std::unique_ptr<WorkloadGenerator> generator_;
+  std::vector<Binding> bindings_;
+  std::vector<Value> values_;
+};
+
+}  // namespace cep

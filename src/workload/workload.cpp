@@ -1,0 +1,577 @@
+// Workload generators (cep/workload.hpp). Every random draw comes from Rng
+// below in a fixed order, so a seed fixes the stream on every platform.
+// Lines are formatted by hand into the caller's string: `cep gen` must write
+// millions of lines per second.
+
+#include "cep/workload.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+
+#include "cep/dsl.hpp"
+#include "cep/event.hpp"
+
+namespace cep {
+namespace {
+
+// splitmix64 (Steele, Lea, Flood 2014): expands the seed into the state of
+// xoshiro256** (Blackman, Vigna 2018).
+uint64_t SplitMix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) {
+    for (uint64_t& word : s_) word = SplitMix64(seed);
+  }
+
+  uint64_t Next() {
+    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = Rotl(s_[3], 45);
+    return result;
+  }
+
+  // Uniform in [0, n) by multiply-shift (Lemire); the bias is below 2^-40
+  // for the ranges used here, and the result is the same everywhere.
+  uint64_t Below(uint64_t n) {
+    __extension__ using Uint128 = unsigned __int128;
+    return static_cast<uint64_t>((static_cast<Uint128>(Next()) * n) >> 64);
+  }
+  // Uniform in [lo, hi].
+  int64_t Between(int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(Below(static_cast<uint64_t>(hi - lo) + 1));
+  }
+  // Uniform in [0, 1) with 53 bits.
+  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
+
+ private:
+  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::array<uint64_t, 4> s_{};
+};
+
+// ---- formatting -------------------------------------------------------------
+
+void AppendInt(std::string& out, int64_t value) {
+  char buffer[24];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  out.append(buffer, end);
+}
+
+// `cents` as a decimal with two places: 1234 -> "12.34".
+void AppendCents(std::string& out, int64_t cents) {
+  if (cents < 0) {
+    out.push_back('-');
+    cents = -cents;
+  }
+  AppendInt(out, cents / 100);
+  const int64_t rest = cents % 100;
+  out.push_back('.');
+  out.push_back(static_cast<char>('0' + rest / 10));
+  out.push_back(static_cast<char>('0' + rest % 10));
+}
+
+// Writes `value` as `width` decimal digits, zero-padded, ending before `end`.
+void PutDigits(char* end, uint64_t value, int width) {
+  for (int digit_idx = 0; digit_idx < width; ++digit_idx) {
+    *--end = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+// "4000-GGGG-DDDD-DDDD" for ordinary card `index` (< 9e7: the third group
+// never starts with 9), "4000-GGGG-9DDD-DDDD" for planted fraud `index`.
+// Fraud and ordinary cards never share a number.
+std::array<char, 19> CardNumber(uint64_t index, bool fraud) {
+  std::array<char, 19> card = {'4', '0', '0', '0', '-', '0', '0', '0', '0', '-',
+                               '0', '0', '0', '0', '-', '0', '0', '0', '0'};
+  const uint64_t low = fraud ? index % 10'000'000 : index % 100'000'000;
+  const uint64_t group = fraud ? index / 10'000'000 : 0;
+  PutDigits(card.data() + 9, group, 4);
+  PutDigits(card.data() + 19, low % 10'000, 4);
+  PutDigits(card.data() + 14, low / 10'000, 4);
+  if (fraud) card[10] = '9';
+  return card;
+}
+
+// ---- card-testing -----------------------------------------------------------
+
+constexpr std::array<std::string_view, 8> kMerchants = {
+    "grocery", "fuel",   "coffee",     "pharmacy",
+    "travel",  "online", "restaurant", "electronics"};
+constexpr std::array<std::string_view, 3> kResults = {"approved", "declined",
+                                                      "refund"};
+constexpr std::string_view kProbeMerchant = "online-test";
+
+// Start of every card-testing stream: 2025-12-01T00:00:00Z.
+constexpr int64_t kEpochMs = 1'764'547'200'000;
+// Gaps between ordinary events: uniform 0..172 ms, mean 86 ms, so a million
+// events span about a day.
+constexpr int64_t kMaxGapMs = 172;
+constexpr uint64_t kDefaultCards = 10'000;
+constexpr uint64_t kMaxCards = 90'000'000;
+// A planted fraud: kProbes probes 2..60 s apart, then the cash-out
+// 30..300 s after the last probe: at most 11 minutes from the first probe,
+// inside the 30 minutes of card_testing.cep and card_cashout.cep.
+constexpr int kProbes = 6;
+constexpr int kFraudEvents = kProbes + 1;
+
+// Ordinary amounts: kAmountSteps + 1 log-spaced cent amounts from 5.00 to
+// 500.00. Built with sqrt and multiplication only, which IEEE 754 rounds
+// exactly, so the table is the same everywhere (std::exp and std::pow are
+// not).
+constexpr size_t kAmountSteps = 4096;
+
+const std::array<int64_t, kAmountSteps + 1>& AmountCents() {
+  static const auto* const table = [] {
+    double ratio = 100.0;  // ratio^4096 == 100
+    for (int halving = 0; halving < 12; ++halving) ratio = std::sqrt(ratio);
+    auto* cents = new std::array<int64_t, kAmountSteps + 1>();
+    double amount = 500.0;
+    for (size_t step_idx = 0; step_idx <= kAmountSteps; ++step_idx) {
+      (*cents)[step_idx] =
+          std::clamp<int64_t>(static_cast<int64_t>(amount + 0.5), 500, 50'000);
+      amount *= ratio;
+    }
+    return cents;
+  }();
+  return *table;
+}
+
+class CardTesting final : public WorkloadGenerator {
+ public:
+  explicit CardTesting(const WorkloadOptions& options)
+      : WorkloadGenerator(options),
+        rng_(options.seed),
+        cards_(options.keys == 0 ? kDefaultCards : options.keys) {
+    next_ts_ = kEpochMs + rng_.Between(0, kMaxGapMs);
+  }
+
+  const std::vector<FieldDef>& fields() const override {
+    static const std::vector<FieldDef>* const fields =
+        new std::vector<FieldDef>{{"card", FieldType::kString},
+                                  {"amount", FieldType::kDouble},
+                                  {"merchant", FieldType::kString},
+                                  {"result", FieldType::kString},
+                                  {"ts", FieldType::kTimestamp}};
+    return *fields;
+  }
+  std::string_view event_type() const override { return "Auth"; }
+  uint64_t planted_frauds() const override { return frauds_; }
+
+ protected:
+  void Advance() override {
+    const uint64_t remaining = options().events - generated();
+    if (!pending_.empty() &&
+        (pending_.size() == remaining || pending_.front().ts <= next_ts_)) {
+      std::pop_heap(pending_.begin(), pending_.end(), Later);
+      const FraudEvent& event = pending_.back();
+      current_ = Current{.card = CardNumber(event.fraud_idx, /*fraud=*/true),
+                         .cents = event.cents,
+                         .merchant = event.merchant,
+                         .result = kResults[0],
+                         .ts = event.ts};
+      pending_.pop_back();
+      return;
+    }
+    const int64_t ts = next_ts_;
+    next_ts_ += rng_.Between(0, kMaxGapMs);
+    const uint64_t card = rng_.Below(cards_);
+    // Log-normal-ish: a triangular exponent, 5.00..500.00, median 50.00.
+    const int64_t cents = AmountCents()[rng_.Below(kAmountSteps / 2 + 1) +
+                                        rng_.Below(kAmountSteps / 2 + 1)];
+    const uint64_t roll = rng_.Below(1000);
+    const std::string_view result =
+        roll < 940 ? kResults[0] : (roll < 990 ? kResults[1] : kResults[2]);
+    current_ = Current{.card = CardNumber(card, /*fraud=*/false),
+                       .cents = cents,
+                       .merchant = kMerchants[rng_.Below(kMerchants.size())],
+                       .result = result,
+                       .ts = ts};
+    // Plant only frauds whose seven events fit in what is left, so every
+    // counted fraud is complete.
+    if (rng_.Unit() < options().fraud_rate &&
+        pending_.size() + kFraudEvents <= remaining - 1) {
+      Plant(ts);
+    }
+  }
+
+  void AppendJson(std::string& out) const override {
+    out.append(R"({"card":")");
+    out.append(current_.card.data(), current_.card.size());
+    out.append(R"(","amount":)");
+    AppendCents(out, current_.cents);
+    out.append(R"(,"merchant":")");
+    out.append(current_.merchant);
+    out.append(R"(","result":")");
+    out.append(current_.result);
+    out.append(R"(","ts":)");
+    AppendInt(out, current_.ts);
+    out.push_back('}');
+  }
+
+  void AppendCsv(std::string& out) const override {
+    out.append(current_.card.data(), current_.card.size());
+    out.push_back(',');
+    AppendCents(out, current_.cents);
+    out.push_back(',');
+    out.append(current_.merchant);
+    out.push_back(',');
+    out.append(current_.result);
+    out.push_back(',');
+    AppendInt(out, current_.ts);
+  }
+
+  void FillValues(std::vector<Value>& values) const override {
+    values[0] = std::string(current_.card.data(), current_.card.size());
+    values[1] = static_cast<double>(current_.cents) / 100;
+    values[2] = std::string(current_.merchant);
+    values[3] = std::string(current_.result);
+    values[4] = current_.ts;
+  }
+
+ private:
+  struct FraudEvent {
+    int64_t ts = 0;
+    uint64_t order = 0;  // breaks ties of ts: the heap order is total
+    uint64_t fraud_idx = 0;
+    int64_t cents = 0;
+    std::string_view merchant;
+  };
+  struct Current {
+    std::array<char, 19> card{};
+    int64_t cents = 0;
+    std::string_view merchant;
+    std::string_view result;
+    int64_t ts = 0;
+  };
+
+  // Heap order: the earliest (ts, order) on top.
+  static bool Later(const FraudEvent& a, const FraudEvent& b) {
+    return a.ts != b.ts ? a.ts > b.ts : a.order > b.order;
+  }
+
+  void Plant(int64_t start) {
+    const uint64_t fraud_idx = frauds_++;
+    int64_t ts = start;
+    for (int event_idx = 0; event_idx < kFraudEvents; ++event_idx) {
+      const bool cashout = event_idx == kProbes;
+      ts +=
+          cashout ? rng_.Between(30'000, 300'000) : rng_.Between(2'000, 60'000);
+      FraudEvent event{
+          .ts = ts,
+          .order = scheduled_++,
+          .fraud_idx = fraud_idx,
+          .cents =
+              cashout ? rng_.Between(50'000, 200'000) : rng_.Between(50, 200),
+          .merchant = cashout ? kMerchants[rng_.Below(kMerchants.size())]
+                              : kProbeMerchant};
+      pending_.push_back(event);
+      std::push_heap(pending_.begin(), pending_.end(), Later);
+    }
+  }
+
+  Rng rng_;
+  uint64_t cards_;
+  int64_t next_ts_ = kEpochMs;       // time of the next ordinary event
+  std::vector<FraudEvent> pending_;  // heap by Later
+  uint64_t frauds_ = 0;
+  uint64_t scheduled_ = 0;
+  Current current_;
+};
+
+// ---- stock-ticks ------------------------------------------------------------
+
+// The tickers of the CORE benchmark's stock stream.
+constexpr std::array<std::string_view, 20> kTickers = {
+    "INTC", "RIMM", "QQQ",  "MSFT", "ORCL", "AAPL", "AMZN",
+    "GOOG", "CSCO", "DELL", "YHOO", "AMAT", "EBAY", "NVDA",
+    "ALTR", "BRCD", "SUNW", "JDSU", "QCOM", "ADBE"};
+
+class StockTicks final : public WorkloadGenerator {
+ public:
+  explicit StockTicks(const WorkloadOptions& options)
+      : WorkloadGenerator(options),
+        rng_(options.seed),
+        tickers_(options.keys == 0 ? kTickers.size() : options.keys) {
+    // Opening prices 20.00..200.00, one per ticker.
+    for (int64_t& price : price_cents_) price = rng_.Between(2'000, 20'000);
+  }
+
+  const std::vector<FieldDef>& fields() const override {
+    static const std::vector<FieldDef>* const fields =
+        new std::vector<FieldDef>{{"event_type", FieldType::kString},
+                                  {"id", FieldType::kInt},
+                                  {"name", FieldType::kString},
+                                  {"volume", FieldType::kInt},
+                                  {"price", FieldType::kDouble},
+                                  {"stock_time", FieldType::kInt}};
+    return *fields;
+  }
+  std::string_view event_type() const override { return buy_ ? "BUY" : "SELL"; }
+
+ protected:
+  void Advance() override {
+    index_ = static_cast<int64_t>(generated());
+    buy_ = (rng_.Next() >> 63) != 0;
+    ticker_ = rng_.Below(tickers_);
+    volume_ = rng_.Between(1, 1000);
+    // Random walk of -0.10..+0.10 per tick of the ticker, never below 1.00.
+    int64_t& price = price_cents_[ticker_];
+    price = std::max<int64_t>(100, price + rng_.Between(-10, 10));
+  }
+
+  void AppendJson(std::string& out) const override {
+    out.append(buy_ ? R"({"event_type":"BUY","id":)"
+                    : R"({"event_type":"SELL","id":)");
+    AppendInt(out, index_);
+    out.append(R"(,"name":")");
+    out.append(kTickers[ticker_]);
+    out.append(R"(","volume":)");
+    AppendInt(out, volume_);
+    out.append(R"(,"price":)");
+    AppendCents(out, price_cents_[ticker_]);
+    out.append(R"(,"stock_time":)");
+    AppendInt(out, index_);
+    out.push_back('}');
+  }
+
+  void AppendCsv(std::string& out) const override {
+    out.append(buy_ ? "BUY," : "SELL,");
+    AppendInt(out, index_);
+    out.push_back(',');
+    out.append(kTickers[ticker_]);
+    out.push_back(',');
+    AppendInt(out, volume_);
+    out.push_back(',');
+    AppendCents(out, price_cents_[ticker_]);
+    out.push_back(',');
+    AppendInt(out, index_);
+  }
+
+  void FillValues(std::vector<Value>& values) const override {
+    values[0] = std::string(buy_ ? "BUY" : "SELL");
+    values[1] = index_;
+    values[2] = std::string(kTickers[ticker_]);
+    values[3] = volume_;
+    values[4] = static_cast<double>(price_cents_[ticker_]) / 100;
+    values[5] = index_;
+  }
+
+ private:
+  Rng rng_;
+  uint64_t tickers_;
+  std::array<int64_t, kTickers.size()> price_cents_{};
+  int64_t index_ = 0;
+  bool buy_ = false;
+  uint64_t ticker_ = 0;
+  int64_t volume_ = 0;
+};
+
+// ---- the table
+// ----------------------------------------------------------------
+
+struct WorkloadEntry {
+  WorkloadInfo info;
+  // Returns the error for options out of range, or OK.
+  absl::Status (*check)(const WorkloadOptions& options);
+  std::unique_ptr<WorkloadGenerator> (*make)(const WorkloadOptions& options);
+};
+
+absl::Status CheckCardTesting(const WorkloadOptions& options) {
+  if (options.keys > kMaxCards) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("keys: ", options.keys, " is more than the ", kMaxCards,
+                     " cards card-testing can number"));
+  }
+  if (!(options.fraud_rate >= 0 && options.fraud_rate <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fraud-rate: ", options.fraud_rate, " is not between 0 and 1"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckStockTicks(const WorkloadOptions& options) {
+  if (options.keys > kTickers.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("keys: ", options.keys, " is more than the ",
+                     kTickers.size(), " tickers of stock-ticks"));
+  }
+  return absl::OkStatus();
+}
+
+template <typename Generator>
+std::unique_ptr<WorkloadGenerator> Make(const WorkloadOptions& options) {
+  return std::make_unique<Generator>(options);
+}
+
+constexpr std::array<WorkloadEntry, 2> kWorkloads = {{
+    {{"card-testing",
+      "Auth events for patterns/card_testing.cep with planted card-testing "
+      "frauds"},
+     CheckCardTesting,
+     Make<CardTesting>},
+    {{"stock-ticks",
+      "BUY/SELL stock ticks of 20 tickers, the CORE (VLDB 2022) benchmark "
+      "stream"},
+     CheckStockTicks,
+     Make<StockTicks>},
+}};
+
+constexpr std::array<WorkloadInfo, kWorkloads.size()> WorkloadInfos() {
+  std::array<WorkloadInfo, kWorkloads.size()> infos{};
+  for (size_t entry_idx = 0; entry_idx < kWorkloads.size(); ++entry_idx) {
+    infos[entry_idx] = kWorkloads[entry_idx].info;
+  }
+  return infos;
+}
+
+constexpr std::array<WorkloadInfo, kWorkloads.size()> kWorkloadInfos =
+    WorkloadInfos();
+
+// Whether a workload field of type `from` may fill a declared field of type
+// `to`.
+bool Fits(FieldType from, FieldType to) {
+  if (from == to) return true;
+  if (from == FieldType::kInt) {
+    return to == FieldType::kTimestamp || to == FieldType::kDouble;
+  }
+  return from == FieldType::kTimestamp && to == FieldType::kInt;
+}
+
+}  // namespace
+
+std::span<const WorkloadInfo> Workloads() { return kWorkloadInfos; }
+
+void WorkloadGenerator::AppendHeader(std::string& out) const {
+  if (options_.format != WorkloadFormat::kCsv) return;
+  bool first = true;
+  for (const FieldDef& field : fields()) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append(field.name);
+  }
+  out.push_back('\n');
+}
+
+bool WorkloadGenerator::AppendLine(std::string& out) {
+  if (generated_ >= options_.events) return false;
+  Advance();
+  ++generated_;
+  if (options_.format == WorkloadFormat::kCsv) {
+    AppendCsv(out);
+  } else {
+    AppendJson(out);
+  }
+  out.push_back('\n');
+  return true;
+}
+
+bool WorkloadGenerator::NextValues(std::vector<Value>& values) {
+  if (generated_ >= options_.events) return false;
+  Advance();
+  ++generated_;
+  values.resize(fields().size());
+  FillValues(values);
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<WorkloadGenerator>> MakeWorkload(
+    std::string_view name, const WorkloadOptions& options) {
+  for (const WorkloadEntry& entry : kWorkloads) {
+    if (entry.info.name != name) continue;
+    if (absl::Status status = entry.check(options); !status.ok()) {
+      return status;
+    }
+    return entry.make(options);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown workload '", std::string(name), "'"));
+}
+
+absl::StatusOr<WorkloadRecords> WorkloadRecords::Create(
+    std::unique_ptr<WorkloadGenerator> generator, const PatternFile& file) {
+  const std::vector<FieldDef>& fields = generator->fields();
+  std::vector<Binding> bindings;
+  for (const auto& schema : file.schemas()) {
+    Binding binding{.schema = schema.get(), .source = {}};
+    for (const FieldDef& declared : schema->fields()) {
+      const auto found = std::find_if(
+          fields.begin(), fields.end(),
+          [&](const FieldDef& f) { return f.name == declared.name; });
+      if (found == fields.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(schema->name(), ": field '", declared.name,
+                         "' is not made by the workload"));
+      }
+      if (!Fits(found->type, declared.type)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(schema->name(), ": field '", declared.name, "' is ",
+                         std::string(FieldTypeName(declared.type)),
+                         " but the workload makes ",
+                         std::string(FieldTypeName(found->type))));
+      }
+      binding.source.push_back(static_cast<size_t>(found - fields.begin()));
+    }
+    bindings.push_back(std::move(binding));
+  }
+  if (bindings.empty()) {
+    return absl::InvalidArgumentError("the pattern file declares no event");
+  }
+  return WorkloadRecords(std::move(generator), std::move(bindings));
+}
+
+std::optional<Record> WorkloadRecords::Next() {
+  while (generator_->NextValues(values_)) {
+    const Binding* binding = &bindings_.front();
+    if (bindings_.size() > 1) {
+      binding = nullptr;
+      for (const Binding& candidate : bindings_) {
+        if (candidate.schema->name() == generator_->event_type()) {
+          binding = &candidate;
+          break;
+        }
+      }
+      if (binding == nullptr) continue;
+    }
+    const std::vector<FieldDef>& declared = binding->schema->fields();
+    std::vector<Value> values;
+    values.reserve(declared.size());
+    for (size_t field_idx = 0; field_idx < declared.size(); ++field_idx) {
+      const Value& value = values_[binding->source[field_idx]];
+      if (declared[field_idx].type == FieldType::kDouble &&
+          std::holds_alternative<int64_t>(value)) {
+        values.emplace_back(static_cast<double>(std::get<int64_t>(value)));
+      } else {
+        values.push_back(value);
+      }
+    }
+    return Record(binding->schema, std::move(values));
+  }
+  return std::nullopt;
+}
+
+}  // namespace cep

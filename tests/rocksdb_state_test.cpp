@@ -1,0 +1,594 @@
+// Tests of the RocksDB StateBackend and its byte store: put/get/erase and
+// reopen, durability only after Commit(), eviction of dirty cache entries,
+// the same matches and timeouts as the in-memory backend, kDataLoss for
+// corrupt values, version and pattern-hash checks, checkpoints, meta.
+#include "cep/rocksdb_state.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include <unistd.h>
+
+#include "cep/codec.hpp"
+#include "cep/compiler.hpp"
+#include "cep/matcher.hpp"
+#include "cep/pattern.hpp"
+#include "cep/state.hpp"
+
+#include "testing/nfa_harness.hpp"
+#include "testing/status_matchers.hpp"
+
+namespace cep {
+namespace {
+
+using ::cep::testing::E;
+using ::cep::testing::Ev;
+using ::cep::testing::FormatMatch;
+using ::cep::testing::IsOk;
+using ::cep::testing::NameIs;
+using ::cep::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+using P = Pattern<Ev>;
+
+// Every field of Ev, in declaration order.
+class EvCodec final : public Codec<Ev> {
+ public:
+  void Encode(const Ev& e, std::string& out) const override {
+    internal::PutLengthPrefixed(out, e.label);
+    internal::PutLengthPrefixed(out, e.name);
+    internal::PutDouble(out, e.price);
+    internal::PutSignedVarint(out, e.ts);
+    internal::PutDouble(out, e.volume);
+    internal::PutSignedVarint(out, e.id);
+  }
+  [[nodiscard]] absl::Status Decode(std::string_view& in,
+                                    Ev& e) const override {
+    std::string_view label;
+    std::string_view name;
+    int64_t id = 0;
+    if (!internal::GetLengthPrefixed(in, label) ||
+        !internal::GetLengthPrefixed(in, name) ||
+        !internal::GetDouble(in, e.price) ||
+        !internal::GetSignedVarint(in, e.ts) ||
+        !internal::GetDouble(in, e.volume) ||
+        !internal::GetSignedVarint(in, id)) {
+      return absl::DataLossError("truncated or corrupt Ev");
+    }
+    e.label.assign(label);
+    e.name.assign(name);
+    e.id = static_cast<int>(id);
+    return absl::OkStatus();
+  }
+};
+
+using StringBackend = RocksDbStateBackend<Ev, std::string>;
+using IntBackend = RocksDbStateBackend<Ev, int>;
+
+// A fresh directory per test, removed at the end.
+class RocksDbStateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    root_ = std::filesystem::path(::testing::TempDir()) /
+            absl::StrCat("rocksdb_state_test_",
+                         absl::StrReplaceAll(info->name(), {{"/", "_"}}), "_",
+                         ::getpid());
+    std::filesystem::remove_all(root_);
+    std::filesystem::create_directories(root_);
+    path_ = (root_ / "db").string();
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(root_, ignored);
+  }
+
+  RocksDbStateOptions Options(size_t cache_capacity = 10000) const {
+    RocksDbStateOptions options;
+    options.path = path_;
+    options.pattern_hash = "p1";
+    options.cache_capacity = cache_capacity;
+    // Small memtables: tests open many databases.
+    options.write_buffer_bytes = size_t{1} << 20;
+    options.block_cache_bytes = size_t{1} << 20;
+    return options;
+  }
+
+  std::unique_ptr<StringBackend> OpenStrings(size_t cache_capacity = 10000) {
+    return OpenStrings(Options(cache_capacity));
+  }
+  std::unique_ptr<StringBackend> OpenStrings(
+      const RocksDbStateOptions& options) {
+    auto backend = StringBackend::Open(options, strings_, events_);
+    EXPECT_THAT(backend.status(), IsOk());
+    return backend.ok() ? *std::move(backend) : nullptr;
+  }
+
+  std::filesystem::path root_;
+  std::string path_;
+  StringCodec strings_;
+  TrivialCodec<int> ints_;
+  EvCodec events_;
+};
+
+// Makes `state` hold one partial match that took one event labelled
+// `label` at `ts`, as the Evaluator would.
+void MakeLive(KeyState<Ev>& state, const std::string& label, int64_t ts) {
+  const internal::DeweyNumber version(1);
+  const uint32_t event = state.buffer().AddEvent(E(label, "a", 1.0, ts), ts, 0);
+  const uint32_t node = state.buffer().Put(0, event, kNoNode, version);
+  state.buffer().Lock(node, version);
+  state.buffer().ReleaseEvent(event);
+  Computation comp;
+  comp.state = 1;
+  comp.node = node;
+  comp.version = version;
+  comp.has_start = true;
+  comp.start_ts = ts;
+  comp.previous_ts = ts;
+  state.partial().push_back(std::move(comp));
+}
+
+// The label of the event a live state's first partial match took, and its
+// start; "idle" for an idle state.
+std::string Describe(const KeyState<Ev>& state) {
+  if (state.IsIdle()) return "idle";
+  const Computation& comp = state.partial().front();
+  const auto& node = state.buffer().node(comp.node);
+  return absl::StrCat(state.buffer().event(node.event).event->label, "@",
+                      comp.start_ts);
+}
+
+// Describe() of the state Get(key) returns.
+template <typename Backend, typename Key>
+std::string Read(Backend& backend, const Key& key) {
+  auto state = backend.Get(key);
+  if (!state.ok()) return state.status().ToString();
+  return Describe(**state);
+}
+
+template <typename Backend, typename Key>
+void PutLive(Backend& backend, const Key& key, const std::string& label,
+             int64_t ts) {
+  auto state = backend.Get(key);
+  ASSERT_THAT(state.status(), IsOk());
+  **state = KeyState<Ev>();
+  MakeLive(**state, label, ts);
+  ASSERT_THAT(backend.Put(key, **state), IsOk());
+}
+
+TEST_F(RocksDbStateTest, PutGetEraseCommitReopen) {
+  auto backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  EXPECT_EQ(Read(*backend, std::string("k1")), "idle");
+  PutLive(*backend, std::string("k1"), "a1", 10);
+  PutLive(*backend, std::string("k2"), "a2", 20);
+  EXPECT_EQ(backend->key_count(), 2u);
+  ASSERT_THAT(backend->Commit(), IsOk());
+  backend.reset();
+
+  backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  EXPECT_EQ(backend->key_count(), 2u);
+  EXPECT_EQ(Read(*backend, std::string("k1")), "a1@10");
+  EXPECT_EQ(Read(*backend, std::string("k2")), "a2@20");
+  EXPECT_EQ(backend->metrics().cache_misses, 2u);
+  EXPECT_EQ(Read(*backend, std::string("k1")), "a1@10");
+  EXPECT_EQ(backend->metrics().cache_hits, 1u);
+  ASSERT_THAT(backend->Erase("k1"), IsOk());
+  EXPECT_EQ(backend->key_count(), 1u);
+  ASSERT_THAT(backend->Commit(), IsOk());
+  backend.reset();
+
+  backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  EXPECT_EQ(backend->key_count(), 1u);
+  EXPECT_EQ(Read(*backend, std::string("k1")), "idle");
+  EXPECT_EQ(Read(*backend, std::string("k2")), "a2@20");
+}
+
+TEST_F(RocksDbStateTest, EraseOfUncachedKeyDeletesStoredState) {
+  auto backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  PutLive(*backend, std::string("k1"), "a1", 10);
+  ASSERT_THAT(backend->Commit(), IsOk());
+  backend.reset();
+  backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  ASSERT_THAT(backend->Erase("k1"), IsOk());
+  ASSERT_THAT(backend->Erase("never-stored"), IsOk());
+  EXPECT_EQ(backend->key_count(), 0u);
+  ASSERT_THAT(backend->Commit(), IsOk());
+  backend.reset();
+  backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  EXPECT_EQ(backend->key_count(), 0u);
+  EXPECT_EQ(Read(*backend, std::string("k1")), "idle");
+}
+
+TEST_F(RocksDbStateTest, StateSurvivesReopenOnlyAfterCommit) {
+  auto backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  PutLive(*backend, std::string("committed"), "a1", 1);
+  ASSERT_THAT(backend->Commit(), IsOk());
+  PutLive(*backend, std::string("uncommitted"), "a2", 2);
+  PutLive(*backend, std::string("committed"), "a3", 3);
+  backend.reset();
+
+  backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  EXPECT_EQ(backend->key_count(), 1u);
+  EXPECT_EQ(Read(*backend, std::string("committed")), "a1@1");
+  EXPECT_EQ(Read(*backend, std::string("uncommitted")), "idle");
+}
+
+TEST_F(RocksDbStateTest, IdleStateIsDeletedNotStored) {
+  auto backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  PutLive(*backend, std::string("k"), "a1", 1);
+  ASSERT_THAT(backend->Commit(), IsOk());
+  auto state = backend->Get("k");
+  ASSERT_THAT(state.status(), IsOk());
+  **state = KeyState<Ev>();
+  ASSERT_THAT(backend->Put("k", **state), IsOk());
+  EXPECT_EQ(backend->key_count(), 0u);
+  ASSERT_THAT(backend->Commit(), IsOk());
+  EXPECT_EQ(backend->metrics().deletes, 1u);
+  auto stored = backend->store().Get("\001k");  // StringCodec: length, bytes
+  ASSERT_THAT(stored.status(), IsOk());
+  EXPECT_EQ(*stored, std::nullopt);
+  // A fresh key that stays idle is never written.
+  ASSERT_THAT(backend->Get("fresh").status(), IsOk());
+  ASSERT_THAT(backend->Put("fresh", **backend->Get("fresh")), IsOk());
+  ASSERT_THAT(backend->Commit(), IsOk());
+  EXPECT_EQ(backend->metrics().writes, 1u);
+}
+
+TEST_F(RocksDbStateTest, EvictingDirtyEntriesLosesNothing) {
+  auto backend = OpenStrings(/*cache_capacity=*/2);
+  ASSERT_NE(backend, nullptr);
+  for (int key_idx = 0; key_idx < 100; ++key_idx) {
+    PutLive(*backend, absl::StrCat("key", key_idx), absl::StrCat("e", key_idx),
+            key_idx);
+  }
+  EXPECT_EQ(backend->cached_keys(), 2u);
+  EXPECT_EQ(backend->metrics().evictions, 98u);
+  EXPECT_EQ(backend->key_count(), 100u);
+  // Before Commit(): evicted states are read back from the pending batch.
+  for (int key_idx = 0; key_idx < 100; ++key_idx) {
+    EXPECT_EQ(Read(*backend, absl::StrCat("key", key_idx)),
+              absl::StrCat("e", key_idx, "@", key_idx));
+  }
+  // Change every other key again, through the cache, then commit.
+  for (int key_idx = 0; key_idx < 100; key_idx += 2) {
+    PutLive(*backend, absl::StrCat("key", key_idx), "again", key_idx + 1000);
+  }
+  ASSERT_THAT(backend->Commit(), IsOk());
+  backend.reset();
+
+  backend = OpenStrings(/*cache_capacity=*/2);
+  ASSERT_NE(backend, nullptr);
+  EXPECT_EQ(backend->key_count(), 100u);
+  for (int key_idx = 0; key_idx < 100; ++key_idx) {
+    EXPECT_EQ(Read(*backend, absl::StrCat("key", key_idx)),
+              key_idx % 2 == 0 ? absl::StrCat("again@", key_idx + 1000)
+                               : absl::StrCat("e", key_idx, "@", key_idx));
+  }
+  int visited = 0;
+  ASSERT_THAT(backend->ForEach([&](const std::string& key,
+                                   KeyState<Ev>& state) -> absl::Status {
+    ++visited;
+    EXPECT_FALSE(state.IsIdle()) << key;
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(visited, 100);
+}
+
+TEST_F(RocksDbStateTest, GetNeverEvictsTheStateItReturns) {
+  auto backend = OpenStrings(/*cache_capacity=*/1);
+  ASSERT_NE(backend, nullptr);
+  PutLive(*backend, std::string("a"), "a1", 1);
+  auto state = backend->Get("b");
+  ASSERT_THAT(state.status(), IsOk());
+  EXPECT_EQ(backend->cached_keys(), 1u);
+  MakeLive(**state, "b1", 2);
+  ASSERT_THAT(backend->Put("b", **state), IsOk());
+  EXPECT_EQ(Read(*backend, std::string("a")), "a1@1");
+  EXPECT_EQ(Read(*backend, std::string("b")), "b1@2");
+}
+
+TEST_F(RocksDbStateTest, PutOfStateNotFromGetFails) {
+  auto backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  KeyState<Ev> elsewhere;
+  EXPECT_THAT(backend->Put("k", elsewhere),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       absl::StrCat("rocksdb state at '", path_,
+                                    "': put of key 'k' with a state its "
+                                    "Get() did not return")));
+}
+
+TEST_F(RocksDbStateTest, CorruptValueIsDataLossNamingTheKey) {
+  auto backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  std::string key_bytes;
+  strings_.Encode("card-42", key_bytes);
+  backend->store().Put(key_bytes, "\x01garbage");
+  ASSERT_THAT(backend->store().Commit(), IsOk());
+  const std::string expected =
+      absl::StrCat("rocksdb state at '", path_,
+                   "': key 'card-42': cannot decode state: key state: ");
+  EXPECT_THAT(backend->Get("card-42"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr(expected)));
+  // Not cached: it fails again, and other keys still work.
+  EXPECT_THAT(backend->Get("card-42"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr(expected)));
+  EXPECT_EQ(backend->cached_keys(), 0u);
+  EXPECT_EQ(Read(*backend, std::string("other")), "idle");
+  EXPECT_THAT(backend->ForEach([](const std::string&, KeyState<Ev>&) {
+    return absl::OkStatus();
+  }),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr(expected)));
+}
+
+TEST_F(RocksDbStateTest, UndecodableKeyIsDataLossInHex) {
+  auto backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  backend->store().Put("\x05x", "");  // length 5, one byte
+  EXPECT_THAT(backend->ForEach([](const std::string&, KeyState<Ev>&) {
+    return absl::OkStatus();
+  }),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       absl::StrCat("rocksdb state at '", path_,
+                                    "': key 0x0578: cannot decode key: "
+                                    "truncated or corrupt string")));
+}
+
+TEST_F(RocksDbStateTest, FormatVersionMismatchFailsNamingBoth) {
+  ASSERT_NE(OpenStrings(), nullptr);
+  {
+    RocksDbStoreOptions options;
+    options.path = path_;
+    auto store = RocksDbStore::Open(options);
+    ASSERT_THAT(store.status(), IsOk());
+    (*store)->PutMeta("format_version", "999");
+    ASSERT_THAT((*store)->Commit(), IsOk());
+  }
+  EXPECT_THAT(StringBackend::Open(Options(), strings_, events_),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       absl::StrCat("rocksdb state at '", path_,
+                                    "': states have format version 999, "
+                                    "this build reads version ",
+                                    kKeyStateFormatVersion)));
+}
+
+TEST_F(RocksDbStateTest, PatternHashMismatchFailsNamingBoth) {
+  ASSERT_NE(OpenStrings(), nullptr);
+  RocksDbStateOptions options = Options();
+  options.pattern_hash = "p2";
+  EXPECT_THAT(StringBackend::Open(options, strings_, events_),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       absl::StrCat("rocksdb state at '", path_,
+                                    "': states belong to pattern hash 'p1', "
+                                    "the pattern now has hash 'p2'")));
+}
+
+TEST_F(RocksDbStateTest, SecondOpenOfSameDatabaseIsUnavailable) {
+  auto backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  EXPECT_THAT(StringBackend::Open(Options(), strings_, events_),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr(absl::StrCat("rocksdb state at '", path_,
+                                              "': open: IO error: "))));
+}
+
+TEST_F(RocksDbStateTest, CheckpointOpensWithTheSameState) {
+  auto backend = OpenStrings(/*cache_capacity=*/4);
+  ASSERT_NE(backend, nullptr);
+  for (int key_idx = 0; key_idx < 10; ++key_idx) {
+    PutLive(*backend, absl::StrCat("key", key_idx), "a", key_idx);
+  }
+  ASSERT_THAT(backend->SetMeta("input_position", "10"), IsOk());
+  const std::string checkpoint = (root_ / "checkpoint").string();
+  ASSERT_THAT(backend->Checkpoint(checkpoint), IsOk());
+  // Later changes stay out of the checkpoint.
+  PutLive(*backend, std::string("key0"), "later", 99);
+  PutLive(*backend, std::string("key10"), "later", 99);
+  ASSERT_THAT(backend->Commit(), IsOk());
+  backend.reset();
+
+  RocksDbStateOptions options = Options();
+  options.path = checkpoint;
+  backend = OpenStrings(options);
+  ASSERT_NE(backend, nullptr);
+  EXPECT_EQ(backend->key_count(), 10u);
+  for (int key_idx = 0; key_idx < 11; ++key_idx) {
+    EXPECT_EQ(Read(*backend, absl::StrCat("key", key_idx)),
+              key_idx < 10 ? absl::StrCat("a@", key_idx) : "idle");
+  }
+  EXPECT_THAT(backend->GetMeta("input_position"),
+              ::cep::testing::IsOkAndHolds(std::optional<std::string>("10")));
+}
+
+TEST_F(RocksDbStateTest, MetaCommitsWithTheState) {
+  auto backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  ASSERT_THAT(backend->SetMeta("watermark", "5"), IsOk());
+  EXPECT_THAT(backend->GetMeta("watermark"),
+              ::cep::testing::IsOkAndHolds(std::optional<std::string>("5")));
+  EXPECT_THAT(backend->SetMeta("key_count", "7"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "meta name 'key_count' is reserved"));
+  backend.reset();  // not committed
+  backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  EXPECT_THAT(backend->GetMeta("watermark"),
+              ::cep::testing::IsOkAndHolds(std::optional<std::string>()));
+  ASSERT_THAT(backend->SetMeta("watermark", "6"), IsOk());
+  ASSERT_THAT(backend->Commit(), IsOk());
+  backend.reset();
+  backend = OpenStrings();
+  ASSERT_NE(backend, nullptr);
+  EXPECT_THAT(backend->GetMeta("watermark"),
+              ::cep::testing::IsOkAndHolds(std::optional<std::string>("6")));
+}
+
+TEST(RocksDbStoreTest, KeyGroupIsFnv1aModKeyGroups) {
+  EXPECT_EQ(RocksDbStore::KeyGroup(""), 69);
+  EXPECT_EQ(RocksDbStore::KeyGroup("a"), 44);
+  EXPECT_EQ(RocksDbStore::StateKey("a"), std::string("\x00\x2c"
+                                                     "a",
+                                                     3));
+}
+
+TEST_F(RocksDbStateTest, KeyGroupIsOneContiguousRange) {
+  RocksDbStoreOptions options;
+  options.path = path_;
+  auto opened = RocksDbStore::Open(options);
+  ASSERT_THAT(opened.status(), IsOk());
+  RocksDbStore& store = **opened;
+  std::vector<std::string> in_group;
+  for (int key_idx = 0; key_idx < 2000; ++key_idx) {
+    const std::string key = absl::StrCat("k", key_idx);
+    store.Put(key, "v");
+    if (RocksDbStore::KeyGroup(key) == 7) in_group.push_back(key);
+  }
+  ASSERT_THAT(store.Commit(), IsOk());
+  std::sort(in_group.begin(), in_group.end());
+  std::vector<std::string> seen;
+  ASSERT_THAT(
+      store.ForEachInKeyGroup(7,
+                              [&](std::string_view key, std::string_view) {
+                                seen.emplace_back(key);
+                                return absl::OkStatus();
+                              }),
+      IsOk());
+  EXPECT_EQ(seen, in_group);
+  EXPECT_THAT(in_group, SizeIs(::testing::Gt(5u)));
+  // ForEach visits groups in order.
+  int last_group = -1;
+  size_t all = 0;
+  ASSERT_THAT(store.ForEach([&](std::string_view key, std::string_view) {
+    const int group = RocksDbStore::KeyGroup(key);
+    EXPECT_GE(group, last_group);
+    last_group = group;
+    ++all;
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(all, 2000u);
+}
+
+// ---- the same output as the in-memory backend -------------------------------
+
+class Recorder : public KeyedMatchSink<Ev, int> {
+ public:
+  void OnMatch(const int& key, Match<Ev> match) override {
+    out.push_back(absl::StrCat(key, ": ", FormatMatch(match)));
+  }
+  void OnTimeout(const int& key, Match<Ev> partial, Timestamp at) override {
+    out.push_back(absl::StrCat(key, ": timeout ", FormatMatch(partial), " @",
+                               ToMillis(at)));
+  }
+  std::vector<std::string> out;
+};
+
+// a, then one or more b (any combination), then c, within 30 ms: branching
+// partial matches sharing buffer nodes, and timeouts.
+P BranchyPattern() {
+  return P::Begin("a")
+      .Where(NameIs("a"))
+      .FollowedByAny("b")
+      .Where(NameIs("b"))
+      .OneOrMore()
+      .FollowedBy("c")
+      .Where(NameIs("c"))
+      .Within(std::chrono::milliseconds(30));
+}
+
+// A seeded stream: 20 keys, names a/b/c/x, timestamps rising by 0..3 ms.
+std::vector<Ev> RandomStream(uint32_t seed, int count) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> key(0, 19);
+  std::uniform_int_distribution<int> name(0, 3);
+  std::uniform_int_distribution<int> step(0, 3);
+  std::vector<Ev> events;
+  int64_t ts = 0;
+  for (int event_idx = 0; event_idx < count; ++event_idx) {
+    ts += step(rng);
+    const char* names[] = {"a", "b", "c", "x"};
+    Ev e = E(absl::StrCat("e", event_idx), names[name(rng)], event_idx, ts);
+    e.id = key(rng);
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+std::vector<std::string> RunMatcher(const Nfa<Ev>& nfa,
+                                    StateBackend<Ev, int>& backend,
+                                    const std::vector<Ev>& events) {
+  KeyedMatcher<Ev, int> matcher(
+      nfa, [](const Ev& e) { return e.id; }, backend);
+  Recorder sink;
+  for (size_t event_idx = 0; event_idx < events.size(); ++event_idx) {
+    const Ev& e = events[event_idx];
+    EXPECT_THAT(matcher.Process(e, FromMillis(e.ts), sink), IsOk());
+    // Commit points of every kind of loop: per event, per batch.
+    if (event_idx % 7 == 0) {
+      EXPECT_THAT(backend.Commit(), IsOk());
+    }
+  }
+  EXPECT_THAT(matcher.AdvanceTime(FromMillis(events.back().ts + 100), sink),
+              IsOk());
+  EXPECT_THAT(backend.Commit(), IsOk());
+  return sink.out;
+}
+
+class RocksDbMatcherTest : public RocksDbStateTest,
+                           public ::testing::WithParamInterface<size_t> {};
+
+TEST_P(RocksDbMatcherTest, SameMatchesAndTimeoutsAsInMemory) {
+  auto nfa = CompilePattern(BranchyPattern());
+  ASSERT_THAT(nfa.status(), IsOk());
+  const std::vector<Ev> events = RandomStream(/*seed=*/42, /*count=*/600);
+
+  InMemoryStateBackend<Ev, int> memory;
+  const std::vector<std::string> expected = RunMatcher(*nfa, memory, events);
+  ASSERT_THAT(expected, SizeIs(::testing::Gt(20u)));
+
+  auto backend = IntBackend::Open(Options(GetParam()), ints_, events_);
+  ASSERT_THAT(backend.status(), IsOk());
+  EXPECT_EQ(RunMatcher(*nfa, **backend, events), expected);
+  // Every window closed: nothing left to store.
+  EXPECT_EQ((*backend)->key_count(), 0u);
+  EXPECT_GT((*backend)->metrics().writes, 0u);
+  if (GetParam() == 1) {
+    EXPECT_GT((*backend)->metrics().evictions, 0u);
+    EXPECT_GT((*backend)->metrics().cache_misses, 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(CacheCapacities, RocksDbMatcherTest,
+                         ::testing::Values(size_t{1}, size_t{16},
+                                           size_t{100000}),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           return absl::StrCat("Capacity", info.param);
+                         });
+
+}  // namespace
+}  // namespace cep
