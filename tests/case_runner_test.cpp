@@ -41,6 +41,7 @@
 #include "absl/strings/str_split.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "cep/dsl.hpp"
 
@@ -83,6 +84,33 @@ class CaseTest : public ::testing::Test {
             << "case " << dir_.string() << " with " << config.name << ": "
             << file << " differs from the event loop's\n"
             << CompareOutput(std::string(file), text, other[file]).value_or("");
+      }
+    }
+    // Durable state: RocksDB in a fresh directory, a checkpoint every two
+    // events; the same bytes as the event loop in memory. Not for cases that
+    // ask for what it refuses (several workers, sorted output).
+    const bool durable_ok =
+        std::none_of(c.options.begin(), c.options.end(), [](const auto& w) {
+          return w.find("parallelism") != std::string::npos ||
+                 w.find("sort-output") != std::string::npos;
+        });
+    if (durable_ok) {
+      const std::filesystem::path state =
+          std::filesystem::temp_directory_path() /
+          ("cep_case_state_" + std::to_string(::getpid()) + "_" +
+           dir_.filename().string());
+      std::filesystem::remove_all(state);
+      const CaseOutputs other =
+          ExecuteCase(c, {"--state", "rocksdb:" + state.string(),
+                          "--checkpoint-every", "2events"});
+      std::filesystem::remove_all(state);
+      for (const auto& [file, text] : outputs) {
+        if (other.at(file) == text) continue;
+        ADD_FAILURE() << "case " << dir_.string()
+                      << " with --state rocksdb: " << file
+                      << " differs from the event loop's\n"
+                      << CompareOutput(std::string(file), text, other.at(file))
+                             .value_or("");
       }
     }
   }

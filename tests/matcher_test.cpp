@@ -117,9 +117,11 @@ TEST(KeyedMatcherTest, TimerOfAKeyWhoseMatchCompletedFiresNothing) {
               IsOk());
   ASSERT_THAT(matcher.Process(K(1, "b1", "b", 102), FromMillis(102), sink),
               IsOk());
-  EXPECT_EQ(matcher.NextTimer(), std::nullopt);
+  // The timer set by a1 stays and fires as a no-op.
+  EXPECT_EQ(matcher.NextTimer(), FromMillis(110));
   ASSERT_THAT(matcher.AdvanceTime(FromMillis(1000), sink), IsOk());
   EXPECT_THAT(sink.out, ElementsAre("1: a=[a1] b=[b1]"));
+  EXPECT_EQ(matcher.NextTimer(), std::nullopt);
 }
 
 TEST(KeyedMatcherTest, ExplicitSequenceNumbersReachMatches) {

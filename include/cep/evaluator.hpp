@@ -571,6 +571,12 @@ class Evaluator {
   void AdvanceTimeImpl(KeyState<Event>& state, int64_t ts,
                        MatchSink<Event>& sink) {
     if (!has_windows_) return;
+    // Most keys wait with nothing started: nothing can time out.
+    if (state.completed().empty() &&
+        std::none_of(state.partial().begin(), state.partial().end(),
+                     [](const Computation& c) { return c.has_start; })) {
+      return;
+    }
     const int64_t window = nfa_.window().count();
     timed_next_.clear();
     timed_potential_.clear();

@@ -141,7 +141,87 @@ class KeyedMatcher {
 
   const EvaluatorMetrics& metrics() const { return evaluator_.metrics(); }
 
+  // ---- recovery -------------------------------------------------------
+  //
+  // Timers and sensitive keys live in memory only. A durable run saves them
+  // with ExportSchedule() next to the committed state and puts them back
+  // with ImportSchedule(), so that windows of different keys closing at the
+  // same time fire in the same order as without the crash. RestoreTimers()
+  // rebuilds them from the backend alone (one walk over every key); ties
+  // then fire in the backend's key order.
+
+  // One timer of the heap (stale ones included: they may become current
+  // again) and the keys whose state irrelevant events change.
+  struct TimerSchedule {
+    struct Entry {
+      int64_t at = 0;
+      uint64_t order = 0;
+      Key key;
+    };
+    std::vector<Entry> timers;
+    // Each key's current deadline (a heap entry of the key at another time
+    // is stale).
+    std::vector<std::pair<Key, int64_t>> scheduled;
+    uint64_t next_order = 0;
+    std::vector<Key> sensitive_keys;
+  };
+
+  // A copy of the timers, the keys they are current for, and the sensitive
+  // keys.
+  TimerSchedule ExportSchedule() const {
+    TimerSchedule out;
+    auto heap = timers_;
+    out.timers.reserve(heap.size());
+    while (!heap.empty()) {
+      const Timer& top = heap.top();
+      out.timers.push_back({top.at, top.order, top.key});
+      heap.pop();
+    }
+    out.scheduled.assign(scheduled_.begin(), scheduled_.end());
+    out.next_order = next_timer_order_;
+    out.sensitive_keys.assign(sensitive_keys_.begin(), sensitive_keys_.end());
+    return out;
+  }
+
+  // Replaces the timers and sensitive keys with what ExportSchedule()
+  // returned.
+  void ImportSchedule(TimerSchedule schedule) {
+    ClearSchedule();
+    for (typename TimerSchedule::Entry& entry : schedule.timers) {
+      timers_.push(Timer{entry.at, entry.order, std::move(entry.key)});
+    }
+    for (auto& [key, at] : schedule.scheduled) {
+      scheduled_.emplace(std::move(key), at);
+    }
+    next_timer_order_ = schedule.next_order;
+    for (Key& key : schedule.sensitive_keys) {
+      sensitive_keys_.insert(std::move(key));
+    }
+  }
+
+  // Rebuilds the timers and sensitive keys by walking every key of the
+  // backend once (NextDeadline, HasBranchChangedByIrrelevantEvents).
+  // Errors: the backend's.
+  [[nodiscard]] absl::Status RestoreTimers() {
+    ClearSchedule();
+    return backend_.ForEach(
+        [&](const Key& key, KeyState<Event>& state) -> absl::Status {
+          Schedule(key, state);
+          if (evaluator_.HasBranchChangedByIrrelevantEvents(state)) {
+            sensitive_keys_.insert(key);
+          }
+          return absl::OkStatus();
+        });
+  }
+
  private:
+  void ClearSchedule() {
+    timers_ = {};
+    scheduled_.clear();
+    sensitive_keys_.clear();
+    next_timer_known_ = false;
+  }
+
   std::optional<Timestamp> FindNextTimer() {
     while (!timers_.empty()) {
       const Timer& top = timers_.top();
@@ -185,13 +265,9 @@ class KeyedMatcher {
   void Schedule(const Key& key, const KeyState<Event>& state) {
     if (!evaluator_.has_windows()) return;
     const std::optional<Timestamp> deadline = evaluator_.NextDeadline(state);
-    if (!deadline) {
-      // An entry left in the heap is skipped when it reaches the top.
-      if (!scheduled_.empty() && scheduled_.erase(key) > 0) {
-        next_timer_known_ = false;
-      }
-      return;
-    }
+    // No deadline: a timer set earlier stays and fires as a no-op, which
+    // costs less than a lookup for every event of every key.
+    if (!deadline) return;
     const int64_t at = ToMillis(*deadline);
     auto [it, inserted] = scheduled_.try_emplace(key, at);
     if (!inserted) {

@@ -71,6 +71,13 @@ class BoundedOutOfOrderness {
     return watermark_;
   }
   Timestamp watermark() const { return watermark_; }
+  // The largest timestamp observed.
+  Timestamp max() const { return max_; }
+  // Recovery: the state max() and watermark() returned.
+  void Restore(Timestamp max, Timestamp watermark) {
+    max_ = max;
+    watermark_ = watermark;
+  }
 
  private:
   Duration bound_;
@@ -92,6 +99,15 @@ class OperatorSink {
     (void)partial;
     (void)timeout_at;
   }
+};
+
+// An event an Operator holds until the watermark passes it (recovery:
+// Operator::ExportPending).
+template <typename Event>
+struct HeldEvent {
+  Timestamp ts;
+  uint64_t seq = 0;
+  Event event;
 };
 
 // One or more patterns over one stream, sharing its watermark. Each event
@@ -187,6 +203,43 @@ class Operator {
   size_t pattern_count() const { return patterns_.size(); }
   const EvaluatorMetrics& metrics(size_t pattern) const {
     return patterns_[pattern]->matcher.metrics();
+  }
+
+  // ---- recovery -------------------------------------------------------
+
+  // Copies of the held events, in processing order.
+  std::vector<HeldEvent<Event>> ExportPending() const {
+    auto heap = pending_;
+    std::vector<HeldEvent<Event>> out;
+    out.reserve(heap.size());
+    while (!heap.empty()) {
+      const Pending& top = heap.top();
+      out.push_back(HeldEvent<Event>{FromMillis(top.ts), top.seq, top.event});
+      heap.pop();
+    }
+    return out;
+  }
+
+  // Puts back a watermark and held events ExportPending() gave (tags 0).
+  // Errors: kFailedPrecondition when the operator has held or processed
+  // an event.
+  [[nodiscard]] absl::Status Restore(Timestamp watermark,
+                                     std::vector<HeldEvent<Event>> pending) {
+    if (watermark_ != kMinWatermark || !pending_.empty()) {
+      return absl::FailedPreconditionError(
+          "operator restore after events were added");
+    }
+    watermark_ = watermark;
+    for (HeldEvent<Event>& held : pending) {
+      pending_.push(
+          Pending{ToMillis(held.ts), held.seq, 0, std::move(held.event)});
+    }
+    return absl::OkStatus();
+  }
+
+  // The matcher of `pattern` (timers for recovery).
+  KeyedMatcher<Event, Key>& matcher(size_t pattern) {
+    return patterns_[pattern]->matcher;
   }
 
  private:

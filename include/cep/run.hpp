@@ -111,6 +111,33 @@ struct RunOptions {
   // Worker threads (flag --parallelism). Default: 1.
   size_t parallelism = 1;
 
+  // Durable state (parallelism 1 only).
+
+  // Flag --state memory|rocksdb:DIR: with a directory, each pattern's keyed
+  // state lives in a RocksDB database DIR/NAME, and the run checkpoints:
+  // at each checkpoint the outputs are flushed, then the input position,
+  // next seq, watermark, the events waiting for the watermark, the timers
+  // and the byte length of each output file are committed atomically with
+  // the state. A run over a DIR that holds a checkpoint resumes from it:
+  // output files (RunOutputs paths) are truncated to their recorded length
+  // and the input is read on from the recorded position, so the outputs end
+  // up byte for byte those of a run without the crash. Outputs without a
+  // path (stdout) may repeat what was written after the last checkpoint.
+  // Empty: memory. Default: empty.
+  std::string state_dir;
+  // Flag --checkpoint-every 10000events|5s: a checkpoint after this many
+  // input events, or once this much clock time has passed (noticed at the
+  // next line); and one at the end of the input. Default: 10000 events.
+  size_t checkpoint_events = 10000;
+  Duration checkpoint_interval{0};
+  // Flag --match-ids: each match and timeout object ends with
+  // "id":"<16 hex digits>", a stable FNV-1a hash of the pattern name, the key
+  // and the seqs of its events (deduplication downstream). Default: off.
+  bool match_ids = false;
+  // Tests: stop after this many input lines as a crash would (no end of
+  // input, no checkpoint); RunPatternFile returns kAborted. 0: never.
+  size_t stop_after_lines = 0;
+
   // Progress.
 
   // Called on the reading thread about every progress_interval of clock
@@ -127,6 +154,13 @@ struct RunOutputs {
   std::ostream* late = nullptr;
   // Input lines that failed to decode under OnError::kSkip, verbatim.
   std::ostream* dead_letter = nullptr;
+  // With RunOptions::state_dir: the files behind the streams (opened for
+  // appending: a resumed run truncates them to the length of its checkpoint,
+  // a new one to 0); empty when a stream is not a file (stdout).
+  std::string matches_path = "";
+  std::string timeouts_path = "";
+  std::string late_path = "";
+  std::string dead_letter_path = "";
 };
 
 struct RunStats {
@@ -153,7 +187,11 @@ struct RunStats {
 //     reading anything;
 //   the status of CompilePattern ("FILE:LINE: error: pattern 'p': ...");
 //   kUnknown "INPUT:LINE: error: ..." when a condition threw;
-//   kUnavailable when the input cannot be read or an output written.
+//   kUnavailable when the input cannot be read or an output written;
+//   with state_dir: kInvalidArgument for parallelism > 1 or sort_output;
+//   kFailedPrecondition naming the database and both hashes when DIR/NAME
+//   holds the state of another pattern, or when resuming needs an input
+//   that cannot seek; the state backend's errors (kUnavailable, kDataLoss).
 [[nodiscard]] absl::StatusOr<RunStats> RunPatternFile(
     const PatternFile& file, std::istream& input, std::string_view input_name,
     const RunOptions& options, RunOutputs& outputs);
@@ -170,6 +208,9 @@ struct RunStats {
 //   trigger DURATION|Nevents         100ms, 1s, 10000events
 //   commit-interval DURATION
 //   parallelism N                    1 to 256
+//   state memory|rocksdb:DIR
+//   checkpoint-every DURATION|Nevents
+//   match-ids true|false             (a switch on the command line)
 // Errors: kInvalidArgument naming the flag and the bad value, or the
 // unknown flag.
 [[nodiscard]] absl::Status SetRunOption(std::string_view name,

@@ -182,6 +182,25 @@ struct RuntimeOptions {
   // time while outputs are emitted), so it must be thread-safe. Tests inject
   // a fake one. nullptr: SteadyClockNanos. Default: SteadyClockNanos.
   std::function<int64_t()> clock = SteadyClockNanos;
+
+  // Durability.
+
+  // The runtime never commits the backends itself; the caller commits with
+  // Runtime::Commit() at points of its choosing (after saving what goes with
+  // the state, as `cep run --state rocksdb:DIR` does). REQUIRES: parallelism
+  // 1. Default: false.
+  bool external_commits = false;
+};
+
+// What a Runtime with parallelism 1 holds besides its backends and timers:
+// see Runtime::Export().
+template <typename Event>
+struct RuntimeSnapshot {
+  uint64_t next_seq = 0;
+  Timestamp max_ts = kMinWatermark;            // largest timestamp pushed
+  Timestamp source_watermark = kMinWatermark;  // lateness
+  Timestamp operator_watermark = kMinWatermark;
+  std::vector<HeldEvent<Event>> pending;  // in processing order
 };
 
 // One pattern run by a Runtime. The runtime calls `key_selector` and
@@ -277,7 +296,7 @@ class Runtime {
   // `sink` must outlive the runtime; a null `factory` makes in-memory
   // backends. Errors: kInvalidArgument for no patterns, a pattern without an
   // NFA or key selector, parallelism 0, or a factory returning null; the
-  // factory's own errors.
+  // factory's own errors; external_commits with parallelism > 1.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Runtime>> Create(
       std::vector<Pattern> patterns, RuntimeOptions options, Sink& sink,
       Factory factory = nullptr) {
@@ -296,6 +315,10 @@ class Runtime {
     }
     if (options.parallelism == 0) {
       return absl::InvalidArgumentError("runtime parallelism must be >= 1");
+    }
+    if (options.external_commits && options.parallelism != 1) {
+      return absl::InvalidArgumentError(
+          "runtime external_commits needs parallelism 1");
     }
     if (!options.clock) options.clock = SteadyClockNanos;
     if (!factory) {
@@ -427,6 +450,50 @@ class Runtime {
     }
     return sum;
   }
+
+  // ---- durability (parallelism 1) ---------------------------------------
+
+  // Commits every backend now (with RuntimeOptions::external_commits, the
+  // only commits). Errors: kFailedPrecondition with parallelism > 1; the
+  // backends' errors.
+  [[nodiscard]] absl::Status Commit() {
+    if (threaded_) {
+      return absl::FailedPreconditionError(
+          "runtime commit needs parallelism 1");
+    }
+    absl::Status first;
+    for (auto& backend : workers_[0]->backends) Keep(first, backend->Commit());
+    return first;
+  }
+
+  // Where the stream is, between two Push() calls: everything a restarted
+  // runtime needs besides the backends and the matchers' timers
+  // (operator(0).matcher(p).ExportSchedule()). REQUIRES: parallelism 1.
+  RuntimeSnapshot<Event> Export() const {
+    RuntimeSnapshot<Event> snapshot;
+    snapshot.next_seq = next_seq_;
+    snapshot.max_ts = watermarks_.max();
+    snapshot.source_watermark = watermarks_.watermark();
+    snapshot.operator_watermark = workers_[0]->op.watermark();
+    snapshot.pending = workers_[0]->op.ExportPending();
+    return snapshot;
+  }
+
+  // Puts a snapshot back into a runtime nothing was pushed to.
+  // Errors: kFailedPrecondition with parallelism > 1 or after a Push().
+  [[nodiscard]] absl::Status Import(RuntimeSnapshot<Event> snapshot) {
+    if (threaded_ || next_seq_ != 0) {
+      return absl::FailedPreconditionError(
+          "runtime import needs parallelism 1 and a fresh runtime");
+    }
+    next_seq_ = snapshot.next_seq;
+    watermarks_.Restore(snapshot.max_ts, snapshot.source_watermark);
+    return workers_[0]->op.Restore(snapshot.operator_watermark,
+                                   std::move(snapshot.pending));
+  }
+
+  // The operator of worker `worker` (recovery: its matchers' timers).
+  Operator<Event, Key>& op(size_t worker = 0) { return workers_[worker]->op; }
 
   // The source's watermark: events at or behind it are late.
   Timestamp watermark() const { return watermarks_.watermark(); }
@@ -765,7 +832,8 @@ class Runtime {
 
   // ---- both sides -------------------------------------------------------
 
-  static absl::Status CommitBackends(Worker& worker) {
+  absl::Status CommitBackends(Worker& worker) {
+    if (options_.external_commits) return absl::OkStatus();
     absl::Status first;
     for (auto& backend : worker.backends) Keep(first, backend->Commit());
     return first;

@@ -30,13 +30,18 @@ namespace {
 // The flags that set RunOptions; their values go through SetRunOption, the
 // same path the data-driven tests take.
 constexpr const char* kRunOptionFlags[] = {
-    "format", "time",    "max-out-of-orderness", "on-error",
-    "loop",   "trigger", "commit-interval",      "parallelism"};
+    "format",          "time",        "max-out-of-orderness",
+    "on-error",        "loop",        "trigger",
+    "commit-interval", "parallelism", "state",
+    "checkpoint-every"};
 
 // Output files by path, so that two flags naming one file share a stream.
 class OutputFiles {
  public:
-  explicit OutputFiles(std::ostream& stdout_stream) : stdout_(stdout_stream) {}
+  // `append`: open files for appending (durable state: the run truncates
+  // them itself).
+  OutputFiles(std::ostream& stdout_stream, bool append)
+      : stdout_(stdout_stream), append_(append) {}
 
   // The stream for `path` ("-" is stdout), or nullptr after printing the
   // reason to `err`.
@@ -44,7 +49,8 @@ class OutputFiles {
     if (path == "-") return &stdout_;
     auto it = files_.find(path);
     if (it != files_.end()) return it->second.get();
-    auto file = std::make_unique<std::ofstream>(path, std::ios::binary);
+    auto file = std::make_unique<std::ofstream>(
+        path, append_ ? std::ios::binary | std::ios::app : std::ios::binary);
     if (!file->is_open()) {
       err << "cep: error: cannot write " << Quote(path) << ": "
           << std::strerror(errno) << "\n";
@@ -55,6 +61,7 @@ class OutputFiles {
 
  private:
   std::ostream& stdout_;
+  bool append_;
   std::map<std::string, std::unique_ptr<std::ofstream>> files_;
 };
 
@@ -97,11 +104,15 @@ int RunRun(const CommandContext& context) {
     }
   }
   if (context.args.Has("sort-output")) options.sort_output = true;
-  if (std::optional<std::string> state = context.args.Get("state");
-      state && *state != "memory") {
+  if (context.args.Has("match-ids")) options.match_ids = true;
+  const bool durable = !options.state_dir.empty();
+  if (durable && options.parallelism != 1) {
     return UsageError(context.program, context.err,
-                      "--state: only 'memory' is available in this version "
-                      "(RocksDB state is issue #6)");
+                      "--state rocksdb: needs --parallelism 1 in this version");
+  }
+  if (durable && options.sort_output) {
+    return UsageError(context.program, context.err,
+                      "--state rocksdb: cannot be combined with --sort-output");
   }
   const bool progress = context.args.Has("progress") ||
                         (&context.err == &std::cerr && isatty(STDERR_FILENO));
@@ -129,19 +140,27 @@ int RunRun(const CommandContext& context) {
     input_name = input_path;
   }
 
-  OutputFiles files(context.out);
+  OutputFiles files(context.out, durable);
   RunOutputs outputs;
   struct Target {
     const char* flag;
     std::ostream** stream;
+    std::string* path;
   };
   for (const Target target :
-       {Target{"output", &outputs.matches},
-        Target{"timeouts", &outputs.timeouts}, Target{"late", &outputs.late},
-        Target{"dead-letter", &outputs.dead_letter}}) {
-    if (std::optional<std::string> out_path = context.args.Get(target.flag)) {
+       {Target{"output", &outputs.matches, &outputs.matches_path},
+        Target{"timeouts", &outputs.timeouts, &outputs.timeouts_path},
+        Target{"late", &outputs.late, &outputs.late_path},
+        Target{"dead-letter", &outputs.dead_letter,
+               &outputs.dead_letter_path}}) {
+    std::optional<std::string> out_path = context.args.Get(target.flag);
+    if (!out_path && std::string_view(target.flag) == "output") {
+      out_path = "-";
+    }
+    if (out_path) {
       *target.stream = files.Open(*out_path, context.err);
       if (*target.stream == nullptr) return kExitFailure;
+      if (durable && *out_path != "-") *target.path = *out_path;
     }
   }
 
@@ -226,9 +245,21 @@ CommandSpec RunCommand() {
                .default_value = "1",
                .help = "worker threads; keys are hashed to workers"},
               {.name = "state",
-               .value_name = "memory",
+               .value_name = "memory|rocksdb:DIR",
                .default_value = "memory",
-               .help = "where keyed state lives (only memory so far)"},
+               .help = "where keyed state lives; rocksdb:DIR checkpoints to "
+                       "DIR and resumes from it after a crash (parallelism "
+                       "1; output files given with --output, --timeouts, "
+                       "--late come out exactly once, stdout may repeat "
+                       "lines after a crash; resuming needs --input FILE)"},
+              {.name = "checkpoint-every",
+               .value_name = "Nevents|DURATION",
+               .default_value = "10000events",
+               .help = "with --state rocksdb:DIR: checkpoint after this many "
+                       "events or this much time (5s)"},
+              {.name = "match-ids",
+               .help = "end each match and timeout with \"id\", a stable "
+                       "hash of pattern, key and event seqs"},
               {.name = "sort-output",
                .help = "sort each output's lines, so any loop and "
                        "parallelism write the same bytes"},

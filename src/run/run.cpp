@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
 #include <functional>
 #include <istream>
 #include <limits>
@@ -24,16 +27,22 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "cep/codec.hpp"
 #include "cep/compiler.hpp"
 #include "cep/dsl.hpp"
 #include "cep/event.hpp"
+#include "cep/internal/status_macros.hpp"
 #include "cep/match.hpp"
 #include "cep/matcher.hpp"
 #include "cep/nfa.hpp"
 #include "cep/operator.hpp"
 #include "cep/record_csv.hpp"
 #include "cep/record_json.hpp"
+#include "cep/rocksdb_state.hpp"
 #include "cep/runtime.hpp"
 #include "cep/state.hpp"
 #include "cep/time.hpp"
@@ -55,6 +64,16 @@ std::string Cat(const Parts&... parts) {
   return out;
 }
 
+// 64-bit FNV-1a, stable across builds and platforms.
+constexpr uint64_t kFnvOffset = 14695981039346656037ull;
+uint64_t Fnv1a(uint64_t hash, std::string_view bytes) {
+  for (const char c : bytes) {
+    hash ^= static_cast<uint8_t>(c);
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
 // One pattern of the file, compiled. Not movable: the runtime points at the
 // NFA.
 struct CompiledPattern {
@@ -69,8 +88,12 @@ class OutputSink final : public RuntimeSink<Record, Value> {
  public:
   OutputSink(const PatternFile& file,
              const std::vector<std::unique_ptr<CompiledPattern>>& patterns,
-             RunOutputs& outputs, bool sort)
-      : file_(file), patterns_(patterns), outputs_(outputs), sort_(sort) {}
+             RunOutputs& outputs, bool sort, bool match_ids)
+      : file_(file),
+        patterns_(patterns),
+        outputs_(outputs),
+        sort_(sort),
+        match_ids_(match_ids) {}
 
   void OnMatch(size_t pattern, const Value& key, Match<Record> match,
                int64_t latency_ns) override {
@@ -102,6 +125,17 @@ class OutputSink final : public RuntimeSink<Record, Value> {
   // Matches so far; read by the reading thread for progress, so atomic.
   uint64_t matches() const { return matches_.load(std::memory_order_relaxed); }
 
+  // Flushes every stream (a checkpoint; not with sort_output).
+  absl::Status Flush() {
+    for (std::ostream* out : {outputs_.matches, outputs_.timeouts,
+                              outputs_.late, outputs_.dead_letter}) {
+      if (out != nullptr && !out->flush()) {
+        return absl::UnavailableError("cannot write the output");
+      }
+    }
+    return absl::OkStatus();
+  }
+
   // Writes the sorted outputs (sort_output) and flushes every stream.
   absl::Status Close() {
     for (auto& [stream, lines] : sorted_) {
@@ -128,6 +162,11 @@ class OutputSink final : public RuntimeSink<Record, Value> {
     line_.clear();
     AppendMatchJson(line_, compiled.file_pattern->name, key, match, kind,
                     compiled.with_types);
+    if (match_ids_ && !line_.empty() && line_.back() == '}') {
+      line_.pop_back();
+      absl::StrAppendFormat(&line_, ",\"id\":\"%016x\"}",
+                            MatchId(compiled.file_pattern->name, key, match));
+    }
     Write(out);
   }
 
@@ -141,10 +180,26 @@ class OutputSink final : public RuntimeSink<Record, Value> {
     out->write(line_.data(), static_cast<std::streamsize>(line_.size()));
   }
 
+  // FNV-1a of the pattern name, the key (ValueCodec) and the events' seqs.
+  uint64_t MatchId(std::string_view pattern, const Value& key,
+                   const Match<Record>& match) {
+    id_bytes_.assign(pattern);
+    id_bytes_ += '\0';
+    ValueCodec().Encode(key, id_bytes_);
+    for (const StageMatch<Record>& stage : match.stages) {
+      for (const MatchedEvent<Record>& event : stage.events) {
+        internal::PutFixed64(id_bytes_, event.seq);
+      }
+    }
+    return Fnv1a(kFnvOffset, id_bytes_);
+  }
+
   const PatternFile& file_;
   const std::vector<std::unique_ptr<CompiledPattern>>& patterns_;
   RunOutputs& outputs_;
   bool sort_;
+  bool match_ids_;
+  std::string id_bytes_;
   std::atomic<uint64_t> matches_{0};
   std::string line_;  // output line being built
   std::map<std::ostream*, std::vector<std::string>> sorted_;
@@ -159,7 +214,9 @@ class Runner {
         options_(options),
         decoder_(file),
         csv_(file),
-        sink_(file, patterns_, outputs, options.sort_output) {}
+        outputs_(outputs),
+        sink_(file, patterns_, outputs, options.sort_output,
+              options.match_ids) {}
 
   absl::Status Start() {
     if (options_.time == TimeMode::kEvent) {
@@ -193,7 +250,12 @@ class Runner {
           [&pattern](const Record& r) { return pattern.KeyOf(r); },
           [&pattern](const Record& r) { return pattern.Accepts(r); });
     }
+    BackendFactory<Record, Value> factory;
+    if (!options_.state_dir.empty()) {
+      CEP_RETURN_IF_ERROR(OpenState(factory));
+    }
     RuntimeOptions runtime_options;
+    runtime_options.external_commits = !options_.state_dir.empty();
     runtime_options.loop = options_.loop;
     runtime_options.max_out_of_orderness = options_.max_out_of_orderness;
     runtime_options.evaluator = options_.evaluator;
@@ -203,7 +265,7 @@ class Runner {
     runtime_options.parallelism = options_.parallelism;
     absl::StatusOr<std::unique_ptr<Runtime<Record, Value>>> runtime =
         Runtime<Record, Value>::Create(std::move(runtime_patterns),
-                                       runtime_options, sink_);
+                                       runtime_options, sink_, factory);
     if (!runtime.ok()) return runtime.status();
     runtime_ = *std::move(runtime);
     next_progress_ = SteadyClockNanos() + Nanos(options_.progress_interval);
@@ -254,11 +316,243 @@ class Runner {
                               ": error: ", std::string(status.message())));
     }
     if (options_.progress && (line_no & 1023) == 0) ReportProgress();
+    ++events_since_checkpoint_;
     return absl::OkStatus();
   }
 
-  // End of input: every waiting event, then every window closes.
-  absl::StatusOr<RunStats> Finish() {
+  bool durable() const { return !options_.state_dir.empty(); }
+
+  // Durable state: after the line that ends at `offset` (line `line_no`),
+  // checkpoints when --checkpoint-every says so.
+  absl::Status MaybeCheckpoint(uint64_t offset, size_t line_no) {
+    if (!durable()) return absl::OkStatus();
+    bool due = options_.checkpoint_events > 0 &&
+               events_since_checkpoint_ >= options_.checkpoint_events;
+    if (!due && options_.checkpoint_interval > Duration(0) &&
+        (line_no & 255) == 0) {
+      due = SteadyClockNanos() - last_checkpoint_ns_ >=
+            Nanos(options_.checkpoint_interval);
+    }
+    if (!due) return absl::OkStatus();
+    return Checkpoint(offset, line_no);
+  }
+
+  // Flushes the outputs, then stages the run's position and the timers as
+  // meta and commits them with the state, atomically per database.
+  absl::Status Checkpoint(uint64_t offset, size_t line_no) {
+    events_since_checkpoint_ = 0;
+    last_checkpoint_ns_ = SteadyClockNanos();
+    CEP_RETURN_IF_ERROR(sink_.Flush());
+    ++checkpoint_;
+    std::string run;
+    internal::PutVarint(run, kRunMetaVersion);
+    internal::PutVarint(run, checkpoint_);
+    internal::PutVarint(run, offset);
+    internal::PutVarint(run, line_no);
+    internal::PutVarint(run, errors_);
+    internal::PutSignedVarint(run, ToMillis(max_ts_));
+    for (const std::string* path :
+         {&outputs_.matches_path, &outputs_.timeouts_path, &outputs_.late_path,
+          &outputs_.dead_letter_path}) {
+      uint64_t length = 0;
+      if (!path->empty()) {
+        struct stat st;
+        if (::stat(path->c_str(), &st) != 0) {
+          return absl::UnavailableError(
+              Cat("cannot stat ", *path, ": ", std::strerror(errno)));
+        }
+        length = static_cast<uint64_t>(st.st_size) + 1;
+      }
+      internal::PutVarint(run, length);  // 0: no file
+    }
+    RuntimeSnapshot<Record> snapshot = runtime_->Export();
+    internal::PutVarint(run, snapshot.next_seq);
+    internal::PutSignedVarint(run, ToMillis(snapshot.max_ts));
+    internal::PutSignedVarint(run, ToMillis(snapshot.source_watermark));
+    internal::PutSignedVarint(run, ToMillis(snapshot.operator_watermark));
+    internal::PutVarint(run, snapshot.pending.size());
+    std::string bytes;
+    for (const HeldEvent<Record>& held : snapshot.pending) {
+      internal::PutSignedVarint(run, ToMillis(held.ts));
+      internal::PutVarint(run, held.seq);
+      bytes.clear();
+      record_codec_->Encode(held.event, bytes);
+      internal::PutLengthPrefixed(run, bytes);
+    }
+    const std::string checkpoint = std::to_string(checkpoint_);
+    for (size_t pattern = 0; pattern < backends_.size(); ++pattern) {
+      auto schedule = runtime_->op().matcher(pattern).ExportSchedule();
+      std::string timers;
+      internal::PutVarint(timers, schedule.next_order);
+      internal::PutVarint(timers, schedule.timers.size());
+      for (const auto& timer : schedule.timers) {
+        internal::PutSignedVarint(timers, timer.at);
+        internal::PutVarint(timers, timer.order);
+        value_codec_.Encode(timer.key, timers);
+      }
+      internal::PutVarint(timers, schedule.scheduled.size());
+      for (const auto& [key, at] : schedule.scheduled) {
+        value_codec_.Encode(key, timers);
+        internal::PutSignedVarint(timers, at);
+      }
+      internal::PutVarint(timers, schedule.sensitive_keys.size());
+      for (const Value& key : schedule.sensitive_keys) {
+        value_codec_.Encode(key, timers);
+      }
+      RocksDbStateBackend<Record, Value>& backend = *backends_[pattern];
+      if (pattern == 0) CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaRun, run));
+      CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaTimers, timers));
+      CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaCheckpoint, checkpoint));
+    }
+    return runtime_->Commit();
+  }
+
+  // Durable state: resumes from the last checkpoint in the state directory,
+  // if any: truncates the output files, seeks `input`, restores the runtime
+  // and the timers. Sets `offset` and `line_no` to the position.
+  absl::Status Resume(std::istream& input, uint64_t& offset, size_t& line_no) {
+    if (!durable()) return absl::OkStatus();
+    CEP_ASSIGN_OR_RETURN(std::optional<std::string> run,
+                         backends_[0]->GetMeta(kMetaRun));
+    if (!run.has_value()) {
+      // A new run: the output files start empty.
+      return TruncateOutputs({0, 0, 0, 0});
+    }
+    auto corrupt = [&](std::string_view what) {
+      return absl::DataLossError(Cat(backends_[0]->store().path(),
+                                     ": error: checkpoint meta '", kMetaRun,
+                                     "' does not decode (", what, ")"));
+    };
+    std::string_view in = *run;
+    uint64_t version = 0, checkpoint = 0, errors = 0, line = 0;
+    int64_t max_ts = 0;
+    if (!internal::GetVarint(in, version) || version != kRunMetaVersion) {
+      return corrupt("version");
+    }
+    if (!internal::GetVarint(in, checkpoint) ||
+        !internal::GetVarint(in, offset) || !internal::GetVarint(in, line) ||
+        !internal::GetVarint(in, errors) ||
+        !internal::GetSignedVarint(in, max_ts)) {
+      return corrupt("position");
+    }
+    std::vector<uint64_t> lengths(4);
+    for (uint64_t& length : lengths) {
+      if (!internal::GetVarint(in, length)) return corrupt("outputs");
+    }
+    RuntimeSnapshot<Record> snapshot;
+    int64_t ms[3];
+    uint64_t pending = 0;
+    if (!internal::GetVarint(in, snapshot.next_seq) ||
+        !internal::GetSignedVarint(in, ms[0]) ||
+        !internal::GetSignedVarint(in, ms[1]) ||
+        !internal::GetSignedVarint(in, ms[2]) ||
+        !internal::GetVarint(in, pending)) {
+      return corrupt("runtime");
+    }
+    snapshot.max_ts = FromMillis(ms[0]);
+    snapshot.source_watermark = FromMillis(ms[1]);
+    snapshot.operator_watermark = FromMillis(ms[2]);
+    for (uint64_t held_idx = 0; held_idx < pending; ++held_idx) {
+      HeldEvent<Record> held;
+      int64_t ts = 0;
+      std::string_view bytes;
+      if (!internal::GetSignedVarint(in, ts) ||
+          !internal::GetVarint(in, held.seq) ||
+          !internal::GetLengthPrefixed(in, bytes) ||
+          !record_codec_->Decode(bytes, held.event).ok()) {
+        return corrupt("pending events");
+      }
+      held.ts = FromMillis(ts);
+      snapshot.pending.push_back(std::move(held));
+    }
+    // Every database must hold the same checkpoint: one per pattern, each
+    // committed on its own.
+    const std::string expected = std::to_string(checkpoint);
+    for (size_t pattern = 0; pattern < backends_.size(); ++pattern) {
+      RocksDbStateBackend<Record, Value>& backend = *backends_[pattern];
+      CEP_ASSIGN_OR_RETURN(std::optional<std::string> other,
+                           backend.GetMeta(kMetaCheckpoint));
+      if (!other.has_value() || *other != expected) {
+        return absl::DataLossError(
+            Cat(backend.store().path(), ": error: holds checkpoint ",
+                other.value_or("none"), " but ", backends_[0]->store().path(),
+                " holds checkpoint ", expected,
+                " (the run stopped between their commits); remove ",
+                options_.state_dir, " and run again from the start"));
+      }
+      CEP_ASSIGN_OR_RETURN(std::optional<std::string> timers,
+                           backend.GetMeta(kMetaTimers));
+      if (!timers.has_value()) return corrupt("timers missing");
+      KeyedMatcher<Record, Value>::TimerSchedule schedule;
+      std::string_view t = *timers;
+      uint64_t count = 0;
+      if (!internal::GetVarint(t, schedule.next_order) ||
+          !internal::GetVarint(t, count)) {
+        return corrupt("timers");
+      }
+      for (uint64_t idx = 0; idx < count; ++idx) {
+        KeyedMatcher<Record, Value>::TimerSchedule::Entry entry;
+        if (!internal::GetSignedVarint(t, entry.at) ||
+            !internal::GetVarint(t, entry.order) ||
+            !value_codec_.Decode(t, entry.key).ok()) {
+          return corrupt("timers");
+        }
+        schedule.timers.push_back(std::move(entry));
+      }
+      if (!internal::GetVarint(t, count)) return corrupt("scheduled keys");
+      for (uint64_t idx = 0; idx < count; ++idx) {
+        Value key;
+        int64_t at = 0;
+        if (!value_codec_.Decode(t, key).ok() ||
+            !internal::GetSignedVarint(t, at)) {
+          return corrupt("scheduled keys");
+        }
+        schedule.scheduled.emplace_back(std::move(key), at);
+      }
+      if (!internal::GetVarint(t, count)) return corrupt("sensitive keys");
+      for (uint64_t idx = 0; idx < count; ++idx) {
+        Value key;
+        if (!value_codec_.Decode(t, key).ok()) return corrupt("sensitive keys");
+        schedule.sensitive_keys.push_back(std::move(key));
+      }
+      runtime_->op().matcher(pattern).ImportSchedule(std::move(schedule));
+    }
+    CEP_RETURN_IF_ERROR(TruncateOutputs(lengths));
+    // The input goes on where the checkpoint left it.
+    if (options_.format == InputFormat::kCsv) {
+      // The header row first.
+      std::string header;
+      size_t header_line = 0;
+      while (!csv_.has_header() && std::getline(input, header)) {
+        CEP_RETURN_IF_ERROR(Line(header, ++header_line));
+      }
+    }
+    input.clear();
+    input.seekg(0, std::ios::end);
+    const std::streamoff size = input.tellg();
+    if (!input || size < 0) {
+      return absl::FailedPreconditionError(
+          Cat(input_name_, ": error: cannot resume from ", options_.state_dir,
+              ": the input cannot seek (give the input as a file with "
+              "--input)"));
+    }
+    if (static_cast<uint64_t>(size) < offset) {
+      return absl::FailedPreconditionError(
+          Cat(input_name_, ": error: cannot resume from ", options_.state_dir,
+              ": the input has ", static_cast<uint64_t>(size),
+              " bytes, the checkpoint is at byte ", offset));
+    }
+    input.seekg(static_cast<std::streamoff>(offset));
+    line_no = static_cast<size_t>(line);
+    errors_ = errors;
+    max_ts_ = FromMillis(max_ts);
+    checkpoint_ = checkpoint;
+    return runtime_->Import(std::move(snapshot));
+  }
+
+  // End of input (at byte `end_offset`, after line `end_line`): every
+  // waiting event, then every window closes.
+  absl::StatusOr<RunStats> Finish(uint64_t end_offset, size_t end_line) {
     absl::Status status = runtime_->Finish();
     if (!status.ok()) {
       return absl::Status(
@@ -266,6 +560,7 @@ class Runner {
           Cat(input_name_, ": error: ", std::string(status.message())));
     }
     if (absl::Status closed = sink_.Close(); !closed.ok()) return closed;
+    if (durable()) CEP_RETURN_IF_ERROR(Checkpoint(end_offset, end_line));
     RuntimeStats runtime_stats = runtime_->stats();
     RunStats stats;
     stats.events = runtime_stats.events;
@@ -292,6 +587,89 @@ class Runner {
     return std::max(now, max_ts_);
   }
 
+  // Meta names in the state databases (see Checkpoint()).
+  static constexpr uint64_t kRunMetaVersion = 1;
+  static constexpr std::string_view kMetaRun = "run";
+  static constexpr std::string_view kMetaTimers = "timers";
+  static constexpr std::string_view kMetaCheckpoint = "checkpoint";
+
+  // Opens one RocksDB state per pattern under state_dir; `factory` hands
+  // them to the runtime.
+  absl::Status OpenState(BackendFactory<Record, Value>& factory) {
+    if (options_.parallelism != 1) {
+      return absl::InvalidArgumentError(
+          "--state rocksdb: needs --parallelism 1 in this version");
+    }
+    if (options_.sort_output) {
+      return absl::InvalidArgumentError(
+          "--state rocksdb: cannot be combined with --sort-output");
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(options_.state_dir, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          Cat("cannot create ", options_.state_dir, ": ", ec.message()));
+    }
+    std::vector<const Schema*> schemas;
+    std::string schema_text;
+    for (const auto& schema : file_.schemas()) {
+      schemas.push_back(schema.get());
+      schema_text += Cat("event ", schema->name(), "\n");
+      for (const FieldDef& field : schema->fields()) {
+        schema_text +=
+            Cat("  ", field.name, " ", static_cast<int>(field.type), "\n");
+      }
+      schema_text += Cat("  key ", schema->key_field().value_or(999), " time ",
+                         schema->time_field().value_or(999), "\n");
+    }
+    record_codec_ = std::make_unique<RecordCodec>(std::move(schemas));
+    for (const auto& pattern : patterns_) {
+      RocksDbStateOptions state_options;
+      state_options.path = (std::filesystem::path(options_.state_dir) /
+                            pattern->file_pattern->name)
+                               .string();
+      const uint64_t hash = Fnv1a(
+          Fnv1a(kFnvOffset, schema_text),
+          Cat("pattern ", pattern->file_pattern->name, " key ",
+              pattern->file_pattern->key_field, "\n", pattern->nfa.ToString()));
+      state_options.pattern_hash = absl::StrFormat("%016x", hash);
+      absl::StatusOr<std::unique_ptr<RocksDbStateBackend<Record, Value>>>
+          backend = RocksDbStateBackend<Record, Value>::Open(
+              state_options, value_codec_, *record_codec_);
+      if (!backend.ok()) return backend.status();
+      owned_backends_.push_back(*std::move(backend));
+      backends_.push_back(owned_backends_.back().get());
+    }
+    factory = [this](size_t worker, size_t pattern)
+        -> absl::StatusOr<std::unique_ptr<StateBackend<Record, Value>>> {
+      (void)worker;
+      if (pattern >= owned_backends_.size() || !owned_backends_[pattern]) {
+        return absl::InternalError("state backend taken twice");
+      }
+      return std::unique_ptr<StateBackend<Record, Value>>(
+          std::move(owned_backends_[pattern]));
+    };
+    return absl::OkStatus();
+  }
+
+  // Truncates the output files to `lengths` (matches, timeouts, late, dead
+  // letter; 0: no file recorded, else length + 1).
+  absl::Status TruncateOutputs(const std::vector<uint64_t>& lengths) {
+    const std::string* paths[] = {&outputs_.matches_path,
+                                  &outputs_.timeouts_path, &outputs_.late_path,
+                                  &outputs_.dead_letter_path};
+    for (size_t idx = 0; idx < 4; ++idx) {
+      const std::string& path = *paths[idx];
+      if (path.empty()) continue;
+      const uint64_t length = lengths[idx] == 0 ? 0 : lengths[idx] - 1;
+      if (::truncate(path.c_str(), static_cast<off_t>(length)) != 0) {
+        return absl::UnavailableError(
+            Cat("cannot truncate ", path, ": ", std::strerror(errno)));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   void ReportProgress() {
     const int64_t now = SteadyClockNanos();
     if (now < next_progress_) return;
@@ -315,7 +693,18 @@ class Runner {
   RecordDecoder decoder_;
   RecordCsvDecoder csv_;
   std::vector<std::unique_ptr<CompiledPattern>> patterns_;
+  RunOutputs& outputs_;
   OutputSink sink_;
+  // Durable state: codecs, the backends (owned by the runtime once it
+  // starts), checkpoint bookkeeping.
+  ValueCodec value_codec_;
+  std::unique_ptr<RecordCodec> record_codec_;
+  std::vector<std::unique_ptr<RocksDbStateBackend<Record, Value>>>
+      owned_backends_;
+  std::vector<RocksDbStateBackend<Record, Value>*> backends_;
+  uint64_t checkpoint_ = 0;
+  uint64_t events_since_checkpoint_ = 0;
+  int64_t last_checkpoint_ns_ = SteadyClockNanos();
   std::unique_ptr<Runtime<Record, Value>> runtime_;
   Timestamp max_ts_ = kMinWatermark;
   uint64_t errors_ = 0;
@@ -331,11 +720,25 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
                                         RunOutputs& outputs) {
   Runner runner(file, input_name, options, outputs);
   if (absl::Status status = runner.Start(); !status.ok()) return status;
-  std::string line;
+  uint64_t offset = 0;  // of the next unread line
   size_t line_no = 0;
+  if (absl::Status status = runner.Resume(input, offset, line_no);
+      !status.ok()) {
+    return status;
+  }
+  std::string line;
   while (std::getline(input, line)) {
     ++line_no;
+    offset += line.size() + (input.eof() ? 0 : 1);
     if (absl::Status status = runner.Line(line, line_no); !status.ok()) {
+      return status;
+    }
+    if (options.stop_after_lines > 0 && line_no >= options.stop_after_lines) {
+      return absl::AbortedError(
+          Cat(input_name, ": stopped after line ", line_no));
+    }
+    if (absl::Status status = runner.MaybeCheckpoint(offset, line_no);
+        !status.ok()) {
       return status;
     }
   }
@@ -343,7 +746,7 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
     return absl::UnavailableError(
         Cat(input_name, ": error: cannot read the input"));
   }
-  return runner.Finish();
+  return runner.Finish(offset, line_no);
 }
 
 // ---- options as flags -------------------------------------------------------
@@ -483,6 +886,57 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
     options.commit_interval = *duration;
     return absl::OkStatus();
   }
+  if (name == "state") {
+    constexpr std::string_view kRocksDb = "rocksdb:";
+    if (value == "memory") {
+      options.state_dir.clear();
+    } else if (value.substr(0, kRocksDb.size()) == kRocksDb &&
+               value.size() > kRocksDb.size()) {
+      options.state_dir = std::string(value.substr(kRocksDb.size()));
+    } else {
+      return absl::InvalidArgumentError(
+          Cat("--state: '", value, "' is not memory or rocksdb:DIR"));
+    }
+    return absl::OkStatus();
+  }
+  if (name == "checkpoint-every") {
+    constexpr std::string_view kEvents = "events";
+    if (value.size() > kEvents.size() &&
+        value.substr(value.size() - kEvents.size()) == kEvents) {
+      const std::string_view count =
+          value.substr(0, value.size() - kEvents.size());
+      size_t events = 0;
+      auto [end, ec] =
+          std::from_chars(count.data(), count.data() + count.size(), events);
+      if (ec != std::errc() || end != count.data() + count.size() ||
+          events == 0) {
+        return absl::InvalidArgumentError(
+            Cat("--checkpoint-every: '", value,
+                "' is not a count of events such as 10000events"));
+      }
+      options.checkpoint_events = events;
+      options.checkpoint_interval = Duration(0);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<Duration> duration = ParseDuration(value);
+    if (!duration.ok() || *duration <= Duration(0)) {
+      return absl::InvalidArgumentError(
+          Cat("--checkpoint-every: '", value,
+              "' is neither an interval (5s) nor a count of events "
+              "(10000events)"));
+    }
+    options.checkpoint_interval = *duration;
+    options.checkpoint_events = 0;
+    return absl::OkStatus();
+  }
+  if (name == "match-ids") {
+    if (value != "true" && value != "false") {
+      return absl::InvalidArgumentError(
+          Cat("--match-ids: '", value, "' is not true or false"));
+    }
+    options.match_ids = value == "true";
+    return absl::OkStatus();
+  }
   if (name == "parallelism") {
     size_t workers = 0;
     auto [end, ec] =
@@ -511,7 +965,7 @@ absl::Status ParseRunOptions(const std::vector<std::string>& args,
     if (const size_t eq = name.find('='); eq != std::string_view::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
-    } else if (name == "sort-output") {
+    } else if (name == "sort-output" || name == "match-ids") {
       value = "true";  // a switch
     } else if (arg_idx + 1 < args.size()) {
       value = args[++arg_idx];

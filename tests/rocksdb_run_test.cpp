@@ -1,0 +1,226 @@
+// RunPatternFile with durable state (--state rocksdb:DIR): the same bytes
+// as a run in memory, also when a run stops part-way (as a crash would) and
+// a second run resumes from the last checkpoint. The real crash test, with
+// SIGKILL, is crash_recovery_test.cpp.
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "cep/dsl.hpp"
+#include "cep/run.hpp"
+
+#include "testing/status_matchers.hpp"
+
+namespace cep {
+namespace {
+
+using ::cep::testing::IsOk;
+using ::cep::testing::StatusIs;
+using ::testing::HasSubstr;
+
+// Two patterns, one with timeouts, over several cards.
+constexpr const char* kPatterns = R"(
+event Auth {
+  card      string     key
+  amount    double
+  merchant  string
+  result    string
+  ts        timestamp  time
+}
+
+pattern card_testing on Auth
+  within 30m
+  after match skip past last event {
+  begin probe {3,} consecutive greedy where amount <= 2.00 and result == "approved"
+  not followed by refund where result == "refund"
+  followed by cashout where amount >= 500 and result == "approved"
+}
+
+pattern big_then_big on Auth within 2m {
+  begin a where amount >= 300
+  followed by b where amount >= 400
+}
+)";
+
+// Seeded events: small probes, big purchases, refunds; a little disorder.
+std::string MakeInput(size_t events, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::ostringstream out;
+  int64_t ts = 1767261600000;  // 2026-01-01T10:00:00Z
+  for (size_t idx = 0; idx < events; ++idx) {
+    ts += static_cast<int64_t>(rng() % 20000);
+    const int64_t jitter = static_cast<int64_t>(rng() % 3000);
+    const uint32_t kind = rng() % 10;
+    const double amount = kind < 6 ? 0.5 + (rng() % 150) / 100.0
+                                   : 100.0 + static_cast<double>(rng() % 900);
+    const char* result = kind == 9 ? "refund" : "approved";
+    out << "{\"card\":\"c" << rng() % 12 << "\",\"amount\":" << amount
+        << ",\"merchant\":\"m" << rng() % 5 << "\",\"result\":\"" << result
+        << "\",\"ts\":" << ts - jitter << "}\n";
+  }
+  return out.str();
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+class RocksDbRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("cep_rocksdb_run_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    absl::StatusOr<PatternFile> file =
+        ParsePatternFile(kPatterns, "patterns.cep");
+    ASSERT_THAT(file.status(), IsOk());
+    file_.emplace(*std::move(file));
+    input_ = dir_ / "events.jsonl";
+    std::ofstream(input_, std::ios::binary) << MakeInput(3000, 11);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  struct Result {
+    absl::Status status;
+    std::string matches;
+    std::string timeouts;
+    std::string late;
+  };
+
+  // One run over input_ writing files under dir_/PREFIX.*; `words` are
+  // run options as on the command line.
+  Result Run(const std::string& prefix, const std::vector<std::string>& words,
+             size_t stop_after_lines = 0) {
+    RunOptions options;
+    EXPECT_THAT(ParseRunOptions(words, options), IsOk());
+    options.stop_after_lines = stop_after_lines;
+    const std::string matches = (dir_ / (prefix + ".matches")).string();
+    const std::string timeouts = (dir_ / (prefix + ".timeouts")).string();
+    const std::string late = (dir_ / (prefix + ".late")).string();
+    Result result;
+    {
+      const auto mode = std::ios::binary | std::ios::app;
+      std::ofstream m(matches, mode), t(timeouts, mode), l(late, mode);
+      RunOutputs outputs{.matches = &m, .timeouts = &t, .late = &l};
+      if (!options.state_dir.empty()) {
+        outputs.matches_path = matches;
+        outputs.timeouts_path = timeouts;
+        outputs.late_path = late;
+      }
+      std::ifstream in(input_, std::ios::binary);
+      result.status =
+          RunPatternFile(*file_, in, input_.string(), options, outputs)
+              .status();
+    }
+    result.matches = ReadFile(matches);
+    result.timeouts = ReadFile(timeouts);
+    result.late = ReadFile(late);
+    return result;
+  }
+
+  std::vector<std::string> State(std::vector<std::string> words) {
+    words.push_back("--state");
+    words.push_back("rocksdb:" + (dir_ / "state").string());
+    return words;
+  }
+
+  std::filesystem::path dir_;
+  std::optional<PatternFile> file_;
+  std::filesystem::path input_;
+};
+
+TEST_F(RocksDbRunTest, SameAsInMemory) {
+  const Result reference = Run("memory", {"--max-out-of-orderness", "2s"});
+  ASSERT_THAT(reference.status, IsOk());
+  ASSERT_FALSE(reference.matches.empty());
+  ASSERT_FALSE(reference.timeouts.empty());
+  ASSERT_FALSE(reference.late.empty());
+  const Result durable =
+      Run("rocksdb", State({"--max-out-of-orderness", "2s",
+                            "--checkpoint-every", "100events"}));
+  ASSERT_THAT(durable.status, IsOk());
+  EXPECT_EQ(durable.matches, reference.matches);
+  EXPECT_EQ(durable.timeouts, reference.timeouts);
+  EXPECT_EQ(durable.late, reference.late);
+}
+
+TEST_F(RocksDbRunTest, StopsAndResumesToTheSameBytes) {
+  for (const char* loop : {"event", "microbatch", "realtime"}) {
+    SCOPED_TRACE(loop);
+    std::filesystem::remove_all(dir_ / "state");
+    const std::vector<std::string> common = {
+        "--max-out-of-orderness", "2s", "--loop", loop, "--trigger", "7events"};
+    const Result reference = Run(std::string("memory_") + loop, common);
+    ASSERT_THAT(reference.status, IsOk());
+    std::vector<std::string> words = common;
+    words.insert(words.end(), {"--checkpoint-every", "97events"});
+    words = State(words);
+    const std::string prefix = std::string("durable_") + loop;
+    // Three stops, at lines not on a checkpoint, then the rest.
+    for (size_t stop : {1000, 1500, 2222}) {
+      EXPECT_THAT(Run(prefix, words, stop).status,
+                  StatusIs(absl::StatusCode::kAborted, ::testing::_));
+    }
+    const Result resumed = Run(prefix, words);
+    ASSERT_THAT(resumed.status, IsOk());
+    EXPECT_EQ(resumed.matches, reference.matches);
+    EXPECT_EQ(resumed.timeouts, reference.timeouts);
+    EXPECT_EQ(resumed.late, reference.late);
+    // A run over a finished state changes nothing.
+    const Result again = Run(prefix, words);
+    ASSERT_THAT(again.status, IsOk());
+    EXPECT_EQ(again.matches, reference.matches);
+    EXPECT_EQ(again.timeouts, reference.timeouts);
+  }
+}
+
+TEST_F(RocksDbRunTest, RefusesParallelismAndSortedOutput) {
+  EXPECT_THAT(Run("p", State({"--parallelism", "2"})).status,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--parallelism 1")));
+  EXPECT_THAT(
+      Run("s", State({"--sort-output"})).status,
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--sort-output")));
+}
+
+TEST_F(RocksDbRunTest, RefusesStateOfAnotherPattern) {
+  ASSERT_THAT(Run("a", State({})).status, IsOk());
+  std::string other = kPatterns;
+  other.replace(other.find("within 2m"), 9, "within 3m");
+  absl::StatusOr<PatternFile> file = ParsePatternFile(other, "patterns.cep");
+  ASSERT_THAT(file.status(), IsOk());
+  file_.emplace(*std::move(file));
+  const Result result = Run("b", State({}));
+  EXPECT_THAT(result.status, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                      HasSubstr("big_then_big")));
+}
+
+TEST_F(RocksDbRunTest, MatchIdsAreStableAndOptional) {
+  const Result plain = Run("plain", {});
+  const Result first = Run("ids1", {"--match-ids"});
+  const Result second = Run("ids2", {"--match-ids"});
+  ASSERT_THAT(first.status, IsOk());
+  EXPECT_EQ(first.matches, second.matches);
+  EXPECT_THAT(plain.matches, ::testing::Not(HasSubstr("\"id\"")));
+  EXPECT_THAT(first.matches,
+              ::testing::ContainsRegex(",\"id\":\"[0-9a-f]{16}\"\\}\n"));
+  EXPECT_THAT(first.timeouts,
+              ::testing::ContainsRegex(",\"id\":\"[0-9a-f]{16}\"\\}\n"));
+}
+
+}  // namespace
+}  // namespace cep
