@@ -785,6 +785,45 @@ absl::StatusOr<Duration> ParseDuration(std::string_view text) {
   return Duration(millis);
 }
 
+namespace {
+
+// Sets `interval` or `events` (the other one becomes 0) from a flag value
+// such as 10000events or a positive duration.
+absl::Status ParseIntervalOrEvents(std::string_view flag,
+                                   std::string_view value,
+                                   std::string_view interval_examples,
+                                   Duration& interval, size_t& events) {
+  constexpr std::string_view kEvents = "events";
+  if (value.size() > kEvents.size() &&
+      value.substr(value.size() - kEvents.size()) == kEvents) {
+    const std::string_view count =
+        value.substr(0, value.size() - kEvents.size());
+    size_t parsed = 0;
+    auto [end, ec] =
+        std::from_chars(count.data(), count.data() + count.size(), parsed);
+    if (ec != std::errc() || end != count.data() + count.size() ||
+        parsed == 0) {
+      return absl::InvalidArgumentError(
+          Cat("--", flag, ": '", value,
+              "' is not a count of events such as 10000events"));
+    }
+    events = parsed;
+    interval = Duration(0);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<Duration> duration = ParseDuration(value);
+  if (!duration.ok() || *duration <= Duration(0)) {
+    return absl::InvalidArgumentError(
+        Cat("--", flag, ": '", value, "' is neither an interval (",
+            interval_examples, ") nor a count of events (10000events)"));
+  }
+  interval = *duration;
+  events = 0;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status SetRunOption(std::string_view name, std::string_view value,
                           RunOptions& options) {
   if (name == "max-out-of-orderness") {
@@ -848,34 +887,9 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
     return absl::OkStatus();
   }
   if (name == "trigger") {
-    constexpr std::string_view kEvents = "events";
-    if (value.size() > kEvents.size() &&
-        value.substr(value.size() - kEvents.size()) == kEvents) {
-      const std::string_view count =
-          value.substr(0, value.size() - kEvents.size());
-      size_t events = 0;
-      auto [end, ec] =
-          std::from_chars(count.data(), count.data() + count.size(), events);
-      if (ec != std::errc() || end != count.data() + count.size() ||
-          events == 0) {
-        return absl::InvalidArgumentError(
-            Cat("--trigger: '", value,
-                "' is not a count of events such as 10000events"));
-      }
-      options.trigger_events = events;
-      options.trigger_interval = Duration(0);
-      return absl::OkStatus();
-    }
-    absl::StatusOr<Duration> duration = ParseDuration(value);
-    if (!duration.ok() || *duration <= Duration(0)) {
-      return absl::InvalidArgumentError(
-          Cat("--trigger: '", value,
-              "' is neither an interval (100ms, 1s) nor a count of events "
-              "(10000events)"));
-    }
-    options.trigger_interval = *duration;
-    options.trigger_events = 0;
-    return absl::OkStatus();
+    return ParseIntervalOrEvents("trigger", value, "100ms, 1s",
+                                 options.trigger_interval,
+                                 options.trigger_events);
   }
   if (name == "commit-interval") {
     absl::StatusOr<Duration> duration = ParseDuration(value);
@@ -900,34 +914,9 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
     return absl::OkStatus();
   }
   if (name == "checkpoint-every") {
-    constexpr std::string_view kEvents = "events";
-    if (value.size() > kEvents.size() &&
-        value.substr(value.size() - kEvents.size()) == kEvents) {
-      const std::string_view count =
-          value.substr(0, value.size() - kEvents.size());
-      size_t events = 0;
-      auto [end, ec] =
-          std::from_chars(count.data(), count.data() + count.size(), events);
-      if (ec != std::errc() || end != count.data() + count.size() ||
-          events == 0) {
-        return absl::InvalidArgumentError(
-            Cat("--checkpoint-every: '", value,
-                "' is not a count of events such as 10000events"));
-      }
-      options.checkpoint_events = events;
-      options.checkpoint_interval = Duration(0);
-      return absl::OkStatus();
-    }
-    absl::StatusOr<Duration> duration = ParseDuration(value);
-    if (!duration.ok() || *duration <= Duration(0)) {
-      return absl::InvalidArgumentError(
-          Cat("--checkpoint-every: '", value,
-              "' is neither an interval (5s) nor a count of events "
-              "(10000events)"));
-    }
-    options.checkpoint_interval = *duration;
-    options.checkpoint_events = 0;
-    return absl::OkStatus();
+    return ParseIntervalOrEvents("checkpoint-every", value, "5s",
+                                 options.checkpoint_interval,
+                                 options.checkpoint_events);
   }
   if (name == "match-ids") {
     if (value != "true" && value != "false") {
