@@ -3,12 +3,16 @@
 // a second run resumes from the last checkpoint. The real crash test, with
 // SIGKILL, is crash_recovery_test.cpp.
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
+#include <streambuf>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -77,6 +81,17 @@ std::string ReadFile(const std::filesystem::path& path) {
   return out.str();
 }
 
+// Reads a string like a pipe: no seeking.
+class UnseekableBuffer : public std::streambuf {
+ public:
+  explicit UnseekableBuffer(std::string data) : data_(std::move(data)) {
+    setg(data_.data(), data_.data(), data_.data() + data_.size());
+  }
+
+ private:
+  std::string data_;
+};
+
 class RocksDbRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -96,6 +111,7 @@ class RocksDbRunTest : public ::testing::Test {
 
   struct Result {
     absl::Status status;
+    bool stopped = false;
     std::string matches;
     std::string timeouts;
     std::string late;
@@ -103,11 +119,16 @@ class RocksDbRunTest : public ::testing::Test {
 
   // One run over input_ writing files under dir_/PREFIX.*; `words` are
   // run options as on the command line.
+  // `adjust` changes the options further; `pipe` reads the input through
+  // a stream that cannot seek.
   Result Run(const std::string& prefix, const std::vector<std::string>& words,
-             size_t stop_after_lines = 0) {
+             size_t stop_after_lines = 0,
+             const std::function<void(RunOptions&)>& adjust = nullptr,
+             bool pipe = false) {
     RunOptions options;
     EXPECT_THAT(ParseRunOptions(words, options), IsOk());
     options.stop_after_lines = stop_after_lines;
+    if (adjust) adjust(options);
     const std::string matches = (dir_ / (prefix + ".matches")).string();
     const std::string timeouts = (dir_ / (prefix + ".timeouts")).string();
     const std::string late = (dir_ / (prefix + ".late")).string();
@@ -121,10 +142,14 @@ class RocksDbRunTest : public ::testing::Test {
         outputs.timeouts_path = timeouts;
         outputs.late_path = late;
       }
-      std::ifstream in(input_, std::ios::binary);
-      result.status =
-          RunPatternFile(*file_, in, input_.string(), options, outputs)
-              .status();
+      std::ifstream file(input_, std::ios::binary);
+      UnseekableBuffer unseekable(ReadFile(input_));
+      std::istream piped(&unseekable);
+      std::istream& in = pipe ? piped : file;
+      absl::StatusOr<RunStats> stats =
+          RunPatternFile(*file_, in, input_.string(), options, outputs);
+      result.status = stats.status();
+      result.stopped = stats.ok() && stats->stopped;
     }
     result.matches = ReadFile(matches);
     result.timeouts = ReadFile(timeouts);
@@ -185,6 +210,60 @@ TEST_F(RocksDbRunTest, StopsAndResumesToTheSameBytes) {
     ASSERT_THAT(again.status, IsOk());
     EXPECT_EQ(again.matches, reference.matches);
     EXPECT_EQ(again.timeouts, reference.timeouts);
+  }
+}
+
+TEST_F(RocksDbRunTest, StopFlagTakesAFinalCheckpointToResumeFrom) {
+  const std::vector<std::string> common = {"--max-out-of-orderness", "2s"};
+  const Result reference = Run("memory", common);
+  ASSERT_THAT(reference.status, IsOk());
+  // No checkpoint but the one the stop takes (at line 1024, where progress
+  // is first reported).
+  std::vector<std::string> words = common;
+  words.insert(words.end(), {"--checkpoint-every", "100000events"});
+  words = State(words);
+  std::atomic<bool> stop{false};
+  const Result stopped = Run("durable", words, 0, [&stop](RunOptions& o) {
+    o.stop = &stop;
+    o.progress_interval = Duration(0);
+    o.progress = [&stop](const RunProgress&) { stop.store(true); };
+  });
+  ASSERT_THAT(stopped.status, IsOk());
+  EXPECT_TRUE(stopped.stopped);
+  EXPECT_LT(stopped.matches.size(), reference.matches.size());
+  const Result resumed = Run("durable", words);
+  ASSERT_THAT(resumed.status, IsOk());
+  EXPECT_FALSE(resumed.stopped);
+  EXPECT_EQ(resumed.matches, reference.matches);
+  EXPECT_EQ(resumed.timeouts, reference.timeouts);
+  EXPECT_EQ(resumed.late, reference.late);
+}
+
+TEST_F(RocksDbRunTest, ResumesFromAnInputThatCannotSeek) {
+  const std::vector<std::string> common = {"--max-out-of-orderness", "2s"};
+  const Result reference = Run("memory", common);
+  ASSERT_THAT(reference.status, IsOk());
+  std::vector<std::string> words = common;
+  words.insert(words.end(), {"--checkpoint-every", "89events"});
+  words = State(words);
+  EXPECT_THAT(Run("durable", words, 1234, nullptr, /*pipe=*/true).status,
+              StatusIs(absl::StatusCode::kAborted, ::testing::_));
+  const Result resumed = Run("durable", words, 0, nullptr, /*pipe=*/true);
+  ASSERT_THAT(resumed.status, IsOk());
+  EXPECT_EQ(resumed.matches, reference.matches);
+  EXPECT_EQ(resumed.timeouts, reference.timeouts);
+  EXPECT_EQ(resumed.late, reference.late);
+}
+
+TEST_F(RocksDbRunTest, RefusesAnInputShorterThanTheCheckpoint) {
+  std::vector<std::string> words = State({"--checkpoint-every", "50events"});
+  ASSERT_THAT(Run("durable", words).status, IsOk());
+  std::ofstream(input_, std::ios::binary | std::ios::trunc)
+      << MakeInput(10, 11);
+  for (bool pipe : {false, true}) {
+    EXPECT_THAT(Run("durable", words, 0, nullptr, pipe).status,
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("the checkpoint is at byte")));
   }
 }
 

@@ -1,5 +1,6 @@
 #include "cep/run.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -413,6 +414,57 @@ TEST(RunPatternFileTest, ReportsProgressAndLatencyPerPattern) {
   EXPECT_EQ(r.stats->pattern_names, std::vector<std::string>{"p"});
   ASSERT_EQ(r.stats->pattern_latency.size(), 1u);
   EXPECT_EQ(r.stats->pattern_latency[0].count(), r.stats->matches);
+}
+
+TEST(RunPatternFileTest, LatencyFlagAddsTheDetectionLatency) {
+  PatternFile file = MakeFile(SmallThenBig());
+  RunOptions options;
+  ASSERT_THAT(ParseRunOptions({"--latency", "--match-ids"}, options), IsOk());
+  Result r = RunOn(file, Event("c1", 1, 1000) + "\n" + Event("c1", 500, 2000),
+                   options);
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_THAT(r.matches,
+              ::testing::ContainsRegex(
+                  ",\"id\":\"[0-9a-f]{16}\",\"latency_us\":[0-9]+\\}\n"));
+}
+
+TEST(RunPatternFileTest, RatePacesTheInputAndLatencyCountsFromTheDueTime) {
+  PatternFile file = MakeFile(SmallThenBig());
+  std::string input;
+  for (int i = 0; i < 100; ++i) {
+    input += Event("c1", i % 2 == 0 ? 1 : 500, 1000 + i) + "\n";
+  }
+  RunOptions options;
+  ASSERT_THAT(ParseRunOptions({"--rate", "1000"}, options), IsOk());
+  const auto start = std::chrono::steady_clock::now();
+  Result r = RunOn(file, input, options);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_EQ(r.stats->matches, 50u);
+  // The 100th event is due 99 ms after the first: never earlier.
+  EXPECT_GE(elapsed, milliseconds(99));
+  EXPECT_THAT(SetRunOption("rate", "0", options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--rate: '0' is not a number of events per second "
+                       "(above 0, at most 1e9)"));
+}
+
+TEST(RunPatternFileTest, StopFlagEndsTheRunWithoutEndingTheInput) {
+  PatternFile file = MakeFile(SmallThenBig(seconds(10)));
+  std::string input;
+  for (int i = 0; i < 3000; ++i) input += Event("c1", 1, 1000 + i) + "\n";
+  std::atomic<bool> stop{false};
+  RunOptions options;
+  options.stop = &stop;
+  options.progress_interval = milliseconds(0);
+  options.progress = [&stop](const RunProgress&) { stop.store(true); };
+  Result r = RunOn(file, input, options);
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_TRUE(r.stats->stopped);
+  EXPECT_EQ(r.stats->events, 1024u);
+  // Windows stay open: nothing timed out.
+  EXPECT_EQ(r.stats->timeouts, 0u);
+  EXPECT_EQ(r.timeouts, "");
 }
 
 }  // namespace

@@ -19,6 +19,9 @@
 //   CEP_ASSIGN_OR_RETURN(cep::Nfa<cep::Record> nfa,
 //                        cep::CompilePattern(p.pattern));
 //   cep::Value key = p.KeyOf(record);
+//
+// Several files run together with MergePatternFiles; PatternFile::AddPattern
+// adds a pattern written in C++ (iterative conditions in C++, for example).
 #pragma once
 
 #include <cstddef>
@@ -29,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 #include "cep/event.hpp"
@@ -39,6 +43,10 @@ namespace cep {
 // One `pattern` declaration of a file.
 struct FilePattern {
   std::string name;
+  // The file that declares it (for messages), and the line of the `pattern`
+  // keyword there (1-based; 0 for a pattern added with AddPattern).
+  std::string filename;
+  size_t line = 0;
   // The event types it runs on (`on Auth, Refund`), in the order written.
   // Events of other types in the stream are not given to it.
   std::vector<const Schema*> types;
@@ -51,8 +59,6 @@ struct FilePattern {
   // Whether events of the schema with this id go to this pattern.
   std::vector<bool> accepts;
   Pattern<Record> pattern;
-  // Line of the `pattern` keyword in the file (1-based).
-  size_t line = 0;
 
   // Whether `record` is of one of `types`.
   bool Accepts(const Record& record) const {
@@ -103,16 +109,45 @@ class PatternFile {
     return nullptr;
   }
 
+  // Adds a pattern built with the C++ API (pattern.hpp) over this file's
+  // Records: it runs on the event types named in `types` (every type of the
+  // file when empty) and is keyed by the field `key_field` of each ("": no
+  // key, the whole stream is one key). Conditions may read fields by index
+  // (Record::GetDouble(schema->FieldIndex(...))).
+  // Errors: kInvalidArgument naming an unknown type, a type without the key
+  // field, key fields of different types, or a name another pattern has.
+  [[nodiscard]] absl::Status AddPattern(std::string name,
+                                        Pattern<Record> pattern,
+                                        const std::vector<std::string>& types,
+                                        const std::string& key_field);
+
  private:
+  friend absl::StatusOr<PatternFile> MergePatternFiles(
+      std::vector<PatternFile> files);
+
   std::string filename_;
   std::vector<std::unique_ptr<const Schema>> schemas_;
   std::vector<FilePattern> patterns_;
+  // Schemas of files merged into this one, which their patterns' conditions
+  // still point at (MergePatternFiles).
+  std::vector<std::unique_ptr<const Schema>> merged_schemas_;
 };
 
 // Parses and checks `text`; `filename` is used in error messages.
 // Errors: kInvalidArgument with the FILE:LINE:COL text described above.
 [[nodiscard]] absl::StatusOr<PatternFile> ParsePatternFile(
     std::string_view text, std::string_view filename = "<input>");
+
+// Several pattern files as one, so that one run feeds every pattern from
+// one pass over the input: the patterns of all files, in order, over the
+// event types of the first. Every file must declare the same event types in
+// the same order, field for field (name, type, key and time marks), since
+// compiled conditions address types and fields by position; pattern names
+// must differ. The result's filename is the first file's.
+// Errors: kInvalidArgument "B.cep: error: ..." naming the file, the type and
+// the difference, or the repeated pattern name; no files.
+[[nodiscard]] absl::StatusOr<PatternFile> MergePatternFiles(
+    std::vector<PatternFile> files);
 
 // Reads the file at `path`, then ParsePatternFile(). A file that cannot be
 // read is kNotFound (missing) or kInvalidArgument, naming the path and the

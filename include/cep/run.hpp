@@ -33,6 +33,7 @@
 //                                            options, outputs));
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -121,8 +122,11 @@ struct RunOptions {
   // the state. A run over a DIR that holds a checkpoint resumes from it:
   // output files (RunOutputs paths) are truncated to their recorded length
   // and the input is read on from the recorded position, so the outputs end
-  // up byte for byte those of a run without the crash. Outputs without a
-  // path (stdout) may repeat what was written after the last checkpoint.
+  // up byte for byte those of a run without the crash. An input that cannot
+  // seek (a pipe) is read and its first bytes, up to the recorded position,
+  // skipped: the producer must send the stream again from its start.
+  // Outputs without a path (stdout) may repeat what was written after the
+  // last checkpoint.
   // Empty: memory. Default: empty.
   std::string state_dir;
   // Flag --checkpoint-every 10000events|5s: a checkpoint after this many
@@ -134,9 +138,29 @@ struct RunOptions {
   // "id":"<16 hex digits>", a stable FNV-1a hash of the pattern name, the key
   // and the seqs of its events (deduplication downstream). Default: off.
   bool match_ids = false;
+  // Flag --latency: each match and timeout object ends with
+  // "latency_us":N, its detection latency in microseconds (see
+  // RunStats::latency). The output then differs from run to run.
+  // Default: off.
+  bool match_latency = false;
   // Tests: stop after this many input lines as a crash would (no end of
   // input, no checkpoint); RunPatternFile returns kAborted. 0: never.
   size_t stop_after_lines = 0;
+  // A clean stop (a service's SIGINT/SIGTERM handler sets it): checked after
+  // every line, and when reading the input fails or ends while it is set.
+  // Once set, the run reads nothing more and does not end the input (no
+  // waiting event is released, no window closes): with state_dir it takes a
+  // final checkpoint, so that the next run resumes exactly there; the
+  // outputs are flushed and RunStats::stopped is true. nullptr: never.
+  const std::atomic<bool>* stop = nullptr;
+
+  // Open-loop pacing (flag --rate N): event i is due at start + i / rate
+  // seconds; the run waits for it when ahead and never when behind, and a
+  // match's latency counts from when its event was due, not when it was
+  // read, so time spent queued behind a slow consumer is included (no
+  // coordinated omission). 0: read as fast as possible, latency from
+  // reading. Default: 0.
+  double rate = 0;
 
   // Progress.
 
@@ -169,6 +193,8 @@ struct RunStats {
   uint64_t timeouts = 0;
   uint64_t late = 0;
   uint64_t errors = 0;  // lines skipped under OnError::kSkip
+  // RunOptions::stop ended the run before the end of the input.
+  bool stopped = false;
   // Detection latency of matches in nanoseconds: from reading the line of
   // the event that completed a match to handing the match to the output.
   LatencyHistogram latency;
@@ -190,8 +216,9 @@ struct RunStats {
 //   kUnavailable when the input cannot be read or an output written;
 //   with state_dir: kInvalidArgument for parallelism > 1 or sort_output;
 //   kFailedPrecondition naming the database and both hashes when DIR/NAME
-//   holds the state of another pattern, or when resuming needs an input
-//   that cannot seek; the state backend's errors (kUnavailable, kDataLoss).
+//   holds the state of another pattern, or when the input to resume is
+//   shorter than the recorded position; the state backend's errors
+//   (kUnavailable, kDataLoss).
 [[nodiscard]] absl::StatusOr<RunStats> RunPatternFile(
     const PatternFile& file, std::istream& input, std::string_view input_name,
     const RunOptions& options, RunOutputs& outputs);
@@ -211,6 +238,8 @@ struct RunStats {
 //   state memory|rocksdb:DIR
 //   checkpoint-every DURATION|Nevents
 //   match-ids true|false             (a switch on the command line)
+//   latency true|false               (a switch on the command line)
+//   rate N                           events per second, > 0
 // Errors: kInvalidArgument naming the flag and the bad value, or the
 // unknown flag.
 [[nodiscard]] absl::Status SetRunOption(std::string_view name,

@@ -1,9 +1,11 @@
-// `cep run FILE [--input FILE|-] [--output FILE|-] ...`: runs the patterns of
-// a pattern file over JSON lines (RunPatternFile, cep/run.hpp) and prints a
-// summary on stderr.
+// `cep run FILE... [--input FILE|-] [--output FILE|-] ...`: runs the patterns
+// of pattern files over JSON lines or CSV (RunPatternFile, cep/run.hpp) and
+// prints a summary on stderr. SIGINT and SIGTERM stop it cleanly.
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -11,10 +13,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cep/dsl.hpp"
@@ -30,10 +35,97 @@ namespace {
 // The flags that set RunOptions; their values go through SetRunOption, the
 // same path the data-driven tests take.
 constexpr const char* kRunOptionFlags[] = {
-    "format",          "time",        "max-out-of-orderness",
-    "on-error",        "loop",        "trigger",
-    "commit-interval", "parallelism", "state",
-    "checkpoint-every"};
+    "format",           "time",        "max-out-of-orderness",
+    "on-error",         "loop",        "trigger",
+    "commit-interval",  "parallelism", "state",
+    "checkpoint-every", "rate"};
+
+// Set by SIGINT and SIGTERM: the run stops cleanly (RunOptions::stop).
+std::atomic<bool> g_stop{false};
+
+extern "C" void RequestStop(int) { g_stop.store(true); }
+
+// Routes SIGINT and SIGTERM to g_stop for the life of the object. Without
+// SA_RESTART, so that a read from a pipe returns when a signal comes.
+class StopOnSignals {
+ public:
+  StopOnSignals() {
+    struct sigaction action = {};
+    action.sa_handler = RequestStop;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~StopOnSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+
+ private:
+  struct sigaction old_int_ = {};
+  struct sigaction old_term_ = {};
+};
+
+// The pattern files named on the command line, as one (MergePatternFiles),
+// or nullopt after printing why.
+std::optional<PatternFile> LoadAll(const std::vector<std::string>& paths,
+                                   std::ostream& err) {
+  std::vector<PatternFile> files;
+  for (const std::string& path : paths) {
+    std::optional<PatternFile> file = LoadOrReport(path, err);
+    if (!file) return std::nullopt;
+    files.push_back(*std::move(file));
+  }
+  absl::StatusOr<PatternFile> merged = MergePatternFiles(std::move(files));
+  if (!merged.ok()) {
+    err << merged.status().message() << "\n";
+    return std::nullopt;
+  }
+  return *std::move(merged);
+}
+
+// --stats-json: the run's numbers as one JSON object, for the benchmark
+// harness: counts, wall and CPU time, peak memory, detection latency.
+std::string StatsJson(const RunStats& stats, double seconds) {
+  struct rusage usage = {};
+  getrusage(RUSAGE_SELF, &usage);
+  auto to_seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  const double cpu = to_seconds(usage.ru_utime) + to_seconds(usage.ru_stime);
+  const double events = static_cast<double>(stats.events);
+  std::string out = absl::StrFormat(
+      "{\"events\":%d,\"matches\":%d,\"timeouts\":%d,\"late\":%d,"
+      "\"errors\":%d,\"stopped\":%s,\"wall_s\":%.6f,\"events_per_s\":%.1f,"
+      "\"cpu_s\":%.6f,\"cpu_ns_per_event\":%.1f,\"max_rss_kb\":%d",
+      stats.events, stats.matches, stats.timeouts, stats.late, stats.errors,
+      stats.stopped ? "true" : "false", seconds,
+      seconds > 0 ? events / seconds : 0, cpu,
+      events > 0 ? cpu * 1e9 / events : 0, usage.ru_maxrss);
+  const LatencyHistogram& latency = stats.latency;
+  absl::StrAppendFormat(&out, ",\"latency_count\":%d", latency.count());
+  for (const auto& [name, percent] :
+       {std::pair{"p50", 50.0}, std::pair{"p90", 90.0}, std::pair{"p99", 99.0},
+        std::pair{"p999", 99.9}}) {
+    absl::StrAppendFormat(&out, ",\"latency_%s_ns\":%d", name,
+                          latency.Percentile(percent));
+  }
+  absl::StrAppendFormat(&out, ",\"latency_max_ns\":%d", latency.max());
+  // The CDF: the latency at each of these percentiles.
+  out += ",\"latency_cdf\":[";
+  bool first = true;
+  for (double percent :
+       {1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 95.0,
+        98.0, 99.0, 99.5, 99.9, 99.99, 100.0}) {
+    absl::StrAppendFormat(&out, "%s[%g,%d]", first ? "" : ",", percent,
+                          latency.Percentile(percent));
+    first = false;
+  }
+  out += "]}\n";
+  return out;
+}
 
 // Output files by path, so that two flags naming one file share a stream.
 class OutputFiles {
@@ -105,6 +197,7 @@ int RunRun(const CommandContext& context) {
   }
   if (context.args.Has("sort-output")) options.sort_output = true;
   if (context.args.Has("match-ids")) options.match_ids = true;
+  if (context.args.Has("latency")) options.match_latency = true;
   const bool durable = !options.state_dir.empty();
   if (durable && options.parallelism != 1) {
     return UsageError(context.program, context.err,
@@ -121,9 +214,18 @@ int RunRun(const CommandContext& context) {
       err << "\r" << ProgressLine(p) << std::flush;
     };
   }
-  const std::string& path = context.args.positionals.front();
-  std::optional<PatternFile> file = LoadOrReport(path, context.err);
+  std::optional<PatternFile> file =
+      LoadAll(context.args.positionals, context.err);
   if (!file) return kExitFailure;
+  std::optional<std::ofstream> stats_json;
+  if (std::optional<std::string> path = context.args.Get("stats-json")) {
+    stats_json.emplace(*path, std::ios::binary);
+    if (!stats_json->is_open()) {
+      context.err << "cep: error: cannot write " << Quote(*path) << ": "
+                  << std::strerror(errno) << "\n";
+      return kExitFailure;
+    }
+  }
 
   const std::string input_path = context.args.Get("input").value_or("-");
   std::ifstream input_file;
@@ -164,6 +266,9 @@ int RunRun(const CommandContext& context) {
     }
   }
 
+  g_stop.store(false);
+  options.stop = &g_stop;
+  StopOnSignals stop_on_signals;
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<RunStats> stats =
       RunPatternFile(*file, *input, input_name, options, outputs);
@@ -176,7 +281,20 @@ int RunRun(const CommandContext& context) {
     return kExitFailure;
   }
   context.out.flush();
+  if (stats->stopped) {
+    context.err << "cep: stopped by a signal"
+                << (durable ? "; the next run with this --state resumes here"
+                            : "")
+                << "\n";
+  }
   context.err << Summary(*stats, elapsed.count());
+  if (stats_json) {
+    *stats_json << StatsJson(*stats, elapsed.count());
+    if (!stats_json->flush()) {
+      context.err << "cep: error: cannot write the --stats-json file\n";
+      return kExitFailure;
+    }
+  }
   return kExitOk;
 }
 
@@ -186,7 +304,10 @@ CommandSpec RunCommand() {
   return CommandSpec{
       .name = "run",
       .summary = "Run the patterns of a file over events (JSON lines or CSV)",
-      .positionals = {{.name = "FILE", .help = "a pattern file (.cep)"}},
+      .positionals = {{.name = "FILE",
+                       .help = "pattern files (.cep), one or more; they must "
+                               "declare the same event types",
+                       .repeated = true}},
       .flags =
           {
               {.name = "input",
@@ -248,10 +369,11 @@ CommandSpec RunCommand() {
                .value_name = "memory|rocksdb:DIR",
                .default_value = "memory",
                .help = "where keyed state lives; rocksdb:DIR checkpoints to "
-                       "DIR and resumes from it after a crash (parallelism "
-                       "1; output files given with --output, --timeouts, "
-                       "--late come out exactly once, stdout may repeat "
-                       "lines after a crash; resuming needs --input FILE)"},
+                       "DIR and resumes from it after a crash or a stop by "
+                       "SIGINT/SIGTERM (parallelism 1; output files given "
+                       "with --output, --timeouts, --late come out exactly "
+                       "once, stdout may repeat lines after a crash; a "
+                       "resumed run from stdin skips what was read)"},
               {.name = "checkpoint-every",
                .value_name = "Nevents|DURATION",
                .default_value = "10000events",
@@ -260,6 +382,18 @@ CommandSpec RunCommand() {
               {.name = "match-ids",
                .help = "end each match and timeout with \"id\", a stable "
                        "hash of pattern, key and event seqs"},
+              {.name = "latency",
+               .help = "end each match and timeout with \"latency_us\", its "
+                       "detection latency"},
+              {.name = "rate",
+               .value_name = "N",
+               .help = "open-loop pacing: event i is due i/N seconds after "
+                       "the first and latency counts from then (default: as "
+                       "fast as possible)"},
+              {.name = "stats-json",
+               .value_name = "FILE",
+               .help = "write counts, throughput, CPU time, peak memory and "
+                       "latency percentiles as JSON at the end"},
               {.name = "sort-output",
                .help = "sort each output's lines, so any loop and "
                        "parallelism write the same bytes"},

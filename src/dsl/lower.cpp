@@ -234,6 +234,7 @@ class Lowerer {
   absl::StatusOr<FilePattern> LowerPattern(const ast::PatternDecl& decl) {
     FilePattern out;
     out.name = decl.name.text;
+    out.filename = source_.filename();
     out.line =
         source_.Locate(decl.id_first >= 0 ? Off(decl) : Off(decl.name)).line;
     scope_ = PatternScope();

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -88,24 +89,25 @@ class OutputSink final : public RuntimeSink<Record, Value> {
  public:
   OutputSink(const PatternFile& file,
              const std::vector<std::unique_ptr<CompiledPattern>>& patterns,
-             RunOutputs& outputs, bool sort, bool match_ids)
+             RunOutputs& outputs, const RunOptions& options)
       : file_(file),
         patterns_(patterns),
         outputs_(outputs),
-        sort_(sort),
-        match_ids_(match_ids) {}
+        sort_(options.sort_output),
+        match_ids_(options.match_ids),
+        match_latency_(options.match_latency) {}
 
   void OnMatch(size_t pattern, const Value& key, Match<Record> match,
                int64_t latency_ns) override {
-    (void)latency_ns;
     ++matches_;
-    WriteMatch(outputs_.matches, pattern, key, match, MatchKind::kMatch);
+    WriteMatch(outputs_.matches, pattern, key, match, MatchKind::kMatch,
+               latency_ns);
   }
   void OnTimeout(size_t pattern, const Value& key, Match<Record> partial,
                  Timestamp timeout_at, int64_t latency_ns) override {
     (void)timeout_at;
-    (void)latency_ns;
-    WriteMatch(outputs_.timeouts, pattern, key, partial, MatchKind::kTimeout);
+    WriteMatch(outputs_.timeouts, pattern, key, partial, MatchKind::kTimeout,
+               latency_ns);
   }
   void OnLate(const Record& record, Timestamp ts, uint64_t seq) override {
     (void)ts;
@@ -156,17 +158,24 @@ class OutputSink final : public RuntimeSink<Record, Value> {
 
  private:
   void WriteMatch(std::ostream* out, size_t pattern, const Value& key,
-                  const Match<Record>& match, MatchKind kind) {
+                  const Match<Record>& match, MatchKind kind,
+                  int64_t latency_ns) {
     if (out == nullptr) return;
     const CompiledPattern& compiled = *patterns_[pattern];
     line_.clear();
     AppendMatchJson(line_, compiled.file_pattern->name, key, match, kind,
                     compiled.with_types);
-    if (match_ids_ && !line_.empty() && line_.back() == '}') {
-      line_.pop_back();
-      absl::StrAppendFormat(&line_, ",\"id\":\"%016x\"}",
+    if (line_.empty() || line_.back() != '}') return Write(out);
+    line_.pop_back();
+    if (match_ids_) {
+      absl::StrAppendFormat(&line_, ",\"id\":\"%016x\"",
                             MatchId(compiled.file_pattern->name, key, match));
     }
+    if (match_latency_) {
+      absl::StrAppendFormat(&line_, ",\"latency_us\":%d",
+                            (latency_ns + 500) / 1000);
+    }
+    line_ += '}';
     Write(out);
   }
 
@@ -199,6 +208,7 @@ class OutputSink final : public RuntimeSink<Record, Value> {
   RunOutputs& outputs_;
   bool sort_;
   bool match_ids_;
+  bool match_latency_;
   std::string id_bytes_;
   std::atomic<uint64_t> matches_{0};
   std::string line_;  // output line being built
@@ -215,8 +225,7 @@ class Runner {
         decoder_(file),
         csv_(file),
         outputs_(outputs),
-        sink_(file, patterns_, outputs, options.sort_output,
-              options.match_ids) {}
+        sink_(file, patterns_, outputs, options) {}
 
   absl::Status Start() {
     if (options_.time == TimeMode::kEvent) {
@@ -240,8 +249,10 @@ class Runner {
       if (!nfa.ok()) {
         return absl::Status(
             nfa.status().code(),
-            Cat(file_.filename(), ":", pattern.line, ": error: pattern '",
-                pattern.name, "': ", std::string(nfa.status().message())));
+            Cat(pattern.filename,
+                pattern.line > 0 ? Cat(":", pattern.line) : std::string(),
+                ": error: pattern '", pattern.name,
+                "': ", std::string(nfa.status().message())));
       }
       patterns_.push_back(std::make_unique<CompiledPattern>(CompiledPattern{
           &pattern, *std::move(nfa), pattern.types.size() > 1}));
@@ -274,7 +285,6 @@ class Runner {
 
   // One line of input, without its newline; `line_no` counts from 1.
   absl::Status Line(std::string_view raw, size_t line_no) {
-    const int64_t arrival = SteadyClockNanos();
     std::string_view line = raw;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find('\0') != std::string_view::npos) {
@@ -294,6 +304,7 @@ class Runner {
       }
       return absl::OkStatus();
     }
+    const int64_t arrival = Arrival();
     absl::StatusOr<Record> record = options_.format == InputFormat::kCsv
                                         ? csv_.Decode(line)
                                         : decoder_.Decode(line);
@@ -519,35 +530,58 @@ class Runner {
     }
     CEP_RETURN_IF_ERROR(TruncateOutputs(lengths));
     // The input goes on where the checkpoint left it.
+    uint64_t consumed = 0;  // bytes read from the input so far
     if (options_.format == InputFormat::kCsv) {
       // The header row first.
       std::string header;
       size_t header_line = 0;
       while (!csv_.has_header() && std::getline(input, header)) {
+        consumed += header.size() + 1;
         CEP_RETURN_IF_ERROR(Line(header, ++header_line));
       }
     }
-    input.clear();
-    input.seekg(0, std::ios::end);
-    const std::streamoff size = input.tellg();
-    if (!input || size < 0) {
-      return absl::FailedPreconditionError(
-          Cat(input_name_, ": error: cannot resume from ", options_.state_dir,
-              ": the input cannot seek (give the input as a file with "
-              "--input)"));
-    }
-    if (static_cast<uint64_t>(size) < offset) {
-      return absl::FailedPreconditionError(
-          Cat(input_name_, ": error: cannot resume from ", options_.state_dir,
-              ": the input has ", static_cast<uint64_t>(size),
-              " bytes, the checkpoint is at byte ", offset));
-    }
-    input.seekg(static_cast<std::streamoff>(offset));
+    CEP_RETURN_IF_ERROR(SkipInput(input, consumed, offset));
     line_no = static_cast<size_t>(line);
     errors_ = errors;
     max_ts_ = FromMillis(max_ts);
     checkpoint_ = checkpoint;
     return runtime_->Import(std::move(snapshot));
+  }
+
+  // Moves `input`, of which `consumed` bytes have been read, to byte
+  // `offset`: a seek, or for a pipe reading and dropping the bytes between.
+  absl::Status SkipInput(std::istream& input, uint64_t consumed,
+                         uint64_t offset) {
+    input.clear();
+    input.seekg(0, std::ios::end);
+    const std::streamoff size = input.tellg();
+    uint64_t available = static_cast<uint64_t>(size);
+    if (input && size >= 0 && available >= offset) {
+      input.seekg(static_cast<std::streamoff>(offset));
+      return absl::OkStatus();
+    }
+    if (!input || size < 0) {  // cannot seek: read up to `offset`
+      input.clear();
+      const uint64_t to_skip = offset > consumed ? offset - consumed : 0;
+      input.ignore(static_cast<std::streamsize>(to_skip));
+      available = consumed + static_cast<uint64_t>(input.gcount());
+      if (available >= offset) return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(
+        Cat(input_name_, ": error: cannot resume from ", options_.state_dir,
+            ": the input has ", available, " bytes, the checkpoint is at byte ",
+            offset));
+  }
+
+  // A clean stop after the line that ends at `offset` (line `line_no`): the
+  // outputs flushed and, with durable state, a checkpoint there; no waiting
+  // event is released and no window closes.
+  absl::StatusOr<RunStats> Stop(uint64_t offset, size_t line_no) {
+    if (absl::Status closed = sink_.Close(); !closed.ok()) return closed;
+    if (durable()) CEP_RETURN_IF_ERROR(Checkpoint(offset, line_no));
+    RunStats stats = Stats();
+    stats.stopped = true;
+    return stats;
   }
 
   // End of input (at byte `end_offset`, after line `end_line`): every
@@ -561,6 +595,11 @@ class Runner {
     }
     if (absl::Status closed = sink_.Close(); !closed.ok()) return closed;
     if (durable()) CEP_RETURN_IF_ERROR(Checkpoint(end_offset, end_line));
+    return Stats();
+  }
+
+ private:
+  RunStats Stats() const {
     RuntimeStats runtime_stats = runtime_->stats();
     RunStats stats;
     stats.events = runtime_stats.events;
@@ -576,7 +615,6 @@ class Runner {
     return stats;
   }
 
- private:
   Timestamp TimeOf(const Record& record) {
     if (options_.time == TimeMode::kEvent) {
       return FromMillis(record.GetInt(*record.schema().time_field()));
@@ -683,6 +721,21 @@ class Runner {
     options_.progress(progress);
   }
 
+  // The arrival time of the next event: now, or with RunOptions::rate the
+  // time it is due, after waiting for it when early.
+  int64_t Arrival() {
+    if (options_.rate <= 0) return SteadyClockNanos();
+    if (paced_ == 0) pace_start_ns_ = SteadyClockNanos();
+    const int64_t due =
+        pace_start_ns_ + static_cast<int64_t>(static_cast<double>(paced_++) *
+                                              1e9 / options_.rate);
+    if (SteadyClockNanos() < due) {
+      std::this_thread::sleep_until(
+          std::chrono::steady_clock::time_point(std::chrono::nanoseconds(due)));
+    }
+    return due;
+  }
+
   static int64_t Nanos(Duration d) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
   }
@@ -709,6 +762,9 @@ class Runner {
   Timestamp max_ts_ = kMinWatermark;
   uint64_t errors_ = 0;
   int64_t next_progress_ = 0;
+  // Pacing (RunOptions::rate): events paced so far, and when the first was.
+  uint64_t paced_ = 0;
+  int64_t pace_start_ns_ = 0;
 };
 
 }  // namespace
@@ -726,8 +782,12 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
       !status.ok()) {
     return status;
   }
+  auto stop_requested = [&options] {
+    return options.stop != nullptr &&
+           options.stop->load(std::memory_order_relaxed);
+  };
   std::string line;
-  while (std::getline(input, line)) {
+  while (!stop_requested() && std::getline(input, line)) {
     ++line_no;
     offset += line.size() + (input.eof() ? 0 : 1);
     if (absl::Status status = runner.Line(line, line_no); !status.ok()) {
@@ -742,6 +802,8 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
       return status;
     }
   }
+  // Reading may also end because a signal interrupted it.
+  if (stop_requested()) return runner.Stop(offset, line_no);
   if (input.bad()) {
     return absl::UnavailableError(
         Cat(input_name, ": error: cannot read the input"));
@@ -926,6 +988,28 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
     options.match_ids = value == "true";
     return absl::OkStatus();
   }
+  if (name == "latency") {
+    if (value != "true" && value != "false") {
+      return absl::InvalidArgumentError(
+          Cat("--latency: '", value, "' is not true or false"));
+    }
+    options.match_latency = value == "true";
+    return absl::OkStatus();
+  }
+  if (name == "rate") {
+    double rate = 0;
+    auto [end, ec] =
+        std::from_chars(value.data(), value.data() + value.size(), rate);
+    if (ec != std::errc() || end != value.data() + value.size() ||
+        !(rate > 0 && rate <= 1e9)) {
+      return absl::InvalidArgumentError(
+          Cat("--rate: '", value,
+              "' is not a number of events per second (above 0, at most "
+              "1e9)"));
+    }
+    options.rate = rate;
+    return absl::OkStatus();
+  }
   if (name == "parallelism") {
     size_t workers = 0;
     auto [end, ec] =
@@ -954,7 +1038,8 @@ absl::Status ParseRunOptions(const std::vector<std::string>& args,
     if (const size_t eq = name.find('='); eq != std::string_view::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
-    } else if (name == "sort-output" || name == "match-ids") {
+    } else if (name == "sort-output" || name == "match-ids" ||
+               name == "latency") {
       value = "true";  // a switch
     } else if (arg_idx + 1 < args.size()) {
       value = args[++arg_idx];
