@@ -3,6 +3,7 @@
 // a second run resumes from the last checkpoint. The real crash test, with
 // SIGKILL, is crash_recovery_test.cpp.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -265,6 +266,49 @@ TEST_F(RocksDbRunTest, RefusesAnInputShorterThanTheCheckpoint) {
                 StatusIs(absl::StatusCode::kFailedPrecondition,
                          HasSubstr("the checkpoint is at byte")));
   }
+}
+
+TEST_F(RocksDbRunTest, KeepsTheNewestCheckpointsAndResumesFromAnOldOne) {
+  const std::vector<std::string> common = {"--max-out-of-orderness", "2s"};
+  const Result reference = Run("memory", common);
+  ASSERT_THAT(reference.status, IsOk());
+  std::vector<std::string> words = common;
+  words.insert(words.end(),
+               {"--checkpoint-every", "500events", "--keep-checkpoints", "3"});
+  words = State(words);
+  // Checkpoints 1 to 5 (lines 500 to 2500), then a crash.
+  EXPECT_THAT(Run("durable", words, 2700).status,
+              StatusIs(absl::StatusCode::kAborted, ::testing::_));
+  std::vector<std::string> kept;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(dir_ / "state" / "checkpoints")) {
+    kept.push_back(entry.path().filename().string());
+  }
+  std::sort(kept.begin(), kept.end());
+  EXPECT_THAT(kept,
+              ::testing::ElementsAre("0000000003", "0000000004", "0000000005"));
+  // Back to checkpoint 3: its copy replaces the database.
+  std::filesystem::remove_all(dir_ / "state" / "db");
+  std::filesystem::rename(dir_ / "state" / "checkpoints" / "0000000003",
+                          dir_ / "state" / "db");
+  const Result resumed = Run("durable", words);
+  ASSERT_THAT(resumed.status, IsOk());
+  EXPECT_EQ(resumed.matches, reference.matches);
+  EXPECT_EQ(resumed.timeouts, reference.timeouts);
+  EXPECT_EQ(resumed.late, reference.late);
+}
+
+TEST_F(RocksDbRunTest, RefusesStateOfAPatternNoLongerDeclared) {
+  ASSERT_THAT(Run("a", State({})).status, IsOk());
+  std::string fewer = kPatterns;
+  fewer.erase(fewer.find("pattern big_then_big"));
+  absl::StatusOr<PatternFile> file = ParsePatternFile(fewer, "patterns.cep");
+  ASSERT_THAT(file.status(), IsOk());
+  file_.emplace(*std::move(file));
+  EXPECT_THAT(Run("b", State({})).status,
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("holds the state of pattern 'big_then_big', "
+                                 "which the pattern files do not declare")));
 }
 
 TEST_F(RocksDbRunTest, RefusesParallelismAndSortedOutput) {

@@ -39,6 +39,7 @@ using ::cep::testing::E;
 using ::cep::testing::Ev;
 using ::cep::testing::FormatMatch;
 using ::cep::testing::IsOk;
+using ::cep::testing::IsOkAndHolds;
 using ::cep::testing::NameIs;
 using ::cep::testing::StatusIs;
 using ::testing::HasSubstr;
@@ -454,6 +455,44 @@ TEST(RocksDbStoreTest, KeyGroupIsFnv1aModKeyGroups) {
   EXPECT_EQ(RocksDbStore::StateKey("a"), std::string("\x00\x2c"
                                                      "a",
                                                      3));
+}
+
+TEST_F(RocksDbStateTest, SharedStoresCommitTogetherInTheirOwnNamespaces) {
+  RocksDbStoreOptions options;
+  options.path = path_;
+  {
+    auto shared = RocksDbStore::OpenShared(options, {"a", "b"});
+    ASSERT_THAT(shared.status(), IsOk());
+    ASSERT_THAT(shared->stores, SizeIs(2));
+    EXPECT_THAT(shared->other_namespaces, ::testing::IsEmpty());
+    RocksDbStore& a = *shared->stores[0];
+    RocksDbStore& b = *shared->stores[1];
+    EXPECT_EQ(a.path(), path_ + "[a]");
+    a.Put("k", "in a");
+    b.Put("k", "in b");
+    a.PutMeta("m", "meta of a");
+    // One batch: b sees its own write and has pending work from a.
+    EXPECT_THAT(b.Get("k"), IsOkAndHolds(std::optional<std::string>("in b")));
+    EXPECT_THAT(b.GetMeta("m"), IsOkAndHolds(std::nullopt));
+    EXPECT_TRUE(b.has_pending());
+    ASSERT_THAT(b.Commit(), IsOk());  // writes a's too
+    EXPECT_FALSE(a.has_pending());
+  }
+  auto reopened = RocksDbStore::OpenShared(options, {"b"});
+  ASSERT_THAT(reopened.status(), IsOk());
+  EXPECT_THAT(reopened->other_namespaces, ::testing::ElementsAre("a"));
+  EXPECT_THAT(reopened->stores[0]->Get("k"),
+              IsOkAndHolds(std::optional<std::string>("in b")));
+  reopened->stores.clear();
+  auto again = RocksDbStore::OpenShared(options, {"a"});
+  ASSERT_THAT(again.status(), IsOk());
+  EXPECT_THAT(again->stores[0]->Get("k"),
+              IsOkAndHolds(std::optional<std::string>("in a")));
+  EXPECT_THAT(again->stores[0]->GetMeta("m"),
+              IsOkAndHolds(std::optional<std::string>("meta of a")));
+  EXPECT_THAT(RocksDbStore::OpenShared(options, {"x/y"}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("bad namespace 'x/y'")));
 }
 
 TEST_F(RocksDbStateTest, KeyGroupIsOneContiguousRange) {

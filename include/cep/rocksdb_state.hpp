@@ -88,9 +88,11 @@ struct RocksDbStoreOptions {
 };
 
 // A byte store over one RocksDB database with column families "state" and
-// "meta" (see the top of this file). Put, Delete and PutMeta go into one
+// "meta" (see the top of this file), or over one namespace of a database
+// shared by several (OpenShared). Put, Delete and PutMeta go into one
 // pending batch; Get, GetMeta and ForEach see the pending batch over the
-// committed data; Commit() applies the batch atomically. Not thread-safe.
+// committed data; Commit() applies the batch atomically. Not thread-safe
+// (stores that share a database included).
 class RocksDbStore {
  public:
   // Opens (or creates) the database at options.path. Errors: kInvalidArgument
@@ -99,6 +101,22 @@ class RocksDbStore {
   // (corrupt files). Messages name the path.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<RocksDbStore>> Open(
       const RocksDbStoreOptions& options);
+
+  // One database for the states of several patterns: a store per name, in
+  // order, each with its own column family ("state.NAME") and meta names
+  // (stored as "NAME/name"). The stores share the database and ONE pending
+  // batch, so a Commit() of any of them writes what all of them staged,
+  // atomically. `other_namespaces` lists namespaces the database holds
+  // that `names` does not (opened, untouched). Stores' path() is
+  // "DIR[NAME]". Errors: as Open; kInvalidArgument for an empty name or
+  // one with '/'.
+  struct Shared {
+    std::vector<std::unique_ptr<RocksDbStore>> stores;
+    std::vector<std::string> other_namespaces;
+  };
+  [[nodiscard]] static absl::StatusOr<Shared> OpenShared(
+      const RocksDbStoreOptions& options,
+      const std::vector<std::string>& names);
 
   // Closes the database. The pending batch is dropped, not committed.
   ~RocksDbStore();
@@ -253,6 +271,15 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
     store_options.write_buffer_bytes = options.write_buffer_bytes;
     CEP_ASSIGN_OR_RETURN(std::unique_ptr<RocksDbStore> store,
                          RocksDbStore::Open(store_options));
+    return Open(std::move(store), options, key_codec, event_codec);
+  }
+
+  // The same over a store already open, e.g. one namespace of
+  // RocksDbStore::OpenShared (options.path and the store options are then
+  // not used).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<RocksDbStateBackend>>
+  Open(std::unique_ptr<RocksDbStore> store, const RocksDbStateOptions& options,
+       const Codec<Key>& key_codec, const Codec<Event>& event_codec) {
     CEP_ASSIGN_OR_RETURN(
         uint64_t key_count,
         internal::CheckStateMeta(*store, absl::StrCat(kKeyStateFormatVersion),
@@ -363,12 +390,22 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
   // and writes the batch (with any SetMeta() since the last commit)
   // atomically. Cached states stay cached. Errors: kUnavailable, kDataLoss.
   [[nodiscard]] absl::Status Commit() override {
-    FlushDirty();
+    Stage();
     if (!store_->has_pending()) return absl::OkStatus();
-    store_->PutMeta(internal::kMetaKeyCount, absl::StrCat(live_keys_));
     CEP_RETURN_IF_ERROR(store_->Commit());
     ++metrics_.commits;
     return absl::OkStatus();
+  }
+
+  // Commit() without the write: encodes every dirty state and the key
+  // count into the store's pending batch. Backends over one shared
+  // database (RocksDbStore::OpenShared) each Stage(), then one store
+  // Commit() writes them all atomically.
+  void Stage() {
+    FlushDirty();
+    if (store_->has_pending()) {
+      store_->PutMeta(internal::kMetaKeyCount, absl::StrCat(live_keys_));
+    }
   }
 
   // Calls fn for every key with a non-idle state (as of its last Put()),

@@ -114,12 +114,13 @@ struct RunOptions {
 
   // Durable state (parallelism 1 only).
 
-  // Flag --state memory|rocksdb:DIR: with a directory, each pattern's keyed
-  // state lives in a RocksDB database DIR/NAME, and the run checkpoints:
-  // at each checkpoint the outputs are flushed, then the input position,
-  // next seq, watermark, the events waiting for the watermark, the timers
-  // and the byte length of each output file are committed atomically with
-  // the state. A run over a DIR that holds a checkpoint resumes from it:
+  // Flag --state memory|rocksdb:DIR: with a directory, the keyed state of
+  // every pattern lives in one RocksDB database DIR/db (a column family per
+  // pattern), and the run checkpoints: at each checkpoint the outputs are
+  // flushed, then the input position, next seq, watermark, the events
+  // waiting for the watermark, the timers and the byte length of each
+  // output file are committed with the state of every pattern in one
+  // atomic write. A run over a DIR that holds a checkpoint resumes from it:
   // output files (RunOutputs paths) are truncated to their recorded length
   // and the input is read on from the recorded position, so the outputs end
   // up byte for byte those of a run without the crash. An input that cannot
@@ -134,6 +135,12 @@ struct RunOptions {
   // next line); and one at the end of the input. Default: 10000 events.
   size_t checkpoint_events = 10000;
   Duration checkpoint_interval{0};
+  // Flag --keep-checkpoints K: after each checkpoint, a copy of the database
+  // (rocksdb::Checkpoint: hard links, cheap) goes to
+  // DIR/checkpoints/NNNNNNNNNN, the checkpoint's number, and only the newest
+  // K are kept. To go back to one, replace DIR/db with it (with the output
+  // files as they were, or longer) and run again. 0: none. Default: 0.
+  size_t keep_checkpoints = 0;
   // Flag --match-ids: each match and timeout object ends with
   // "id":"<16 hex digits>", a stable FNV-1a hash of the pattern name, the key
   // and the seqs of its events (deduplication downstream). Default: off.
@@ -237,6 +244,7 @@ struct RunStats {
 //   parallelism N                    1 to 256
 //   state memory|rocksdb:DIR
 //   checkpoint-every DURATION|Nevents
+//   keep-checkpoints K               0 to 1000
 //   match-ids true|false             (a switch on the command line)
 //   latency true|false               (a switch on the command line)
 //   rate N                           events per second, > 0

@@ -34,11 +34,18 @@ namespace {
 
 // The flags that set RunOptions; their values go through SetRunOption, the
 // same path the data-driven tests take.
-constexpr const char* kRunOptionFlags[] = {
-    "format",           "time",        "max-out-of-orderness",
-    "on-error",         "loop",        "trigger",
-    "commit-interval",  "parallelism", "state",
-    "checkpoint-every", "rate"};
+constexpr const char* kRunOptionFlags[] = {"format",
+                                           "time",
+                                           "max-out-of-orderness",
+                                           "on-error",
+                                           "loop",
+                                           "trigger",
+                                           "commit-interval",
+                                           "parallelism",
+                                           "state",
+                                           "checkpoint-every",
+                                           "keep-checkpoints",
+                                           "rate"};
 
 // Set by SIGINT and SIGTERM: the run stops cleanly (RunOptions::stop).
 std::atomic<bool> g_stop{false};
@@ -379,6 +386,13 @@ CommandSpec RunCommand() {
                .default_value = "10000events",
                .help = "with --state rocksdb:DIR: checkpoint after this many "
                        "events or this much time (5s)"},
+              {.name = "keep-checkpoints",
+               .value_name = "K",
+               .default_value = "0",
+               .help = "with --state rocksdb:DIR: keep a copy of the state "
+                       "at each of the newest K checkpoints in "
+                       "DIR/checkpoints/ (replace DIR/db with one to go "
+                       "back to it)"},
               {.name = "match-ids",
                .help = "end each match and timeout with \"id\", a stable "
                        "hash of pattern, key and event seqs"},

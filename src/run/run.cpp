@@ -390,7 +390,6 @@ class Runner {
       record_codec_->Encode(held.event, bytes);
       internal::PutLengthPrefixed(run, bytes);
     }
-    const std::string checkpoint = std::to_string(checkpoint_);
     for (size_t pattern = 0; pattern < backends_.size(); ++pattern) {
       auto schedule = runtime_->op().matcher(pattern).ExportSchedule();
       std::string timers;
@@ -413,9 +412,40 @@ class Runner {
       RocksDbStateBackend<Record, Value>& backend = *backends_[pattern];
       if (pattern == 0) CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaRun, run));
       CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaTimers, timers));
-      CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaCheckpoint, checkpoint));
+      backend.Stage();
     }
-    return runtime_->Commit();
+    // The patterns share one database and one batch: one atomic write.
+    CEP_RETURN_IF_ERROR(backends_[0]->store().Commit());
+    return KeepSnapshot();
+  }
+
+  // With RunOptions::keep_checkpoints: a copy of the database just
+  // committed in DIR/checkpoints/NNNNNNNNNN (the checkpoint number), and
+  // the oldest removed beyond the newest keep_checkpoints.
+  absl::Status KeepSnapshot() {
+    if (options_.keep_checkpoints == 0) return absl::OkStatus();
+    const std::filesystem::path dir =
+        std::filesystem::path(options_.state_dir) / "checkpoints";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    const std::string name = absl::StrFormat("%010d", checkpoint_);
+    std::filesystem::remove_all(dir / name, ec);  // left by a crash
+    CEP_RETURN_IF_ERROR(
+        backends_[0]->store().Checkpoint((dir / name).string()));
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    for (size_t idx = 0; idx + options_.keep_checkpoints < names.size();
+         ++idx) {
+      std::filesystem::remove_all(dir / names[idx], ec);
+      if (ec) {
+        return absl::UnavailableError(Cat(
+            "cannot remove ", (dir / names[idx]).string(), ": ", ec.message()));
+      }
+    }
+    return absl::OkStatus();
   }
 
   // Durable state: resumes from the last checkpoint in the state directory,
@@ -476,21 +506,8 @@ class Runner {
       held.ts = FromMillis(ts);
       snapshot.pending.push_back(std::move(held));
     }
-    // Every database must hold the same checkpoint: one per pattern, each
-    // committed on its own.
-    const std::string expected = std::to_string(checkpoint);
     for (size_t pattern = 0; pattern < backends_.size(); ++pattern) {
       RocksDbStateBackend<Record, Value>& backend = *backends_[pattern];
-      CEP_ASSIGN_OR_RETURN(std::optional<std::string> other,
-                           backend.GetMeta(kMetaCheckpoint));
-      if (!other.has_value() || *other != expected) {
-        return absl::DataLossError(
-            Cat(backend.store().path(), ": error: holds checkpoint ",
-                other.value_or("none"), " but ", backends_[0]->store().path(),
-                " holds checkpoint ", expected,
-                " (the run stopped between their commits); remove ",
-                options_.state_dir, " and run again from the start"));
-      }
       CEP_ASSIGN_OR_RETURN(std::optional<std::string> timers,
                            backend.GetMeta(kMetaTimers));
       if (!timers.has_value()) return corrupt("timers missing");
@@ -629,7 +646,6 @@ class Runner {
   static constexpr uint64_t kRunMetaVersion = 1;
   static constexpr std::string_view kMetaRun = "run";
   static constexpr std::string_view kMetaTimers = "timers";
-  static constexpr std::string_view kMetaCheckpoint = "checkpoint";
 
   // Opens one RocksDB state per pattern under state_dir; `factory` hands
   // them to the runtime.
@@ -661,19 +677,35 @@ class Runner {
                          schema->time_field().value_or(999), "\n");
     }
     record_codec_ = std::make_unique<RecordCodec>(std::move(schemas));
+    // One database for every pattern, a namespace each.
+    RocksDbStoreOptions store_options;
+    store_options.path =
+        (std::filesystem::path(options_.state_dir) / "db").string();
+    std::vector<std::string> names;
     for (const auto& pattern : patterns_) {
+      names.push_back(pattern->file_pattern->name);
+    }
+    CEP_ASSIGN_OR_RETURN(RocksDbStore::Shared shared,
+                         RocksDbStore::OpenShared(store_options, names));
+    if (!shared.other_namespaces.empty()) {
+      return absl::FailedPreconditionError(
+          Cat(store_options.path, ": error: holds the state of pattern '",
+              shared.other_namespaces.front(),
+              "', which the pattern files do not declare; run with another "
+              "--state directory"));
+    }
+    for (size_t idx = 0; idx < patterns_.size(); ++idx) {
+      const CompiledPattern& pattern = *patterns_[idx];
       RocksDbStateOptions state_options;
-      state_options.path = (std::filesystem::path(options_.state_dir) /
-                            pattern->file_pattern->name)
-                               .string();
       const uint64_t hash = Fnv1a(
           Fnv1a(kFnvOffset, schema_text),
-          Cat("pattern ", pattern->file_pattern->name, " key ",
-              pattern->file_pattern->key_field, "\n", pattern->nfa.ToString()));
+          Cat("pattern ", pattern.file_pattern->name, " key ",
+              pattern.file_pattern->key_field, "\n", pattern.nfa.ToString()));
       state_options.pattern_hash = absl::StrFormat("%016x", hash);
       absl::StatusOr<std::unique_ptr<RocksDbStateBackend<Record, Value>>>
           backend = RocksDbStateBackend<Record, Value>::Open(
-              state_options, value_codec_, *record_codec_);
+              std::move(shared.stores[idx]), state_options, value_codec_,
+              *record_codec_);
       if (!backend.ok()) return backend.status();
       owned_backends_.push_back(*std::move(backend));
       backends_.push_back(owned_backends_.back().get());
@@ -986,6 +1018,18 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
           Cat("--match-ids: '", value, "' is not true or false"));
     }
     options.match_ids = value == "true";
+    return absl::OkStatus();
+  }
+  if (name == "keep-checkpoints") {
+    size_t keep = 0;
+    auto [end, ec] =
+        std::from_chars(value.data(), value.data() + value.size(), keep);
+    if (ec != std::errc() || end != value.data() + value.size() ||
+        keep > 1000) {
+      return absl::InvalidArgumentError(Cat(
+          "--keep-checkpoints: '", value, "' is not a number from 0 to 1000"));
+    }
+    options.keep_checkpoints = keep;
     return absl::OkStatus();
   }
   if (name == "latency") {

@@ -46,8 +46,10 @@ std::string_view ToView(const rocksdb::Slice& s) {
 
 }  // namespace
 
-struct RocksDbStore::Impl {
-  ~Impl() {
+// The database that one or several stores (namespaces) share, with their
+// one pending batch.
+struct SharedDatabase {
+  ~SharedDatabase() {
     if (db == nullptr) return;
     for (rocksdb::ColumnFamilyHandle* handle : handles) {
       // Only fails for the default family's handle, which is not ours to
@@ -58,9 +60,20 @@ struct RocksDbStore::Impl {
     db->Close().PermitUncheckedError();
   }
 
+  RocksDbStoreOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // as opened
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  // overwrite_key: reads through the batch see the last write of a key.
+  rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0,
+                                     /*overwrite_key=*/true};
+  rocksdb::WriteOptions write_options;
+};
+
+struct RocksDbStore::Impl {
   // "rocksdb state at '<path>': <what>", for messages.
   std::string What(absl::string_view what) const {
-    return absl::StrCat("rocksdb state at '", options.path, "': ", what);
+    return absl::StrCat("rocksdb state at '", path, "': ", what);
   }
 
   // Fills scratch_key with the state key of `key` and returns it.
@@ -73,11 +86,18 @@ struct RocksDbStore::Impl {
     return ToSlice(scratch_key);
   }
 
+  // Fills scratch_meta with the meta key of `name` and returns it.
+  rocksdb::Slice MetaKey(std::string_view name) {
+    scratch_meta.assign(meta_prefix);
+    scratch_meta.append(name);
+    return ToSlice(scratch_meta);
+  }
+
   absl::StatusOr<std::optional<std::string>> Read(
       rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key) {
     rocksdb::PinnableSlice value;
-    rocksdb::Status s = batch.GetFromBatchAndDB(
-        db.get(), rocksdb::ReadOptions(), family, key, &value);
+    rocksdb::Status s = shared->batch.GetFromBatchAndDB(
+        shared->db.get(), rocksdb::ReadOptions(), family, key, &value);
     if (s.IsNotFound()) return std::nullopt;
     if (!s.ok()) return internal::FromRocksDbStatus(s, What("read"));
     return std::string(value.data(), value.size());
@@ -86,8 +106,8 @@ struct RocksDbStore::Impl {
   absl::Status Scan(
       const rocksdb::Slice* prefix,
       absl::FunctionRef<absl::Status(std::string_view, std::string_view)> fn) {
-    std::unique_ptr<rocksdb::Iterator> it(batch.NewIteratorWithBase(
-        state, db->NewIterator(rocksdb::ReadOptions(), state)));
+    std::unique_ptr<rocksdb::Iterator> it(shared->batch.NewIteratorWithBase(
+        state, shared->db->NewIterator(rocksdb::ReadOptions(), state)));
     if (prefix != nullptr) {
       it->Seek(*prefix);
     } else {
@@ -106,16 +126,12 @@ struct RocksDbStore::Impl {
     return internal::FromRocksDbStatus(it->status(), What("scan"));
   }
 
-  RocksDbStoreOptions options;
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // as opened
+  std::shared_ptr<SharedDatabase> shared;
   rocksdb::ColumnFamilyHandle* state = nullptr;
-  rocksdb::ColumnFamilyHandle* meta = nullptr;
-  // overwrite_key: reads through the batch see the last write of a key.
-  rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0,
-                                     /*overwrite_key=*/true};
-  rocksdb::WriteOptions write_options;
+  std::string meta_prefix;  // "" or "NAME/"
+  std::string path;         // for messages: the directory, or DIR[NAME]
   std::string scratch_key;
+  std::string scratch_meta;
 };
 
 RocksDbStore::RocksDbStore(std::unique_ptr<Impl> impl)
@@ -123,21 +139,32 @@ RocksDbStore::RocksDbStore(std::unique_ptr<Impl> impl)
 
 RocksDbStore::~RocksDbStore() = default;
 
-absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
-    const RocksDbStoreOptions& options) {
+namespace {
+
+// Opens the database at options.path with column families "meta" and
+// `state_families` (plus any other it already holds, returned in
+// `others`); `handles` gets the state families' handles in order.
+absl::StatusOr<std::shared_ptr<SharedDatabase>> OpenDatabase(
+    const RocksDbStoreOptions& options,
+    const std::vector<std::string>& state_families,
+    std::vector<rocksdb::ColumnFamilyHandle*>& handles,
+    std::vector<std::string>& others) {
+  auto what = [&](absl::string_view text) {
+    return absl::StrCat("rocksdb state at '", options.path, "': ", text);
+  };
   if (options.path.empty()) {
     return absl::InvalidArgumentError("rocksdb state: no path given");
   }
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
   if (options.create_if_missing) {
     std::error_code error;
     std::filesystem::create_directories(options.path, error);
     if (error) {
-      return absl::UnavailableError(impl->What(
-          absl::StrCat("cannot create directory: ", error.message())));
+      return absl::UnavailableError(
+          what(absl::StrCat("cannot create directory: ", error.message())));
     }
   }
+  auto shared = std::make_shared<SharedDatabase>();
+  shared->options = options;
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
@@ -152,23 +179,86 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   state_options.write_buffer_size = options.write_buffer_bytes;
   state_options.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(table_options));
-  rocksdb::ColumnFamilyOptions meta_options;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {kStateFamily, state_options},
-      {kMetaFamily, meta_options},
+      {kMetaFamily, rocksdb::ColumnFamilyOptions()},
   };
+  for (const std::string& name : state_families) {
+    families.emplace_back(name, state_options);
+  }
+  // RocksDB opens a database only with all its column families.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, options.path, &existing)
+          .ok()) {
+    for (const std::string& name : existing) {
+      bool known = false;
+      for (const auto& family : families) known |= family.name == name;
+      if (!known) {
+        others.push_back(name);
+        families.emplace_back(name, state_options);
+      }
+    }
+  }
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, families,
-                                        &impl->handles, &db);
-  if (!s.ok()) return internal::FromRocksDbStatus(s, impl->What("open"));
-  impl->db.reset(db);
-  impl->state = impl->handles[1];
-  impl->meta = impl->handles[2];
-  impl->write_options.sync = options.sync;
-  impl->write_options.disableWAL = false;
+                                        &shared->handles, &db);
+  if (!s.ok()) return internal::FromRocksDbStatus(s, what("open"));
+  shared->db.reset(db);
+  shared->meta = shared->handles[1];
+  for (size_t idx = 0; idx < state_families.size(); ++idx) {
+    handles.push_back(shared->handles[2 + idx]);
+  }
+  shared->write_options.sync = options.sync;
+  shared->write_options.disableWAL = false;
+  return shared;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
+    const RocksDbStoreOptions& options) {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::vector<std::string> others;
+  CEP_ASSIGN_OR_RETURN(std::shared_ptr<SharedDatabase> shared,
+                       OpenDatabase(options, {kStateFamily}, handles, others));
+  auto impl = std::make_unique<Impl>();
+  impl->shared = std::move(shared);
+  impl->state = handles[0];
+  impl->path = options.path;
   return std::unique_ptr<RocksDbStore>(new RocksDbStore(std::move(impl)));
+}
+
+absl::StatusOr<RocksDbStore::Shared> RocksDbStore::OpenShared(
+    const RocksDbStoreOptions& options, const std::vector<std::string>& names) {
+  std::vector<std::string> families;
+  for (const std::string& name : names) {
+    if (name.empty() || name.find('/') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rocksdb state at '", options.path, "': bad namespace '",
+                       name, "' (empty or with '/')"));
+    }
+    families.push_back(absl::StrCat(kStateFamily, ".", name));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  Shared result;
+  CEP_ASSIGN_OR_RETURN(
+      std::shared_ptr<SharedDatabase> shared,
+      OpenDatabase(options, families, handles, result.other_namespaces));
+  for (std::string& other : result.other_namespaces) {
+    const std::string prefix = absl::StrCat(kStateFamily, ".");
+    if (other.rfind(prefix, 0) == 0) other.erase(0, prefix.size());
+  }
+  for (size_t idx = 0; idx < names.size(); ++idx) {
+    auto impl = std::make_unique<Impl>();
+    impl->shared = shared;
+    impl->state = handles[idx];
+    impl->meta_prefix = absl::StrCat(names[idx], "/");
+    impl->path = absl::StrCat(options.path, "[", names[idx], "]");
+    result.stores.push_back(
+        std::unique_ptr<RocksDbStore>(new RocksDbStore(std::move(impl))));
+  }
+  return result;
 }
 
 uint16_t RocksDbStore::KeyGroup(std::string_view key) {
@@ -199,42 +289,44 @@ absl::StatusOr<std::optional<std::string>> RocksDbStore::Get(
 
 void RocksDbStore::Put(std::string_view key, std::string_view value) {
   // WriteBatchWithIndex only fails on a key or value over 4 GiB.
-  impl_->batch.Put(impl_->state, impl_->StateKey(key), ToSlice(value))
+  impl_->shared->batch.Put(impl_->state, impl_->StateKey(key), ToSlice(value))
       .PermitUncheckedError();
 }
 
 void RocksDbStore::Delete(std::string_view key) {
   // As in Put(): cannot fail for keys under 4 GiB.
-  impl_->batch.Delete(impl_->state, impl_->StateKey(key))
+  impl_->shared->batch.Delete(impl_->state, impl_->StateKey(key))
       .PermitUncheckedError();
 }
 
 absl::StatusOr<std::optional<std::string>> RocksDbStore::GetMeta(
     std::string_view name) {
-  return impl_->Read(impl_->meta, ToSlice(name));
+  return impl_->Read(impl_->shared->meta, impl_->MetaKey(name));
 }
 
 void RocksDbStore::PutMeta(std::string_view name, std::string_view value) {
   // As in Put(): cannot fail for keys under 4 GiB.
-  impl_->batch.Put(impl_->meta, ToSlice(name), ToSlice(value))
+  impl_->shared->batch
+      .Put(impl_->shared->meta, impl_->MetaKey(name), ToSlice(value))
       .PermitUncheckedError();
 }
 
 absl::Status RocksDbStore::Commit() {
-  rocksdb::WriteBatch* batch = impl_->batch.GetWriteBatch();
+  SharedDatabase& shared = *impl_->shared;
+  rocksdb::WriteBatch* batch = shared.batch.GetWriteBatch();
   if (batch->Count() == 0) return absl::OkStatus();
-  rocksdb::Status s = impl_->db->Write(impl_->write_options, batch);
+  rocksdb::Status s = shared.db->Write(shared.write_options, batch);
   if (!s.ok()) return internal::FromRocksDbStatus(s, impl_->What("commit"));
-  impl_->batch.Clear();
+  shared.batch.Clear();
   return absl::OkStatus();
 }
 
 bool RocksDbStore::has_pending() const {
-  return impl_->batch.GetWriteBatch()->Count() > 0;
+  return impl_->shared->batch.GetWriteBatch()->Count() > 0;
 }
 
 size_t RocksDbStore::pending_bytes() const {
-  return impl_->batch.GetDataSize();
+  return impl_->shared->batch.GetDataSize();
 }
 
 absl::Status RocksDbStore::ForEach(
@@ -257,7 +349,8 @@ absl::Status RocksDbStore::ForEachInKeyGroup(
 
 absl::Status RocksDbStore::Checkpoint(const std::string& dir) {
   rocksdb::Checkpoint* raw = nullptr;
-  rocksdb::Status s = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  rocksdb::Status s =
+      rocksdb::Checkpoint::Create(impl_->shared->db.get(), &raw);
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   if (s.ok()) s = checkpoint->CreateCheckpoint(dir);
   return internal::FromRocksDbStatus(
@@ -266,14 +359,14 @@ absl::Status RocksDbStore::Checkpoint(const std::string& dir) {
 
 uint64_t RocksDbStore::EstimateKeyCount() const {
   uint64_t keys = 0;
-  if (!impl_->db->GetIntProperty(impl_->state, "rocksdb.estimate-num-keys",
-                                 &keys)) {
+  if (!impl_->shared->db->GetIntProperty(impl_->state,
+                                         "rocksdb.estimate-num-keys", &keys)) {
     return 0;
   }
   return keys;
 }
 
-const std::string& RocksDbStore::path() const { return impl_->options.path; }
+const std::string& RocksDbStore::path() const { return impl_->path; }
 
 namespace internal {
 
