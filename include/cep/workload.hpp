@@ -17,9 +17,23 @@
 //                 on fresh cards "4000-XXXX-9XXX-XXXX". Each planted fraud is
 //                 exactly one match of either pattern; planted_frauds() says
 //                 how many there are.
+//   skewed        Auth events {card, amount, merchant, result, ts} like
+//                 card-testing's ordinary traffic, but the card of each event
+//                 is drawn from a Zipf distribution (exponent 1) over `keys`
+//                 cards: the card of rank r ("4000-0000-DDDD-DDDD", r - 1 in
+//                 the digits) has weight 1/r. One bot card, "bot-0000", has
+//                 weight 100, 100 times the most frequent card's, and makes
+//                 tiny approved probes with an occasional large cash-out, so
+//                 its partial matches pile up under `followed by any`.
+//                 Timestamps advance as in card-testing; no planted frauds.
 //   stock-ticks   the stock stream of the CORE benchmark (VLDB 2022):
 //                 {event_type BUY|SELL, id, name, volume, price, stock_time}
 //                 with stock_time = id = the event's 0-based index.
+//                 CoreStockQueryText() writes CORE's queries over it.
+//
+// DescribeWorkload() says in plain words what each workload's data looks
+// like and which patterns it is meant for, so that another engine can run
+// the identical data (`cep gen WORKLOAD --describe`).
 //
 // Example:
 //   CEP_ASSIGN_OR_RETURN(std::unique_ptr<cep::WorkloadGenerator> gen,
@@ -58,7 +72,8 @@ struct WorkloadOptions {
   // Number of events to generate. Default: 1000000.
   uint64_t events = 1'000'000;
   // Number of keys: cards for card-testing (1 to 90000000; planted-fraud
-  // cards come on top), tickers for stock-ticks (1 to 20). 0 means the
+  // cards come on top), Zipf cards for skewed (1 to 10000000; the bot card
+  // comes on top), tickers for stock-ticks (1 to 20). 0 means the
   // workload's default: 10000 cards, 20 tickers.
   uint64_t keys = 0;
   // Seed of the random stream; equal options give equal events.
@@ -66,17 +81,24 @@ struct WorkloadOptions {
   uint64_t seed = 1;
   // card-testing: probability that an ordinary event starts a planted fraud
   // (0 to 1). A fraud is planted only if its seven events still fit in
-  // `events`. Ignored by stock-ticks. Default: 0.0001.
+  // `events`. Ignored by the others. Default: 0.0001.
   double fraud_rate = 0.0001;
   // Encoding of AppendHeader/AppendLine. Default: kJsonl.
   WorkloadFormat format = WorkloadFormat::kJsonl;
 };
 
 // A name for MakeWorkload and `cep gen`, with a one-line description (no
-// trailing period) for --help.
+// trailing period) for --help, and plain-words texts for DescribeWorkload:
+// lines separated by '\n', no trailing newline.
 struct WorkloadInfo {
   std::string_view name;
   std::string_view description;
+  // What the values are, how events are ordered and which field is their
+  // time: enough for another engine to read the same data the same way.
+  std::string_view layout_in_words;
+  // The pattern(s) the workload is meant for, in plain words, with the
+  // number of matches to expect where the workload fixes it.
+  std::string_view pattern_in_words;
 };
 
 // The workloads MakeWorkload knows, in a fixed order.
@@ -92,9 +114,9 @@ class WorkloadGenerator {
   // column order.
   virtual const std::vector<FieldDef>& fields() const = 0;
 
-  // The event type of the current event: "Auth" for card-testing, "BUY" or
-  // "SELL" for stock-ticks. WorkloadRecords uses it to pick a schema when a
-  // file declares several. REQUIRES: an event has been generated.
+  // The event type of the current event: "Auth" for card-testing and
+  // skewed, "BUY" or "SELL" for stock-ticks. WorkloadRecords uses it to pick a
+  // schema when a file declares several. REQUIRES: an event has been generated.
   virtual std::string_view event_type() const = 0;
 
   // With WorkloadFormat::kCsv appends the header row and '\n' to `out`;
@@ -134,6 +156,36 @@ class WorkloadGenerator {
   WorkloadOptions options_;
   uint64_t generated_ = 0;
 };
+
+// A plain-words description of workload `name`, what `cep gen WORKLOAD
+// --describe` prints: its fields with their types (JSON member and CSV
+// column order), then its layout_in_words and pattern_in_words, indented.
+// Ends with a newline. Errors: kInvalidArgument for an unknown name.
+[[nodiscard]] absl::StatusOr<std::string> DescribeWorkload(
+    std::string_view name);
+
+// The text of a .cep file with one query of the CORE benchmark (VLDB 2022)
+// over stock-ticks data: `steps` stages joined with `followed by any`, the
+// whole stream as one key (no key field), no skip after a match, and
+// `within WINDOW` on stock_time, which is declared as a timestamp, so the
+// window is written in milliseconds ("within 1000ms" for 1000 stock_time
+// units). Matches are all index-ordered combinations whose last and first
+// events are less than `window` stock_time units apart (the window is
+// exclusive, as FlinkCEP's).
+//
+// Step i (0-based) is on the generator's i-th ticker, in its order INTC
+// RIMM QQQ MSFT ORCL AAPL AMZN GOOG CSCO DELL YHOO AMAT EBAY NVDA ALTR BRCD
+// SUNW JDSU QCOM ADBE, and is a SELL when i % 3 == 0, else a BUY. So
+// 3 steps are CORE's SELL INTC, BUY RIMM, BUY QQQ; 6 steps add SELL MSFT,
+// BUY ORCL, BUY AAPL; 9 steps add SELL AMZN, BUY GOOG, BUY CSCO. With
+// `never_completes` one more step follows, on ticker "ZZZZ" that the
+// generator never makes (side by the same rule), so the query never
+// matches: 3 steps + never is CORE's never-completing 4-step query. The
+// stock-ticks stream must have at least `steps` tickers (the default 20).
+// Errors: kInvalidArgument if `steps` is not 1 to 20 or `window` not 1 to
+// 10^15.
+[[nodiscard]] absl::StatusOr<std::string> CoreStockQueryText(
+    int steps, bool never_completes, int64_t window);
 
 // The generator of workload `name` (see Workloads()).
 // Errors: kInvalidArgument for an unknown name ("unknown workload 'x'"), or

@@ -7,6 +7,11 @@
 // Nothing else is printed, so a benchmark can check its match count against
 // the planted frauds. Lines are formatted into one buffer and written in
 // large chunks.
+//
+// Instead of events, `cep gen WORKLOAD --describe` writes the workload's
+// plain-words description (DescribeWorkload), and `cep gen stock-ticks
+// --query STEPS[,never] --window W` the .cep file of a CORE stock query
+// (CoreStockQueryText); both to --output, nothing on stderr.
 
 #include <cerrno>
 #include <cstdint>
@@ -62,8 +67,98 @@ std::optional<std::string> ParseCount(const Invocation& args,
   return std::nullopt;
 }
 
+// Opens --output (default stdout) into `file` and returns the stream to
+// write, or nullptr after reporting the error on context.err.
+std::ostream* OpenOutput(const CommandContext& context, const std::string& path,
+                         std::ofstream& file) {
+  if (path == "-") return &context.out;
+  file.open(path, std::ios::binary | std::ios::trunc);
+  if (!file.is_open()) {
+    context.err << "cep: error: cannot write " << Quote(path) << ": "
+                << std::strerror(errno) << "\n";
+    return nullptr;
+  }
+  return &file;
+}
+
+// Writes `text` to --output; returns the exit status.
+int WriteText(const CommandContext& context, std::string_view text) {
+  const std::string path = context.args.Get("output").value_or("-");
+  std::ofstream file;
+  std::ostream* out = OpenOutput(context, path, file);
+  if (out == nullptr) return kExitFailure;
+  out->write(text.data(), static_cast<std::streamsize>(text.size()));
+  out->flush();
+  if (!*out) {
+    context.err << "cep: error: cannot write " << Quote(path) << ": "
+                << std::strerror(errno) << "\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+// `--query STEPS[,never] --window W`: the .cep text of a CORE stock query.
+int RunQuery(const CommandContext& context) {
+  const Invocation& args = context.args;
+  const std::string& name = args.positionals.front();
+  if (name != "stock-ticks") {
+    return UsageError(
+        context.program, context.err,
+        "--query: only stock-ticks has CORE queries, not " + Quote(name));
+  }
+  std::string steps_text = *args.Get("query");
+  bool never = false;
+  if (steps_text.ends_with(",never")) {
+    never = true;
+    steps_text.resize(steps_text.size() - std::string_view(",never").size());
+  }
+  int steps = 0;
+  if (!absl::SimpleAtoi(steps_text, &steps) || steps_text.empty() ||
+      steps_text[0] == '+' || steps < 1 || steps > 20) {
+    return UsageError(context.program, context.err,
+                      "--query: " + Quote(*args.Get("query")) +
+                          " is not STEPS (1 to 20) or STEPS,never");
+  }
+  if (!args.Has("window")) {
+    return UsageError(context.program, context.err,
+                      "missing flag --window (with --query)");
+  }
+  const std::string window_text = *args.Get("window");
+  int64_t window = 0;
+  if (!absl::SimpleAtoi(window_text, &window) || window_text.empty() ||
+      window_text[0] == '+' || window < 1) {
+    return UsageError(
+        context.program, context.err,
+        "--window: " + Quote(window_text) + " is not a positive integer");
+  }
+  absl::StatusOr<std::string> text = CoreStockQueryText(steps, never, window);
+  if (!text.ok()) {
+    return UsageError(context.program, context.err,
+                      "--" + std::string(text.status().message()));
+  }
+  return WriteText(context, *text);
+}
+
 int RunGen(const CommandContext& context) {
   const Invocation& args = context.args;
+  if (args.Has("describe") && args.Has("query")) {
+    return UsageError(context.program, context.err,
+                      "--describe and --query cannot be combined");
+  }
+  if (args.Has("window") && !args.Has("query")) {
+    return UsageError(context.program, context.err,
+                      "--window: only with --query");
+  }
+  if (args.Has("describe")) {
+    absl::StatusOr<std::string> text =
+        DescribeWorkload(args.positionals.front());
+    if (!text.ok()) {
+      return UsageError(context.program, context.err,
+                        std::string(text.status().message()));
+    }
+    return WriteText(context, *text);
+  }
+  if (args.Has("query")) return RunQuery(context);
   if (!args.Has("events")) {
     return UsageError(context.program, context.err, "missing flag --events");
   }
@@ -111,16 +206,8 @@ int RunGen(const CommandContext& context) {
 
   const std::string path = args.Get("output").value_or("-");
   std::ofstream file;
-  std::ostream* out = &context.out;
-  if (path != "-") {
-    file.open(path, std::ios::binary | std::ios::trunc);
-    if (!file.is_open()) {
-      context.err << "cep: error: cannot write " << Quote(path) << ": "
-                  << std::strerror(errno) << "\n";
-      return kExitFailure;
-    }
-    out = &file;
-  }
+  std::ostream* out = OpenOutput(context, path, file);
+  if (out == nullptr) return kExitFailure;
 
   std::string buffer;
   buffer.reserve(kChunkBytes + 4096);
@@ -155,7 +242,8 @@ CommandSpec GenCommand() {
               {.name = "events",
                .short_name = 'n',
                .value_name = "N",
-               .help = "number of events to write (required)"},
+               .help = "number of events to write (required unless "
+                       "--describe or --query)"},
               {.name = "keys",
                .short_name = 'k',
                .value_name = "K",
@@ -179,6 +267,18 @@ CommandSpec GenCommand() {
                .value_name = "jsonl|csv",
                .default_value = "jsonl",
                .help = "JSON lines, or CSV with a header row"},
+              {.name = "describe",
+               .help = "instead of events, write the fields, layout and "
+                       "intended patterns in plain words"},
+              {.name = "query",
+               .value_name = "STEPS[,never]",
+               .help = "stock-ticks: instead of events, write the .cep file "
+                       "of CORE's STEPS-step query (3, 6, 9; ',never' adds a "
+                       "step no event matches)"},
+              {.name = "window",
+               .value_name = "W",
+               .help = "with --query: the query's window in stock_time "
+                       "units (required)"},
           },
       .run = RunGen,
   };
