@@ -236,6 +236,70 @@ TEST(KeyedMatcherTest, SkippingIrrelevantEventsChangesNoOutput) {
   }
 }
 
+// a, then b, without a window: partial matches wait forever without TTL.
+P AThenBNoWindow() {
+  return P::Begin("a").Where(NameIs("a")).FollowedBy("b").Where(NameIs("b"));
+}
+
+TEST(KeyedMatcherTest, StateTtlDropsKeysThatTookNoEventForTheTtl) {
+  auto nfa = CompilePattern(AThenBNoWindow());
+  ASSERT_THAT(nfa.status(), IsOk());
+  InMemoryStateBackend<Ev, int> backend;
+  EvaluatorOptions options;
+  options.state_ttl = std::chrono::milliseconds(100);
+  KeyedMatcher<Ev, int> matcher(
+      *nfa, [](const Ev& e) { return e.id; }, backend, options);
+  Recorder sink;
+  auto process = [&](const Ev& e) {
+    ASSERT_THAT(matcher.AdvanceTime(FromMillis(e.ts), sink), IsOk());
+    ASSERT_THAT(matcher.Process(e, FromMillis(e.ts), sink), IsOk());
+  };
+  process(K(1, "a1", "a", 0));
+  process(K(2, "a2", "a", 50));
+  // Key 1 took its last event at 0: it expires at 100, before this event.
+  EXPECT_EQ(matcher.NextTimer(), FromMillis(100));
+  process(K(1, "b1", "b", 120));
+  // Key 2 took "a" again at 140, so its state lives until 240.
+  process(K(2, "a2'", "a", 140));
+  process(K(2, "b2", "b", 200));
+  process(K(2, "a2''", "a", 230));  // waits for a b until 330
+  EXPECT_THAT(sink.out, ElementsAre("2: a=[a2] b=[b2]", "2: a=[a2'] b=[b2]"));
+  EXPECT_EQ(matcher.metrics().expired_keys, 1u);
+  // Keys holding partial matches.
+  auto busy_keys = [&backend] {
+    std::vector<int> keys;
+    EXPECT_THAT(backend.ForEach([&](const int& key, KeyState<Ev>& state) {
+      if (!state.IsIdle()) keys.push_back(key);
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return keys;
+  };
+  EXPECT_THAT(busy_keys(), ElementsAre(2));
+  ASSERT_THAT(matcher.AdvanceTime(FromMillis(329), sink), IsOk());
+  EXPECT_THAT(busy_keys(), ElementsAre(2));
+  ASSERT_THAT(matcher.AdvanceTime(FromMillis(330), sink), IsOk());
+  EXPECT_THAT(busy_keys(), ::testing::IsEmpty());
+  EXPECT_EQ(matcher.metrics().expired_keys, 2u);
+}
+
+TEST(KeyedMatcherTest, WithoutStateTtlPartialMatchesWaitForever) {
+  auto nfa = CompilePattern(AThenBNoWindow());
+  ASSERT_THAT(nfa.status(), IsOk());
+  InMemoryStateBackend<Ev, int> backend;
+  KeyedMatcher<Ev, int> matcher(
+      *nfa, [](const Ev& e) { return e.id; }, backend);
+  Recorder sink;
+  ASSERT_THAT(matcher.Process(K(1, "a1", "a", 0), FromMillis(0), sink), IsOk());
+  EXPECT_EQ(matcher.NextTimer(), std::nullopt);
+  ASSERT_THAT(matcher.AdvanceTime(FromMillis(1'000'000), sink), IsOk());
+  ASSERT_THAT(
+      matcher.Process(K(1, "b1", "b", 1'000'001), FromMillis(1'000'001), sink),
+      IsOk());
+  EXPECT_THAT(sink.out, ElementsAre("1: a=[a1] b=[b1]"));
+  EXPECT_EQ(matcher.metrics().expired_keys, 0u);
+}
+
 TEST(InMemoryStateBackendTest, GetPutEraseForEach) {
   InMemoryStateBackend<Ev, std::string> backend;
   auto state = backend.Get("k1");

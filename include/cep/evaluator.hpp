@@ -66,6 +66,15 @@ struct EvaluatorOptions {
   // change (see Evaluator::CanSkip). Applies when all conditions are simple
   // (not iterative) and the pattern has no window. Default: true.
   bool skip_irrelevant_events = true;
+
+  // State TTL, applied by KeyedMatcher (matcher.hpp): a key whose partial
+  // matches have taken no event for this long in event time (the watermark
+  // passes the last event taken + state_ttl) loses its state, as if it had
+  // never started; each such key is counted in
+  // EvaluatorMetrics::expired_keys. It bounds the state of patterns without
+  // a window, whose partial matches would otherwise wait forever. 0: never.
+  // Default: 0.
+  Duration state_ttl{0};
 };
 
 // Counters over all keys an Evaluator has advanced.
@@ -77,6 +86,8 @@ struct EvaluatorMetrics {
   uint64_t condition_errors = 0;
   // Events dropped without a key lookup (also counted in `events`).
   uint64_t skipped_events = 0;
+  // Keys whose state EvaluatorOptions::state_ttl removed.
+  uint64_t expired_keys = 0;
 };
 
 template <typename Event>
@@ -181,6 +192,25 @@ class Evaluator {
   void CountSkipped() {
     ++metrics_.events;
     ++metrics_.skipped_events;
+  }
+  // Counts a key removed by KeyedMatcher for state_ttl.
+  void CountExpiredKey() { ++metrics_.expired_keys; }
+
+  const EvaluatorOptions& options() const { return options_; }
+
+  // The time of the last event any partial or held-back match of `state`
+  // took, or nullopt when it holds none. O(partial matches).
+  static std::optional<Timestamp> LastActivity(const KeyState<Event>& state) {
+    std::optional<int64_t> last;
+    for (const auto* list : {&state.partial(), &state.completed()}) {
+      for (const Computation& comp : *list) {
+        if (comp.has_start && (!last || comp.previous_ts > *last)) {
+          last = comp.previous_ts;
+        }
+      }
+    }
+    if (!last) return std::nullopt;
+    return FromMillis(*last);
   }
 
   // Advances time to `ts` with no event (a watermark or end of input):

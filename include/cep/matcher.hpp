@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 
 #include "cep/evaluator.hpp"
+#include "cep/internal/status_macros.hpp"
 #include "cep/key_state.hpp"
 #include "cep/match.hpp"
 #include "cep/nfa.hpp"
@@ -59,6 +60,7 @@ class KeyedMatcher {
   KeyedMatcher(const Nfa<Event>& nfa, KeySelector key_selector,
                StateBackend<Event, Key>& backend, EvaluatorOptions options = {})
       : evaluator_(nfa, options),
+        ttl_(options.state_ttl),
         key_selector_(std::move(key_selector)),
         backend_(backend) {}
 
@@ -121,10 +123,15 @@ class KeyedMatcher {
       Forward forward(timer.key, sink);
       absl::Status status =
           evaluator_.AdvanceTime(**state, FromMillis(timer.at), forward);
-      Schedule(timer.key, **state);
-      absl::Status put = backend_.Put(timer.key, **state);
       if (!status.ok()) return status;
-      if (!put.ok()) return put;
+      if (Expired(**state, FromMillis(timer.at))) {
+        evaluator_.CountExpiredKey();
+        sensitive_keys_.erase(timer.key);
+        CEP_RETURN_IF_ERROR(backend_.Erase(timer.key));
+        continue;
+      }
+      Schedule(timer.key, **state);
+      CEP_RETURN_IF_ERROR(backend_.Put(timer.key, **state));
     }
     return absl::OkStatus();
   }
@@ -262,9 +269,29 @@ class KeyedMatcher {
     }
   };
 
+  // Whether state_ttl removes `state` at `now`.
+  bool Expired(const KeyState<Event>& state, Timestamp now) const {
+    if (ttl_ <= Duration(0)) return false;
+    const std::optional<Timestamp> last = Evaluator<Event>::LastActivity(state);
+    return last && *last + ttl_ <= now;
+  }
+
+  // The next time the key needs a timer: its first window to close, or
+  // when state_ttl would remove it.
+  std::optional<Timestamp> Deadline(const KeyState<Event>& state) const {
+    std::optional<Timestamp> deadline = evaluator_.NextDeadline(state);
+    if (ttl_ > Duration(0)) {
+      if (std::optional<Timestamp> last =
+              Evaluator<Event>::LastActivity(state)) {
+        if (!deadline || *last + ttl_ < *deadline) deadline = *last + ttl_;
+      }
+    }
+    return deadline;
+  }
+
   void Schedule(const Key& key, const KeyState<Event>& state) {
-    if (!evaluator_.has_windows()) return;
-    const std::optional<Timestamp> deadline = evaluator_.NextDeadline(state);
+    if (!evaluator_.has_windows() && ttl_ <= Duration(0)) return;
+    const std::optional<Timestamp> deadline = Deadline(state);
     // No deadline: a timer set earlier stays and fires as a no-op, which
     // costs less than a lookup for every event of every key.
     if (!deadline) return;
@@ -280,6 +307,7 @@ class KeyedMatcher {
   }
 
   Evaluator<Event> evaluator_;
+  Duration ttl_;  // EvaluatorOptions::state_ttl
   KeySelector key_selector_;
   StateBackend<Event, Key>& backend_;
   uint64_t next_seq_ = 0;

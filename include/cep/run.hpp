@@ -95,7 +95,8 @@ struct RunOptions {
   // Sort each output's lines (flag --sort-output): identical bytes for every
   // loop and parallelism. Outputs are then written at the end. Default: off.
   bool sort_output = false;
-  // Passed to every pattern's evaluator.
+  // Passed to every pattern's evaluator; evaluator.state_ttl is flag
+  // --state-ttl.
   EvaluatorOptions evaluator;
 
   // Loops (runtime.hpp).
@@ -202,6 +203,10 @@ struct RunStats {
   uint64_t errors = 0;  // lines skipped under OnError::kSkip
   // RunOptions::stop ended the run before the end of the input.
   bool stopped = false;
+  // Keys whose state --state-ttl removed, over every pattern (at the end of
+  // the input, when event time ends, every key still holding partial
+  // matches expires too).
+  uint64_t expired_keys = 0;
   // Detection latency of matches in nanoseconds: from reading the line of
   // the event that completed a match to handing the match to the output.
   LatencyHistogram latency;
@@ -245,6 +250,7 @@ struct RunStats {
 //   state memory|rocksdb:DIR
 //   checkpoint-every DURATION|Nevents
 //   keep-checkpoints K               0 to 1000
+//   state-ttl DURATION               0: never
 //   match-ids true|false             (a switch on the command line)
 //   latency true|false               (a switch on the command line)
 //   rate N                           events per second, > 0

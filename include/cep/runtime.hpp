@@ -447,6 +447,7 @@ class Runtime {
       sum.evicted_partial_matches += m.evicted_partial_matches;
       sum.condition_errors += m.condition_errors;
       sum.skipped_events += m.skipped_events;
+      sum.expired_keys += m.expired_keys;
     }
     return sum;
   }

@@ -45,7 +45,8 @@ constexpr const char* kRunOptionFlags[] = {"format",
                                            "state",
                                            "checkpoint-every",
                                            "keep-checkpoints",
-                                           "rate"};
+                                           "rate",
+                                           "state-ttl"};
 
 // Set by SIGINT and SIGTERM: the run stops cleanly (RunOptions::stop).
 std::atomic<bool> g_stop{false};
@@ -105,10 +106,11 @@ std::string StatsJson(const RunStats& stats, double seconds) {
   const double events = static_cast<double>(stats.events);
   std::string out = absl::StrFormat(
       "{\"events\":%d,\"matches\":%d,\"timeouts\":%d,\"late\":%d,"
-      "\"errors\":%d,\"stopped\":%s,\"wall_s\":%.6f,\"events_per_s\":%.1f,"
+      "\"errors\":%d,\"expired_keys\":%d,\"stopped\":%s,\"wall_s\":%.6f,"
+      "\"events_per_s\":%.1f,"
       "\"cpu_s\":%.6f,\"cpu_ns_per_event\":%.1f,\"max_rss_kb\":%d",
       stats.events, stats.matches, stats.timeouts, stats.late, stats.errors,
-      stats.stopped ? "true" : "false", seconds,
+      stats.expired_keys, stats.stopped ? "true" : "false", seconds,
       seconds > 0 ? events / seconds : 0, cpu,
       events > 0 ? cpu * 1e9 / events : 0, usage.ru_maxrss);
   const LatencyHistogram& latency = stats.latency;
@@ -177,6 +179,10 @@ std::string Summary(const RunStats& stats, double seconds) {
       "(%.0f events/s)\n",
       stats.events, stats.matches, stats.timeouts, stats.late, stats.errors,
       seconds, seconds > 0 ? static_cast<double>(stats.events) / seconds : 0);
+  if (stats.expired_keys > 0) {
+    absl::StrAppend(&out, "cep: ", stats.expired_keys,
+                    " keys expired by --state-ttl\n");
+  }
   if (stats.matches == 0) return out;
   absl::StrAppend(&out, "cep: detection latency ", stats.latency.Summary(),
                   "\n");
@@ -386,6 +392,11 @@ CommandSpec RunCommand() {
                .default_value = "10000events",
                .help = "with --state rocksdb:DIR: checkpoint after this many "
                        "events or this much time (5s)"},
+              {.name = "state-ttl",
+               .value_name = "DURATION",
+               .default_value = "0",
+               .help = "drop the partial matches of a key that took no "
+                       "event for this long in event time (0: never)"},
               {.name = "keep-checkpoints",
                .value_name = "K",
                .default_value = "0",

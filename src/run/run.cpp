@@ -629,6 +629,9 @@ class Runner {
       stats.pattern_names.push_back(pattern->file_pattern->name);
     }
     stats.pattern_latency = std::move(runtime_stats.pattern_latency);
+    for (size_t pattern = 0; pattern < patterns_.size(); ++pattern) {
+      stats.expired_keys += runtime_->metrics(pattern).expired_keys;
+    }
     return stats;
   }
 
@@ -984,6 +987,15 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
     return ParseIntervalOrEvents("trigger", value, "100ms, 1s",
                                  options.trigger_interval,
                                  options.trigger_events);
+  }
+  if (name == "state-ttl") {
+    absl::StatusOr<Duration> duration = ParseDuration(value);
+    if (!duration.ok()) {
+      return absl::InvalidArgumentError(
+          Cat("--state-ttl: ", std::string(duration.status().message())));
+    }
+    options.evaluator.state_ttl = *duration;
+    return absl::OkStatus();
   }
   if (name == "commit-interval") {
     absl::StatusOr<Duration> duration = ParseDuration(value);
