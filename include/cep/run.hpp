@@ -142,6 +142,10 @@ struct RunOptions {
   // K are kept. To go back to one, replace DIR/db with it (with the output
   // files as they were, or longer) and run again. 0: none. Default: 0.
   size_t keep_checkpoints = 0;
+  // Flag --state-cache N: decoded key states each pattern keeps in memory in
+  // front of RocksDB (LRU; RocksDbStateOptions::cache_capacity).
+  // Default: 10000.
+  size_t state_cache_keys = 10000;
   // Flag --match-ids: each match and timeout object ends with
   // "id":"<16 hex digits>", a stable FNV-1a hash of the pattern name, the key
   // and the seqs of its events (deduplication downstream). Default: off.
@@ -210,7 +214,13 @@ struct RunStats {
   // Detection latency of matches in nanoseconds: from reading the line of
   // the event that completed a match to handing the match to the output.
   LatencyHistogram latency;
-  // The same per pattern, in file order, with the patterns' names.
+  // Time to take one input event in nanoseconds: decoding it and the
+  // processing its arrival sets off (with parallelism 1 all of it: the
+  // events and windows the watermark releases, a microbatch when it
+  // triggers, the checkpoint's commit is not included; with more, the
+  // hand-off to the workers).
+  LatencyHistogram event_time;
+  // Detection latency per pattern, in file order, with the patterns' names.
   std::vector<std::string> pattern_names;
   std::vector<LatencyHistogram> pattern_latency;
 };
@@ -251,6 +261,7 @@ struct RunStats {
 //   checkpoint-every DURATION|Nevents
 //   keep-checkpoints K               0 to 1000
 //   state-ttl DURATION               0: never
+//   state-cache N                    keys, 1 or more
 //   match-ids true|false             (a switch on the command line)
 //   latency true|false               (a switch on the command line)
 //   rate N                           events per second, > 0

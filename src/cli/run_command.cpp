@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -46,7 +47,8 @@ constexpr const char* kRunOptionFlags[] = {"format",
                                            "checkpoint-every",
                                            "keep-checkpoints",
                                            "rate",
-                                           "state-ttl"};
+                                           "state-ttl",
+                                           "state-cache"};
 
 // Set by SIGINT and SIGTERM: the run stops cleanly (RunOptions::stop).
 std::atomic<bool> g_stop{false};
@@ -122,6 +124,12 @@ std::string StatsJson(const RunStats& stats, double seconds) {
                           latency.Percentile(percent));
   }
   absl::StrAppendFormat(&out, ",\"latency_max_ns\":%d", latency.max());
+  absl::StrAppendFormat(&out,
+                        ",\"event_time_p50_ns\":%d,\"event_time_p99_ns\":%d,"
+                        "\"event_time_max_ns\":%d",
+                        stats.event_time.Percentile(50),
+                        stats.event_time.Percentile(99),
+                        stats.event_time.max());
   // The CDF: the latency at each of these percentiles.
   out += ",\"latency_cdf\":[";
   bool first = true;
@@ -179,6 +187,10 @@ std::string Summary(const RunStats& stats, double seconds) {
       "(%.0f events/s)\n",
       stats.events, stats.matches, stats.timeouts, stats.late, stats.errors,
       seconds, seconds > 0 ? static_cast<double>(stats.events) / seconds : 0);
+  if (stats.event_time.count() > 0) {
+    absl::StrAppend(&out, "cep: time per event ", stats.event_time.Summary(),
+                    "\n");
+  }
   if (stats.expired_keys > 0) {
     absl::StrAppend(&out, "cep: ", stats.expired_keys,
                     " keys expired by --state-ttl\n");
@@ -275,7 +287,12 @@ int RunRun(const CommandContext& context) {
     if (out_path) {
       *target.stream = files.Open(*out_path, context.err);
       if (*target.stream == nullptr) return kExitFailure;
-      if (durable && *out_path != "-") *target.path = *out_path;
+      // Exactly-once needs a file to truncate; /dev/null and pipes are not.
+      std::error_code ec;
+      if (durable && *out_path != "-" &&
+          std::filesystem::is_regular_file(*out_path, ec)) {
+        *target.path = *out_path;
+      }
     }
   }
 
@@ -397,6 +414,11 @@ CommandSpec RunCommand() {
                .default_value = "0",
                .help = "drop the partial matches of a key that took no "
                        "event for this long in event time (0: never)"},
+              {.name = "state-cache",
+               .value_name = "N",
+               .default_value = "10000",
+               .help = "with --state rocksdb:DIR: key states each pattern "
+                       "keeps decoded in memory (LRU)"},
               {.name = "keep-checkpoints",
                .value_name = "K",
                .default_value = "0",

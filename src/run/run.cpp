@@ -305,6 +305,7 @@ class Runner {
       return absl::OkStatus();
     }
     const int64_t arrival = Arrival();
+    const int64_t started = options_.rate > 0 ? SteadyClockNanos() : arrival;
     absl::StatusOr<Record> record = options_.format == InputFormat::kCsv
                                         ? csv_.Decode(line)
                                         : decoder_.Decode(line);
@@ -326,6 +327,7 @@ class Runner {
                           Cat(input_name_, ":", line_no,
                               ": error: ", std::string(status.message())));
     }
+    event_time_.Record(SteadyClockNanos() - started);
     if (options_.progress && (line_no & 1023) == 0) ReportProgress();
     ++events_since_checkpoint_;
     return absl::OkStatus();
@@ -632,6 +634,7 @@ class Runner {
     for (size_t pattern = 0; pattern < patterns_.size(); ++pattern) {
       stats.expired_keys += runtime_->metrics(pattern).expired_keys;
     }
+    stats.event_time = event_time_;
     return stats;
   }
 
@@ -700,6 +703,7 @@ class Runner {
     for (size_t idx = 0; idx < patterns_.size(); ++idx) {
       const CompiledPattern& pattern = *patterns_[idx];
       RocksDbStateOptions state_options;
+      state_options.cache_capacity = options_.state_cache_keys;
       const uint64_t hash = Fnv1a(
           Fnv1a(kFnvOffset, schema_text),
           Cat("pattern ", pattern.file_pattern->name, " key ",
@@ -797,6 +801,7 @@ class Runner {
   Timestamp max_ts_ = kMinWatermark;
   uint64_t errors_ = 0;
   int64_t next_progress_ = 0;
+  LatencyHistogram event_time_;  // RunStats::event_time
   // Pacing (RunOptions::rate): events paced so far, and when the first was.
   uint64_t paced_ = 0;
   int64_t pace_start_ns_ = 0;
@@ -987,6 +992,17 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
     return ParseIntervalOrEvents("trigger", value, "100ms, 1s",
                                  options.trigger_interval,
                                  options.trigger_events);
+  }
+  if (name == "state-cache") {
+    size_t keys = 0;
+    auto [end, ec] =
+        std::from_chars(value.data(), value.data() + value.size(), keys);
+    if (ec != std::errc() || end != value.data() + value.size() || keys < 1) {
+      return absl::InvalidArgumentError(Cat(
+          "--state-cache: '", value, "' is not a number of keys (1 or more)"));
+    }
+    options.state_cache_keys = keys;
+    return absl::OkStatus();
   }
   if (name == "state-ttl") {
     absl::StatusOr<Duration> duration = ParseDuration(value);
