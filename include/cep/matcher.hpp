@@ -117,6 +117,7 @@ class KeyedMatcher {
       Timer timer = timers_.top();
       timers_.pop();
       scheduled_.erase(timer.key);
+      NoteTimerChange(timer.key);
       next_timer_known_ = false;
       auto state = backend_.Get(timer.key);
       if (!state.ok()) return state.status();
@@ -151,59 +152,80 @@ class KeyedMatcher {
   // ---- recovery -------------------------------------------------------
   //
   // Timers and sensitive keys live in memory only. A durable run saves them
-  // with ExportSchedule() next to the committed state and puts them back
-  // with ImportSchedule(), so that windows of different keys closing at the
-  // same time fire in the same order as without the crash. RestoreTimers()
-  // rebuilds them from the backend alone (one walk over every key); ties
-  // then fire in the backend's key order.
+  // next to the committed state — whole with ExportSchedule(), or only what
+  // changed since the last save with TakeScheduleChanges() — and puts them
+  // back with ImportSchedule(), so that windows of different keys closing
+  // at the same time fire in the same order as without the crash.
+  // RestoreTimers() rebuilds them from the backend alone (one walk over
+  // every key); ties then fire in the backend's key order.
 
-  // One timer of the heap (stale ones included: they may become current
-  // again) and the keys whose state irrelevant events change.
+  // A key's timer: when it fires, and its place among timers at the same
+  // time (earlier scheduled first).
+  struct TimerSlot {
+    int64_t at = 0;
+    uint64_t order = 0;
+  };
+
+  // Every key's current timer, and the keys whose state irrelevant events
+  // change.
   struct TimerSchedule {
-    struct Entry {
-      int64_t at = 0;
-      uint64_t order = 0;
-      Key key;
-    };
-    std::vector<Entry> timers;
-    // Each key's current deadline (a heap entry of the key at another time
-    // is stale).
-    std::vector<std::pair<Key, int64_t>> scheduled;
+    std::vector<std::pair<Key, TimerSlot>> timers;
     uint64_t next_order = 0;
     std::vector<Key> sensitive_keys;
   };
 
-  // A copy of the timers, the keys they are current for, and the sensitive
-  // keys.
   TimerSchedule ExportSchedule() const {
     TimerSchedule out;
-    auto heap = timers_;
-    out.timers.reserve(heap.size());
-    while (!heap.empty()) {
-      const Timer& top = heap.top();
-      out.timers.push_back({top.at, top.order, top.key});
-      heap.pop();
-    }
-    out.scheduled.assign(scheduled_.begin(), scheduled_.end());
+    out.timers.assign(scheduled_.begin(), scheduled_.end());
     out.next_order = next_timer_order_;
     out.sensitive_keys.assign(sensitive_keys_.begin(), sensitive_keys_.end());
     return out;
   }
 
   // Replaces the timers and sensitive keys with what ExportSchedule()
-  // returned.
+  // returned (or what the changes since built up).
   void ImportSchedule(TimerSchedule schedule) {
     ClearSchedule();
-    for (typename TimerSchedule::Entry& entry : schedule.timers) {
-      timers_.push(Timer{entry.at, entry.order, std::move(entry.key)});
-    }
-    for (auto& [key, at] : schedule.scheduled) {
-      scheduled_.emplace(std::move(key), at);
+    for (auto& [key, slot] : schedule.timers) {
+      timers_.push(Timer{slot.at, slot.order, key});
+      scheduled_.emplace(std::move(key), slot);
     }
     next_timer_order_ = schedule.next_order;
     for (Key& key : schedule.sensitive_keys) {
       sensitive_keys_.insert(std::move(key));
     }
+    changed_timers_.clear();
+  }
+
+  // Starts (or stops) noting which keys' timers change, for
+  // TakeScheduleChanges(). Off by default: it costs a set insert per
+  // timer change.
+  void TrackScheduleChanges(bool on) {
+    track_changes_ = on;
+    changed_timers_.clear();
+  }
+
+  // The keys whose timer was set, moved or removed since the last call (or
+  // since tracking began), each with its timer now (nullopt: none), in no
+  // particular order. REQUIRES: TrackScheduleChanges(true).
+  std::vector<std::pair<Key, std::optional<TimerSlot>>> TakeScheduleChanges() {
+    std::vector<std::pair<Key, std::optional<TimerSlot>>> out;
+    out.reserve(changed_timers_.size());
+    for (const Key& key : changed_timers_) {
+      auto it = scheduled_.find(key);
+      out.emplace_back(key, it == scheduled_.end()
+                                ? std::nullopt
+                                : std::optional<TimerSlot>(it->second));
+    }
+    changed_timers_.clear();
+    return out;
+  }
+
+  // The next timer order and the sensitive keys: what ExportSchedule() gives
+  // besides the timers.
+  uint64_t next_timer_order() const { return next_timer_order_; }
+  std::vector<Key> SensitiveKeys() const {
+    return std::vector<Key>(sensitive_keys_.begin(), sensitive_keys_.end());
   }
 
   // Rebuilds the timers and sensitive keys by walking every key of the
@@ -233,7 +255,8 @@ class KeyedMatcher {
     while (!timers_.empty()) {
       const Timer& top = timers_.top();
       auto it = scheduled_.find(top.key);
-      if (it != scheduled_.end() && it->second == top.at) {
+      if (it != scheduled_.end() && it->second.at == top.at &&
+          it->second.order == top.order) {
         return FromMillis(top.at);
       }
       timers_.pop();  // superseded: the key's deadline moved or went away
@@ -259,7 +282,8 @@ class KeyedMatcher {
   };
 
   // A key's next deadline. Stale entries (the key's deadline moved) stay in
-  // the heap until they reach the top; scheduled_ says which are current.
+  // the heap until they reach the top; scheduled_ says which are current
+  // (same time and order).
   struct Timer {
     int64_t at = 0;
     uint64_t order = 0;  // ties: earlier scheduled first
@@ -296,14 +320,21 @@ class KeyedMatcher {
     // costs less than a lookup for every event of every key.
     if (!deadline) return;
     const int64_t at = ToMillis(*deadline);
-    auto [it, inserted] = scheduled_.try_emplace(key, at);
+    const TimerSlot slot{at, next_timer_order_};
+    auto [it, inserted] = scheduled_.try_emplace(key, slot);
     if (!inserted) {
       // An earlier timer stays: when it fires, the key is rescheduled.
-      if (it->second <= at) return;
-      it->second = at;
+      if (it->second.at <= at) return;
+      it->second = slot;
     }
-    timers_.push(Timer{at, next_timer_order_++, key});
+    ++next_timer_order_;
+    timers_.push(Timer{at, slot.order, key});
+    NoteTimerChange(key);
     next_timer_known_ = false;
+  }
+
+  void NoteTimerChange(const Key& key) {
+    if (track_changes_) changed_timers_.insert(key);
   }
 
   Evaluator<Event> evaluator_;
@@ -314,7 +345,11 @@ class KeyedMatcher {
   // Keys with a branch that an event failing every condition would change.
   absl::flat_hash_set<Key> sensitive_keys_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
-  absl::flat_hash_map<Key, int64_t> scheduled_;
+  // Each key's current timer; heap entries that differ are stale.
+  absl::flat_hash_map<Key, TimerSlot> scheduled_;
+  // TakeScheduleChanges(): keys whose timer changed, while track_changes_.
+  bool track_changes_ = false;
+  absl::flat_hash_set<Key> changed_timers_;
   uint64_t next_timer_order_ = 0;
   // NextTimer()'s answer, while next_timer_known_.
   std::optional<Timestamp> next_timer_;

@@ -142,6 +142,15 @@ class RocksDbStore {
   [[nodiscard]] absl::StatusOr<std::optional<std::string>> GetMeta(
       std::string_view name);
   void PutMeta(std::string_view name, std::string_view value);
+  void DeleteMeta(std::string_view name);
+  // Calls fn(name, value) for every meta entry whose name starts with
+  // `prefix` (the name without the prefix), pending batch included, in name
+  // order; stops at fn's first error and returns it.
+  [[nodiscard]] absl::Status ForEachMeta(
+      std::string_view prefix,
+      absl::FunctionRef<absl::Status(std::string_view name,
+                                     std::string_view value)>
+          fn);
 
   // Writes the pending batch (WAL on, fsync if options.sync) and empties it.
   // Does nothing when the batch is empty. On error the batch is kept, so a
@@ -454,13 +463,21 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
   // (checked: kInvalidArgument).
   [[nodiscard]] absl::Status SetMeta(std::string_view name,
                                      std::string_view value) {
-    if (name == internal::kMetaFormatVersion ||
-        name == internal::kMetaPatternHash || name == internal::kMetaKeyCount) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("meta name '", internal::ToAbsl(name), "' is reserved"));
-    }
+    CEP_RETURN_IF_ERROR(CheckMetaName(name));
     store_->PutMeta(name, value);
     return absl::OkStatus();
+  }
+  // Stages the removal of meta `name` (not one of the backend's).
+  [[nodiscard]] absl::Status DeleteMeta(std::string_view name) {
+    CEP_RETURN_IF_ERROR(CheckMetaName(name));
+    store_->DeleteMeta(name);
+    return absl::OkStatus();
+  }
+  // See RocksDbStore::ForEachMeta.
+  [[nodiscard]] absl::Status ForEachMeta(
+      std::string_view prefix,
+      absl::FunctionRef<absl::Status(std::string_view, std::string_view)> fn) {
+    return store_->ForEachMeta(prefix, fn);
   }
   // The meta value under `name` (staged or committed), or nullopt.
   [[nodiscard]] absl::StatusOr<std::optional<std::string>> GetMeta(
@@ -504,6 +521,15 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
         live_keys_(static_cast<int64_t>(key_count)),
         key_codec_(key_codec),
         event_codec_(event_codec) {}
+
+  static absl::Status CheckMetaName(std::string_view name) {
+    if (name == internal::kMetaFormatVersion ||
+        name == internal::kMetaPatternHash || name == internal::kMetaKeyCount) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("meta name '", internal::ToAbsl(name), "' is reserved"));
+    }
+    return absl::OkStatus();
+  }
 
   // Writes the entry's state to the pending batch: encoded if live, a
   // delete if it went idle and was stored.

@@ -279,6 +279,11 @@ class Runner {
                                        runtime_options, sink_, factory);
     if (!runtime.ok()) return runtime.status();
     runtime_ = *std::move(runtime);
+    if (durable()) {
+      for (size_t pattern = 0; pattern < patterns_.size(); ++pattern) {
+        runtime_->op().matcher(pattern).TrackScheduleChanges(true);
+      }
+    }
     next_progress_ = SteadyClockNanos() + Nanos(options_.progress_interval);
     return absl::OkStatus();
   }
@@ -393,32 +398,44 @@ class Runner {
       internal::PutLengthPrefixed(run, bytes);
     }
     for (size_t pattern = 0; pattern < backends_.size(); ++pattern) {
-      auto schedule = runtime_->op().matcher(pattern).ExportSchedule();
-      std::string timers;
-      internal::PutVarint(timers, schedule.next_order);
-      internal::PutVarint(timers, schedule.timers.size());
-      for (const auto& timer : schedule.timers) {
-        internal::PutSignedVarint(timers, timer.at);
-        internal::PutVarint(timers, timer.order);
-        value_codec_.Encode(timer.key, timers);
-      }
-      internal::PutVarint(timers, schedule.scheduled.size());
-      for (const auto& [key, at] : schedule.scheduled) {
-        value_codec_.Encode(key, timers);
-        internal::PutSignedVarint(timers, at);
-      }
-      internal::PutVarint(timers, schedule.sensitive_keys.size());
-      for (const Value& key : schedule.sensitive_keys) {
-        value_codec_.Encode(key, timers);
-      }
       RocksDbStateBackend<Record, Value>& backend = *backends_[pattern];
+      CEP_RETURN_IF_ERROR(StageTimers(pattern, backend));
       if (pattern == 0) CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaRun, run));
-      CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaTimers, timers));
       backend.Stage();
     }
     // The patterns share one database and one batch: one atomic write.
     CEP_RETURN_IF_ERROR(backends_[0]->store().Commit());
     return KeepSnapshot();
+  }
+
+  // Stages the timers of `pattern` that changed since the last checkpoint,
+  // one meta entry "timer/<key>" each (its time and order), and "timers":
+  // the next timer order and the sensitive keys. Costs what changed, not
+  // the number of keys with timers.
+  absl::Status StageTimers(size_t pattern,
+                           RocksDbStateBackend<Record, Value>& backend) {
+    auto& matcher = runtime_->op().matcher(pattern);
+    std::string timers;
+    internal::PutVarint(timers, matcher.next_timer_order());
+    const std::vector<Value> sensitive = matcher.SensitiveKeys();
+    internal::PutVarint(timers, sensitive.size());
+    for (const Value& key : sensitive) value_codec_.Encode(key, timers);
+    CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaTimers, timers));
+    std::string name;
+    std::string slot;
+    for (const auto& [key, timer] : matcher.TakeScheduleChanges()) {
+      name.assign(kMetaTimerPrefix);
+      value_codec_.Encode(key, name);
+      if (!timer) {
+        CEP_RETURN_IF_ERROR(backend.DeleteMeta(name));
+        continue;
+      }
+      slot.clear();
+      internal::PutSignedVarint(slot, timer->at);
+      internal::PutVarint(slot, timer->order);
+      CEP_RETURN_IF_ERROR(backend.SetMeta(name, slot));
+    }
+    return absl::OkStatus();
   }
 
   // With RunOptions::keep_checkpoints: a copy of the database just
@@ -521,30 +538,24 @@ class Runner {
         return corrupt("timers");
       }
       for (uint64_t idx = 0; idx < count; ++idx) {
-        KeyedMatcher<Record, Value>::TimerSchedule::Entry entry;
-        if (!internal::GetSignedVarint(t, entry.at) ||
-            !internal::GetVarint(t, entry.order) ||
-            !value_codec_.Decode(t, entry.key).ok()) {
-          return corrupt("timers");
-        }
-        schedule.timers.push_back(std::move(entry));
-      }
-      if (!internal::GetVarint(t, count)) return corrupt("scheduled keys");
-      for (uint64_t idx = 0; idx < count; ++idx) {
-        Value key;
-        int64_t at = 0;
-        if (!value_codec_.Decode(t, key).ok() ||
-            !internal::GetSignedVarint(t, at)) {
-          return corrupt("scheduled keys");
-        }
-        schedule.scheduled.emplace_back(std::move(key), at);
-      }
-      if (!internal::GetVarint(t, count)) return corrupt("sensitive keys");
-      for (uint64_t idx = 0; idx < count; ++idx) {
         Value key;
         if (!value_codec_.Decode(t, key).ok()) return corrupt("sensitive keys");
         schedule.sensitive_keys.push_back(std::move(key));
       }
+      absl::Status scanned = backend.ForEachMeta(
+          kMetaTimerPrefix,
+          [&](std::string_view name, std::string_view value) -> absl::Status {
+            Value key;
+            KeyedMatcher<Record, Value>::TimerSlot slot;
+            if (!value_codec_.Decode(name, key).ok() || !name.empty() ||
+                !internal::GetSignedVarint(value, slot.at) ||
+                !internal::GetVarint(value, slot.order)) {
+              return corrupt("a timer");
+            }
+            schedule.timers.emplace_back(std::move(key), slot);
+            return absl::OkStatus();
+          });
+      CEP_RETURN_IF_ERROR(scanned);
       runtime_->op().matcher(pattern).ImportSchedule(std::move(schedule));
     }
     CEP_RETURN_IF_ERROR(TruncateOutputs(lengths));
@@ -649,9 +660,10 @@ class Runner {
   }
 
   // Meta names in the state databases (see Checkpoint()).
-  static constexpr uint64_t kRunMetaVersion = 1;
+  static constexpr uint64_t kRunMetaVersion = 2;
   static constexpr std::string_view kMetaRun = "run";
   static constexpr std::string_view kMetaTimers = "timers";
+  static constexpr std::string_view kMetaTimerPrefix = "timer/";
 
   // Opens one RocksDB state per pattern under state_dir; `factory` hands
   // them to the runtime.

@@ -311,6 +311,29 @@ void RocksDbStore::PutMeta(std::string_view name, std::string_view value) {
       .PermitUncheckedError();
 }
 
+void RocksDbStore::DeleteMeta(std::string_view name) {
+  // As in Put(): cannot fail for keys under 4 GiB.
+  impl_->shared->batch.Delete(impl_->shared->meta, impl_->MetaKey(name))
+      .PermitUncheckedError();
+}
+
+absl::Status RocksDbStore::ForEachMeta(
+    std::string_view prefix,
+    absl::FunctionRef<absl::Status(std::string_view, std::string_view)> fn) {
+  SharedDatabase& shared = *impl_->shared;
+  const std::string start = impl_->MetaKey(prefix).ToString();
+  std::unique_ptr<rocksdb::Iterator> it(shared.batch.NewIteratorWithBase(
+      shared.meta,
+      shared.db->NewIterator(rocksdb::ReadOptions(), shared.meta)));
+  for (it->Seek(ToSlice(start)); it->Valid(); it->Next()) {
+    rocksdb::Slice name = it->key();
+    if (!name.starts_with(ToSlice(start))) break;
+    name.remove_prefix(start.size());
+    CEP_RETURN_IF_ERROR(fn(ToView(name), ToView(it->value())));
+  }
+  return internal::FromRocksDbStatus(it->status(), impl_->What("meta scan"));
+}
+
 absl::Status RocksDbStore::Commit() {
   SharedDatabase& shared = *impl_->shared;
   rocksdb::WriteBatch* batch = shared.batch.GetWriteBatch();
