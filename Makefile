@@ -6,11 +6,13 @@
 #   make demo                 build, then run patterns/card_testing.cep over a day of transactions
 #   make format-check         clang-format --dry-run --Werror on all sources
 #   make consumer             install to $(PREFIX), build examples/consumer against it, run it
+#   make bench-compare        build, then bench/compare.py: loops x state, latency vs rate (~10 min)
+#   make bench-smoke          the same in under a minute (CI)
 #
 # Build trees: build/release, build/debug, build/sanitize, build/consumer.
 
 .PHONY: all deps build debug sanitize test test-debug test-sanitize demo bench \
-        format format-check install consumer clean
+        bench-compare bench-smoke format format-check install consumer clean
 
 # Warnings are errors in CI (CI=true), as .ci/run runs the README's commands.
 CEP_WERROR ?= $(if $(CI),ON,OFF)
@@ -18,10 +20,11 @@ PREFIX ?= build/install
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 BENCH_FLAGS ?=
+COMPARE_FLAGS ?=
 
 DEB_PACKAGES := g++ cmake make pkg-config libboost-dev libabsl-dev librocksdb-dev \
                 libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev \
-                clang-format graphviz
+                clang-format graphviz python3 gnuplot-nox
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 COMMON_CMAKE_FLAGS := -DCEP_WERROR=$(CEP_WERROR) $(CMAKE_FLAGS)
@@ -83,6 +86,16 @@ bench: build
 	  echo "== $$bench"; "$$bench" $(BENCH_FLAGS); \
 	done; \
 	[ "$$found" = 1 ] || echo "no benchmarks (bench/*_benchmark.cpp) built"
+
+# bench/compare.py: every loop with memory and RocksDB state, saturation and
+# open-loop (--rate) runs, each run's match ids checked against the event
+# loop's; writes build/bench-compare/results.{csv,md} and PNG plots. Pass
+# options with COMPARE_FLAGS, e.g. COMPARE_FLAGS="--vs 'flink-cep {input}'".
+bench-compare: build
+	python3 bench/compare.py --cep build/release/cep --out build/bench-compare $(COMPARE_FLAGS)
+
+bench-smoke: build
+	python3 bench/compare.py --smoke --cep build/release/cep --out build/bench-smoke $(COMPARE_FLAGS)
 
 format:
 	$(FORMAT_FILES) | xargs -0 -r clang-format -i
