@@ -214,6 +214,31 @@ TEST_F(RocksDbRunTest, StopsAndResumesToTheSameBytes) {
   }
 }
 
+TEST_F(RocksDbRunTest, CheckpointsAtTheLoopsCommitPointsAndResumes) {
+  for (const char* loop : {"event", "microbatch", "realtime"}) {
+    SCOPED_TRACE(loop);
+    std::filesystem::remove_all(dir_ / "state");
+    const std::vector<std::string> common = {
+        "--max-out-of-orderness", "2s", "--loop", loop, "--trigger", "50events",
+        "--commit-interval",      "1ms"};
+    const Result reference = Run(std::string("memory_") + loop, common);
+    ASSERT_THAT(reference.status, IsOk());
+    std::vector<std::string> words = common;
+    words.insert(words.end(), {"--checkpoint-every", "loop"});
+    words = State(words);
+    const std::string prefix = std::string("durable_") + loop;
+    for (size_t stop : {777, 2021}) {
+      EXPECT_THAT(Run(prefix, words, stop).status,
+                  StatusIs(absl::StatusCode::kAborted, ::testing::_));
+    }
+    const Result resumed = Run(prefix, words);
+    ASSERT_THAT(resumed.status, IsOk());
+    EXPECT_EQ(resumed.matches, reference.matches);
+    EXPECT_EQ(resumed.timeouts, reference.timeouts);
+    EXPECT_EQ(resumed.late, reference.late);
+  }
+}
+
 TEST_F(RocksDbRunTest, StopFlagTakesAFinalCheckpointToResumeFrom) {
   const std::vector<std::string> common = {"--max-out-of-orderness", "2s"};
   const Result reference = Run("memory", common);

@@ -131,11 +131,15 @@ struct RunOptions {
   // last checkpoint.
   // Empty: memory. Default: empty.
   std::string state_dir;
-  // Flag --checkpoint-every 10000events|5s: a checkpoint after this many
-  // input events, or once this much clock time has passed (noticed at the
-  // next line); and one at the end of the input. Default: 10000 events.
+  // Flag --checkpoint-every 10000events|5s|loop: a checkpoint after this
+  // many input events, or once this much clock time has passed (noticed at
+  // the next line), or (loop) at each of the loop's commit points: after
+  // every event in the event loop, every batch in the microbatch loop, every
+  // commit_interval in the realtime loop; and one at the end of the input.
+  // Default: 10000 events.
   size_t checkpoint_events = 10000;
   Duration checkpoint_interval{0};
+  bool checkpoint_with_loop = false;
   // Flag --keep-checkpoints K: after each checkpoint, a copy of the database
   // (rocksdb::Checkpoint: hard links, cheap) goes to
   // DIR/checkpoints/NNNNNNNNNN, the checkpoint's number, and only the newest
@@ -258,7 +262,7 @@ struct RunStats {
 //   commit-interval DURATION
 //   parallelism N                    1 to 256
 //   state memory|rocksdb:DIR
-//   checkpoint-every DURATION|Nevents
+//   checkpoint-every DURATION|Nevents|loop
 //   keep-checkpoints K               0 to 1000
 //   state-ttl DURATION               0: never
 //   state-cache N                    keys, 1 or more

@@ -428,6 +428,11 @@ class Runtime {
     return status;
   }
 
+  // The loop's commit points so far (RuntimeStats::commits, without the
+  // copy stats() makes): each event in kEvent, each batch in kMicrobatch,
+  // each commit_interval in kRealtime. Source thread only.
+  uint64_t commit_points() const { return stats_.commits; }
+
   // Counters and latency histograms so far. Call it from the source thread
   // or after Finish().
   RuntimeStats stats() const {

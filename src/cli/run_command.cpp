@@ -405,10 +405,11 @@ CommandSpec RunCommand() {
                        "once, stdout may repeat lines after a crash; a "
                        "resumed run from stdin skips what was read)"},
               {.name = "checkpoint-every",
-               .value_name = "Nevents|DURATION",
+               .value_name = "Nevents|DURATION|loop",
                .default_value = "10000events",
                .help = "with --state rocksdb:DIR: checkpoint after this many "
-                       "events or this much time (5s)"},
+                       "events, this much time (5s), or at the loop's commit "
+                       "points (loop: every event, batch or commit interval)"},
               {.name = "state-ttl",
                .value_name = "DURATION",
                .default_value = "0",

@@ -346,6 +346,9 @@ class Runner {
     if (!durable()) return absl::OkStatus();
     bool due = options_.checkpoint_events > 0 &&
                events_since_checkpoint_ >= options_.checkpoint_events;
+    if (options_.checkpoint_with_loop) {
+      due = runtime_->commit_points() != commit_points_at_checkpoint_;
+    }
     if (!due && options_.checkpoint_interval > Duration(0) &&
         (line_no & 255) == 0) {
       due = SteadyClockNanos() - last_checkpoint_ns_ >=
@@ -359,6 +362,7 @@ class Runner {
   // meta and commits them with the state, atomically per database.
   absl::Status Checkpoint(uint64_t offset, size_t line_no) {
     events_since_checkpoint_ = 0;
+    commit_points_at_checkpoint_ = runtime_->commit_points();
     last_checkpoint_ns_ = SteadyClockNanos();
     CEP_RETURN_IF_ERROR(sink_.Flush());
     ++checkpoint_;
@@ -808,6 +812,7 @@ class Runner {
   std::vector<RocksDbStateBackend<Record, Value>*> backends_;
   uint64_t checkpoint_ = 0;
   uint64_t events_since_checkpoint_ = 0;
+  uint64_t commit_points_at_checkpoint_ = 0;  // checkpoint_with_loop
   int64_t last_checkpoint_ns_ = SteadyClockNanos();
   std::unique_ptr<Runtime<Record, Value>> runtime_;
   Timestamp max_ts_ = kMinWatermark;
@@ -1048,6 +1053,12 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
     return absl::OkStatus();
   }
   if (name == "checkpoint-every") {
+    options.checkpoint_with_loop = value == "loop";
+    if (options.checkpoint_with_loop) {
+      options.checkpoint_events = 0;
+      options.checkpoint_interval = Duration(0);
+      return absl::OkStatus();
+    }
     return ParseIntervalOrEvents("checkpoint-every", value, "5s",
                                  options.checkpoint_interval,
                                  options.checkpoint_events);
