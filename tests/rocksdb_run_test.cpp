@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <streambuf>
 #include <string>
@@ -324,7 +325,8 @@ TEST_F(RocksDbRunTest, KeepsTheNewestCheckpointsAndResumesFromAnOldOne) {
 }
 
 TEST_F(RocksDbRunTest, RefusesStateOfAPatternNoLongerDeclared) {
-  ASSERT_THAT(Run("a", State({})).status, IsOk());
+  EXPECT_THAT(Run("a", State({"--checkpoint-every", "100events"}), 1500).status,
+              StatusIs(absl::StatusCode::kAborted, ::testing::_));
   std::string fewer = kPatterns;
   fewer.erase(fewer.find("pattern big_then_big"));
   absl::StatusOr<PatternFile> file = ParsePatternFile(fewer, "patterns.cep");
@@ -333,7 +335,8 @@ TEST_F(RocksDbRunTest, RefusesStateOfAPatternNoLongerDeclared) {
   EXPECT_THAT(Run("b", State({})).status,
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("holds the state of pattern 'big_then_big', "
-                                 "which the pattern files do not declare")));
+                                 "which the pattern files do not declare; run "
+                                 "with --migrate to let it drain")));
 }
 
 TEST_F(RocksDbRunTest, RefusesParallelismAndSortedOutput) {
@@ -346,7 +349,8 @@ TEST_F(RocksDbRunTest, RefusesParallelismAndSortedOutput) {
 }
 
 TEST_F(RocksDbRunTest, RefusesStateOfAnotherPattern) {
-  ASSERT_THAT(Run("a", State({})).status, IsOk());
+  EXPECT_THAT(Run("a", State({"--checkpoint-every", "100events"}), 1500).status,
+              StatusIs(absl::StatusCode::kAborted, ::testing::_));
   std::string other = kPatterns;
   other.replace(other.find("within 2m"), 9, "within 3m");
   absl::StatusOr<PatternFile> file = ParsePatternFile(other, "patterns.cep");
@@ -355,6 +359,82 @@ TEST_F(RocksDbRunTest, RefusesStateOfAnotherPattern) {
   const Result result = Run("b", State({}));
   EXPECT_THAT(result.status, StatusIs(absl::StatusCode::kFailedPrecondition,
                                       HasSubstr("big_then_big")));
+}
+
+// The seq of the first event of each line of `lines` with pattern
+// `pattern`, and the lines.
+std::vector<std::pair<uint64_t, std::string>> LinesOf(
+    const std::string& lines, const std::string& pattern) {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  std::istringstream in(lines);
+  const std::string tag = "{\"pattern\":\"" + pattern + "\"";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(tag, 0) != 0) continue;
+    const size_t seq = line.find("\"seq\":");
+    out.emplace_back(std::stoull(line.substr(seq + 6)), line);
+  }
+  return out;
+}
+
+TEST_F(RocksDbRunTest, MigrateDrainsTheOldVersionWhileTheNewStartsFresh) {
+  constexpr size_t kSwitch = 1500;  // the first run's last checkpoint
+  const std::vector<std::string> common = {"--checkpoint-every", "500events"};
+  const Result v1 = Run("v1", {});
+  EXPECT_THAT(Run("migrated", State(common), kSwitch + 10).status,
+              StatusIs(absl::StatusCode::kAborted, ::testing::_));
+  std::string text = kPatterns;
+  // The new version is narrower, so some alerts are the old one's only.
+  text.replace(text.find("within 2m"), 9, "within 1m");
+  absl::StatusOr<PatternFile> v2_file = ParsePatternFile(text, "patterns.cep");
+  ASSERT_THAT(v2_file.status(), IsOk());
+  file_.emplace(*std::move(v2_file));
+  const Result v2 = Run("v2", {});
+  ASSERT_THAT(v1.status, IsOk());
+  ASSERT_THAT(v2.status, IsOk());
+  EXPECT_THAT(Run("migrated", State(common)).status,
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("run with --migrate to start it fresh")));
+  std::vector<std::string> words = State(common);
+  words.push_back("--migrate");
+  const Result migrated = Run("migrated", words);
+  ASSERT_THAT(migrated.status, IsOk());
+
+  // The unchanged pattern resumed as if nothing happened.
+  EXPECT_EQ(LinesOf(migrated.matches, "card_testing"),
+            LinesOf(v1.matches, "card_testing"));
+  std::set<std::string> old_lines, new_lines, seen;
+  for (const auto& [seq, line] : LinesOf(v1.matches, "big_then_big")) {
+    old_lines.insert(line);
+  }
+  for (const auto& [seq, line] : LinesOf(v2.matches, "big_then_big")) {
+    new_lines.insert(line);
+  }
+  for (const auto& [seq, line] : LinesOf(migrated.matches, "big_then_big")) {
+    EXPECT_TRUE(seen.insert(line).second) << "twice: " << line;
+    // Each alert is one of either version; the old version starts nothing
+    // after the switch.
+    EXPECT_TRUE(old_lines.contains(line) || new_lines.contains(line)) << line;
+    if (!new_lines.contains(line)) {
+      EXPECT_LT(seq, kSwitch) << line;
+    }
+  }
+  // The new version saw every event after the switch; the old one completed
+  // what had started well before it.
+  for (const auto& [seq, line] : LinesOf(v2.matches, "big_then_big")) {
+    if (seq >= kSwitch) {
+      EXPECT_TRUE(seen.contains(line)) << line;
+    }
+  }
+  size_t drained = 0;
+  for (const auto& [seq, line] : LinesOf(v1.matches, "big_then_big")) {
+    if (seq + 10 < kSwitch) {
+      EXPECT_TRUE(seen.contains(line)) << line;
+    }
+    drained += seq + 10 < kSwitch && !new_lines.contains(line) ? 1 : 0;
+  }
+  EXPECT_GT(drained, 0u);  // the test covers old-only alerts
+  // Drained to nothing: the next run drops the old state without --migrate.
+  EXPECT_THAT(Run("migrated", State(common)).status, IsOk());
 }
 
 TEST_F(RocksDbRunTest, MatchIdsAreStableAndOptional) {

@@ -47,6 +47,9 @@ struct FilePattern {
   // keyword there (1-based; 0 for a pattern added with AddPattern).
   std::string filename;
   size_t line = 0;
+  // The text of that file (empty for a pattern added with AddPattern): what
+  // durable state keeps, so that an old version can be parsed again.
+  std::string source;
   // The event types it runs on (`on Auth, Refund`), in the order written.
   // Events of other types in the stream are not given to it.
   std::vector<const Schema*> types;
@@ -148,6 +151,13 @@ class PatternFile {
 // the difference, or the repeated pattern name; no files.
 [[nodiscard]] absl::StatusOr<PatternFile> MergePatternFiles(
     std::vector<PatternFile> files);
+
+// OK when `b` declares the event types of `a`, in the same order, field for
+// field (name, type, key and time marks): then Records of one serve the
+// patterns of the other. Errors: kInvalidArgument "B: error: ..." naming
+// the difference.
+[[nodiscard]] absl::Status CheckSameEventTypes(const PatternFile& a,
+                                               const PatternFile& b);
 
 // Reads the file at `path`, then ParsePatternFile(). A file that cannot be
 // read is kNotFound (missing) or kInvalidArgument, naming the path and the

@@ -67,6 +67,11 @@ struct EvaluatorOptions {
   // (not iterative) and the pattern has no window. Default: true.
   bool skip_irrelevant_events = true;
 
+  // When false, no event starts a new partial match: the ones a key holds
+  // go on to complete or time out, and the pattern drains (an old version
+  // of a changed pattern, `cep run --migrate`). Default: true.
+  bool start_new_matches = true;
+
   // State TTL, applied by KeyedMatcher (matcher.hpp): a key whose partial
   // matches have taken no event for this long in event time (the watermark
   // passes the last event taken + state_ttl) loses its state, as if it had
@@ -129,6 +134,10 @@ class Evaluator {
     bool changed = false;
     for (size_t i = 0; i < partial.size(); ++i) {
       Computation& comp = partial[i];
+      if (!comp.has_start && !options_.start_new_matches) {
+        if (changed) next_.push_back(std::move(comp));
+        continue;
+      }
       const bool from_start = comp.state == nfa_.start_state();
       context_.Reset(&state, &comp);
       CollectFiredEdges(comp.state, from_start,

@@ -143,6 +143,15 @@ class RocksDbStore {
       std::string_view name);
   void PutMeta(std::string_view name, std::string_view value);
   void DeleteMeta(std::string_view name);
+  // Meta shared by every store of the database, outside any namespace (what
+  // belongs to the run, not to one pattern); names without '/'.
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> GetSharedMeta(
+      std::string_view name);
+  void PutSharedMeta(std::string_view name, std::string_view value);
+  // Removes this store's namespace for good: its column family and its meta
+  // entries (through a Commit(), which writes anything else pending too).
+  // The store must not be used afterwards. Errors: kUnavailable.
+  [[nodiscard]] absl::Status Drop();
   // Calls fn(name, value) for every meta entry whose name starts with
   // `prefix` (the name without the prefix), pending batch included, in name
   // order; stops at fn's first error and returns it.

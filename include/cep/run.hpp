@@ -117,11 +117,11 @@ struct RunOptions {
 
   // Flag --state memory|rocksdb:DIR: with a directory, the keyed state of
   // every pattern lives in one RocksDB database DIR/db (a column family per
-  // pattern), and the run checkpoints: at each checkpoint the outputs are
-  // flushed, then the input position, next seq, watermark, the events
-  // waiting for the watermark, the timers and the byte length of each
-  // output file are committed with the state of every pattern in one
-  // atomic write. A run over a DIR that holds a checkpoint resumes from it:
+  // pattern and version, with the pattern's text), and the run checkpoints: at
+  // each checkpoint the outputs are flushed, then the input position, next seq,
+  // watermark, the events waiting for the watermark, the timers and the byte
+  // length of each output file are committed with the state of every pattern in
+  // one atomic write. A run over a DIR that holds a checkpoint resumes from it:
   // output files (RunOutputs paths) are truncated to their recorded length
   // and the input is read on from the recorded position, so the outputs end
   // up byte for byte those of a run without the crash. An input that cannot
@@ -140,6 +140,16 @@ struct RunOptions {
   size_t checkpoint_events = 10000;
   Duration checkpoint_interval{0};
   bool checkpoint_with_loop = false;
+  // Flag --migrate: when DIR holds the state of another version of a
+  // pattern (its structure hash differs) or of a pattern the files no longer
+  // declare, the current version starts fresh while the old one drains:
+  // its definition, kept in the state, runs on over the new events without
+  // starting new partial matches, its matches and timeouts come out under
+  // the pattern's name, and once it holds no partial match its state is
+  // dropped (at the next run). Keep the flag until then. Without it such
+  // state is an error. Old versions need the same event types.
+  // Default: off.
+  bool migrate = false;
   // Flag --keep-checkpoints K: after each checkpoint, a copy of the database
   // (rocksdb::Checkpoint: hard links, cheap) goes to
   // DIR/checkpoints/NNNNNNNNNN, the checkpoint's number, and only the newest
@@ -211,6 +221,8 @@ struct RunStats {
   uint64_t errors = 0;  // lines skipped under OnError::kSkip
   // RunOptions::stop ended the run before the end of the input.
   bool stopped = false;
+  // --migrate: one line per old version being drained.
+  std::vector<std::string> migrations;
   // Keys whose state --state-ttl removed, over every pattern (at the end of
   // the input, when event time ends, every key still holding partial
   // matches expires too).
@@ -266,6 +278,7 @@ struct RunStats {
 //   keep-checkpoints K               0 to 1000
 //   state-ttl DURATION               0: never
 //   state-cache N                    keys, 1 or more
+//   migrate true|false               (a switch on the command line)
 //   match-ids true|false             (a switch on the command line)
 //   latency true|false               (a switch on the command line)
 //   rate N                           events per second, > 0

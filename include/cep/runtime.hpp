@@ -224,6 +224,8 @@ struct RuntimePattern {
   std::function<Key(const Event&)> key_selector;
   // Which events the pattern sees; nullptr: all.
   std::function<bool(const Event&)> accepts;
+  // This pattern's evaluator options; nullopt: RuntimeOptions::evaluator.
+  std::optional<EvaluatorOptions> evaluator;
 };
 
 // Makes the state backend of `pattern` (its index) in worker `worker`
@@ -594,7 +596,8 @@ class Runtime {
           };
         }
         worker->op.AddPattern(*p.nfa, p.key_selector, *worker->backends.back(),
-                              std::move(filter), options_.evaluator);
+                              std::move(filter),
+                              p.evaluator.value_or(options_.evaluator));
       }
       if (threaded_) {
         worker->queue = std::make_unique<internal::BoundedQueue<Item>>(

@@ -187,6 +187,9 @@ std::string Summary(const RunStats& stats, double seconds) {
       "(%.0f events/s)\n",
       stats.events, stats.matches, stats.timeouts, stats.late, stats.errors,
       seconds, seconds > 0 ? static_cast<double>(stats.events) / seconds : 0);
+  for (const std::string& migration : stats.migrations) {
+    absl::StrAppend(&out, "cep: --migrate: ", migration, "\n");
+  }
   if (stats.event_time.count() > 0) {
     absl::StrAppend(&out, "cep: time per event ", stats.event_time.Summary(),
                     "\n");
@@ -223,6 +226,7 @@ int RunRun(const CommandContext& context) {
   if (context.args.Has("sort-output")) options.sort_output = true;
   if (context.args.Has("match-ids")) options.match_ids = true;
   if (context.args.Has("latency")) options.match_latency = true;
+  if (context.args.Has("migrate")) options.migrate = true;
   const bool durable = !options.state_dir.empty();
   if (durable && options.parallelism != 1) {
     return UsageError(context.program, context.err,
@@ -420,6 +424,10 @@ CommandSpec RunCommand() {
                .default_value = "10000",
                .help = "with --state rocksdb:DIR: key states each pattern "
                        "keeps decoded in memory (LRU)"},
+              {.name = "migrate",
+               .help = "with --state rocksdb:DIR holding another version of "
+                       "a pattern: start the new one fresh while the old one "
+                       "drains (no new partial matches)"},
               {.name = "keep-checkpoints",
                .value_name = "K",
                .default_value = "0",

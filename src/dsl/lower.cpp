@@ -235,6 +235,7 @@ class Lowerer {
     FilePattern out;
     out.name = decl.name.text;
     out.filename = source_.filename();
+    out.source = source_.text();
     out.line =
         source_.Locate(decl.id_first >= 0 ? Off(decl) : Off(decl.name)).line;
     scope_ = PatternScope();

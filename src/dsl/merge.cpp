@@ -13,6 +13,7 @@
 
 #include "cep/dsl.hpp"
 #include "cep/event.hpp"
+#include "cep/internal/status_macros.hpp"
 
 namespace cep {
 namespace {
@@ -94,6 +95,29 @@ absl::Status PatternFile::AddPattern(std::string name, Pattern<Record> pattern,
   return absl::OkStatus();
 }
 
+absl::Status CheckSameEventTypes(const PatternFile& a, const PatternFile& b) {
+  auto error = [&](const std::string& reason) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(b.filename(), ": error: ", reason));
+  };
+  if (b.schemas().size() != a.schemas().size()) {
+    return error(absl::StrCat("declares ", b.schemas().size(),
+                              " event types where ", a.filename(), " declares ",
+                              a.schemas().size(),
+                              "; files that run together declare the same "
+                              "event types"));
+  }
+  for (size_t schema = 0; schema < a.schemas().size(); ++schema) {
+    std::string difference =
+        SchemaDifference(*a.schemas()[schema], *b.schemas()[schema]);
+    if (!difference.empty()) {
+      return error(
+          absl::StrCat(difference, " (first file: ", a.filename(), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PatternFile> MergePatternFiles(std::vector<PatternFile> files) {
   if (files.empty()) return absl::InvalidArgumentError("no pattern files");
   PatternFile merged = std::move(files.front());
@@ -103,20 +127,7 @@ absl::StatusOr<PatternFile> MergePatternFiles(std::vector<PatternFile> files) {
       return absl::InvalidArgumentError(
           absl::StrCat(other.filename(), ": error: ", reason));
     };
-    if (other.schemas().size() != merged.schemas().size()) {
-      return error(absl::StrCat(
-          "declares ", other.schemas().size(), " event types where ",
-          merged.filename(), " declares ", merged.schemas().size(),
-          "; files that run together declare the same event types"));
-    }
-    for (size_t schema = 0; schema < merged.schemas().size(); ++schema) {
-      std::string difference =
-          SchemaDifference(*merged.schemas()[schema], *other.schemas()[schema]);
-      if (!difference.empty()) {
-        return error(
-            absl::StrCat(difference, " (first file: ", merged.filename(), ")"));
-      }
-    }
+    CEP_RETURN_IF_ERROR(CheckSameEventTypes(merged, other));
     for (FilePattern& pattern : other.patterns_) {
       if (merged.FindPattern(pattern.name) != nullptr) {
         return error(absl::StrCat("pattern '", pattern.name,

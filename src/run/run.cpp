@@ -217,6 +217,8 @@ class OutputSink final : public RuntimeSink<Record, Value> {
 
 class Runner {
  public:
+  using Backend = RocksDbStateBackend<Record, Value>;
+
   Runner(const PatternFile& file, std::string_view input_name,
          const RunOptions& options, RunOutputs& outputs)
       : file_(file),
@@ -263,7 +265,7 @@ class Runner {
     }
     BackendFactory<Record, Value> factory;
     if (!options_.state_dir.empty()) {
-      CEP_RETURN_IF_ERROR(OpenState(factory));
+      CEP_RETURN_IF_ERROR(OpenState(runtime_patterns, factory));
     }
     RuntimeOptions runtime_options;
     runtime_options.external_commits = !options_.state_dir.empty();
@@ -404,7 +406,7 @@ class Runner {
     for (size_t pattern = 0; pattern < backends_.size(); ++pattern) {
       RocksDbStateBackend<Record, Value>& backend = *backends_[pattern];
       CEP_RETURN_IF_ERROR(StageTimers(pattern, backend));
-      if (pattern == 0) CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaRun, run));
+      if (pattern == 0) backend.store().PutSharedMeta(kMetaRun, run);
       backend.Stage();
     }
     // The patterns share one database and one batch: one atomic write.
@@ -477,7 +479,7 @@ class Runner {
   absl::Status Resume(std::istream& input, uint64_t& offset, size_t& line_no) {
     if (!durable()) return absl::OkStatus();
     CEP_ASSIGN_OR_RETURN(std::optional<std::string> run,
-                         backends_[0]->GetMeta(kMetaRun));
+                         backends_[0]->store().GetSharedMeta(kMetaRun));
     if (!run.has_value()) {
       // A new run: the output files start empty.
       return TruncateOutputs({0, 0, 0, 0});
@@ -533,7 +535,7 @@ class Runner {
       RocksDbStateBackend<Record, Value>& backend = *backends_[pattern];
       CEP_ASSIGN_OR_RETURN(std::optional<std::string> timers,
                            backend.GetMeta(kMetaTimers));
-      if (!timers.has_value()) return corrupt("timers missing");
+      if (!timers.has_value()) continue;  // a pattern new in this run
       KeyedMatcher<Record, Value>::TimerSchedule schedule;
       std::string_view t = *timers;
       uint64_t count = 0;
@@ -650,6 +652,7 @@ class Runner {
       stats.expired_keys += runtime_->metrics(pattern).expired_keys;
     }
     stats.event_time = event_time_;
+    stats.migrations = migrations_;
     return stats;
   }
 
@@ -668,10 +671,113 @@ class Runner {
   static constexpr std::string_view kMetaRun = "run";
   static constexpr std::string_view kMetaTimers = "timers";
   static constexpr std::string_view kMetaTimerPrefix = "timer/";
+  static constexpr std::string_view kMetaSource = "source";
 
   // Opens one RocksDB state per pattern under state_dir; `factory` hands
   // them to the runtime.
-  absl::Status OpenState(BackendFactory<Record, Value>& factory) {
+  // The structure hash of a compiled pattern over the file's event types:
+  // 16 hex digits.
+  std::string Hash(const CompiledPattern& pattern) const {
+    const uint64_t hash = Fnv1a(
+        Fnv1a(kFnvOffset, schema_text_),
+        Cat("pattern ", pattern.file_pattern->name, " key ",
+            pattern.file_pattern->key_field, "\n", pattern.nfa.ToString()));
+    return absl::StrFormat("%016x", hash);
+  }
+
+  absl::StatusOr<std::unique_ptr<RocksDbStateBackend<Record, Value>>>
+  OpenBackend(std::unique_ptr<RocksDbStore> store, const std::string& hash) {
+    RocksDbStateOptions state_options;
+    state_options.cache_capacity = options_.state_cache_keys;
+    state_options.pattern_hash = hash;
+    return RocksDbStateBackend<Record, Value>::Open(
+        std::move(store), state_options, value_codec_, *record_codec_);
+  }
+
+  void AddBackend(std::unique_ptr<RocksDbStateBackend<Record, Value>> backend) {
+    owned_backends_.push_back(std::move(backend));
+    backends_.push_back(owned_backends_.back().get());
+  }
+
+  // The state of a version of a pattern that the files no longer declare
+  // (namespace NAME@HASH): dropped when it holds no key; with --migrate
+  // drained (its old definition, kept in the state, runs on without
+  // starting new partial matches); else an error.
+  absl::Status DrainOrDrop(
+      const std::string& space, std::unique_ptr<RocksDbStore> store,
+      std::vector<RuntimePattern<Record, Value>>& runtime) {
+    const size_t at = space.rfind('@');
+    const std::string name = space.substr(0, at);
+    const std::string hash =
+        at == std::string::npos ? std::string() : space.substr(at + 1);
+    const std::string where = store->path();
+    CEP_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
+                         OpenBackend(std::move(store), hash));
+    if (backend->key_count() == 0) return backend->store().Drop();
+    if (!options_.migrate) {
+      if (file_.FindPattern(name) == nullptr) {
+        return absl::FailedPreconditionError(
+            Cat(where, ": error: holds the state of pattern '", name,
+                "', which the pattern files do not declare; run with "
+                "--migrate to let it drain, or with another --state "
+                "directory"));
+      }
+      return absl::FailedPreconditionError(Cat(
+          where, ": error: holds the state of pattern '", name, "' with hash ",
+          hash, "; the pattern now has hash ", Hash(*FindCompiled(name)),
+          "; run with --migrate to start it fresh while the old version "
+          "drains, or with another --state directory"));
+    }
+    CEP_ASSIGN_OR_RETURN(std::optional<std::string> source,
+                         backend->GetMeta(kMetaSource));
+    auto cannot = [&](std::string_view why) {
+      return absl::FailedPreconditionError(
+          Cat(where, ": error: cannot drain the old version of pattern '", name,
+              "': ", why));
+    };
+    if (!source.has_value() || source->empty()) {
+      return cannot("its definition is not in the state (written in C++?)");
+    }
+    absl::StatusOr<PatternFile> old = ParsePatternFile(*source, where);
+    if (!old.ok()) return cannot(std::string(old.status().message()));
+    if (absl::Status same = CheckSameEventTypes(file_, *old); !same.ok()) {
+      return cannot(
+          Cat("its event types differ: ", std::string(same.message())));
+    }
+    old_files_.push_back(std::make_unique<PatternFile>(*std::move(old)));
+    const FilePattern* pattern = old_files_.back()->FindPattern(name);
+    if (pattern == nullptr) return cannot("its definition is not in the state");
+    absl::StatusOr<Nfa<Record>> nfa = CompilePattern(pattern->pattern);
+    if (!nfa.ok()) return cannot(std::string(nfa.status().message()));
+    patterns_.push_back(std::make_unique<CompiledPattern>(
+        CompiledPattern{pattern, *std::move(nfa), pattern->types.size() > 1}));
+    if (Hash(*patterns_.back()) != hash) {
+      return cannot("its definition does not give its hash");
+    }
+    RuntimePattern<Record, Value>& drained = runtime.emplace_back(
+        &patterns_.back()->nfa,
+        [pattern](const Record& r) { return pattern->KeyOf(r); },
+        [pattern](const Record& r) { return pattern->Accepts(r); });
+    drained.evaluator = options_.evaluator;
+    drained.evaluator->start_new_matches = false;
+    migrations_.push_back(Cat("pattern '", name, "': the version with hash ",
+                              hash, " drains the partial matches of ",
+                              backend->key_count(), " keys"));
+    AddBackend(std::move(backend));
+    return absl::OkStatus();
+  }
+
+  // The compiled current version of the file's pattern `name`.
+  // REQUIRES: file_.FindPattern(name) != nullptr.
+  const CompiledPattern* FindCompiled(const std::string& name) const {
+    for (const auto& pattern : patterns_) {
+      if (pattern->file_pattern->name == name) return pattern.get();
+    }
+    return nullptr;
+  }
+
+  absl::Status OpenState(std::vector<RuntimePattern<Record, Value>>& runtime,
+                         BackendFactory<Record, Value>& factory) {
     if (options_.parallelism != 1) {
       return absl::InvalidArgumentError(
           "--state rocksdb: needs --parallelism 1 in this version");
@@ -699,39 +805,44 @@ class Runner {
                          schema->time_field().value_or(999), "\n");
     }
     record_codec_ = std::make_unique<RecordCodec>(std::move(schemas));
-    // One database for every pattern, a namespace each.
+    schema_text_ = std::move(schema_text);
+    // One database for every pattern, a namespace NAME@HASH each.
     RocksDbStoreOptions store_options;
     store_options.path =
         (std::filesystem::path(options_.state_dir) / "db").string();
     std::vector<std::string> names;
     for (const auto& pattern : patterns_) {
-      names.push_back(pattern->file_pattern->name);
+      names.push_back(Cat(pattern->file_pattern->name, "@", Hash(*pattern)));
     }
     CEP_ASSIGN_OR_RETURN(RocksDbStore::Shared shared,
                          RocksDbStore::OpenShared(store_options, names));
-    if (!shared.other_namespaces.empty()) {
-      return absl::FailedPreconditionError(
-          Cat(store_options.path, ": error: holds the state of pattern '",
-              shared.other_namespaces.front(),
-              "', which the pattern files do not declare; run with another "
-              "--state directory"));
+    const std::vector<std::string> others = shared.other_namespaces;
+    if (!others.empty()) {
+      // Open again with the namespaces of old versions, to drain or drop
+      // them.
+      shared.stores.clear();
+      std::vector<std::string> all = names;
+      all.insert(all.end(), others.begin(), others.end());
+      CEP_ASSIGN_OR_RETURN(shared,
+                           RocksDbStore::OpenShared(store_options, all));
     }
-    for (size_t idx = 0; idx < patterns_.size(); ++idx) {
+    const size_t current = patterns_.size();
+    for (size_t idx = 0; idx < current; ++idx) {
       const CompiledPattern& pattern = *patterns_[idx];
-      RocksDbStateOptions state_options;
-      state_options.cache_capacity = options_.state_cache_keys;
-      const uint64_t hash = Fnv1a(
-          Fnv1a(kFnvOffset, schema_text),
-          Cat("pattern ", pattern.file_pattern->name, " key ",
-              pattern.file_pattern->key_field, "\n", pattern.nfa.ToString()));
-      state_options.pattern_hash = absl::StrFormat("%016x", hash);
-      absl::StatusOr<std::unique_ptr<RocksDbStateBackend<Record, Value>>>
-          backend = RocksDbStateBackend<Record, Value>::Open(
-              std::move(shared.stores[idx]), state_options, value_codec_,
-              *record_codec_);
-      if (!backend.ok()) return backend.status();
-      owned_backends_.push_back(*std::move(backend));
-      backends_.push_back(owned_backends_.back().get());
+      CEP_ASSIGN_OR_RETURN(
+          std::unique_ptr<Backend> backend,
+          OpenBackend(std::move(shared.stores[idx]), Hash(pattern)));
+      CEP_ASSIGN_OR_RETURN(std::optional<std::string> source,
+                           backend->GetMeta(kMetaSource));
+      if (!source.has_value()) {
+        CEP_RETURN_IF_ERROR(
+            backend->SetMeta(kMetaSource, pattern.file_pattern->source));
+      }
+      AddBackend(std::move(backend));
+    }
+    for (size_t idx = 0; idx < others.size(); ++idx) {
+      CEP_RETURN_IF_ERROR(DrainOrDrop(
+          others[idx], std::move(shared.stores[current + idx]), runtime));
     }
     factory = [this](size_t worker, size_t pattern)
         -> absl::StatusOr<std::unique_ptr<StateBackend<Record, Value>>> {
@@ -810,6 +921,10 @@ class Runner {
   std::vector<std::unique_ptr<RocksDbStateBackend<Record, Value>>>
       owned_backends_;
   std::vector<RocksDbStateBackend<Record, Value>*> backends_;
+  std::string schema_text_;  // the event types, for pattern hashes
+  // --migrate: the old versions' files, and what is drained.
+  std::vector<std::unique_ptr<PatternFile>> old_files_;
+  std::vector<std::string> migrations_;
   uint64_t checkpoint_ = 0;
   uint64_t events_since_checkpoint_ = 0;
   uint64_t commit_points_at_checkpoint_ = 0;  // checkpoint_with_loop
@@ -1021,6 +1136,14 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
     options.state_cache_keys = keys;
     return absl::OkStatus();
   }
+  if (name == "migrate") {
+    if (value != "true" && value != "false") {
+      return absl::InvalidArgumentError(
+          Cat("--migrate: '", value, "' is not true or false"));
+    }
+    options.migrate = value == "true";
+    return absl::OkStatus();
+  }
   if (name == "state-ttl") {
     absl::StatusOr<Duration> duration = ParseDuration(value);
     if (!duration.ok()) {
@@ -1134,7 +1257,7 @@ absl::Status ParseRunOptions(const std::vector<std::string>& args,
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
     } else if (name == "sort-output" || name == "match-ids" ||
-               name == "latency") {
+               name == "latency" || name == "migrate") {
       value = "true";  // a switch
     } else if (arg_idx + 1 < args.size()) {
       value = args[++arg_idx];

@@ -317,6 +317,31 @@ void RocksDbStore::DeleteMeta(std::string_view name) {
       .PermitUncheckedError();
 }
 
+absl::StatusOr<std::optional<std::string>> RocksDbStore::GetSharedMeta(
+    std::string_view name) {
+  return impl_->Read(impl_->shared->meta, ToSlice(name));
+}
+
+void RocksDbStore::PutSharedMeta(std::string_view name,
+                                 std::string_view value) {
+  // As in Put(): cannot fail for keys under 4 GiB.
+  impl_->shared->batch.Put(impl_->shared->meta, ToSlice(name), ToSlice(value))
+      .PermitUncheckedError();
+}
+
+absl::Status RocksDbStore::Drop() {
+  std::vector<std::string> names;
+  CEP_RETURN_IF_ERROR(
+      ForEachMeta("", [&](std::string_view name, std::string_view) {
+        names.emplace_back(name);
+        return absl::OkStatus();
+      }));
+  for (const std::string& name : names) DeleteMeta(name);
+  CEP_RETURN_IF_ERROR(Commit());
+  rocksdb::Status s = impl_->shared->db->DropColumnFamily(impl_->state);
+  return internal::FromRocksDbStatus(s, impl_->What("drop"));
+}
+
 absl::Status RocksDbStore::ForEachMeta(
     std::string_view prefix,
     absl::FunctionRef<absl::Status(std::string_view, std::string_view)> fn) {
