@@ -1056,19 +1056,56 @@ absl::Status ParseIntervalOrEvents(std::string_view flag,
   return absl::OkStatus();
 }
 
+// Flag values shared by several options. `flag` is the name without
+// dashes; errors name it and the value.
+
+absl::Status ParseSwitch(std::string_view flag, std::string_view value,
+                         bool& out) {
+  if (value != "true" && value != "false") {
+    return absl::InvalidArgumentError(
+        Cat("--", flag, ": '", value, "' is not true or false"));
+  }
+  out = value == "true";
+  return absl::OkStatus();
+}
+
+absl::Status ParseDurationFlag(std::string_view flag, std::string_view value,
+                               Duration& out) {
+  absl::StatusOr<Duration> duration = ParseDuration(value);
+  if (!duration.ok()) {
+    return absl::InvalidArgumentError(
+        Cat("--", flag, ": ", std::string(duration.status().message())));
+  }
+  out = *duration;
+  return absl::OkStatus();
+}
+
+constexpr size_t kUnbounded = std::numeric_limits<size_t>::max();
+
+// An integer from `min` to `max` (kUnbounded: no upper limit).
+absl::Status ParseCount(std::string_view flag, std::string_view value,
+                        size_t min, size_t max, size_t& out) {
+  size_t parsed = 0;
+  auto [end, ec] =
+      std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (ec != std::errc() || end != value.data() + value.size() || parsed < min ||
+      parsed > max) {
+    return absl::InvalidArgumentError(
+        max == kUnbounded ? Cat("--", flag, ": '", value, "' is not a number, ",
+                                min, " or more")
+                          : Cat("--", flag, ": '", value,
+                                "' is not a number from ", min, " to ", max));
+  }
+  out = parsed;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status SetRunOption(std::string_view name, std::string_view value,
                           RunOptions& options) {
   if (name == "max-out-of-orderness") {
-    absl::StatusOr<Duration> duration = ParseDuration(value);
-    if (!duration.ok()) {
-      return absl::InvalidArgumentError(
-          Cat("--max-out-of-orderness: ",
-              std::string(duration.status().message())));
-    }
-    options.max_out_of_orderness = *duration;
-    return absl::OkStatus();
+    return ParseDurationFlag(name, value, options.max_out_of_orderness);
   }
   if (name == "on-error") {
     if (value == "stop") {
@@ -1103,14 +1140,8 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
     }
     return absl::OkStatus();
   }
-  if (name == "sort-output") {
-    if (value != "true" && value != "false") {
-      return absl::InvalidArgumentError(
-          Cat("--sort-output: '", value, "' is not true or false"));
-    }
-    options.sort_output = value == "true";
-    return absl::OkStatus();
-  }
+  if (name == "sort-output")
+    return ParseSwitch(name, value, options.sort_output);
   if (name == "loop") {
     absl::StatusOr<Loop> loop = ParseLoop(value);
     if (!loop.ok()) {
@@ -1126,41 +1157,14 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
                                  options.trigger_events);
   }
   if (name == "state-cache") {
-    size_t keys = 0;
-    auto [end, ec] =
-        std::from_chars(value.data(), value.data() + value.size(), keys);
-    if (ec != std::errc() || end != value.data() + value.size() || keys < 1) {
-      return absl::InvalidArgumentError(Cat(
-          "--state-cache: '", value, "' is not a number of keys (1 or more)"));
-    }
-    options.state_cache_keys = keys;
-    return absl::OkStatus();
+    return ParseCount(name, value, 1, kUnbounded, options.state_cache_keys);
   }
-  if (name == "migrate") {
-    if (value != "true" && value != "false") {
-      return absl::InvalidArgumentError(
-          Cat("--migrate: '", value, "' is not true or false"));
-    }
-    options.migrate = value == "true";
-    return absl::OkStatus();
-  }
+  if (name == "migrate") return ParseSwitch(name, value, options.migrate);
   if (name == "state-ttl") {
-    absl::StatusOr<Duration> duration = ParseDuration(value);
-    if (!duration.ok()) {
-      return absl::InvalidArgumentError(
-          Cat("--state-ttl: ", std::string(duration.status().message())));
-    }
-    options.evaluator.state_ttl = *duration;
-    return absl::OkStatus();
+    return ParseDurationFlag(name, value, options.evaluator.state_ttl);
   }
   if (name == "commit-interval") {
-    absl::StatusOr<Duration> duration = ParseDuration(value);
-    if (!duration.ok()) {
-      return absl::InvalidArgumentError(
-          Cat("--commit-interval: ", std::string(duration.status().message())));
-    }
-    options.commit_interval = *duration;
-    return absl::OkStatus();
+    return ParseDurationFlag(name, value, options.commit_interval);
   }
   if (name == "state") {
     constexpr std::string_view kRocksDb = "rocksdb:";
@@ -1186,34 +1190,11 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
                                  options.checkpoint_interval,
                                  options.checkpoint_events);
   }
-  if (name == "match-ids") {
-    if (value != "true" && value != "false") {
-      return absl::InvalidArgumentError(
-          Cat("--match-ids: '", value, "' is not true or false"));
-    }
-    options.match_ids = value == "true";
-    return absl::OkStatus();
-  }
+  if (name == "match-ids") return ParseSwitch(name, value, options.match_ids);
   if (name == "keep-checkpoints") {
-    size_t keep = 0;
-    auto [end, ec] =
-        std::from_chars(value.data(), value.data() + value.size(), keep);
-    if (ec != std::errc() || end != value.data() + value.size() ||
-        keep > 1000) {
-      return absl::InvalidArgumentError(Cat(
-          "--keep-checkpoints: '", value, "' is not a number from 0 to 1000"));
-    }
-    options.keep_checkpoints = keep;
-    return absl::OkStatus();
+    return ParseCount(name, value, 0, 1000, options.keep_checkpoints);
   }
-  if (name == "latency") {
-    if (value != "true" && value != "false") {
-      return absl::InvalidArgumentError(
-          Cat("--latency: '", value, "' is not true or false"));
-    }
-    options.match_latency = value == "true";
-    return absl::OkStatus();
-  }
+  if (name == "latency") return ParseSwitch(name, value, options.match_latency);
   if (name == "rate") {
     double rate = 0;
     auto [end, ec] =
@@ -1229,16 +1210,7 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
     return absl::OkStatus();
   }
   if (name == "parallelism") {
-    size_t workers = 0;
-    auto [end, ec] =
-        std::from_chars(value.data(), value.data() + value.size(), workers);
-    if (ec != std::errc() || end != value.data() + value.size() ||
-        workers < 1 || workers > 256) {
-      return absl::InvalidArgumentError(
-          Cat("--parallelism: '", value, "' is not a number from 1 to 256"));
-    }
-    options.parallelism = workers;
-    return absl::OkStatus();
+    return ParseCount(name, value, 1, 256, options.parallelism);
   }
   return absl::InvalidArgumentError(Cat("unknown option '--", name, "'"));
 }
