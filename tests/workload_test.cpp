@@ -67,7 +67,10 @@ TEST(WorkloadTest, ListsTheWorkloads) {
     EXPECT_FALSE(info.layout_in_words.empty()) << info.name;
     EXPECT_FALSE(info.pattern_in_words.empty()) << info.name;
   }
-  EXPECT_THAT(names, ElementsAre("card-testing", "stock-ticks", "skewed"));
+  EXPECT_THAT(names,
+              ElementsAre("card-testing", "stock-ticks", "skewed", "velocity",
+                          "declines-then-charge", "impossible-travel",
+                          "account-takeover", "abandoned-challenge"));
 }
 
 TEST(WorkloadTest, UnknownNameIsInvalidArgument) {
@@ -556,6 +559,123 @@ TEST(WorkloadTest, CardTestingDefaultRateMatchesEqualPlantedFrauds) {
       std::string(CEP_SOURCE_DIR) + "/patterns/card_testing.cep", out.text);
   ASSERT_THAT(stats.status(), IsOk());
   EXPECT_EQ(stats->matches, out.frauds);
+}
+
+// The workloads made for one pattern file each, with that file.
+struct PatternWorkload {
+  const char* workload;
+  const char* pattern;
+};
+constexpr PatternWorkload kPatternWorkloads[] = {
+    {"velocity", "/patterns/velocity.cep"},
+    {"declines-then-charge", "/patterns/declines_then_charge.cep"},
+    {"impossible-travel", "/patterns/impossible_travel.cep"},
+    {"account-takeover", "/patterns/account_takeover.cep"},
+    {"abandoned-challenge", "/patterns/abandoned_challenge.cep"},
+};
+
+// Each pattern file finds exactly the planted instances of its workload,
+// for several seeds, and ordinary traffic makes no match.
+TEST(WorkloadTest, PatternWorkloadMatchesEqualPlantedFrauds) {
+  for (const PatternWorkload& test_case : kPatternWorkloads) {
+    for (uint64_t seed : {1, 11, 12345}) {
+      const Generated out =
+          Generate(test_case.workload,
+                   {.events = 20'000, .seed = seed, .fraud_rate = 0.002});
+      EXPECT_GT(out.frauds, 5) << test_case.workload;
+      absl::StatusOr<RunStats> stats =
+          RunOn(std::string(CEP_SOURCE_DIR) + test_case.pattern, out.text);
+      ASSERT_THAT(stats.status(), IsOk()) << test_case.workload;
+      EXPECT_EQ(stats->events, 20'000) << test_case.workload;
+      EXPECT_EQ(stats->matches, out.frauds)
+          << test_case.workload << " seed " << seed;
+      EXPECT_EQ(stats->late, 0) << test_case.workload;
+    }
+  }
+}
+
+// With the default fraud rate (1 in 10000), and with every event trying to
+// plant (the stream ends while instances are scheduled: each counted one
+// is complete).
+TEST(WorkloadTest, PatternWorkloadExtremeRatesMatchPlantedFrauds) {
+  for (const PatternWorkload& test_case : kPatternWorkloads) {
+    for (double rate : {0.0001, 1.0}) {
+      const Generated out = Generate(
+          test_case.workload, {.events = 5'000, .seed = 3, .fraud_rate = rate});
+      absl::StatusOr<RunStats> stats =
+          RunOn(std::string(CEP_SOURCE_DIR) + test_case.pattern, out.text);
+      ASSERT_THAT(stats.status(), IsOk()) << test_case.workload;
+      EXPECT_EQ(stats->matches, out.frauds)
+          << test_case.workload << " rate " << rate;
+      if (rate == 1.0) {
+        EXPECT_GT(out.frauds, 100) << test_case.workload;
+      }
+    }
+  }
+}
+
+TEST(WorkloadTest, PatternWorkloadsSameSeedSameBytes) {
+  for (const PatternWorkload& test_case : kPatternWorkloads) {
+    const WorkloadOptions options{.events = 20'000, .seed = 5};
+    const std::string first = Generate(test_case.workload, options).text;
+    EXPECT_EQ(first, Generate(test_case.workload, options).text)
+        << test_case.workload;
+    EXPECT_NE(first,
+              Generate(test_case.workload, {.events = 20'000, .seed = 6}).text)
+        << test_case.workload;
+  }
+}
+
+// Records made in memory (multi-type ones by event_type) equal the
+// decoded JSON lines, and the CSV rows decode too.
+TEST(WorkloadRecordsTest, PatternWorkloadRecordsEqualDecodedLines) {
+  for (const PatternWorkload& test_case : kPatternWorkloads) {
+    absl::StatusOr<PatternFile> file =
+        LoadPatternFile(std::string(CEP_SOURCE_DIR) + test_case.pattern);
+    ASSERT_THAT(file.status(), IsOk());
+    const WorkloadOptions options{.events = 2000, .fraud_rate = 0.01};
+    absl::StatusOr<std::unique_ptr<WorkloadGenerator>> generator =
+        MakeWorkload(test_case.workload, options);
+    ASSERT_THAT(generator.status(), IsOk());
+    absl::StatusOr<WorkloadRecords> records =
+        WorkloadRecords::Create(*std::move(generator), *file);
+    ASSERT_THAT(records.status(), IsOk()) << test_case.workload;
+    RecordDecoder decoder(*file);
+    for (const std::string& line :
+         Lines(Generate(test_case.workload, options).text)) {
+      std::optional<Record> record = records->Next();
+      ASSERT_TRUE(record.has_value());
+      absl::StatusOr<Record> decoded = decoder.Decode(line);
+      ASSERT_THAT(decoded.status(), IsOk()) << line;
+      EXPECT_EQ(*record, *decoded) << line;
+    }
+    EXPECT_FALSE(records->Next().has_value());
+
+    WorkloadOptions csv = options;
+    csv.format = WorkloadFormat::kCsv;
+    const std::vector<std::string> rows =
+        Lines(Generate(test_case.workload, csv).text);
+    ASSERT_EQ(rows.size(), 2001);
+    RecordCsvDecoder csv_decoder(*file);
+    ASSERT_THAT(csv_decoder.ReadHeader(rows[0]), IsOk()) << test_case.workload;
+    for (size_t row_idx = 1; row_idx < rows.size(); ++row_idx) {
+      EXPECT_THAT(csv_decoder.Decode(rows[row_idx]).status(), IsOk())
+          << rows[row_idx];
+    }
+  }
+}
+
+TEST(WorkloadTest, PatternWorkloadKeysOutOfRangeIsInvalidArgument) {
+  EXPECT_THAT(MakeWorkload("velocity", {.keys = 10}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "keys: 10 is fewer than the 1000 cards velocity needs"));
+  EXPECT_THAT(MakeWorkload("impossible-travel", {.keys = 1'000'001}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "keys: 1000001 is more than the 1000000 users "
+                       "impossible-travel can number"));
+  EXPECT_THAT(MakeWorkload("abandoned-challenge", {.fraud_rate = 2}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "fraud-rate: 2 is not between 0 and 1"));
 }
 
 // event Stock { event_type string, id int, name string key, volume int,

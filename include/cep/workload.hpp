@@ -30,6 +30,40 @@
 //                 {event_type BUY|SELL, id, name, volume, price, stock_time}
 //                 with stock_time = id = the event's 0-based index.
 //                 CoreStockQueryText() writes CORE's queries over it.
+//   velocity      Auth events for patterns/velocity.cep: ordinary cards
+//                 never make six authorisations within a minute (five do);
+//                 planted bursts of six 2..11 s apart on fresh cards.
+//   declines-then-charge
+//                 Auth events for patterns/declines_then_charge.cep:
+//                 ordinary declines (some retried) and large purchases, but
+//                 no approved 1000+ after three declines in 10 minutes;
+//                 planted 3..5 declines then an approved 1000..5000 on
+//                 fresh cards.
+//   impossible-travel
+//                 Login events {user, city, lat, lon, ts} for
+//                 patterns/impossible_travel.cep: ordinary users move
+//                 between 16 cities at up to 900 km/h; planted hops of
+//                 1500+ km at 3600+ km/h on fresh users.
+//   account-takeover
+//                 PasswordReset, Login, MfaCheck and Payout events for
+//                 patterns/account_takeover.cep: every ordinary reset is
+//                 followed by an MfaCheck; planted reset, new-device login
+//                 and payout of 1000+ on fresh accounts (and thwarted ones
+//                 with an MfaCheck, which do not match).
+//   abandoned-challenge
+//                 RiskFlag, ChallengeIssued and ChallengePassed events for
+//                 patterns/abandoned_challenge.cep: every ordinary event
+//                 starts a new session; high-risk ones pass their challenge
+//                 within 5 minutes or get none in time; planted high-risk
+//                 sessions are challenged and never pass in time.
+//   The multi-type ones (account-takeover, abandoned-challenge) have one
+//   field list: "type" (the event type, also event_type()) and the union of
+//   their types' fields; every line carries all of them, the members of
+//   other types empty ("", false, 0). The JSONL and CSV decoders ignore
+//   fields a type does not declare, so `cep run` reads the lines as they
+//   are. For all of these, each planted instance is exactly one match of
+//   its pattern and ordinary traffic makes none: planted_frauds() is the
+//   match count.
 //
 // DescribeWorkload() says in plain words what each workload's data looks
 // like and which patterns it is meant for, so that another engine can run
@@ -73,15 +107,20 @@ struct WorkloadOptions {
   uint64_t events = 1'000'000;
   // Number of keys: cards for card-testing (1 to 90000000; planted-fraud
   // cards come on top), Zipf cards for skewed (1 to 10000000; the bot card
-  // comes on top), tickers for stock-ticks (1 to 20). 0 means the
-  // workload's default: 10000 cards, 20 tickers.
+  // comes on top), tickers for stock-ticks (1 to 20); cards for velocity
+  // (1000 to 90000000) and declines-then-charge (1 to 90000000), users for
+  // impossible-travel (1 to 1000000), accounts for account-takeover (1000
+  // to 90000000); unused by abandoned-challenge (every session is new).
+  // 0 means the workload's default: 10000 keys, 20 tickers.
   uint64_t keys = 0;
   // Seed of the random stream; equal options give equal events.
   // Default: 1.
   uint64_t seed = 1;
-  // card-testing: probability that an ordinary event starts a planted fraud
-  // (0 to 1). A fraud is planted only if its seven events still fit in
-  // `events`. Ignored by the others. Default: 0.0001.
+  // Probability that an ordinary event starts a planted fraud (0 to 1), for
+  // card-testing and the pattern workloads (velocity, declines-then-charge,
+  // impossible-travel, account-takeover, abandoned-challenge). A fraud is
+  // planted only if all its events still fit in `events`. Ignored by
+  // skewed and stock-ticks. Default: 0.0001.
   double fraud_rate = 0.0001;
   // Encoding of AppendHeader/AppendLine. Default: kJsonl.
   WorkloadFormat format = WorkloadFormat::kJsonl;
@@ -114,8 +153,10 @@ class WorkloadGenerator {
   // column order.
   virtual const std::vector<FieldDef>& fields() const = 0;
 
-  // The event type of the current event: "Auth" for card-testing and
-  // skewed, "BUY" or "SELL" for stock-ticks. WorkloadRecords uses it to pick a
+  // The event type of the current event: "Auth" for card-testing, skewed,
+  // velocity and declines-then-charge, "Login" for impossible-travel, the
+  // "type" field for account-takeover and abandoned-challenge, "BUY" or
+  // "SELL" for stock-ticks. WorkloadRecords uses it to pick a
   // schema when a file declares several. REQUIRES: an event has been generated.
   virtual std::string_view event_type() const = 0;
 
@@ -135,9 +176,10 @@ class WorkloadGenerator {
   const WorkloadOptions& options() const { return options_; }
   // Events generated so far.
   uint64_t generated() const { return generated_; }
-  // Planted frauds whose events have been scheduled so far (card-testing;
-  // 0 for others). Every scheduled fraud is complete by the last event, so
-  // after the end this is the number of frauds in the stream.
+  // Planted frauds whose events have been scheduled so far (card-testing
+  // and the pattern workloads; 0 for skewed and stock-ticks). Every scheduled
+  // fraud is complete by the last event, so after the end this is the number of
+  // frauds in the stream.
   virtual uint64_t planted_frauds() const { return 0; }
 
  protected:

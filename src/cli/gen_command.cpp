@@ -257,7 +257,8 @@ CommandSpec GenCommand() {
               {.name = "fraud-rate",
                .value_name = "R",
                .default_value = "0.0001",
-               .help = "card-testing: chance per event of planting a fraud"},
+               .help = "chance per event of planting a fraud (the fraud "
+                       "workloads; not stock-ticks or skewed)"},
               {.name = "output",
                .short_name = 'o',
                .value_name = "FILE",

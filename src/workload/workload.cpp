@@ -26,141 +26,36 @@
 #include "cep/dsl.hpp"
 #include "cep/event.hpp"
 
+#include "fraud_workloads.hpp"
+#include "generators.hpp"
+
 namespace cep {
 namespace {
 
-// splitmix64 (Steele, Lea, Flood 2014): expands the seed into the state of
-// xoshiro256** (Blackman, Vigna 2018).
-uint64_t SplitMix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-class Rng {
- public:
-  explicit Rng(uint64_t seed) {
-    for (uint64_t& word : s_) word = SplitMix64(seed);
-  }
-
-  uint64_t Next() {
-    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = Rotl(s_[3], 45);
-    return result;
-  }
-
-  // Uniform in [0, n) by multiply-shift (Lemire); the bias is below 2^-40
-  // for the ranges used here, and the result is the same everywhere.
-  uint64_t Below(uint64_t n) {
-    __extension__ using Uint128 = unsigned __int128;
-    return static_cast<uint64_t>((static_cast<Uint128>(Next()) * n) >> 64);
-  }
-  // Uniform in [lo, hi].
-  int64_t Between(int64_t lo, int64_t hi) {
-    return lo + static_cast<int64_t>(Below(static_cast<uint64_t>(hi - lo) + 1));
-  }
-  // Uniform in [0, 1) with 53 bits.
-  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-
- private:
-  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  std::array<uint64_t, 4> s_{};
-};
-
-// ---- formatting -------------------------------------------------------------
-
-void AppendInt(std::string& out, int64_t value) {
-  char buffer[24];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  out.append(buffer, end);
-}
-
-// `cents` as a decimal with two places: 1234 -> "12.34".
-void AppendCents(std::string& out, int64_t cents) {
-  if (cents < 0) {
-    out.push_back('-');
-    cents = -cents;
-  }
-  AppendInt(out, cents / 100);
-  const int64_t rest = cents % 100;
-  out.push_back('.');
-  out.push_back(static_cast<char>('0' + rest / 10));
-  out.push_back(static_cast<char>('0' + rest % 10));
-}
-
-// Writes `value` as `width` decimal digits, zero-padded, ending before `end`.
-void PutDigits(char* end, uint64_t value, int width) {
-  for (int digit_idx = 0; digit_idx < width; ++digit_idx) {
-    *--end = static_cast<char>('0' + value % 10);
-    value /= 10;
-  }
-}
-
-// "4000-GGGG-DDDD-DDDD" for ordinary card `index` (< 9e7: the third group
-// never starts with 9), "4000-GGGG-9DDD-DDDD" for planted fraud `index`.
-// Fraud and ordinary cards never share a number.
-std::array<char, 19> CardNumber(uint64_t index, bool fraud) {
-  std::array<char, 19> card = {'4', '0', '0', '0', '-', '0', '0', '0', '0', '-',
-                               '0', '0', '0', '0', '-', '0', '0', '0', '0'};
-  const uint64_t low = fraud ? index % 10'000'000 : index % 100'000'000;
-  const uint64_t group = fraud ? index / 10'000'000 : 0;
-  PutDigits(card.data() + 9, group, 4);
-  PutDigits(card.data() + 19, low % 10'000, 4);
-  PutDigits(card.data() + 14, low / 10'000, 4);
-  if (fraud) card[10] = '9';
-  return card;
-}
+using workload_internal::AmountCents;
+using workload_internal::AppendCents;
+using workload_internal::AppendInt;
+using workload_internal::CardNumber;
+using workload_internal::kAmountSteps;
+using workload_internal::kDefaultCards;
+using workload_internal::kEpochMs;
+using workload_internal::kMaxCards;
+using workload_internal::kMerchants;
+using workload_internal::kResults;
+using workload_internal::Rng;
 
 // ---- card-testing -----------------------------------------------------------
 
-constexpr std::array<std::string_view, 8> kMerchants = {
-    "grocery", "fuel",   "coffee",     "pharmacy",
-    "travel",  "online", "restaurant", "electronics"};
-constexpr std::array<std::string_view, 3> kResults = {"approved", "declined",
-                                                      "refund"};
 constexpr std::string_view kProbeMerchant = "online-test";
 
-// Start of every card-testing stream: 2025-12-01T00:00:00Z.
-constexpr int64_t kEpochMs = 1'764'547'200'000;
 // Gaps between ordinary events: uniform 0..172 ms, mean 86 ms, so a million
 // events span about a day.
 constexpr int64_t kMaxGapMs = 172;
-constexpr uint64_t kDefaultCards = 10'000;
-constexpr uint64_t kMaxCards = 90'000'000;
 // A planted fraud: kProbes probes 2..60 s apart, then the cash-out
 // 30..300 s after the last probe: at most 11 minutes from the first probe,
 // inside the 30 minutes of card_testing.cep and card_cashout.cep.
 constexpr int kProbes = 6;
 constexpr int kFraudEvents = kProbes + 1;
-
-// Ordinary amounts: kAmountSteps + 1 log-spaced cent amounts from 5.00 to
-// 500.00. Built with sqrt and multiplication only, which IEEE 754 rounds
-// exactly, so the table is the same everywhere (std::exp and std::pow are
-// not).
-constexpr size_t kAmountSteps = 4096;
-
-const std::array<int64_t, kAmountSteps + 1>& AmountCents() {
-  static const auto* const table = [] {
-    double ratio = 100.0;  // ratio^4096 == 100
-    for (int halving = 0; halving < 12; ++halving) ratio = std::sqrt(ratio);
-    auto* cents = new std::array<int64_t, kAmountSteps + 1>();
-    double amount = 500.0;
-    for (size_t step_idx = 0; step_idx <= kAmountSteps; ++step_idx) {
-      (*cents)[step_idx] =
-          std::clamp<int64_t>(static_cast<int64_t>(amount + 0.5), 500, 50'000);
-      amount *= ratio;
-    }
-    return cents;
-  }();
-  return *table;
-}
 
 class CardTesting final : public WorkloadGenerator {
  public:
@@ -661,7 +556,7 @@ constexpr std::string_view kStockTicksPatterns =
     "`cep gen stock-ticks --query 3 --window W` writes the .cep file of a\n"
     "query (--query 3,never for the never-completing one).";
 
-constexpr std::array<WorkloadEntry, 3> kWorkloads = {{
+constexpr std::array<WorkloadEntry, 8> kWorkloads = {{
     {{"card-testing",
       "Auth events for patterns/card_testing.cep with planted card-testing "
       "frauds",
@@ -680,6 +575,37 @@ constexpr std::array<WorkloadEntry, 3> kWorkloads = {{
       kSkewedLayout, kSkewedPatterns},
      CheckSkewed,
      Make<Skewed>},
+    {{"velocity",
+      "Auth events for patterns/velocity.cep with planted bursts of six "
+      "authorisations in a minute",
+      workload_internal::kVelocityLayout, workload_internal::kVelocityPatterns},
+     workload_internal::CheckVelocity,
+     workload_internal::MakeVelocity},
+    {{"declines-then-charge",
+      "Auth events for patterns/declines_then_charge.cep with planted "
+      "declines then a large charge",
+      workload_internal::kDeclinesLayout, workload_internal::kDeclinesPatterns},
+     workload_internal::CheckDeclinesThenCharge,
+     workload_internal::MakeDeclinesThenCharge},
+    {{"impossible-travel",
+      "Login events for patterns/impossible_travel.cep with planted "
+      "impossible hops",
+      workload_internal::kTravelLayout, workload_internal::kTravelPatterns},
+     workload_internal::CheckImpossibleTravel,
+     workload_internal::MakeImpossibleTravel},
+    {{"account-takeover",
+      "PasswordReset/Login/MfaCheck/Payout events for "
+      "patterns/account_takeover.cep with planted takeovers",
+      workload_internal::kTakeoverLayout, workload_internal::kTakeoverPatterns},
+     workload_internal::CheckAccountTakeover,
+     workload_internal::MakeAccountTakeover},
+    {{"abandoned-challenge",
+      "RiskFlag/ChallengeIssued/ChallengePassed events for "
+      "patterns/abandoned_challenge.cep with planted abandoned challenges",
+      workload_internal::kChallengeLayout,
+      workload_internal::kChallengePatterns},
+     workload_internal::CheckAbandonedChallenge,
+     workload_internal::MakeAbandonedChallenge},
 }};
 
 constexpr std::array<WorkloadInfo, kWorkloads.size()> WorkloadInfos() {
