@@ -231,15 +231,6 @@ class Scripted : public WorkloadGenerator {
 
 // ---- Auth events (velocity, declines-then-charge) ---------------------------
 
-const std::vector<FieldDef>& AuthFields() {
-  static const std::vector<FieldDef>* const fields =
-      new std::vector<FieldDef>{{"card", FieldType::kString},
-                                {"amount", FieldType::kDouble},
-                                {"merchant", FieldType::kString},
-                                {"result", FieldType::kString},
-                                {"ts", FieldType::kTimestamp}};
-  return *fields;
-}
 constexpr std::array<Format, 4> kAuthFormats = {
     Format::kString, Format::kCents, Format::kString, Format::kString};
 

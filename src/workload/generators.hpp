@@ -11,8 +11,23 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "cep/event.hpp"
 
 namespace cep::workload_internal {
+
+// The fields of the Auth events of card-testing, skewed, velocity and
+// declines-then-charge, in output order.
+inline const std::vector<FieldDef>& AuthFields() {
+  static const std::vector<FieldDef>* const fields =
+      new std::vector<FieldDef>{{"card", FieldType::kString},
+                                {"amount", FieldType::kDouble},
+                                {"merchant", FieldType::kString},
+                                {"result", FieldType::kString},
+                                {"ts", FieldType::kTimestamp}};
+  return *fields;
+}
 
 // splitmix64 (Steele, Lea, Flood 2014): expands the seed into the state of
 // xoshiro256** (Blackman, Vigna 2018).

@@ -35,6 +35,7 @@ namespace {
 using workload_internal::AmountCents;
 using workload_internal::AppendCents;
 using workload_internal::AppendInt;
+using workload_internal::AuthFields;
 using workload_internal::CardNumber;
 using workload_internal::kAmountSteps;
 using workload_internal::kDefaultCards;
@@ -66,15 +67,7 @@ class CardTesting final : public WorkloadGenerator {
     next_ts_ = kEpochMs + rng_.Between(0, kMaxGapMs);
   }
 
-  const std::vector<FieldDef>& fields() const override {
-    static const std::vector<FieldDef>* const fields =
-        new std::vector<FieldDef>{{"card", FieldType::kString},
-                                  {"amount", FieldType::kDouble},
-                                  {"merchant", FieldType::kString},
-                                  {"result", FieldType::kString},
-                                  {"ts", FieldType::kTimestamp}};
-    return *fields;
-  }
+  const std::vector<FieldDef>& fields() const override { return AuthFields(); }
   std::string_view event_type() const override { return "Auth"; }
   uint64_t planted_frauds() const override { return frauds_; }
 
@@ -219,15 +212,7 @@ class Skewed final : public WorkloadGenerator {
     next_ts_ = kEpochMs + rng_.Between(0, kMaxGapMs);
   }
 
-  const std::vector<FieldDef>& fields() const override {
-    static const std::vector<FieldDef>* const fields =
-        new std::vector<FieldDef>{{"card", FieldType::kString},
-                                  {"amount", FieldType::kDouble},
-                                  {"merchant", FieldType::kString},
-                                  {"result", FieldType::kString},
-                                  {"ts", FieldType::kTimestamp}};
-    return *fields;
-  }
+  const std::vector<FieldDef>& fields() const override { return AuthFields(); }
   std::string_view event_type() const override { return "Auth"; }
 
  protected:
