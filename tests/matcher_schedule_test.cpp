@@ -12,6 +12,7 @@
 #include "cep/compiler.hpp"
 #include "cep/matcher.hpp"
 
+#include "testing/keyed_recorder.hpp"
 #include "testing/nfa_harness.hpp"
 #include "testing/status_matchers.hpp"
 
@@ -19,28 +20,14 @@ namespace cep {
 namespace {
 
 using ::cep::testing::Ev;
+using ::cep::testing::K;
+using Recorder = ::cep::testing::KeyedRecorder;
 using ::cep::testing::FormatMatch;
 using ::cep::testing::IsOk;
 using ::cep::testing::NameIs;
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAreArray;
 using P = Pattern<Ev>;
-
-Ev K(int key, std::string label, std::string name, int64_t ts) {
-  return Ev{std::move(label), std::move(name), 0, ts, 0, key};
-}
-
-class Recorder : public KeyedMatchSink<Ev, int> {
- public:
-  void OnMatch(const int& key, Match<Ev> match) override {
-    out.push_back(absl::StrCat(key, ": ", FormatMatch(match)));
-  }
-  void OnTimeout(const int& key, Match<Ev> partial, Timestamp at) override {
-    out.push_back(absl::StrCat(key, ": timeout ", FormatMatch(partial), " @",
-                               ToMillis(at)));
-  }
-  std::vector<std::string> out;
-};
 
 P AThenB() {
   return P::Begin("a")

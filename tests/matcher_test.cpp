@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "testing/keyed_recorder.hpp"
 #include "testing/nfa_harness.hpp"
 #include "testing/status_matchers.hpp"
 
@@ -17,29 +18,13 @@ namespace cep {
 namespace {
 
 using ::cep::testing::Ev;
+using ::cep::testing::K;
+using Recorder = ::cep::testing::KeyedRecorder;
 using ::cep::testing::FormatMatch;
 using ::cep::testing::IsOk;
 using ::cep::testing::NameIs;
 using ::testing::ElementsAre;
 using P = Pattern<Ev>;
-
-// Events keyed by `id`.
-Ev K(int key, std::string label, std::string name, int64_t ts) {
-  Ev e{std::move(label), std::move(name), 0, ts, 0, key};
-  return e;
-}
-
-class Recorder : public KeyedMatchSink<Ev, int> {
- public:
-  void OnMatch(const int& key, Match<Ev> match) override {
-    out.push_back(absl::StrCat(key, ": ", FormatMatch(match)));
-  }
-  void OnTimeout(const int& key, Match<Ev> partial, Timestamp at) override {
-    out.push_back(absl::StrCat(key, ": timeout ", FormatMatch(partial), " @",
-                               ToMillis(at)));
-  }
-  std::vector<std::string> out;
-};
 
 P AThenB() {
   return P::Begin("a")

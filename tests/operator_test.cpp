@@ -13,6 +13,7 @@
 
 #include "cep/compiler.hpp"
 
+#include "testing/keyed_recorder.hpp"
 #include "testing/nfa_harness.hpp"
 #include "testing/status_matchers.hpp"
 
@@ -22,13 +23,10 @@ namespace {
 using ::cep::testing::Ev;
 using ::cep::testing::FormatMatch;
 using ::cep::testing::IsOk;
+using ::cep::testing::K;
 using ::cep::testing::NameIs;
 using ::testing::ElementsAre;
 using P = Pattern<Ev>;
-
-Ev K(int key, std::string label, std::string name, int64_t ts) {
-  return Ev{std::move(label), std::move(name), 0, ts, 0, key};
-}
 
 // Lines "KEY: MATCH"; with several patterns "pPATTERN KEY: MATCH".
 class Recorder : public OperatorSink<Ev, int> {

@@ -29,6 +29,7 @@
 #include "cep/pattern.hpp"
 #include "cep/state.hpp"
 
+#include "testing/keyed_recorder.hpp"
 #include "testing/nfa_harness.hpp"
 #include "testing/status_matchers.hpp"
 
@@ -37,6 +38,7 @@ namespace {
 
 using ::cep::testing::E;
 using ::cep::testing::Ev;
+using Recorder = ::cep::testing::KeyedRecorder;
 using ::cep::testing::FormatMatch;
 using ::cep::testing::IsOk;
 using ::cep::testing::IsOkAndHolds;
@@ -534,18 +536,6 @@ TEST_F(RocksDbStateTest, KeyGroupIsOneContiguousRange) {
 }
 
 // ---- the same output as the in-memory backend -------------------------------
-
-class Recorder : public KeyedMatchSink<Ev, int> {
- public:
-  void OnMatch(const int& key, Match<Ev> match) override {
-    out.push_back(absl::StrCat(key, ": ", FormatMatch(match)));
-  }
-  void OnTimeout(const int& key, Match<Ev> partial, Timestamp at) override {
-    out.push_back(absl::StrCat(key, ": timeout ", FormatMatch(partial), " @",
-                               ToMillis(at)));
-  }
-  std::vector<std::string> out;
-};
 
 // a, then one or more b (any combination), then c, within 30 ms: branching
 // partial matches sharing buffer nodes, and timeouts.
