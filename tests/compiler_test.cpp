@@ -136,9 +136,17 @@ TEST(CompilerTest, RejectsGreedyOnSingleStage) {
       "stage 'a': Greedy needs a quantifier (OneOrMore, Times, TimesOrMore)");
 }
 
-TEST(CompilerTest, RejectsGreedyWithAllowCombinations) {
+TEST(CompilerTest, RejectsGreedyAfterAllowCombinations) {
   ExpectError(P::Begin("a").OneOrMore().AllowCombinations().Greedy(),
-              "stage 'a': Greedy does not apply with AllowCombinations");
+              "stage 'a': Greedy cannot follow AllowCombinations (call Greedy "
+              "first)");
+}
+
+// FlinkCEP accepts oneOrMore().greedy().allowCombinations() (#13).
+TEST(CompilerTest, AcceptsGreedyThenAllowCombinations) {
+  EXPECT_TRUE(
+      CompilePattern(P::Begin("a").OneOrMore().Greedy().AllowCombinations())
+          .ok());
 }
 
 TEST(CompilerTest, RejectsOptionalAfterGreedy) {
@@ -342,6 +350,37 @@ TEST(CompilerTest, SubtypeTestsVariantAlternative) {
   ASSERT_THAT(nfa.status(), IsOk());
   EXPECT_TRUE(Pattern<Trade>::IsA<Buy>(Trade(Buy{1})));
   EXPECT_FALSE(Pattern<Trade>::IsA<Buy>(Trade(Sell{1})));
+}
+
+// #13 item 9: a count of n builds O(n) states in O(n) time (unique state
+// names used to cost O(n) each).
+TEST(CompilerTest, CompilesTheLargestCount) {
+  auto nfa = CompilePattern(P::Begin("a").Times(cep::kMaxQuantifierCount));
+  ASSERT_THAT(nfa.status(), IsOk());
+  EXPECT_EQ(nfa->states().size(),
+            static_cast<size_t>(cep::kMaxQuantifierCount) + 1);
+  EXPECT_EQ(nfa->states().back().name, "a:9998");
+}
+
+TEST(CompilerTest, RejectsCountsAboveTheLimit) {
+  ExpectError(P::Begin("a").Times(10001),
+              "stage 'a': Times: the count 10001 is larger than the limit of "
+              "10000");
+  ExpectError(P::Begin("a").Times(1, 2147483647),
+              "stage 'a': Times: the count 2147483647 is larger than the limit "
+              "of 10000");
+  ExpectError(P::Begin("a").TimesOrMore(20000),
+              "stage 'a': TimesOrMore: the count 20000 is larger than the "
+              "limit of 10000");
+}
+
+// Group quantifiers multiply the states of their stages.
+TEST(CompilerTest, RejectsPatternsWithTooManyStates) {
+  P inner = P::Begin("x").Times(1000).FollowedBy("y");
+  ExpectError(P::Begin("a").FollowedBy(inner).Times(1000),
+              "the pattern needs more than 200000 automaton states, the limit "
+              "(a quantifier's count multiplies the states of its stage or "
+              "group)");
 }
 
 }  // namespace

@@ -754,11 +754,6 @@ const ErrorCase kErrorCases[] = {
      "t.cep:2:40: error: 'consecutive' and 'any combination' exclude each other\n"
      "pattern p on E { begin a + consecutive any combination }\n"
      "                                       ^"},
-    {"GreedyAndCombinations",
-     "event E { n int }\npattern p on E { begin a + any combination greedy }",
-     "t.cep:2:44: error: 'greedy' and 'any combination' exclude each other\n"
-     "pattern p on E { begin a + any combination greedy }\n"
-     "                                           ^"},
     {"GreedyGroup",
      "event E { n int }\npattern p on E { begin (begin a next b) + greedy }",
      "t.cep:2:43: error: 'greedy' does not apply to a group\n"

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 
 #include "testing/nfa_harness.hpp"
+#include "testing/status_matchers.hpp"
 
 namespace cep {
 namespace {
@@ -24,6 +25,8 @@ using cep::testing::E;
 using cep::testing::Ev;
 using cep::testing::Harness;
 using cep::testing::NameIs;
+using cep::testing::StatusIs;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
@@ -382,19 +385,24 @@ TEST(GreedyTest, GreedyOnNotStageIsRejected) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("'not'"));
 }
 
-// No GreedyITCase method: Flink's greedy() rejects a loop whose repetitions
-// use skip-till-any (allowCombinations), in either call order.
-TEST(GreedyTest, GreedyWithAllowCombinationsIsRejected) {
-  P greedy_first = P::Begin("start")
-                       .Where(NameIs("c"))
-                       .FollowedBy("middle")
-                       .Where(NameIs("a"))
-                       .OneOrMore()
-                       .Greedy()
-                       .AllowCombinations();
-  absl::Status status = CompilePattern(greedy_first).status();
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("'middle'"));
+// No GreedyITCase method. Flink's Quantifier accepts
+// oneOrMore().greedy().allowCombinations() but refuses greedy() after
+// allowCombinations() (#13). Greedy keeps `end` from taking (or skipping) an
+// event the loop could take, so a2 never ends a match.
+TEST(GreedyTest, GreedyThenAllowCombinations) {
+  P p = P::Begin("start")
+            .Where(NameIs("c"))
+            .FollowedBy("middle")
+            .Where(NameIs("a"))
+            .OneOrMore()
+            .Greedy()
+            .AllowCombinations()
+            .FollowedBy("end")
+            .Where([](const Ev& e) { return e.price > 3.0; });
+  Harness<Ev> h(p);
+  EXPECT_THAT(h.FeedAll({E("c", "c", 1.0, 1), E("a1", "a", 1.0, 2),
+                         E("a2", "a", 5.0, 3), E("b", "b", 5.0, 4)}),
+              ElementsAre("start=[c] middle=[a1 a2] end=[b]"));
 
   P combinations_first = P::Begin("start")
                              .Where(NameIs("c"))
@@ -403,9 +411,10 @@ TEST(GreedyTest, GreedyWithAllowCombinationsIsRejected) {
                              .TimesOrMore(2)
                              .AllowCombinations()
                              .Greedy();
-  status = CompilePattern(combinations_first).status();
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("'middle'"));
+  EXPECT_THAT(CompilePattern(combinations_first).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "stage 'middle': Greedy cannot follow AllowCombinations "
+                       "(call Greedy first)"));
 }
 
 // ---------------------------------------------------------------------------

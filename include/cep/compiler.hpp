@@ -12,6 +12,7 @@
 //   if (!nfa.ok()) { std::cerr << nfa.status().message() << "\n"; return 1; }
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -20,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,6 +33,11 @@
 #include "cep/pattern.hpp"
 
 namespace cep {
+
+// The most automaton states CompilePattern builds for one pattern; larger
+// patterns (large counts, quantified groups of quantified stages) are
+// refused with kInvalidArgument before any state is built.
+inline constexpr uint64_t kMaxNfaStates = 200000;
 
 template <typename Event>
 class NfaCompiler {
@@ -92,6 +99,12 @@ class NfaCompiler {
     if (const Stage<Event>& first = pattern_.stages().front(); first.is_not()) {
       return Error(first, "a pattern cannot begin with a NOT stage");
     }
+    if (EstimateStates(pattern_.stages()) > kMaxNfaStates) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the pattern needs more than ", kMaxNfaStates,
+          " automaton states, the limit (a quantifier's count multiplies the "
+          "states of its stage or group)"));
+    }
     window_ = GlobalWindow(pattern_.stages());
     const Stage<Event>& last = pattern_.stages().back();
     if (last.contiguity == Contiguity::kNotFollowedBy &&
@@ -142,13 +155,30 @@ class NfaCompiler {
       }
       return absl::OkStatus();
     }
-    for (const std::string& seen : order) {
-      if (seen == s.name) {
-        return Error(s, "duplicate stage name: names must be unique");
-      }
+    if (!stage_index_.emplace(s.name, order.size()).second) {
+      return Error(s, "duplicate stage name: names must be unique");
     }
     order.push_back(s.name);
     return absl::OkStatus();
+  }
+
+  // An upper estimate of the states CompilePattern builds for `stages`,
+  // saturating above kMaxNfaStates so that it cannot overflow.
+  static uint64_t EstimateStates(const std::vector<Stage<Event>>& stages) {
+    uint64_t total = 1;  // the final state
+    for (const Stage<Event>& s : stages) {
+      // A stage's states per repetition: itself, its ignore state, a stop
+      // state and copies without transitive NOTs.
+      uint64_t one = s.is_group() ? EstimateStates(s.group) + 1 : 4;
+      const Quantifier& q = s.quantifier;
+      uint64_t repetitions = q.kind == Quantifier::Kind::kSingle ? 1
+                             : q.kind == Quantifier::Kind::kTimes
+                                 ? static_cast<uint64_t>(q.to)
+                                 : static_cast<uint64_t>(q.from) + 1;
+      total += std::min(one * repetitions, kMaxNfaStates + 1);
+      if (total > kMaxNfaStates) return kMaxNfaStates + 1;
+    }
+    return total;
   }
 
   static Duration GlobalWindow(const std::vector<Stage<Event>>& stages) {
@@ -191,10 +221,8 @@ class NfaCompiler {
   }
 
   uint32_t IndexOf(const std::string& name) const {
-    for (uint32_t i = 0; i < nfa_.stage_names_.size(); ++i) {
-      if (nfa_.stage_names_[i] == name) return i;
-    }
-    return kNoStage;
+    auto it = stage_index_.find(name);
+    return it == stage_index_.end() ? kNoStage : it->second;
   }
 
   static absl::Status Error(const Stage<Event>& s, absl::string_view message) {
@@ -205,9 +233,14 @@ class NfaCompiler {
   // ---- states -------------------------------------------------------------
 
   uint32_t NewState(const std::string& base, uint32_t stage, StateType type) {
+    // FlinkCEP's NFAStateNameHandler: the base name first, then base:0,
+    // base:1, ... The next suffix per base keeps this O(1) per state.
     std::string name = base;
-    for (int n = 0; used_names_.contains(name); ++n) {
-      name = absl::StrCat(base, ":", n);
+    if (used_names_.contains(name)) {
+      int& next = next_suffix_[base];
+      do {
+        name = absl::StrCat(base, ":", next++);
+      } while (used_names_.contains(name));
     }
     used_names_.insert(name);
     states_.push_back(
@@ -377,22 +410,35 @@ class NfaCompiler {
   uint32_t CopyWithoutTransitiveNots(uint32_t sink) {
     auto nots = CurrentNots();
     if (nots.empty() || !cur_.stage().quantifier.optional) return sink;
-    BuildState original = states_[sink];
+    std::vector<uint32_t> stops;
+    for (const auto& entry : nots) {
+      // A NOT stage whose stop state is not built yet has no edge to drop.
+      auto stop = stop_states_.find(entry.second);
+      if (stop != stop_states_.end()) stops.push_back(stop->second);
+    }
+    absl::flat_hash_map<uint32_t, uint32_t> copies;
+    return CopyWithoutStops(sink, stops, copies);
+  }
+
+  // Copies `state` and, through PROCEED edges, the states it proceeds to,
+  // dropping PROCEED edges into `stops`. `copies` maps each state copied so
+  // far to its copy, so that shared targets are copied once and a cycle of
+  // PROCEED edges (a looping group) is copied as a cycle.
+  uint32_t CopyWithoutStops(uint32_t state, const std::vector<uint32_t>& stops,
+                            absl::flat_hash_map<uint32_t, uint32_t>& copies) {
+    if (auto it = copies.find(state); it != copies.end()) return it->second;
+    BuildState original = states_[state];
     uint32_t copy = NewState(original.name, original.stage, original.type);
+    copies[state] = copy;
     for (const PendingTransition& t : original.transitions) {
-      if (t.action == Action::kProceed) {
-        uint32_t target = t.target;
-        bool remove = false;
-        if (states_[target].type == StateType::kStop) {
-          for (const auto& entry : nots) {
-            if (stop_states_.at(entry.second) == target) remove = true;
-          }
-        } else {
-          target = CopyWithoutTransitiveNots(target);
-        }
-        if (!remove) Add(copy, Action::kProceed, target, t.condition);
-      } else {
-        Add(copy, t.action, t.target == sink ? copy : t.target, t.condition);
+      if (t.action != Action::kProceed) {
+        Add(copy, t.action, t.target == state ? copy : t.target, t.condition);
+      } else if (states_[t.target].type != StateType::kStop) {
+        Add(copy, t.action, CopyWithoutStops(t.target, stops, copies),
+            t.condition);
+      } else if (std::find(stops.begin(), stops.end(), t.target) ==
+                 stops.end()) {
+        Add(copy, t.action, t.target, t.condition);
       }
     }
     return copy;
@@ -406,6 +452,14 @@ class NfaCompiler {
       Add(copy, t.action, t.target == state ? copy : t.target, t.condition);
     }
     return copy;
+  }
+
+  // The copy of `state` taken before a greedy loop with Until restricted its
+  // transitions; `state` itself when no greedy loop restricted it (for
+  // instance when the loop's sink was a copy without transitive NOTs).
+  uint32_t OriginalOf(uint32_t state) const {
+    auto it = original_of_.find(state);
+    return it == original_of_.end() ? state : it->second;
   }
 
   void UpdateWithGreedyCondition(uint32_t state,
@@ -510,7 +564,7 @@ class NfaCompiler {
     if (optional) {
       if (s.quantifier.greedy) {
         if (s.until != nullptr) {
-          Add(single, Action::kProceed, original_of_.at(proceed),
+          Add(single, Action::kProceed, OriginalOf(proceed),
               And(proceed_condition, s.until));
         }
         Add(single, Action::kProceed, proceed,
@@ -573,7 +627,9 @@ class NfaCompiler {
     const Stage<Event>& g = cur_.stage();
     group_ = &g;
     cur_ = Ref{&g.group, static_cast<int>(g.group.size()) - 1};
-    following_ = Ref{};
+    // following_ stays the stage after the group, as in FlinkCEP: a
+    // NotFollowedBy right after the group puts its stop edges on the loop
+    // states of the group's last stage.
     uint32_t last = CreateMiddleStates(sink);
     return ConvertPattern(last);
   }
@@ -641,11 +697,10 @@ class NfaCompiler {
 
   int32_t UserIndex(const std::shared_ptr<const UserCondition<Event>>& user) {
     auto& users = nfa_.user_conditions_;
-    for (size_t i = 0; i < users.size(); ++i) {
-      if (users[i] == user) return static_cast<int32_t>(i);
-    }
-    users.push_back(user);
-    return static_cast<int32_t>(users.size() - 1);
+    auto [it, added] =
+        user_index_.emplace(user.get(), static_cast<int32_t>(users.size()));
+    if (added) users.push_back(user);
+    return it->second;
   }
 
   // A cycle of PROCEED transitions would let the evaluator loop forever on
@@ -707,6 +762,9 @@ class NfaCompiler {
   Duration window_{0};
   std::vector<BuildState> states_;
   absl::flat_hash_set<std::string> used_names_;
+  absl::flat_hash_map<std::string, int> next_suffix_;
+  absl::flat_hash_map<std::string, uint32_t> stage_index_;
+  absl::flat_hash_map<const UserCondition<Event>*, int32_t> user_index_;
   std::map<std::string, uint32_t> stop_states_;
   std::map<uint32_t, uint32_t> original_of_;  // greedy+until sink copies
   std::map<const Stage<Event>*, bool> first_of_loop_;

@@ -116,6 +116,12 @@ struct Quantifier {
   Contiguity inner = Contiguity::kRelaxed;
 };
 
+// The largest count Times / TimesOrMore accept: a count of n builds about
+// 2n automaton states, so larger counts would make compilation and memory
+// grow without bound. The compiler also bounds the automaton as a whole
+// (kMaxNfaStates in compiler.hpp), since group quantifiers multiply.
+inline constexpr int kMaxQuantifierCount = 10000;
+
 // One stage of a pattern: a named event (or a group of stages) with its
 // contiguity, condition, quantifier and windows. Read by the compiler.
 template <typename Event>
@@ -311,6 +317,7 @@ class Pattern {
   Pattern& Times(int times) {
     if (times <= 0)
       return FailLast("Times", "Times needs a count greater than 0");
+    if (times > kMaxQuantifierCount) return CountTooLarge("Times", times);
     return SetQuantifier("Times", Quantifier::Kind::kTimes, times, times);
   }
   // Between `from` and `to` events; Times(0, n) is Times(1, n).Optional().
@@ -320,6 +327,7 @@ class Pattern {
                       absl::StrCat("Times(", from, ", ", to,
                                    ") needs 0 <= from <= to and to > 0"));
     }
+    if (to > kMaxQuantifierCount) return CountTooLarge("Times", to);
     SetQuantifier("Times", Quantifier::Kind::kTimes, from == 0 ? 1 : from, to);
     if (from == 0 && status_.ok()) Optional();
     return *this;
@@ -328,6 +336,7 @@ class Pattern {
   Pattern& TimesOrMore(int times) {
     if (times < 0)
       return FailLast("TimesOrMore", "TimesOrMore needs a count of 0 or more");
+    if (times > kMaxQuantifierCount) return CountTooLarge("TimesOrMore", times);
     SetQuantifier("TimesOrMore", Quantifier::Kind::kLooping,
                   times == 0 ? 1 : times, times == 0 ? 1 : times);
     if (times == 0 && status_.ok()) Optional();
@@ -353,7 +362,11 @@ class Pattern {
     if (s->is_not()) return Fail(*s, "Greedy does not apply to a NOT stage");
     if (s->is_group()) return Fail(*s, "Greedy does not apply to a group");
     if (s->quantifier.inner == Contiguity::kNonDeterministicRelaxed) {
-      return Fail(*s, "Greedy does not apply with AllowCombinations");
+      // FlinkCEP's order: greedy().allowCombinations() is accepted, the
+      // other order is not.
+      return Fail(*s,
+                  "Greedy cannot follow AllowCombinations (call Greedy "
+                  "first)");
     }
     if (s->quantifier.kind == Quantifier::Kind::kSingle) {
       return Fail(*s,
@@ -476,13 +489,35 @@ class Pattern {
   }
 
   void CheckNotAfterOptional(const std::string& name) {
-    if (!stages_.empty() && stages_.back().quantifier.optional) {
+    if (stages_.empty()) return;
+    const Stage<Event>& before = stages_.back();
+    if (before.quantifier.optional) {
       FailMessage(absl::StrCat(
           "stage '", name, "': a NOT stage cannot follow the optional stage '",
-          stages_.back().name,
+          before.name,
           "' (not supported, as in FlinkCEP: use two patterns, one with and "
           "one without the optional stage)"));
+    } else if (CanMatchNothing(before)) {
+      // FlinkCEP accepts this, but which events its NOT stage then applies
+      // to depends on unrelated partial matches: refused, like a NOT stage
+      // after an optional stage.
+      FailMessage(absl::StrCat(
+          "stage '", name, "': a NOT stage cannot follow the group '",
+          before.name,
+          "', which can match no event (all its stages are optional): use "
+          "two patterns, one with and one without the group"));
     }
+  }
+
+  // Whether `s` can complete without taking an event: it is optional, or a
+  // group whose every stage can.
+  static bool CanMatchNothing(const Stage<Event>& s) {
+    if (s.quantifier.optional) return true;
+    if (!s.is_group()) return false;
+    for (const Stage<Event>& inner : s.group) {
+      if (!inner.is_not() && !CanMatchNothing(inner)) return false;
+    }
+    return true;
   }
 
   Stage<Event>* Last(const char* op) {
@@ -540,9 +575,6 @@ class Pattern {
       return Fail(*s,
                   "apply either Consecutive or AllowCombinations, not both");
     }
-    if (inner == Contiguity::kNonDeterministicRelaxed && s->quantifier.greedy) {
-      return Fail(*s, "Greedy does not apply with AllowCombinations");
-    }
     s->quantifier.inner = inner;
     return *this;
   }
@@ -553,6 +585,11 @@ class Pattern {
   Pattern& FailLast(const char* op, absl::string_view message) {
     Stage<Event>* s = Last(op);
     return s == nullptr ? *this : Fail(*s, message);
+  }
+  Pattern& CountTooLarge(const char* op, int count) {
+    return FailLast(
+        op, absl::StrCat(op, ": the count ", count,
+                         " is larger than the limit of ", kMaxQuantifierCount));
   }
   Pattern& FailMessage(std::string message) {
     if (status_.ok()) status_ = absl::InvalidArgumentError(std::move(message));

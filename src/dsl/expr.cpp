@@ -57,6 +57,11 @@ namespace {
 using Ctx = Context<Record>;
 using NodePtr = std::unique_ptr<const ExprNode>;
 
+// The most operations one arithmetic chain (`a + b - c ...`) may have: each
+// one nests the evaluation one level deeper. `and` / `or` chains have no
+// limit (one node evaluates them all).
+constexpr size_t kMaxOperations = 1000;
+
 // "an int", "a string": for messages.
 std::string Article(Type type) {
   return absl::StrCat(type == Type::kInt ? "an " : "a ", TypeName(type));
@@ -302,38 +307,30 @@ NodePtr Binary(NodePtr a, NodePtr b, F f) {
   return std::make_unique<BinaryNode<F>>(std::move(a), std::move(b), f);
 }
 
-// SQL's three-valued `and`: false wins over null.
-class AndNode final : public ExprNode {
+// SQL's three-valued `and` (false wins over null) or `or` (true wins over
+// null) of any number of operands, evaluated left to right until one
+// decides. One node per chain, so that `a or b or ... ` with many terms needs
+// no deep recursion to evaluate or destroy.
+class LogicalNode final : public ExprNode {
  public:
-  AndNode(NodePtr a, NodePtr b) : a_(std::move(a)), b_(std::move(b)) {}
+  LogicalNode(bool is_and, std::vector<NodePtr> operands)
+      : is_and_(is_and), operands_(std::move(operands)) {}
   Val Eval(const Record& event, const Ctx* ctx) const override {
-    const Val x = a_->Eval(event, ctx);
-    if (!x.null && !x.b) return x;
-    const Val y = b_->Eval(event, ctx);
-    if (!y.null && !y.b) return y;
-    return x.null ? x : y;
+    Val result = MakeBool(is_and_);
+    for (const NodePtr& operand : operands_) {
+      const Val x = operand->Eval(event, ctx);
+      if (x.null) {
+        result = x;
+      } else if (x.b != is_and_) {
+        return x;
+      }
+    }
+    return result;
   }
 
  private:
-  NodePtr a_;
-  NodePtr b_;
-};
-
-// SQL's three-valued `or`: true wins over null.
-class OrNode final : public ExprNode {
- public:
-  OrNode(NodePtr a, NodePtr b) : a_(std::move(a)), b_(std::move(b)) {}
-  Val Eval(const Record& event, const Ctx* ctx) const override {
-    const Val x = a_->Eval(event, ctx);
-    if (!x.null && x.b) return x;
-    const Val y = b_->Eval(event, ctx);
-    if (!y.null && y.b) return y;
-    return x.null ? x : y;
-  }
-
- private:
-  NodePtr a_;
-  NodePtr b_;
+  bool is_and_;
+  std::vector<NodePtr> operands_;
 };
 
 // `a` unless it is null, else `b`.
@@ -993,6 +990,16 @@ class Checker {
   }
 
   absl::StatusOr<Typed> CheckNode(const ast::Chain& chain) {
+    if (!chain.rest.empty() &&
+        (chain.rest.front().op == "and" || chain.rest.front().op == "or")) {
+      return CheckLogical(chain);
+    }
+    if (chain.rest.size() > kMaxOperations) {
+      const ast::Operation& extra = chain.rest[kMaxOperations];
+      return Error(OffOr(extra, ExprOffset(*scope_.parsed, extra.operand)),
+                   absl::StrCat("more than ", kMaxOperations,
+                                " operations in a row; split the expression"));
+    }
     CEP_ASSIGN_OR_RETURN(Typed acc, Check(chain.first));
     for (size_t op_idx = 0; op_idx < chain.rest.size(); ++op_idx) {
       const ast::Operation& operation = chain.rest[op_idx];
@@ -1008,22 +1015,40 @@ class Checker {
     return acc;
   }
 
+  // `a and b and ...` or `a or b or ...` (a chain has one operator): one
+  // LogicalNode over all operands.
+  absl::StatusOr<Typed> CheckLogical(const ast::Chain& chain) {
+    const std::string& op = chain.rest.front().op;
+    auto needs_bool = [&](const Typed& side) -> absl::Status {
+      if (side.type == Type::kBool) return absl::OkStatus();
+      return Error(side.offset, absl::StrCat("'", op, "' needs a boolean, not ",
+                                             Article(side.type)));
+    };
+    CEP_ASSIGN_OR_RETURN(Typed first, Check(chain.first));
+    Typed acc;
+    acc.type = Type::kBool;
+    acc.constant = first.constant;
+    acc.iterative = first.iterative;
+    acc.offset = first.offset;
+    std::vector<NodePtr> operands;
+    operands.reserve(chain.rest.size() + 1);
+    for (size_t op_idx = 0; op_idx < chain.rest.size(); ++op_idx) {
+      CEP_ASSIGN_OR_RETURN(Typed rhs, Check(chain.rest[op_idx].operand));
+      if (op_idx == 0) {
+        CEP_RETURN_IF_ERROR(needs_bool(first));
+        operands.push_back(std::move(first.node));
+      }
+      CEP_RETURN_IF_ERROR(needs_bool(rhs));
+      acc.constant = acc.constant && rhs.constant;
+      acc.iterative = acc.iterative || rhs.iterative;
+      operands.push_back(std::move(rhs.node));
+    }
+    acc.node = std::make_unique<LogicalNode>(op == "and", std::move(operands));
+    return Fold(std::move(acc));
+  }
+
   absl::StatusOr<Typed> Apply(const std::string& op, size_t op_offset, Typed a,
                               Typed b) {
-    if (op == "and" || op == "or") {
-      for (const Typed* side : {&a, &b}) {
-        if (side->type != Type::kBool) {
-          return Error(side->offset,
-                       absl::StrCat("'", op, "' needs a boolean, not ",
-                                    Article(side->type)));
-        }
-      }
-      NodePtr node = op == "and" ? NodePtr(std::make_unique<AndNode>(
-                                       std::move(a.node), std::move(b.node)))
-                                 : NodePtr(std::make_unique<OrNode>(
-                                       std::move(a.node), std::move(b.node)));
-      return Combine(std::move(a), std::move(b), std::move(node), Type::kBool);
-    }
     if (IsComparison(op))
       return Comparison(op, op_offset, std::move(a), std::move(b));
     return Arithmetic(op, op_offset, std::move(a), std::move(b));

@@ -630,8 +630,9 @@ class Lowerer {
     }
     if (q) {
       const std::string text = QuantifierText(*q);
-      if (q->from > INT_MAX || q->to > INT_MAX) {
-        return Error(*q, absl::StrCat(text, ": the count is too large"));
+      if (q->from > kMaxQuantifierCount || q->to > kMaxQuantifierCount) {
+        return Error(*q, absl::StrCat(text, ": a count is larger than the ",
+                                      "limit of ", kMaxQuantifierCount));
       }
       const int from = static_cast<int>(q->from);
       const int to = static_cast<int>(q->to);
@@ -706,16 +707,12 @@ class Lowerer {
         return Error(modifier,
                      "'consecutive' and 'any combination' exclude each other");
       }
-      if ((m == "greedy" && combinations) ||
-          (m == "any combination" && greedy)) {
-        return Error(modifier,
-                     "'greedy' and 'any combination' exclude each other");
-      }
       *flag = true;
     }
+    // Greedy before AllowCombinations: the order FlinkCEP accepts.
+    if (greedy) p.Greedy();
     if (consecutive) p.Consecutive();
     if (combinations) p.AllowCombinations();
-    if (greedy) p.Greedy();
     return absl::OkStatus();
   }
 
