@@ -846,6 +846,16 @@ TEST(DslGrammarTest, ErrorNumberTooLarge) {
       "                                   ^");
 }
 
+// #13: 1e309 overflows a double; it used to be read as 1 with the unknown
+// duration unit 'e309'.
+TEST(DslGrammarTest, ErrorDoubleTooLarge) {
+  EXPECT_EQ(ErrorOf("pattern p on E { begin a where x > 1e309 }"),
+            "test.cep:1:36: error: number is too large for a double\n"
+            "pattern p on E { begin a where x > 1e309 }\n"
+            "                                   ^");
+  EXPECT_EQ(ErrorOf("pattern p on E { begin a where x > 1.5e308 }"), "");
+}
+
 // -- Garbage never crashes ----------------------------------------------------
 
 TEST(DslGrammarTest, BinaryBytesAreAnError) {

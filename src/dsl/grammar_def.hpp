@@ -718,8 +718,13 @@ auto const primary_def =
 
 // Durations before integers (`10m`), doubles before both (`1e3`). Digits
 // that none of them takes are an integer too large for 64 bits.
+// A number with a fraction or exponent that double_literal does not take
+// overflows a double (`1e309`).
 auto const number_def =
-    double_literal | duration | int_literal
+    double_literal
+    | (x3::lexeme[&(digits >> (('.' >> digits) | exponent))]
+       >> raise("number is too large for a double"))
+    | duration | int_literal
     | (&x3::ascii::digit >> raise("number is too large"));
 
 auto const parenthesised_def =
