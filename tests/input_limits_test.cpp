@@ -5,6 +5,7 @@
 // patterns share.
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -105,6 +106,10 @@ class EndlessLine : public std::streambuf {
     std::fill(std::begin(buffer_), std::end(buffer_), 'z');
   }
 
+ public:
+  // Bytes of the line handed to the reader so far.
+  uint64_t produced() const { return produced_; }
+
  private:
   int_type underflow() override {
     if (left_ == 0) {
@@ -116,12 +121,14 @@ class EndlessLine : public std::streambuf {
     }
     const uint64_t n = std::min<uint64_t>(left_, sizeof(buffer_));
     left_ -= n;
+    produced_ += n;
     setg(buffer_, buffer_, buffer_ + n);
     return traits_type::to_int_type(buffer_[0]);
   }
 
   char buffer_[1 << 16];
   uint64_t left_;
+  uint64_t produced_ = 0;
   std::string after_;
   bool after_done_ = false;
 };
@@ -139,6 +146,31 @@ TEST(LineReaderTest, HoldsNoMoreThanTheBoundOfAHugeLine) {
   EXPECT_EQ(reader.Next(in, line, consumed), LineRead::kLine);
   EXPECT_EQ(line, "next");
   EXPECT_EQ(reader.Next(in, line, consumed), LineRead::kEnd);
+}
+
+TEST(LineReaderTest, LeavesTheRestWhenAskedTo) {
+  EndlessLine endless(uint64_t{256} << 20, "\n");
+  std::istream in(&endless);
+  LineReader reader(1024, /*drop_rest=*/false);
+  std::string line;
+  uint64_t consumed = 0;
+  EXPECT_EQ(reader.Next(in, line, consumed), LineRead::kTooLong);
+  EXPECT_EQ(line, std::string(1024, 'z'));
+  EXPECT_EQ(consumed, 1025u);
+  EXPECT_LE(endless.produced(), uint64_t{1} << 16);
+}
+
+TEST(LineReaderTest, AStopRequestEndsDroppingTheRest) {
+  EndlessLine endless(uint64_t{1} << 40, "\n");  // 1 TiB: never read whole
+  std::istream in(&endless);
+  const std::atomic<bool> stop{true};
+  LineReader reader(1024, /*drop_rest=*/true, &stop);
+  std::string line;
+  uint64_t consumed = 0;
+  EXPECT_EQ(reader.Next(in, line, consumed), LineRead::kTooLong);
+  EXPECT_EQ(line, std::string(1024, 'z'));
+  // The line's first chunk, then 16 chunks of 64 KiB.
+  EXPECT_EQ(consumed, 1025u + 16 * 65536);
 }
 
 // ---- cep run: --max-line-bytes, NUL bytes -----------------------------------
@@ -225,6 +257,17 @@ TEST(MaxLineBytesTest, AnEndlessLineEndsInBoundedMemory) {
   EXPECT_EQ(r.stats->errors, 1u);
   EXPECT_EQ(r.stats->events, 1u);
   EXPECT_EQ(r.dead_letter, std::string(4096, 'z') + "\n");
+}
+
+TEST(MaxLineBytesTest, AnEndlessLineStopsTheRunAtTheBound) {
+  EndlessLine endless(uint64_t{1} << 40, "\n");
+  std::istream in(&endless);
+  Result r = RunOn(in, {"--max-line-bytes", "4096"});
+  EXPECT_THAT(r.stats,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "events.jsonl:1: error: the line is longer than 4096 "
+                       "bytes (--max-line-bytes)"));
+  EXPECT_LE(endless.produced(), uint64_t{1} << 16);
 }
 
 TEST(MaxLineBytesTest, FlagValues) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <istream>
@@ -23,15 +24,21 @@ enum class LineRead {
 
 class LineReader {
  public:
-  // REQUIRES: max_bytes >= 1.
-  explicit LineReader(size_t max_bytes) : max_bytes_(max_bytes) {}
+  // `drop_rest`: whether Next reads and drops the rest of a line that is too
+  // long (to go on with the next line), or leaves it in the input (the
+  // caller stops). `stop` (may be null): when it becomes true while the
+  // rest of a line is dropped, Next returns at once (the input is then in
+  // the middle of the line). REQUIRES: max_bytes >= 1.
+  explicit LineReader(size_t max_bytes, bool drop_rest = true,
+                      const std::atomic<bool>* stop = nullptr)
+      : max_bytes_(max_bytes), drop_rest_(drop_rest), stop_(stop) {}
 
   // Reads the next line of `input` into `line`, without its '\n' (a '\r'
   // before it stays). `consumed` becomes the bytes taken from the input,
   // the '\n' included. kTooLong: the line has more than max_bytes bytes;
   // `line` holds the first max_bytes and the rest of the line, up to and
-  // including its '\n', has been read and dropped. `line` never holds more
-  // than max_bytes + 1 bytes.
+  // including its '\n', has been read and dropped (with drop_rest). `line`
+  // never holds more than max_bytes + 1 bytes.
   LineRead Next(std::istream& input, std::string& line, uint64_t& consumed) {
     line.clear();
     consumed = 0;
@@ -78,14 +85,31 @@ class LineReader {
                   bool ended) {
     if (line.size() <= max_bytes_) return LineRead::kLine;
     line.resize(max_bytes_);
-    if (!ended) {
-      input.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+    if (ended || !drop_rest_) return LineRead::kTooLong;
+    // Chunk by chunk, so that a stop request is seen every 16 of them.
+    for (size_t chunk_idx = 1;; ++chunk_idx) {
+      input.getline(chunk_.get(), kChunkBytes + 1);
       consumed += static_cast<uint64_t>(input.gcount());
+      const std::ios::iostate state = input.rdstate();
+      const bool full = (state & std::ios::failbit) != 0 &&
+                        static_cast<size_t>(input.gcount()) == kChunkBytes;
+      if (!full) {
+        // At the '\n', or at the end of the input.
+        if ((state & std::ios::eofbit) != 0)
+          input.clear(state & ~std::ios::failbit);
+        return LineRead::kTooLong;
+      }
+      input.clear(state & ~std::ios::failbit);
+      if (stop_ != nullptr && chunk_idx % 16 == 0 &&
+          stop_->load(std::memory_order_relaxed)) {
+        return LineRead::kTooLong;
+      }
     }
-    return LineRead::kTooLong;
   }
 
   size_t max_bytes_;
+  bool drop_rest_;
+  const std::atomic<bool>* stop_;
   std::unique_ptr<char[]> chunk_;
 };
 

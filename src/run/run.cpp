@@ -590,7 +590,8 @@ class Runner {
       // The header row first.
       std::string header;
       size_t header_line = 0;
-      io::LineReader reader(options_.max_line_bytes);
+      io::LineReader reader(options_.max_line_bytes,
+                            options_.on_error == OnError::kSkip, options_.stop);
       uint64_t header_bytes = 0;
       io::LineRead read;
       while (!csv_.has_header() &&
@@ -999,7 +1000,8 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
            options.stop->load(std::memory_order_relaxed);
   };
   std::string line;
-  io::LineReader reader(options.max_line_bytes);
+  io::LineReader reader(options.max_line_bytes,
+                        options.on_error == OnError::kSkip, options.stop);
   uint64_t consumed = 0;
   io::LineRead read;
   while (!stop_requested() &&
