@@ -779,7 +779,10 @@ class Runner {
       return cannot("its definition is not in the state (written in C++?)");
     }
     absl::StatusOr<PatternFile> old = ParsePatternFile(*source, where);
-    if (!old.ok()) return cannot(std::string(old.status().message()));
+    // Text from the database: escaped, in case it is corrupted.
+    if (!old.ok()) {
+      return cannot(internal::Printable(std::string(old.status().message())));
+    }
     if (absl::Status same = CheckSameEventTypes(file_, *old); !same.ok()) {
       return cannot(
           Cat("its event types differ: ", std::string(same.message())));
