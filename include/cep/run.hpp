@@ -212,7 +212,8 @@ struct RunOutputs {
   std::ostream* matches = nullptr;
   std::ostream* timeouts = nullptr;
   std::ostream* late = nullptr;
-  // Input lines that failed to decode under OnError::kSkip, verbatim.
+  // Input lines that failed to decode under OnError::kSkip, verbatim (a line
+  // over RunOptions::max_line_bytes cut to that length).
   std::ostream* dead_letter = nullptr;
   // With RunOptions::state_dir: the files behind the streams (opened for
   // appending: a resumed run truncates them to the length of its checkpoint,
