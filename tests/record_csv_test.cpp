@@ -509,6 +509,33 @@ TEST(RecordCsvDecoderTest, BadBool) {
               IsInvalid(R"(field 'ok' must be true or false, not 't\tx')"));
 }
 
+TEST(RecordCsvDecoderTest, InvalidUtf8NamesTheColumn) {
+  // A lone continuation byte, a truncated sequence, an overlong form and a
+  // surrogate: none may reach the JSON output.
+  EXPECT_THAT(AuthRowError("c\x80,1,2,true,3"),
+              IsInvalid("column 1: invalid UTF-8"));
+  EXPECT_THAT(AuthRowError("c1,1,2,true,3\xE2\x82"),
+              IsInvalid("column 5: invalid UTF-8"));
+  EXPECT_THAT(AuthRowError("c1,\"\xC0\xAF\",2,true,3"),
+              IsInvalid("column 2: invalid UTF-8"));
+  // Checked before the column count, in any column.
+  EXPECT_THAT(AuthRowError("c1,1,2,true,3,\xED\xA0\x80"),
+              IsInvalid("column 6: invalid UTF-8"));
+  EXPECT_THAT(AuthRowError("\xED\xA0\x80"
+                           "abcdefgh,1,2,true,3"),
+              IsInvalid("column 1: invalid UTF-8"));
+  // Past the first eight bytes (read a word at a time).
+  EXPECT_THAT(AuthRowError("cardnumber1,1,2,true,3\xFF"),
+              IsInvalid("column 5: invalid UTF-8"));
+  // Valid multi-byte text decodes.
+  Schema auth = AuthSchema();
+  RecordCsvDecoder decoder({&auth});
+  ASSERT_THAT(decoder.ReadHeader(kAuthHeader), IsOk());
+  auto record = decoder.Decode("caf\xC3\xA9 \xF0\x9F\x92\xB3,1,2,true,3");
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ((*record)[0], Str("caf\xC3\xA9 \xF0\x9F\x92\xB3"));
+}
+
 TEST(RecordCsvDecoderTest, BadTimestamp) {
   EXPECT_THAT(AuthRowError("c1,1,1,true,yesterday"),
               IsInvalid("field 'ts': timestamp 'yesterday' is not RFC "

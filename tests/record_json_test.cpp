@@ -179,17 +179,47 @@ TEST(RecordDecoderTest, NumbersBeyond64BitsWhereTheyFit) {
   ASSERT_THAT(record, IsOk());
   EXPECT_EQ((*record)[1], Value(1e20));
   EXPECT_EQ((*record)[2], Value(int64_t{2}));
-  // Only the first of two members with one name counts (as for any value).
+  // A name twice is an error, whichever of the two is too big.
   EXPECT_THAT(
-      decoder.Decode(
+      DecodeError(
+          decoder,
           R"({"card":"c","amount":1,"n":5,"n":99999999999999999999,"ok":true,"ts":1})"),
-      IsOk());
+      StatusIs(absl::StatusCode::kInvalidArgument, "duplicate member 'n'"));
   EXPECT_THAT(
       DecodeError(
           decoder,
           R"({"card":"c","amount":1,"n":99999999999999999999,"n":5,"ok":true,"ts":1})"),
+      StatusIs(absl::StatusCode::kInvalidArgument, "duplicate member 'n'"));
+}
+
+TEST(RecordDecoderTest, DuplicateMembersAreRejected) {
+  Schema auth = AuthSchema();
+  RecordDecoder decoder({&auth});
+  EXPECT_THAT(
+      DecodeError(
+          decoder,
+          R"({"card":"c1","amount":1,"n":1,"ok":true,"ts":1,"amount":900})"),
       StatusIs(absl::StatusCode::kInvalidArgument,
-               "field 'n': 99999999999999999999 is too large for an int"));
+               "duplicate member 'amount'"));
+  // Members that are no field count too; nested objects are not checked.
+  EXPECT_THAT(
+      DecodeError(
+          decoder,
+          R"({"x":1,"card":"c1","amount":1,"n":1,"ok":true,"ts":1,"x":2})"),
+      StatusIs(absl::StatusCode::kInvalidArgument, "duplicate member 'x'"));
+  EXPECT_THAT(
+      decoder.Decode(
+          R"({"card":"c1","amount":1,"n":1,"ok":true,"ts":1,"o":{"a":1,"b":2}})"),
+      IsOk());
+  // Many members: sorted, not compared pairwise; the name is escaped.
+  std::string many = R"({"card":"c1","amount":1,"n":1,"ok":true,"ts":1)";
+  for (int idx = 0; idx < 40; ++idx) {
+    many += ",\"m" + std::to_string(idx) + "\":0";
+  }
+  EXPECT_THAT(decoder.Decode(many + "}"), IsOk());
+  EXPECT_THAT(
+      DecodeError(decoder, many + R"(,"m\n7":1,"m\n7":2})"),
+      StatusIs(absl::StatusCode::kInvalidArgument, "duplicate member 'm\\n7'"));
 }
 
 TEST(RecordDecoderTest, NumbersBeyond64BitsWithSeveralTypes) {

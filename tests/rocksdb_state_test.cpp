@@ -391,6 +391,25 @@ TEST_F(RocksDbStateTest, PatternHashMismatchFailsNamingBoth) {
                                     "the pattern now has hash 'p2'")));
 }
 
+TEST_F(RocksDbStateTest, CorruptedMetaIsPrintedEscaped) {
+  ASSERT_NE(OpenStrings(), nullptr);
+  {
+    RocksDbStoreOptions options;
+    options.path = path_;
+    auto store = RocksDbStore::Open(options);
+    ASSERT_THAT(store.status(), IsOk());
+    (*store)->PutMeta("pattern_hash", std::string("p\x1b[2J\0\xff\\", 8));
+    ASSERT_THAT((*store)->Commit(), IsOk());
+  }
+  EXPECT_THAT(StringBackend::Open(Options(), strings_, events_),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       absl::StrCat("rocksdb state at '", path_,
+                                    "': states belong to pattern hash "
+                                    "'p\\x1b[2J\\x00\\xff\\x5c', the "
+                                    "pattern now has hash 'p1'")));
+  EXPECT_EQ(internal::Printable("ab\ncd\x7f\xe9"), "ab\\x0acd\\x7f\\xe9");
+}
+
 TEST_F(RocksDbStateTest, SecondOpenOfSameDatabaseIsUnavailable) {
   auto backend = OpenStrings();
   ASSERT_NE(backend, nullptr);

@@ -216,8 +216,7 @@ TEST(RunPatternFileTest, BadLineIsSkippedToTheDeadLetterOutput) {
 
 TEST(RunPatternFileTest, InputThatIsNotTextFails) {
   PatternFile file = MakeFile(SmallThenBig());
-  RunOptions options;
-  options.on_error = OnError::kSkip;
+  RunOptions options;  // with --on-error skip: a dead letter (input_limits)
   Result r = RunOn(
       file, Event("c1", 1, 1000) + "\n" + std::string("\x7f\0E", 3), options);
   EXPECT_THAT(r.stats,

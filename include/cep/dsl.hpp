@@ -40,6 +40,28 @@
 
 namespace cep {
 
+// Immutable text that copies share: every pattern of a file points at one
+// copy of the file's text, so a file of many patterns holds its text once.
+class SharedText {
+ public:
+  SharedText() = default;
+  explicit SharedText(std::string text)
+      : text_(std::make_shared<const std::string>(std::move(text))) {}
+
+  // Valid while any copy of this SharedText lives.
+  const std::string& str() const {
+    static const std::string* const kEmpty = new std::string();
+    return text_ ? *text_ : *kEmpty;
+  }
+  std::string_view view() const { return str(); }
+  operator std::string_view() const { return view(); }  // NOLINT: implicit
+  bool empty() const { return view().empty(); }
+  size_t size() const { return view().size(); }
+
+ private:
+  std::shared_ptr<const std::string> text_;
+};
+
 // One `pattern` declaration of a file.
 struct FilePattern {
   std::string name;
@@ -48,8 +70,9 @@ struct FilePattern {
   std::string filename;
   size_t line = 0;
   // The text of that file (empty for a pattern added with AddPattern): what
-  // durable state keeps, so that an old version can be parsed again.
-  std::string source;
+  // durable state keeps, so that an old version can be parsed again. The
+  // patterns of one file share one copy.
+  SharedText source;
   // The event types it runs on (`on Auth, Refund`), in the order written.
   // Events of other types in the stream are not given to it.
   std::vector<const Schema*> types;
@@ -159,9 +182,15 @@ class PatternFile {
 [[nodiscard]] absl::Status CheckSameEventTypes(const PatternFile& a,
                                                const PatternFile& b);
 
+// The largest pattern file LoadPatternFile reads: 4 MiB.
+inline constexpr size_t kMaxPatternFileBytes = size_t{4} << 20;
+
 // Reads the file at `path`, then ParsePatternFile(). A file that cannot be
 // read is kNotFound (missing) or kInvalidArgument, naming the path and the
-// reason: "cannot read 'x.cep': No such file or directory".
+// reason: "cannot read 'x.cep': No such file or directory". Only regular
+// files of at most kMaxPatternFileBytes are read: "cannot read '/dev/zero':
+// a character device, not a regular file", "cannot read 'big.cep': larger
+// than 4194304 bytes, the limit for a pattern file".
 [[nodiscard]] absl::StatusOr<PatternFile> LoadPatternFile(
     const std::string& path);
 

@@ -20,6 +20,8 @@
 //     must all be columns (checked per row, so a file may hold columns for
 //     some of the types only);
 //   - every row has as many fields as the header;
+//   - a row is valid UTF-8 ("column 2: invalid UTF-8" names the first field
+//     that is not), as JSON lines are;
 //   - values: int a decimal integer within int64 ("-42"), double what
 //     std::from_chars reads in general format, finite ("1.5", "2e3"), string
 //     the text as is (quotes removed), bool true or false, timestamp an

@@ -10,7 +10,9 @@
 //     integer, double any number, string a string, bool true/false,
 //     timestamp an integer (epoch milliseconds) or an RFC 3339 string
 //     ("2026-01-01T10:00:00Z", "2026-01-01T10:00:00.250+01:00");
-//   - members that are not declared fields are ignored.
+//   - members that are not declared fields are ignored;
+//   - a member name may occur once ("duplicate member 'amount'" otherwise:
+//     JSON leaves the meaning of a repeated name open).
 // Errors are kInvalidArgument whose message is the reason only ("missing
 // field 'card'"); the caller adds "FILE:LINE: error: ".
 //

@@ -215,6 +215,11 @@ inline constexpr std::string_view kMetaKeyCount = "key_count";
     RocksDbStore& store, std::string_view format_version,
     std::string_view pattern_hash);
 
+// `bytes` read from a database (a hash, a version, a namespace), for an
+// error message: printable ASCII as is, every other byte and '\\' as \xNN,
+// so that corrupted bytes cannot garble a terminal or a log line.
+std::string Printable(std::string_view bytes);
+
 // Debian's abseil has its own string_view; StrCat and friends take that one.
 inline absl::string_view ToAbsl(std::string_view s) {
   return absl::string_view(s.data(), s.size());

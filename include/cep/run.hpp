@@ -79,6 +79,9 @@ struct RunProgress {
   Duration watermark_lag{0};
 };
 
+// The largest RunOptions::max_line_bytes: 1 GiB.
+inline constexpr size_t kMaxLineBytesLimit = size_t{1} << 30;
+
 struct RunOptions {
   // Behaviour.
 
@@ -92,6 +95,13 @@ struct RunOptions {
   Duration max_out_of_orderness{0};
   // Flag --on-error stop|skip. Default: kStop.
   OnError on_error = OnError::kStop;
+  // The longest input line, in bytes without its newline (flag
+  // --max-line-bytes, 1 to kMaxLineBytesLimit). A longer line is an error
+  // "INPUT:LINE: error: the line is longer than N bytes (--max-line-bytes)",
+  // or under OnError::kSkip a dead letter cut to its first max_line_bytes
+  // bytes; either way the run holds at most this much of it in memory.
+  // Default: 16 MiB.
+  size_t max_line_bytes = size_t{16} << 20;
   // Sort each output's lines (flag --sort-output): identical bytes for every
   // loop and parallelism. Outputs are then written at the end. Default: off.
   bool sort_output = false;
@@ -202,7 +212,8 @@ struct RunOutputs {
   std::ostream* matches = nullptr;
   std::ostream* timeouts = nullptr;
   std::ostream* late = nullptr;
-  // Input lines that failed to decode under OnError::kSkip, verbatim.
+  // Input lines that failed to decode under OnError::kSkip, verbatim (a line
+  // over RunOptions::max_line_bytes cut to that length).
   std::ostream* dead_letter = nullptr;
   // With RunOptions::state_dir: the files behind the streams (opened for
   // appending: a resumed run truncates them to the length of its checkpoint,
@@ -246,9 +257,10 @@ struct RunStats {
 // errors ("events.jsonl:7: error: missing field 'card'").
 // Errors:
 //   kInvalidArgument "INPUT:LINE: error: REASON" for a line that does not
-//     decode (with OnError::kStop) or an input that is not text (NUL bytes:
-//     always), and "FILE: error: event type 'T' has no time field" before
-//     reading anything;
+//     decode or is longer than max_line_bytes, or that is not text (a NUL
+//     byte), with OnError::kStop (with kSkip these go to the dead letters),
+//     and "FILE: error: event type 'T' has no time field" before reading
+//     anything;
 //   the status of CompilePattern ("FILE:LINE: error: pattern 'p': ...");
 //   kUnknown "INPUT:LINE: error: ..." when a condition threw;
 //   kUnavailable when the input cannot be read or an output written;
@@ -268,6 +280,7 @@ struct RunStats {
 //   time event|processing
 //   max-out-of-orderness DURATION   a duration: 0, 250ms, 10s, 5m, 2h, 1d
 //   on-error stop|skip
+//   max-line-bytes N                 1 to 1073741824
 //   sort-output true|false           (a switch on the command line)
 //   loop event|microbatch|realtime
 //   trigger DURATION|Nevents         100ms, 1s, 10000events

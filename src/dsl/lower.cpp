@@ -235,7 +235,7 @@ class Lowerer {
     FilePattern out;
     out.name = decl.name.text;
     out.filename = source_.filename();
-    out.source = source_.text();
+    out.source = source_.shared_text();
     out.line =
         source_.Locate(decl.id_first >= 0 ? Off(decl) : Off(decl.name)).line;
     scope_ = PatternScope();
@@ -744,27 +744,7 @@ absl::StatusOr<PatternFile> ParsePatternFile(std::string_view text,
 }
 
 absl::StatusOr<PatternFile> LoadPatternFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    const int error = errno;
-    std::string message =
-        absl::StrCat("cannot read '", path, "': ", std::strerror(error));
-    return error == ENOENT ? absl::NotFoundError(message)
-                           : absl::InvalidArgumentError(message);
-  }
-  std::string text;
-  char buffer[65536];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) {
-    text.append(buffer, n);
-  }
-  const bool failed = std::ferror(file) != 0;
-  const int error = errno;
-  std::fclose(file);
-  if (failed) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot read '", path, "': ", std::strerror(error)));
-  }
+  CEP_ASSIGN_OR_RETURN(std::string text, dsl::ReadPatternText(path));
   return ParsePatternFile(text, path);
 }
 

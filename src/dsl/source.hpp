@@ -11,8 +11,12 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+#include "cep/dsl.hpp"
 
 namespace cep::dsl {
 
@@ -27,7 +31,9 @@ class Source {
       : filename_(std::move(filename)), text_(std::move(text)) {}
 
   const std::string& filename() const { return filename_; }
-  const std::string& text() const { return text_; }
+  const std::string& text() const { return text_.str(); }
+  // The text, for FilePattern::source: one copy for every pattern.
+  const SharedText& shared_text() const { return text_; }
 
   // Line and column of the byte at `offset` (clamped to the text's end).
   LineColumn Locate(size_t offset) const;
@@ -40,7 +46,16 @@ class Source {
 
  private:
   std::string filename_;
-  std::string text_;
+  SharedText text_;
+  // Offsets where lines start, built by the first Locate().
+  mutable std::vector<size_t> line_starts_;
 };
+
+// The text of the pattern file at `path` (LoadPatternFile). Refuses what is
+// not a regular file (a directory, a device such as /dev/zero, a FIFO: opened
+// without blocking, never read) and a file over kMaxPatternFileBytes, so
+// that neither hangs nor exhausts memory.
+// Errors: kNotFound (missing) or kInvalidArgument "cannot read 'PATH': ...".
+absl::StatusOr<std::string> ReadPatternText(const std::string& path);
 
 }  // namespace cep::dsl

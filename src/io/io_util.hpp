@@ -5,6 +5,7 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -61,6 +62,14 @@ struct ParsedTimestamp {
   int64_t millis = 0;
   TimestampProblem problem = TimestampProblem::kNone;
 };
+
+// The offset of the first byte of `text` that is not valid UTF-8 (RFC 3629:
+// no overlong forms, surrogates or code points beyond U+10FFFF), if any.
+std::optional<size_t> FirstInvalidUtf8(std::string_view text);
+
+// The 1-based column of byte `offset` of `line`, counting characters: UTF-8
+// continuation bytes do not start a column.
+size_t ColumnOf(std::string_view line, size_t offset);
 
 // Parses an RFC 3339 date-time (see ParseRfc3339 in cep/record_json.hpp)
 // to epoch milliseconds.

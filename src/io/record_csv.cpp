@@ -228,6 +228,15 @@ absl::Status RecordCsvDecoder::Impl::ReadHeader(std::string_view line) {
 
 absl::StatusOr<Record> RecordCsvDecoder::Impl::Decode(std::string_view line) {
   if (absl::Status status = Split(line, cells); !status.ok()) return status;
+  if (const std::optional<size_t> bad = io::FirstInvalidUtf8(line)) {
+    // Between cells are only commas and quotes, so a cell holds the byte.
+    size_t column = 1;
+    while (column < cells.size() &&
+           cells[column].text.data() <= line.data() + *bad) {
+      ++column;
+    }
+    return Invalid(Cat("column ", column, ": invalid UTF-8"));
+  }
   if (cells.size() != column_count) {
     return Invalid(
         Cat("row has ", Columns(cells.size()), ", the header ", column_count));

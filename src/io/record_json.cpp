@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <string>
@@ -221,16 +222,12 @@ std::string JsonErrorText(simdjson::error_code error) {
   return text;
 }
 
-// ---- locating malformed JSON ----------------------------------------------
-// simdjson's DOM parser says what kind of problem a line has but not where.
-// When it fails, JsonScanner walks the line once more, by the JSON grammar
-// (RFC 8259), and stops at the first problem. It also lists the numbers
-// simdjson cannot hold (integers beyond 64 bits, doubles beyond the double
-// range): those lines are valid JSON, so the decoder blanks the numbers out,
-// parses again and reports them against the fields they belong to.
+}  // namespace
 
-// The 1-based column of byte `offset` of `line`, counting characters: UTF-8
-// continuation bytes do not start a column.
+// ---- UTF-8 and columns ------------------------------------------------------
+
+namespace io {
+
 size_t ColumnOf(std::string_view line, size_t offset) {
   size_t column = 1;
   for (size_t pos = 0; pos < offset && pos < line.size(); ++pos) {
@@ -239,10 +236,18 @@ size_t ColumnOf(std::string_view line, size_t offset) {
   return column;
 }
 
-// The offset of the first byte of `text` that is not valid UTF-8, if any.
 std::optional<size_t> FirstInvalidUtf8(std::string_view text) {
   size_t pos = 0;
   while (pos < text.size()) {
+    // ASCII, eight bytes at a time.
+    uint64_t word = 0;
+    if (pos + sizeof(word) <= text.size()) {
+      std::memcpy(&word, text.data() + pos, sizeof(word));
+      if ((word & 0x8080808080808080ull) == 0) {
+        pos += sizeof(word);
+        continue;
+      }
+    }
     const auto lead = static_cast<unsigned char>(text[pos]);
     size_t length = 0;
     unsigned char min2 = 0x80;  // bounds of the second byte
@@ -273,6 +278,21 @@ std::optional<size_t> FirstInvalidUtf8(std::string_view text) {
   }
   return std::nullopt;
 }
+
+}  // namespace io
+
+namespace {
+
+using io::ColumnOf;
+using io::FirstInvalidUtf8;
+
+// ---- locating malformed JSON ----------------------------------------------
+// simdjson's DOM parser says what kind of problem a line has but not where.
+// When it fails, JsonScanner walks the line once more, by the JSON grammar
+// (RFC 8259), and stops at the first problem. It also lists the numbers
+// simdjson cannot hold (integers beyond 64 bits, doubles beyond the double
+// range): those lines are valid JSON, so the decoder blanks the numbers out,
+// parses again and reports them against the fields they belong to.
 
 bool IsWordChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -639,6 +659,8 @@ struct RecordDecoder::Impl {
   std::string buffer;
   // Filled by Recover() for the line being decoded.
   std::vector<BigMember> big_members;
+  // The member names of the line being decoded (CheckMemberNames).
+  std::vector<std::string_view> member_names;
 
   absl::StatusOr<Record> Decode(std::string_view line);
   // After simdjson rejected `line` with `error`: the message with a column
@@ -647,6 +669,9 @@ struct RecordDecoder::Impl {
   absl::Status Recover(std::string_view line, simdjson::error_code error,
                        simdjson::dom::element& document);
   absl::StatusOr<const Schema*> SchemaOf(simdjson::dom::object object) const;
+  // kInvalidArgument "duplicate member 'NAME'" when `object` has a member
+  // name twice (JSON leaves the meaning open; simdjson would read the first).
+  absl::Status CheckMemberNames(simdjson::dom::object object);
   static absl::Status DecodeField(const FieldDef& field,
                                   simdjson::dom::element element, Value& value);
   static absl::Status DecodeBigField(const FieldDef& field,
@@ -692,16 +717,11 @@ absl::Status RecordDecoder::Impl::Recover(std::string_view line,
   if (document.get_object().get(object) != simdjson::SUCCESS) {
     return absl::OkStatus();  // Decode() reports what the line holds
   }
-  // A name that occurs twice reads as its first occurrence (at_key), so
-  // only first occurrences count.
-  std::vector<std::string_view> seen;
+  // A name that occurs twice is an error (CheckMemberNames, after this).
   size_t member_idx = 0;
   for (const simdjson::dom::key_value_pair member : object) {
-    const bool first =
-        std::find(seen.begin(), seen.end(), member.key) == seen.end();
-    if (first) seen.push_back(member.key);
     for (const JsonScanner::BigNumber& big : scanner.big_numbers()) {
-      if (first && big.member == member_idx) {
+      if (big.member == member_idx) {
         big_members.push_back(
             {member.key,
              std::string(line.substr(big.begin, big.end - big.begin)),
@@ -729,6 +749,9 @@ absl::StatusOr<Record> RecordDecoder::Impl::Decode(std::string_view line) {
   if (document.get_object().get(object) != simdjson::SUCCESS) {
     return Invalid(Cat("expected a JSON object, not ", JsonTypeName(document)));
   }
+  if (absl::Status status = CheckMemberNames(object); !status.ok()) {
+    return status;
+  }
   const Schema* schema = nullptr;
   if (auto found = SchemaOf(object); found.ok()) {
     schema = *found;
@@ -755,6 +778,35 @@ absl::StatusOr<Record> RecordDecoder::Impl::Decode(std::string_view line) {
     }
   }
   return Record(schema, std::move(values));
+}
+
+absl::Status RecordDecoder::Impl::CheckMemberNames(
+    simdjson::dom::object object) {
+  member_names.clear();
+  for (const simdjson::dom::key_value_pair member : object) {
+    member_names.push_back(member.key);
+  }
+  // Events have a few members: comparing each pair is cheapest. Sorting
+  // keeps a line with very many members from taking quadratic time.
+  constexpr size_t kPairwiseUpTo = 16;
+  if (member_names.size() <= kPairwiseUpTo) {
+    for (size_t idx = 1; idx < member_names.size(); ++idx) {
+      for (size_t earlier = 0; earlier < idx; ++earlier) {
+        if (member_names[earlier] == member_names[idx]) {
+          return Invalid(
+              Cat("duplicate member ", io::Quoted(member_names[idx])));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+  std::sort(member_names.begin(), member_names.end());
+  const auto twice =
+      std::adjacent_find(member_names.begin(), member_names.end());
+  if (twice != member_names.end()) {
+    return Invalid(Cat("duplicate member ", io::Quoted(*twice)));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<const Schema*> RecordDecoder::Impl::SchemaOf(

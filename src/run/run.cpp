@@ -48,6 +48,8 @@
 #include "cep/state.hpp"
 #include "cep/time.hpp"
 
+#include "../io/line_reader.hpp"
+
 namespace cep {
 namespace {
 
@@ -295,6 +297,7 @@ class Runner {
     std::string_view line = raw;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find('\0') != std::string_view::npos) {
+      if (options_.on_error == OnError::kSkip) return Skip(raw);
       return absl::InvalidArgumentError(Cat(
           input_name_, ":", line_no,
           ": error: the input is not text (it contains a NUL byte); "
@@ -322,9 +325,7 @@ class Runner {
             Cat(input_name_, ":", line_no,
                 ": error: ", std::string(record.status().message())));
       }
-      ++errors_;
-      sink_.DeadLetter(raw);
-      return absl::OkStatus();
+      return Skip(raw);
     }
     const Timestamp ts = TimeOf(*record);
     if (ts > max_ts_) max_ts_ = ts;
@@ -337,6 +338,24 @@ class Runner {
     event_time_.Record(SteadyClockNanos() - started);
     if (options_.progress && (line_no & 1023) == 0) ReportProgress();
     ++events_since_checkpoint_;
+    return absl::OkStatus();
+  }
+
+  // What LineReader::Next gave for line `line_no`: the line, or the first
+  // max_line_bytes of one too long (an error, or under OnError::kSkip a
+  // dead letter cut to that length).
+  absl::Status Read(io::LineRead read, std::string_view line, size_t line_no) {
+    if (read == io::LineRead::kLine) return Line(line, line_no);
+    if (options_.on_error == OnError::kSkip) return Skip(line);
+    return absl::InvalidArgumentError(
+        Cat(input_name_, ":", line_no, ": error: the line is longer than ",
+            options_.max_line_bytes, " bytes (--max-line-bytes)"));
+  }
+
+  // A line skipped under OnError::kSkip.
+  absl::Status Skip(std::string_view raw) {
+    ++errors_;
+    sink_.DeadLetter(raw);
     return absl::OkStatus();
   }
 
@@ -571,9 +590,15 @@ class Runner {
       // The header row first.
       std::string header;
       size_t header_line = 0;
-      while (!csv_.has_header() && std::getline(input, header)) {
-        consumed += header.size() + 1;
-        CEP_RETURN_IF_ERROR(Line(header, ++header_line));
+      io::LineReader reader(options_.max_line_bytes,
+                            options_.on_error == OnError::kSkip, options_.stop);
+      uint64_t header_bytes = 0;
+      io::LineRead read;
+      while (!csv_.has_header() &&
+             (read = reader.Next(input, header, header_bytes)) !=
+                 io::LineRead::kEnd) {
+        consumed += header_bytes;
+        CEP_RETURN_IF_ERROR(Read(read, header, ++header_line));
       }
     }
     CEP_RETURN_IF_ERROR(SkipInput(input, consumed, offset));
@@ -672,6 +697,9 @@ class Runner {
   static constexpr std::string_view kMetaTimers = "timers";
   static constexpr std::string_view kMetaTimerPrefix = "timer/";
   static constexpr std::string_view kMetaSource = "source";
+  // Set on an old version once a --migrate run drains it: only then may a
+  // run without --migrate drop it when it holds nothing.
+  static constexpr std::string_view kMetaDraining = "draining";
 
   // Opens one RocksDB state per pattern under state_dir; `factory` hands
   // them to the runtime.
@@ -700,9 +728,12 @@ class Runner {
   }
 
   // The state of a version of a pattern that the files no longer declare
-  // (namespace NAME@HASH): dropped when it holds no key; with --migrate
+  // (namespace NAME@HASH): with --migrate dropped when it holds no key, else
   // drained (its old definition, kept in the state, runs on without
-  // starting new partial matches); else an error.
+  // starting new partial matches); without it an error, unless it holds
+  // nothing and an earlier --migrate run drained it, or no checkpoint ever
+  // ran in it. (A finished run holds no key either, but its state belongs
+  // to another pattern all the same.)
   absl::Status DrainOrDrop(
       const std::string& space, std::unique_ptr<RocksDbStore> store,
       std::vector<RuntimePattern<Record, Value>>& runtime) {
@@ -713,33 +744,45 @@ class Runner {
     const std::string where = store->path();
     CEP_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
                          OpenBackend(std::move(store), hash));
-    if (backend->key_count() == 0) return backend->store().Drop();
+    CEP_ASSIGN_OR_RETURN(std::optional<std::string> source,
+                         backend->GetMeta(kMetaSource));
+    if (backend->key_count() == 0) {
+      CEP_ASSIGN_OR_RETURN(std::optional<std::string> draining,
+                           backend->GetMeta(kMetaDraining));
+      // Without a source no checkpoint ran (a run refused at the start).
+      if (options_.migrate || draining.has_value() || !source.has_value()) {
+        return backend->store().Drop();
+      }
+    }
     if (!options_.migrate) {
       if (file_.FindPattern(name) == nullptr) {
         return absl::FailedPreconditionError(
-            Cat(where, ": error: holds the state of pattern '", name,
+            Cat(where, ": error: holds the state of pattern '",
+                internal::Printable(name),
                 "', which the pattern files do not declare; run with "
                 "--migrate to let it drain, or with another --state "
                 "directory"));
       }
-      return absl::FailedPreconditionError(Cat(
-          where, ": error: holds the state of pattern '", name, "' with hash ",
-          hash, "; the pattern now has hash ", Hash(*FindCompiled(name)),
-          "; run with --migrate to start it fresh while the old version "
-          "drains, or with another --state directory"));
+      return absl::FailedPreconditionError(
+          Cat(where, ": error: holds the state of pattern '", name,
+              "' with hash ", internal::Printable(hash),
+              "; the pattern now has hash ", Hash(*FindCompiled(name)),
+              "; run with --migrate to start it fresh while the old version "
+              "drains, or with another --state directory"));
     }
-    CEP_ASSIGN_OR_RETURN(std::optional<std::string> source,
-                         backend->GetMeta(kMetaSource));
     auto cannot = [&](std::string_view why) {
       return absl::FailedPreconditionError(
-          Cat(where, ": error: cannot drain the old version of pattern '", name,
-              "': ", why));
+          Cat(where, ": error: cannot drain the old version of pattern '",
+              internal::Printable(name), "': ", why));
     };
     if (!source.has_value() || source->empty()) {
       return cannot("its definition is not in the state (written in C++?)");
     }
     absl::StatusOr<PatternFile> old = ParsePatternFile(*source, where);
-    if (!old.ok()) return cannot(std::string(old.status().message()));
+    // Text from the database: escaped, in case it is corrupted.
+    if (!old.ok()) {
+      return cannot(internal::Printable(std::string(old.status().message())));
+    }
     if (absl::Status same = CheckSameEventTypes(file_, *old); !same.ok()) {
       return cannot(
           Cat("its event types differ: ", std::string(same.message())));
@@ -763,6 +806,7 @@ class Runner {
     migrations_.push_back(Cat("pattern '", name, "': the version with hash ",
                               hash, " drains the partial matches of ",
                               backend->key_count(), " keys"));
+    CEP_RETURN_IF_ERROR(backend->SetMeta(kMetaDraining, "1"));
     AddBackend(std::move(backend));
     return absl::OkStatus();
   }
@@ -959,10 +1003,15 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
            options.stop->load(std::memory_order_relaxed);
   };
   std::string line;
-  while (!stop_requested() && std::getline(input, line)) {
+  io::LineReader reader(options.max_line_bytes,
+                        options.on_error == OnError::kSkip, options.stop);
+  uint64_t consumed = 0;
+  io::LineRead read;
+  while (!stop_requested() &&
+         (read = reader.Next(input, line, consumed)) != io::LineRead::kEnd) {
     ++line_no;
-    offset += line.size() + (input.eof() ? 0 : 1);
-    if (absl::Status status = runner.Line(line, line_no); !status.ok()) {
+    offset += consumed;
+    if (absl::Status status = runner.Read(read, line, line_no); !status.ok()) {
       return status;
     }
     if (options.stop_after_lines > 0 && line_no >= options.stop_after_lines) {
@@ -1211,6 +1260,10 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
   }
   if (name == "parallelism") {
     return ParseCount(name, value, 1, 256, options.parallelism);
+  }
+  if (name == "max-line-bytes") {
+    return ParseCount(name, value, 1, kMaxLineBytesLimit,
+                      options.max_line_bytes);
   }
   return absl::InvalidArgumentError(Cat("unknown option '--", name, "'"));
 }

@@ -236,7 +236,7 @@ absl::StatusOr<RocksDbStore::Shared> RocksDbStore::OpenShared(
     if (name.empty() || name.find('/') != std::string::npos) {
       return absl::InvalidArgumentError(
           absl::StrCat("rocksdb state at '", options.path, "': bad namespace '",
-                       name, "' (empty or with '/')"));
+                       internal::Printable(name), "' (empty or with '/')"));
     }
     families.push_back(absl::StrCat(kStateFamily, ".", name));
   }
@@ -254,7 +254,8 @@ absl::StatusOr<RocksDbStore::Shared> RocksDbStore::OpenShared(
     impl->shared = shared;
     impl->state = handles[idx];
     impl->meta_prefix = absl::StrCat(names[idx], "/");
-    impl->path = absl::StrCat(options.path, "[", names[idx], "]");
+    impl->path =
+        absl::StrCat(options.path, "[", internal::Printable(names[idx]), "]");
     result.stores.push_back(
         std::unique_ptr<RocksDbStore>(new RocksDbStore(std::move(impl))));
   }
@@ -418,6 +419,23 @@ const std::string& RocksDbStore::path() const { return impl_->path; }
 
 namespace internal {
 
+std::string Printable(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size());
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f && c != '\\') {
+      out += c;
+    } else {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<uint64_t> CheckStateMeta(RocksDbStore& store,
                                         std::string_view format_version,
                                         std::string_view pattern_hash) {
@@ -441,21 +459,21 @@ absl::StatusOr<uint64_t> CheckStateMeta(RocksDbStore& store,
   }
   if (*stored_version != format_version) {
     return absl::FailedPreconditionError(absl::StrCat(
-        where, ": states have format version ", *stored_version,
+        where, ": states have format version ", Printable(*stored_version),
         ", this build reads version ", internal::ToAbsl(format_version)));
   }
   const std::string stored = stored_hash.value_or("");
   if (stored != pattern_hash) {
     return absl::FailedPreconditionError(absl::StrCat(
-        where, ": states belong to pattern hash '", stored,
-        "', the pattern now has hash '", internal::ToAbsl(pattern_hash), "'"));
+        where, ": states belong to pattern hash '", Printable(stored),
+        "', the pattern now has hash '", Printable(pattern_hash), "'"));
   }
   CEP_ASSIGN_OR_RETURN(std::optional<std::string> count,
                        store.GetMeta(kMetaKeyCount));
   uint64_t keys = 0;
   if (count.has_value() && !absl::SimpleAtoi(*count, &keys)) {
-    return absl::DataLossError(
-        absl::StrCat(where, ": key count '", *count, "' is not a number"));
+    return absl::DataLossError(absl::StrCat(
+        where, ": key count '", Printable(*count), "' is not a number"));
   }
   return keys;
 }
