@@ -47,17 +47,34 @@ enum class OverflowPolicy : uint8_t {
   kRejectNewStarts,  // discard the newest, so new starts are refused first
 };
 
+// The default of EvaluatorOptions::max_partial_matches: partial matches one
+// key may hold in one pattern. A partial match holds the events it took, so
+// memory per key is bounded by this many times the longest partial match
+// (bound that with a window).
+inline constexpr size_t kDefaultMaxPartialMatches = 10000;
+
 struct EvaluatorOptions {
   // Behaviour.
 
   // Most partial matches one key may hold (the start computation not
-  // counted); 0 means no limit. FollowedByAny under OneOrMore without
-  // Within grows without bound otherwise. Default: 0.
-  size_t max_partial_matches = 0;
+  // counted); 0 means no limit. FollowedByAny under OneOrMore doubles them
+  // with every event otherwise (`followed by any b+`). The limit is checked
+  // after each event: the partial matches one event makes come and go
+  // within it. Default: kDefaultMaxPartialMatches (10000).
+  size_t max_partial_matches = kDefaultMaxPartialMatches;
   // Which partial matches go when the limit is passed; every one discarded
-  // is counted in EvaluatorMetrics::evicted_partial_matches.
+  // is counted in EvaluatorMetrics::evicted_partial_matches, and releases
+  // the events and buffer nodes only it used. Among partial matches that
+  // started with the same event, those made first count as older. The order
+  // depends only on the events, so evictions are deterministic.
   // Default: kDropOldest.
   OverflowPolicy overflow_policy = OverflowPolicy::kDropOldest;
+
+  // Whether timed-out partial matches go to MatchSink::OnTimeout. When
+  // false they are only counted (EvaluatorMetrics::timeouts) and released:
+  // no Match is built, which saves the copies of their events when nobody
+  // reads them (`cep run` without --timeouts). Default: true.
+  bool report_timeouts = true;
 
   // Performance.
 
@@ -637,7 +654,9 @@ class Evaluator {
         int64_t at = by_previous ? comp.previous_ts + state_window
                                  : comp.start_ts + window;
         ++metrics_.timeouts;
-        sink.OnTimeout(Materialize(state, comp), FromMillis(at));
+        if (options_.report_timeouts) {
+          sink.OnTimeout(Materialize(state, comp), FromMillis(at));
+        }
         state.buffer().Release(comp.node, comp.version);
       }
     }
@@ -796,27 +815,24 @@ class Evaluator {
 
   // ---- bounded memory -------------------------------------------------------
 
+  // Drops partial matches past max_partial_matches, as overflow_policy
+  // says. O(1) unless some go: `partials` is sorted by start, and
+  // computations that took no event yet (the start one) sort last.
   void EnforceCap(KeyState<Event>& state, std::vector<Computation>& partials) {
     const size_t cap = options_.max_partial_matches;
     if (cap == 0) return;
-    size_t live = 0;
-    for (const Computation& c : partials) live += c.has_start ? 1 : 0;
+    size_t live = partials.size();
+    while (live > 0 && !partials[live - 1].has_start) --live;
     if (live <= cap) return;
-    size_t excess = live - cap;
+    const size_t excess = live - cap;
     metrics_.evicted_partial_matches += excess;
-    // partials is in start order with the start computation last.
-    if (options_.overflow_policy == OverflowPolicy::kDropOldest) {
-      for (size_t i = 0; i < excess; ++i) {
-        state.buffer().Release(partials[i].node, partials[i].version);
-      }
-      partials.erase(partials.begin(), partials.begin() + excess);
-    } else {
-      size_t end = live;  // one past the newest real partial match
-      for (size_t i = end - excess; i < end; ++i) {
-        state.buffer().Release(partials[i].node, partials[i].version);
-      }
-      partials.erase(partials.begin() + (end - excess), partials.begin() + end);
+    const size_t first =
+        options_.overflow_policy == OverflowPolicy::kDropOldest ? 0 : cap;
+    for (size_t i = first; i < first + excess; ++i) {
+      state.buffer().Release(partials[i].node, partials[i].version);
     }
+    partials.erase(partials.begin() + static_cast<ptrdiff_t>(first),
+                   partials.begin() + static_cast<ptrdiff_t>(first + excess));
   }
 
   // Stable insertion sort by start: the lists are nearly sorted already,
