@@ -207,6 +207,70 @@ TEST(EvaluatorTest, CapRefuseNewNeverExceededAndEvictionsCountedExactly) {
   EXPECT_EQ(h.buffered_events(), 301u);
 }
 
+// `begin s followed by e` where e's price equals s's, skipping to the next
+// event after a match: the partial match of a price no later event has
+// holds back every match that starts after it.
+P HeldBackPattern() {
+  return P::Begin("s", AfterMatchSkip::SkipToNext())
+      .Where(NameIs("s"))
+      .FollowedBy("e")
+      .Where([](const Ev& e, const Context<Ev>& ctx) {
+        return e.name == "e" && e.price == ctx.EventsFor("s")[0]->price;
+      });
+}
+
+std::vector<Ev> HeldBackEvents(int pairs) {
+  std::vector<Ev> events = {E("s0", "s", 1, 0)};
+  for (int i = 1; i <= pairs; ++i) {
+    events.push_back(E(absl::StrCat("s", i), "s", 2, 2 * i - 1));
+    events.push_back(E(absl::StrCat("e", i), "e", 2, 2 * i));
+  }
+  return events;
+}
+
+TEST(EvaluatorTest, WithoutCapHeldBackMatchesGrow) {
+  EvaluatorOptions options;
+  options.max_partial_matches = 0;
+  Harness<Ev> h(HeldBackPattern(), options);
+  EXPECT_THAT(h.FeedAll(HeldBackEvents(6)), IsEmpty());
+  EXPECT_EQ(h.state().completed().size(), 6u);
+}
+
+TEST(EvaluatorTest, CapCountsHeldBackMatchesDropOldest) {
+  // Cap 4: s0's partial match, held-back matches and the newest s fit until
+  // s4 makes 5; then s0's partial match (the oldest) goes and the 3 matches
+  // it held back come out. Later ones are not held back.
+  EvaluatorOptions options;
+  options.max_partial_matches = 4;
+  Harness<Ev> h(HeldBackPattern(), options);
+  const std::vector<Ev> events = HeldBackEvents(5);
+  for (size_t i = 0; i <= 6; ++i) {
+    EXPECT_THAT(h.Feed(events[i], events[i].ts), IsEmpty()) << i;
+  }
+  EXPECT_EQ(h.state().completed().size(), 3u);
+  EXPECT_EQ(h.evaluator().metrics().evicted_partial_matches, 0u);
+  EXPECT_THAT(h.Feed(events[7], events[7].ts),  // s4
+              ElementsAre("s=[s1] e=[e1]", "s=[s2] e=[e2]", "s=[s3] e=[e3]"));
+  EXPECT_EQ(h.evaluator().metrics().evicted_partial_matches, 1u);
+  EXPECT_THAT(h.Feed(events[8], events[8].ts), ElementsAre("s=[s4] e=[e4]"));
+  EXPECT_THAT(h.Feed(events[9], events[9].ts), IsEmpty());
+  EXPECT_THAT(h.Feed(events[10], events[10].ts), ElementsAre("s=[s5] e=[e5]"));
+  EXPECT_TRUE(h.state().completed().empty());
+}
+
+TEST(EvaluatorTest, CapCountsHeldBackMatchesRefuseNew) {
+  // Refusing the newest keeps s0's partial match and the 3 matches it holds
+  // back; every later s is refused (evicted), so nothing more is held.
+  EvaluatorOptions options;
+  options.max_partial_matches = 4;
+  options.overflow_policy = OverflowPolicy::kRejectNewStarts;
+  Harness<Ev> h(HeldBackPattern(), options);
+  EXPECT_THAT(h.FeedAll(HeldBackEvents(20)), IsEmpty());
+  EXPECT_EQ(h.state().completed().size(), 3u);
+  EXPECT_EQ(h.partial_matches(), 1u);
+  EXPECT_EQ(h.evaluator().metrics().evicted_partial_matches, 17u);
+}
+
 TEST(EvaluatorTest, CapEvictsTheSamePartialMatchesEveryRun) {
   // Ties (partial matches that started with the same event) go in the
   // order they were made, so two runs keep the same ones.

@@ -179,7 +179,7 @@ class Evaluator {
       } else {
         ReleaseWithSkip(state, potential_, next_, sink);
       }
-      EnforceCap(state, next_);
+      EnforceCap(state, next_, sink);
       partial.swap(next_);
     }
     if (event_slot_ != kNoNode) state.buffer().ReleaseEvent(event_slot_);
@@ -816,23 +816,54 @@ class Evaluator {
   // ---- bounded memory -------------------------------------------------------
 
   // Drops partial matches past max_partial_matches, as overflow_policy
-  // says. O(1) unless some go: `partials` is sorted by start, and
+  // says. Completed matches held back by the skip strategy count too: they
+  // wait for a partial match that started before them, which may never
+  // complete. O(1) unless some go: `partials` is sorted by start, and
   // computations that took no event yet (the start one) sort last.
-  void EnforceCap(KeyState<Event>& state, std::vector<Computation>& partials) {
+  void EnforceCap(KeyState<Event>& state, std::vector<Computation>& partials,
+                  MatchSink<Event>& sink) {
     const size_t cap = options_.max_partial_matches;
     if (cap == 0) return;
     size_t live = partials.size();
     while (live > 0 && !partials[live - 1].has_start) --live;
-    if (live <= cap) return;
-    const size_t excess = live - cap;
-    metrics_.evicted_partial_matches += excess;
-    const size_t first =
-        options_.overflow_policy == OverflowPolicy::kDropOldest ? 0 : cap;
-    for (size_t i = first; i < first + excess; ++i) {
-      state.buffer().Release(partials[i].node, partials[i].version);
+    std::vector<Computation>& completed = state.completed();
+    if (live + completed.size() <= cap) return;
+    size_t excess = live + completed.size() - cap;
+    if (options_.overflow_policy == OverflowPolicy::kDropOldest) {
+      // The oldest are partial matches: a completed match is held back
+      // only by one that started before it. Dropping them may free
+      // completed matches, which then come out.
+      const size_t dropped = std::min(excess, live);
+      metrics_.evicted_partial_matches += dropped;
+      for (size_t i = 0; i < dropped; ++i) {
+        state.buffer().Release(partials[i].node, partials[i].version);
+      }
+      partials.erase(partials.begin(),
+                     partials.begin() + static_cast<ptrdiff_t>(dropped));
+      if (!completed.empty())
+        ReleaseWithSkip(state, potential_, partials, sink);
+      return;
     }
-    partials.erase(partials.begin() + static_cast<ptrdiff_t>(first),
-                   partials.begin() + static_cast<ptrdiff_t>(first + excess));
+    // Refuse new: the newest go, partial or held back, a partial one first
+    // on a tie.
+    metrics_.evicted_partial_matches += excess;
+    size_t kept_live = live;
+    for (; excess > 0; --excess) {
+      const bool from_partials =
+          kept_live > 0 &&
+          (completed.empty() ||
+           !StartsBefore(partials[kept_live - 1], completed.back()));
+      if (from_partials) {
+        --kept_live;
+        state.buffer().Release(partials[kept_live].node,
+                               partials[kept_live].version);
+      } else {
+        state.buffer().Release(completed.back().node, completed.back().version);
+        completed.pop_back();
+      }
+    }
+    partials.erase(partials.begin() + static_cast<ptrdiff_t>(kept_live),
+                   partials.begin() + static_cast<ptrdiff_t>(live));
   }
 
   // Stable insertion sort by start: the lists are nearly sorted already,
