@@ -57,6 +57,7 @@ struct EvaluatorOptions {
   // Behaviour.
 
   // Most partial matches one key may hold (the start computation not
+  // counted; completed matches the after-match skip strategy holds back
   // counted); 0 means no limit. FollowedByAny under OneOrMore doubles them
   // with every event otherwise (`followed by any b+`). The limit is checked
   // after each event: the partial matches one event makes come and go
@@ -64,10 +65,12 @@ struct EvaluatorOptions {
   size_t max_partial_matches = kDefaultMaxPartialMatches;
   // Which partial matches go when the limit is passed; every one discarded
   // is counted in EvaluatorMetrics::evicted_partial_matches, and releases
-  // the events and buffer nodes only it used. Among partial matches that
-  // started with the same event, those made first count as older. The order
-  // depends only on the events, so evictions are deterministic.
-  // Default: kDropOldest.
+  // the events and buffer nodes only it used. kDropOldest drops partial
+  // matches only (the oldest; the held-back matches they held come out);
+  // kRejectNewStarts drops the newest, held-back matches included. Among
+  // partial matches that started with the same event, those made first count as
+  // older. The order depends only on the events, so evictions are
+  // deterministic. Default: kDropOldest.
   OverflowPolicy overflow_policy = OverflowPolicy::kDropOldest;
 
   // Whether timed-out partial matches go to MatchSink::OnTimeout. When
