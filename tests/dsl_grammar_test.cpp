@@ -140,6 +140,10 @@ struct ClausePrinter {
     return absl::StrCat("[", clause.strategy,
                         clause.stage ? " " + clause.stage->text : "", "]");
   }
+  std::string operator()(const ast::CapClause& clause) const {
+    return absl::StrCat("[max partial matches ", clause.limit,
+                        clause.policy.empty() ? "" : " " + clause.policy, "]");
+  }
 };
 
 struct DeclarationPrinter {
@@ -312,6 +316,18 @@ TEST(DslGrammarTest, EveryAfterMatchStrategy) {
                            "(pattern p on E [skip past last event] (begin a))",
                            "(pattern p on E [skip to first a] (begin a))",
                            "(pattern p on E [skip to last a] (begin a))"));
+}
+
+TEST(DslGrammarTest, MaxPartialMatchesClause) {
+  EXPECT_EQ(ParseAndPrint("pattern p on E max partial matches 100 { begin a }"),
+            "(pattern p on E [max partial matches 100] (begin a))");
+  EXPECT_EQ(ParseAndPrint("pattern p on E key card max partial matches 5 drop "
+                          "oldest within 1h { begin a }"),
+            "(pattern p on E [key card] [max partial matches 5 drop oldest] "
+            "[within 1h] (begin a))");
+  EXPECT_EQ(ParseAndPrint("pattern p on E\n  max  partial\tmatches 0 refuse "
+                          "new { begin a }"),
+            "(pattern p on E [max partial matches 0 refuse new] (begin a))");
 }
 
 TEST(DslGrammarTest, ContextualWordsAreNames) {
@@ -589,6 +605,37 @@ TEST(DslGrammarTest, ErrorDurationWithUnknownUnit) {
             "use ms, s, m, h or d\n"
             "pattern p on E { begin a within 5min }\n"
             "                                ^");
+}
+
+TEST(DslGrammarTest, ErrorBadMaxPartialMatchesClause) {
+  EXPECT_EQ(ErrorOf("pattern p on E max partial matches 10 drop newest {\n"
+                    "  begin a\n}"),
+            "test.cep:1:44: error: expected 'oldest' after 'drop'\n"
+            "pattern p on E max partial matches 10 drop newest {\n"
+            "                                           ^");
+  EXPECT_EQ(ErrorOf("pattern p on E max partial matches ten { begin a }"),
+            "test.cep:1:36: error: expected a count (0: no limit) after 'max "
+            "partial matches'\n"
+            "pattern p on E max partial matches ten { begin a }\n"
+            "                                   ^");
+  EXPECT_EQ(ErrorOf("pattern p on E max matches 10 { begin a }"),
+            "test.cep:1:20: error: expected 'partial matches' after 'max'\n"
+            "pattern p on E max matches 10 { begin a }\n"
+            "                   ^");
+  EXPECT_EQ(ErrorOf("pattern p on E max partial matches 99999999999999999999 "
+                    "{ begin a }"),
+            "test.cep:1:36: error: expected a count (0: no limit) after 'max "
+            "partial matches'\n"
+            "pattern p on E max partial matches 99999999999999999999 "
+            "{ begin a }\n"
+            "                                   ^");
+  EXPECT_EQ(ErrorOf("pattern p on E max partial matches 1 max partial matches "
+                    "2 { begin a }"),
+            "test.cep:1:38: error: the pattern header has a second 'max "
+            "partial matches' clause\n"
+            "pattern p on E max partial matches 1 max partial matches 2 "
+            "{ begin a }\n"
+            "                                     ^");
 }
 
 TEST(DslGrammarTest, ErrorMissingConditionAfterWhere) {

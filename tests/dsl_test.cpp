@@ -175,6 +175,28 @@ TEST(DslTest, SkipStrategies) {
   EXPECT_EQ(skip_of("skip to last a").kind(), Kind::kSkipToLast);
 }
 
+TEST(DslTest, MaxPartialMatchesClause) {
+  const std::string events = kEvent;
+  PatternFile file = MustParse(
+      events +
+      "pattern none on E { begin a }\n"
+      "pattern count on E max partial matches 50 { begin a }\n"
+      "pattern oldest on E max partial matches 7 drop oldest { begin a }\n"
+      "pattern newest on E max partial matches 0 refuse new { begin a }\n");
+  ASSERT_EQ(file.patterns().size(), 4u);
+  const auto& p = file.patterns();
+  EXPECT_EQ(p[0].max_partial_matches, std::nullopt);
+  EXPECT_EQ(p[0].overflow_policy, std::nullopt);
+  EXPECT_EQ(p[1].max_partial_matches, std::optional<size_t>(50));
+  EXPECT_EQ(p[1].overflow_policy, std::nullopt);
+  EXPECT_EQ(p[2].max_partial_matches, std::optional<size_t>(7));
+  EXPECT_EQ(p[2].overflow_policy, std::optional<cep::OverflowPolicy>(
+                                      cep::OverflowPolicy::kDropOldest));
+  EXPECT_EQ(p[3].max_partial_matches, std::optional<size_t>(0));
+  EXPECT_EQ(p[3].overflow_policy, std::optional<cep::OverflowPolicy>(
+                                      cep::OverflowPolicy::kRejectNewStarts));
+}
+
 // -- Quantifiers, modifiers, connectors, windows: same NFA as the builder ----
 
 struct MappingCase {

@@ -4,9 +4,11 @@
 // no partial match.
 #include "cep/evaluator.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <iterator>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -106,6 +108,213 @@ TEST(EvaluatorTest, CapBoundsBufferedEventsOfHotKey) {
   // Evicted branches released their events: no more than the live branches
   // can reach (at most one "b" per step kept by the newest branches).
   EXPECT_LE(h.buffered_events(), 32u);
+}
+
+// `begin a followed by any b+ followed by c` (#13: one key exhausted 6 GB
+// after 300 events): each b extends every partial match in the loop and the
+// branch waiting for its first b starts one more, so after k b's a key holds
+// 1 + k(k+1)/2 partial matches.
+P QuadraticPattern() {
+  return P::Begin("a")
+      .Where(NameIs("a"))
+      .FollowedByAny("b")
+      .Where(NameIs("b"))
+      .OneOrMore()
+      .FollowedBy("c")
+      .Where(NameIs("c"));
+}
+
+TEST(EvaluatorTest, WithoutCapPartialMatchesGrowQuadratically) {
+  EvaluatorOptions options;
+  options.max_partial_matches = 0;
+  Harness<Ev> h(QuadraticPattern(), options);
+  h.Feed(E("a", "a", 0, 0), 0);
+  for (size_t k = 1; k <= 40; ++k) {
+    h.Feed(E("b", "b", 0, static_cast<int64_t>(k)), static_cast<int64_t>(k));
+    ASSERT_EQ(h.partial_matches(), 1 + k * (k + 1) / 2) << k;
+  }
+  EXPECT_EQ(h.evaluator().metrics().evicted_partial_matches, 0u);
+}
+
+TEST(EvaluatorTest, CapDefaultsToTenThousandPerKey) {
+  EXPECT_EQ(EvaluatorOptions{}.max_partial_matches, 10000u);
+  EXPECT_EQ(kDefaultMaxPartialMatches, 10000u);
+  // Without options the key of #13 stops at 10000 partial matches (reached
+  // with the 141st b: 1 + 141 * 142 / 2 = 10012).
+  Harness<Ev> h(QuadraticPattern());
+  h.Feed(E("a", "a", 0, 0), 0);
+  for (int k = 1; k <= 300; ++k) {
+    h.Feed(E("b", "b", 0, k), k);
+    ASSERT_LE(h.partial_matches(), 10000u) << k;
+    if (k == 140) {
+      ASSERT_EQ(h.partial_matches(), 9871u);
+      ASSERT_EQ(h.evaluator().metrics().evicted_partial_matches, 0u);
+    }
+    if (k == 141) {
+      ASSERT_EQ(h.evaluator().metrics().evicted_partial_matches, 12u);
+    }
+  }
+  EXPECT_EQ(h.partial_matches(), 10000u);
+}
+
+TEST(EvaluatorTest, CapDropOldestNeverExceededAndEvictionsCountedExactly) {
+  // Cap 16, reached with the 5th b (1 + 5 * 6 / 2 = 16). Dropping the
+  // oldest keeps the 16 newest: the 6 in the loop that took the last b and
+  // those that start it, which make 22 with the next b: 6 go per b.
+  EvaluatorOptions options;
+  options.max_partial_matches = 16;
+  options.overflow_policy = OverflowPolicy::kDropOldest;
+  Harness<Ev> h(QuadraticPattern(), options);
+  h.Feed(E("a", "a", 0, 0), 0);
+  for (size_t k = 1; k <= 300; ++k) {
+    h.Feed(E("b", "b", 0, static_cast<int64_t>(k)), static_cast<int64_t>(k));
+    ASSERT_EQ(h.partial_matches(), std::min<size_t>(16, 1 + k * (k + 1) / 2))
+        << k;
+    ASSERT_EQ(h.evaluator().metrics().evicted_partial_matches,
+              k <= 5 ? 0u : 6 * (k - 5))
+        << k;
+    // Evicted partial matches released the events and nodes only they
+    // used: the a and the last five b's stay.
+    if (k >= 5) {
+      ASSERT_EQ(h.buffered_events(), 6u) << k;
+      ASSERT_EQ(h.state().buffer().node_count(), 6u) << k;
+    }
+  }
+}
+
+TEST(EvaluatorTest, CapRefuseNewNeverExceededAndEvictionsCountedExactly) {
+  // Refusing the newest keeps the oldest 16: the one that took every b
+  // holds every event (bound its length with a window), and each b evicts
+  // exactly one partial match once the growth has settled.
+  EvaluatorOptions options;
+  options.max_partial_matches = 16;
+  options.overflow_policy = OverflowPolicy::kRejectNewStarts;
+  Harness<Ev> h(QuadraticPattern(), options);
+  h.Feed(E("a", "a", 0, 0), 0);
+  const uint64_t expected[] = {0, 0, 0, 0, 0, 0, 6, 10, 13, 16, 18, 20};
+  for (size_t k = 1; k <= 300; ++k) {
+    h.Feed(E("b", "b", 0, static_cast<int64_t>(k)), static_cast<int64_t>(k));
+    ASSERT_EQ(h.partial_matches(), std::min<size_t>(16, 1 + k * (k + 1) / 2))
+        << k;
+    const uint64_t evicted = h.evaluator().metrics().evicted_partial_matches;
+    if (k < std::size(expected)) {
+      ASSERT_EQ(evicted, expected[k]) << k;
+    }
+    if (k >= 50) {
+      ASSERT_EQ(evicted, k + 14) << k;
+    }
+  }
+  EXPECT_EQ(h.buffered_events(), 301u);
+}
+
+// `begin s followed by e` where e's price equals s's, skipping to the next
+// event after a match: the partial match of a price no later event has
+// holds back every match that starts after it.
+P HeldBackPattern() {
+  return P::Begin("s", AfterMatchSkip::SkipToNext())
+      .Where(NameIs("s"))
+      .FollowedBy("e")
+      .Where([](const Ev& e, const Context<Ev>& ctx) {
+        return e.name == "e" && e.price == ctx.EventsFor("s")[0]->price;
+      });
+}
+
+std::vector<Ev> HeldBackEvents(int pairs) {
+  std::vector<Ev> events = {E("s0", "s", 1, 0)};
+  for (int i = 1; i <= pairs; ++i) {
+    events.push_back(E(absl::StrCat("s", i), "s", 2, 2 * i - 1));
+    events.push_back(E(absl::StrCat("e", i), "e", 2, 2 * i));
+  }
+  return events;
+}
+
+TEST(EvaluatorTest, WithoutCapHeldBackMatchesGrow) {
+  EvaluatorOptions options;
+  options.max_partial_matches = 0;
+  Harness<Ev> h(HeldBackPattern(), options);
+  EXPECT_THAT(h.FeedAll(HeldBackEvents(6)), IsEmpty());
+  EXPECT_EQ(h.state().completed().size(), 6u);
+}
+
+TEST(EvaluatorTest, CapCountsHeldBackMatchesDropOldest) {
+  // Cap 4: s0's partial match, held-back matches and the newest s fit until
+  // s4 makes 5; then s0's partial match (the oldest) goes and the 3 matches
+  // it held back come out. Later ones are not held back.
+  EvaluatorOptions options;
+  options.max_partial_matches = 4;
+  Harness<Ev> h(HeldBackPattern(), options);
+  const std::vector<Ev> events = HeldBackEvents(5);
+  for (size_t i = 0; i <= 6; ++i) {
+    EXPECT_THAT(h.Feed(events[i], events[i].ts), IsEmpty()) << i;
+  }
+  EXPECT_EQ(h.state().completed().size(), 3u);
+  EXPECT_EQ(h.evaluator().metrics().evicted_partial_matches, 0u);
+  EXPECT_THAT(h.Feed(events[7], events[7].ts),  // s4
+              ElementsAre("s=[s1] e=[e1]", "s=[s2] e=[e2]", "s=[s3] e=[e3]"));
+  EXPECT_EQ(h.evaluator().metrics().evicted_partial_matches, 1u);
+  EXPECT_THAT(h.Feed(events[8], events[8].ts), ElementsAre("s=[s4] e=[e4]"));
+  EXPECT_THAT(h.Feed(events[9], events[9].ts), IsEmpty());
+  EXPECT_THAT(h.Feed(events[10], events[10].ts), ElementsAre("s=[s5] e=[e5]"));
+  EXPECT_TRUE(h.state().completed().empty());
+}
+
+TEST(EvaluatorTest, CapCountsHeldBackMatchesRefuseNew) {
+  // Refusing the newest keeps s0's partial match and the 3 matches it holds
+  // back; every later s is refused (evicted), so nothing more is held.
+  EvaluatorOptions options;
+  options.max_partial_matches = 4;
+  options.overflow_policy = OverflowPolicy::kRejectNewStarts;
+  Harness<Ev> h(HeldBackPattern(), options);
+  EXPECT_THAT(h.FeedAll(HeldBackEvents(20)), IsEmpty());
+  EXPECT_EQ(h.state().completed().size(), 3u);
+  EXPECT_EQ(h.partial_matches(), 1u);
+  EXPECT_EQ(h.evaluator().metrics().evicted_partial_matches, 17u);
+}
+
+TEST(EvaluatorTest, CapEvictsTheSamePartialMatchesEveryRun) {
+  // Ties (partial matches that started with the same event) go in the
+  // order they were made, so two runs keep the same ones.
+  auto run = [] {
+    EvaluatorOptions options;
+    options.max_partial_matches = 5;
+    Harness<Ev> h(QuadraticPattern(), options);
+    std::vector<Ev> events = {E("a", "a", 0, 0)};
+    for (int i = 1; i <= 6; ++i) {
+      events.push_back(E(absl::StrCat("b", i), "b", 0, i));
+    }
+    events.push_back(E("c", "c", 0, 7));
+    return h.FeedAll(events);
+  };
+  std::vector<std::string> first = run();
+  EXPECT_EQ(run(), first);
+  // The 5 newest partial matches, 4 of them in the loop, complete.
+  EXPECT_THAT(first, ElementsAre("a=[a] b=[b4] c=[c]", "a=[a] b=[b5 b6] c=[c]",
+                                 "a=[a] b=[b5] c=[c]", "a=[a] b=[b6] c=[c]"));
+}
+
+TEST(EvaluatorTest, UnreportedTimeoutsAreCountedNotBuilt) {
+  P p = P::Begin("a")
+            .Where(NameIs("a"))
+            .FollowedBy("b")
+            .Where(NameIs("b"))
+            .Within(std::chrono::milliseconds(10));
+  EvaluatorOptions options;
+  options.report_timeouts = false;
+  Harness<Ev> h(p, options);
+  h.FeedAll({E("a1", "a", 0, 1), E("a2", "a", 0, 3), E("a3", "a", 0, 5)});
+  const long before = g_allocations.load();
+  h.Advance(14);
+  // Two windows closed: counted, released, and no Match built (a Match
+  // copies its events: it would allocate).
+  EXPECT_EQ(g_allocations.load(), before);
+  EXPECT_THAT(h.timeouts(), IsEmpty());
+  EXPECT_EQ(h.evaluator().metrics().timeouts, 2u);
+  EXPECT_EQ(h.partial_matches(), 1u);
+  EXPECT_THAT(h.Feed(E("b", "b", 0, 14), 14), ElementsAre("a=[a3] b=[b]"));
+  h.Advance(100);
+  EXPECT_EQ(h.evaluator().metrics().timeouts, 2u);
+  EXPECT_EQ(h.buffered_events(), 0u);
+  EXPECT_TRUE(h.state().IsIdle());
 }
 
 TEST(EvaluatorTest, AnyCombinationMatchesEverySubsetOfLoopEvents) {

@@ -60,6 +60,11 @@ Flags:
   --max-out-of-orderness D  how late a transaction may arrive (default: 0)
   --rate N                pace reading at N transactions per second; latency
                           counts from when each was due (default: unpaced)
+  --max-partial-matches N partial matches a card may hold in one pattern,
+                          0 for no limit (default: 10000); a pattern file's
+                          `max partial matches` clause wins
+  --overflow P            past that: drop-oldest or refuse-new (default:
+                          drop-oldest); evictions are in the summary
   -h, --help              this text
 
 SIGINT or SIGTERM stops the service after a final checkpoint (exit status 0).
@@ -142,6 +147,11 @@ std::string Summary(const cep::RunStats& stats, const std::string& state) {
     absl::StrAppendFormat(&per_pattern, "%s%s %d", idx == 0 ? "" : ", ",
                           stats.pattern_names[idx],
                           stats.pattern_latency[idx].count());
+    // Partial matches the cap dropped (--max-partial-matches).
+    if (idx < stats.pattern_evicted.size() && stats.pattern_evicted[idx] > 0) {
+      absl::StrAppendFormat(&per_pattern, " (%d partial matches evicted)",
+                            stats.pattern_evicted[idx]);
+    }
   }
   return absl::StrFormat(
       "fraud_service: %d events, %d alerts (%s), %d late, latency %s; %s\n",
@@ -198,7 +208,8 @@ int main(int argc, char** argv) {
                           (is_seed ? "an integer" : "a positive integer"));
       }
     } else if (name == "checkpoint-every" || name == "rate" ||
-               name == "max-out-of-orderness") {
+               name == "max-out-of-orderness" ||
+               name == "max-partial-matches" || name == "overflow") {
       if (absl::Status s = cep::SetRunOption(name, value, options); !s.ok()) {
         return UsageError(std::string(s.message()));
       }

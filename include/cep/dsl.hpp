@@ -35,6 +35,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+#include "cep/evaluator.hpp"
 #include "cep/event.hpp"
 #include "cep/pattern.hpp"
 
@@ -85,6 +86,12 @@ struct FilePattern {
   // Whether events of the schema with this id go to this pattern.
   std::vector<bool> accepts;
   Pattern<Record> pattern;
+  // The header's `max partial matches N [drop oldest | refuse new]`: this
+  // pattern's EvaluatorOptions::max_partial_matches (0: no limit) and
+  // overflow_policy, which win over the run's (RunOptions::evaluator);
+  // nullopt where the header does not say.
+  std::optional<size_t> max_partial_matches;
+  std::optional<OverflowPolicy> overflow_policy;
 
   // Whether `record` is of one of `types`.
   bool Accepts(const Record& record) const {

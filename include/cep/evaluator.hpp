@@ -47,17 +47,37 @@ enum class OverflowPolicy : uint8_t {
   kRejectNewStarts,  // discard the newest, so new starts are refused first
 };
 
+// The default of EvaluatorOptions::max_partial_matches: partial matches one
+// key may hold in one pattern. A partial match holds the events it took, so
+// memory per key is bounded by this many times the longest partial match
+// (bound that with a window).
+inline constexpr size_t kDefaultMaxPartialMatches = 10000;
+
 struct EvaluatorOptions {
   // Behaviour.
 
   // Most partial matches one key may hold (the start computation not
-  // counted); 0 means no limit. FollowedByAny under OneOrMore without
-  // Within grows without bound otherwise. Default: 0.
-  size_t max_partial_matches = 0;
+  // counted; completed matches the after-match skip strategy holds back
+  // counted); 0 means no limit. FollowedByAny under OneOrMore doubles them
+  // with every event otherwise (`followed by any b+`). The limit is checked
+  // after each event: the partial matches one event makes come and go
+  // within it. Default: kDefaultMaxPartialMatches (10000).
+  size_t max_partial_matches = kDefaultMaxPartialMatches;
   // Which partial matches go when the limit is passed; every one discarded
-  // is counted in EvaluatorMetrics::evicted_partial_matches.
-  // Default: kDropOldest.
+  // is counted in EvaluatorMetrics::evicted_partial_matches, and releases
+  // the events and buffer nodes only it used. kDropOldest drops partial
+  // matches only (the oldest; the held-back matches they held come out);
+  // kRejectNewStarts drops the newest, held-back matches included. Among
+  // partial matches that started with the same event, those made first count as
+  // older. The order depends only on the events, so evictions are
+  // deterministic. Default: kDropOldest.
   OverflowPolicy overflow_policy = OverflowPolicy::kDropOldest;
+
+  // Whether timed-out partial matches go to MatchSink::OnTimeout. When
+  // false they are only counted (EvaluatorMetrics::timeouts) and released:
+  // no Match is built, which saves the copies of their events when nobody
+  // reads them (`cep run` without --timeouts). Default: true.
+  bool report_timeouts = true;
 
   // Performance.
 
@@ -162,7 +182,7 @@ class Evaluator {
       } else {
         ReleaseWithSkip(state, potential_, next_, sink);
       }
-      EnforceCap(state, next_);
+      EnforceCap(state, next_, sink);
       partial.swap(next_);
     }
     if (event_slot_ != kNoNode) state.buffer().ReleaseEvent(event_slot_);
@@ -637,7 +657,9 @@ class Evaluator {
         int64_t at = by_previous ? comp.previous_ts + state_window
                                  : comp.start_ts + window;
         ++metrics_.timeouts;
-        sink.OnTimeout(Materialize(state, comp), FromMillis(at));
+        if (options_.report_timeouts) {
+          sink.OnTimeout(Materialize(state, comp), FromMillis(at));
+        }
         state.buffer().Release(comp.node, comp.version);
       }
     }
@@ -796,27 +818,55 @@ class Evaluator {
 
   // ---- bounded memory -------------------------------------------------------
 
-  void EnforceCap(KeyState<Event>& state, std::vector<Computation>& partials) {
+  // Drops partial matches past max_partial_matches, as overflow_policy
+  // says. Completed matches held back by the skip strategy count too: they
+  // wait for a partial match that started before them, which may never
+  // complete. O(1) unless some go: `partials` is sorted by start, and
+  // computations that took no event yet (the start one) sort last.
+  void EnforceCap(KeyState<Event>& state, std::vector<Computation>& partials,
+                  MatchSink<Event>& sink) {
     const size_t cap = options_.max_partial_matches;
     if (cap == 0) return;
-    size_t live = 0;
-    for (const Computation& c : partials) live += c.has_start ? 1 : 0;
-    if (live <= cap) return;
-    size_t excess = live - cap;
-    metrics_.evicted_partial_matches += excess;
-    // partials is in start order with the start computation last.
+    size_t live = partials.size();
+    while (live > 0 && !partials[live - 1].has_start) --live;
+    std::vector<Computation>& completed = state.completed();
+    if (live + completed.size() <= cap) return;
+    size_t excess = live + completed.size() - cap;
     if (options_.overflow_policy == OverflowPolicy::kDropOldest) {
-      for (size_t i = 0; i < excess; ++i) {
+      // The oldest are partial matches: a completed match is held back
+      // only by one that started before it. Dropping them may free
+      // completed matches, which then come out.
+      const size_t dropped = std::min(excess, live);
+      metrics_.evicted_partial_matches += dropped;
+      for (size_t i = 0; i < dropped; ++i) {
         state.buffer().Release(partials[i].node, partials[i].version);
       }
-      partials.erase(partials.begin(), partials.begin() + excess);
-    } else {
-      size_t end = live;  // one past the newest real partial match
-      for (size_t i = end - excess; i < end; ++i) {
-        state.buffer().Release(partials[i].node, partials[i].version);
-      }
-      partials.erase(partials.begin() + (end - excess), partials.begin() + end);
+      partials.erase(partials.begin(),
+                     partials.begin() + static_cast<ptrdiff_t>(dropped));
+      if (!completed.empty())
+        ReleaseWithSkip(state, potential_, partials, sink);
+      return;
     }
+    // Refuse new: the newest go, partial or held back, a partial one first
+    // on a tie.
+    metrics_.evicted_partial_matches += excess;
+    size_t kept_live = live;
+    for (; excess > 0; --excess) {
+      const bool from_partials =
+          kept_live > 0 &&
+          (completed.empty() ||
+           !StartsBefore(partials[kept_live - 1], completed.back()));
+      if (from_partials) {
+        --kept_live;
+        state.buffer().Release(partials[kept_live].node,
+                               partials[kept_live].version);
+      } else {
+        state.buffer().Release(completed.back().node, completed.back().version);
+        completed.pop_back();
+      }
+    }
+    partials.erase(partials.begin() + static_cast<ptrdiff_t>(kept_live),
+                   partials.begin() + static_cast<ptrdiff_t>(live));
   }
 
   // Stable insertion sort by start: the lists are nearly sorted already,

@@ -106,7 +106,13 @@ struct RunOptions {
   // loop and parallelism. Outputs are then written at the end. Default: off.
   bool sort_output = false;
   // Passed to every pattern's evaluator; evaluator.state_ttl is flag
-  // --state-ttl.
+  // --state-ttl, evaluator.max_partial_matches flag --max-partial-matches
+  // (partial matches per key and pattern; 0: no limit; default 10000,
+  // kDefaultMaxPartialMatches) and evaluator.overflow_policy flag --overflow
+  // drop-oldest|refuse-new (default drop-oldest). A pattern's header clause
+  // `max partial matches N [drop oldest|refuse new]` wins over both for that
+  // pattern. evaluator.report_timeouts is set by the run: timed-out partial
+  // matches are built only when RunOutputs::timeouts takes them.
   EvaluatorOptions evaluator;
 
   // Loops (runtime.hpp).
@@ -238,6 +244,11 @@ struct RunStats {
   // the input, when event time ends, every key still holding partial
   // matches expires too).
   uint64_t expired_keys = 0;
+  // Partial matches dropped by the cap (EvaluatorOptions::
+  // max_partial_matches), over every pattern and, in pattern_names' order,
+  // per pattern.
+  uint64_t evicted_partial_matches = 0;
+  std::vector<uint64_t> pattern_evicted;
   // Detection latency of matches in nanoseconds: from reading the line of
   // the event that completed a match to handing the match to the output.
   LatencyHistogram latency;
@@ -290,6 +301,8 @@ struct RunStats {
 //   checkpoint-every DURATION|Nevents|loop
 //   keep-checkpoints K               0 to 1000
 //   state-ttl DURATION               0: never
+//   max-partial-matches N            per key and pattern; 0: no limit
+//   overflow drop-oldest|refuse-new
 //   state-cache N                    keys, 1 or more
 //   migrate true|false               (a switch on the command line)
 //   match-ids true|false             (a switch on the command line)

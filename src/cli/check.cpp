@@ -151,7 +151,17 @@ std::string DescribePattern(const FilePattern& pattern) {
   if (std::optional<Duration> window = Window(pattern.pattern.stages())) {
     out += ", within " + FormatDuration(*window);
   }
-  out += ", after match " + SkipWords(pattern.pattern.skip()) + "\n";
+  out += ", after match " + SkipWords(pattern.pattern.skip());
+  if (pattern.max_partial_matches) {
+    out +=
+        ", max partial matches " + std::to_string(*pattern.max_partial_matches);
+  }
+  if (pattern.overflow_policy) {
+    out += *pattern.overflow_policy == OverflowPolicy::kDropOldest
+               ? " drop oldest"
+               : " refuse new";
+  }
+  out += "\n";
   DescribeStages(pattern.pattern.stages(), "    ", out);
   return out;
 }

@@ -25,6 +25,7 @@
 
 #include "cep/dsl.hpp"
 #include "cep/histogram.hpp"
+#include "cep/record_json.hpp"
 #include "cep/run.hpp"
 
 #include "args.hpp"
@@ -49,7 +50,9 @@ constexpr const char* kRunOptionFlags[] = {"format",
                                            "keep-checkpoints",
                                            "rate",
                                            "state-ttl",
-                                           "state-cache"};
+                                           "state-cache",
+                                           "max-partial-matches",
+                                           "overflow"};
 
 // Set by SIGINT and SIGTERM: the run stops cleanly (RunOptions::stop).
 std::atomic<bool> g_stop{false};
@@ -109,11 +112,12 @@ std::string StatsJson(const RunStats& stats, double seconds) {
   const double events = static_cast<double>(stats.events);
   std::string out = absl::StrFormat(
       "{\"events\":%d,\"matches\":%d,\"timeouts\":%d,\"late\":%d,"
-      "\"errors\":%d,\"expired_keys\":%d,\"stopped\":%s,\"wall_s\":%.6f,"
-      "\"events_per_s\":%.1f,"
+      "\"errors\":%d,\"expired_keys\":%d,\"evicted_partial_matches\":%d,"
+      "\"stopped\":%s,\"wall_s\":%.6f,\"events_per_s\":%.1f,"
       "\"cpu_s\":%.6f,\"cpu_ns_per_event\":%.1f,\"max_rss_kb\":%d",
       stats.events, stats.matches, stats.timeouts, stats.late, stats.errors,
-      stats.expired_keys, stats.stopped ? "true" : "false", seconds,
+      stats.expired_keys, stats.evicted_partial_matches,
+      stats.stopped ? "true" : "false", seconds,
       seconds > 0 ? events / seconds : 0, cpu,
       events > 0 ? cpu * 1e9 / events : 0, usage.ru_maxrss);
   const LatencyHistogram& latency = stats.latency;
@@ -141,7 +145,17 @@ std::string StatsJson(const RunStats& stats, double seconds) {
                           latency.Percentile(percent));
     first = false;
   }
-  out += "]}\n";
+  out += "]";
+  // Partial matches the cap dropped, per pattern.
+  out += ",\"evicted_by_pattern\":{";
+  for (size_t idx = 0;
+       idx < stats.pattern_evicted.size() && idx < stats.pattern_names.size();
+       ++idx) {
+    if (idx > 0) out += ",";
+    AppendJsonString(out, stats.pattern_names[idx]);
+    absl::StrAppend(&out, ":", stats.pattern_evicted[idx]);
+  }
+  out += "}}\n";
   return out;
 }
 
@@ -198,6 +212,18 @@ std::string Summary(const RunStats& stats, double seconds) {
   if (stats.expired_keys > 0) {
     absl::StrAppend(&out, "cep: ", stats.expired_keys,
                     " keys expired by --state-ttl\n");
+  }
+  if (stats.evicted_partial_matches > 0) {
+    absl::StrAppend(&out, "cep: ", stats.evicted_partial_matches,
+                    " partial matches evicted by the partial-match cap:");
+    for (size_t idx = 0;
+         idx < stats.pattern_evicted.size() && idx < stats.pattern_names.size();
+         ++idx) {
+      if (stats.pattern_evicted[idx] == 0) continue;
+      absl::StrAppend(&out, " ", stats.pattern_names[idx], " ",
+                      stats.pattern_evicted[idx]);
+    }
+    out += "\n";
   }
   if (stats.matches == 0) return out;
   absl::StrAppend(&out, "cep: detection latency ", stats.latency.Summary(),
@@ -430,6 +456,17 @@ CommandSpec RunCommand() {
                .default_value = "10000",
                .help = "with --state rocksdb:DIR: key states each pattern "
                        "keeps decoded in memory (LRU)"},
+              {.name = "max-partial-matches",
+               .value_name = "N",
+               .default_value = "10000",
+               .help = "partial matches a key may hold in one pattern (0: "
+                       "no limit); a pattern's 'max partial matches' clause "
+                       "wins"},
+              {.name = "overflow",
+               .value_name = "drop-oldest|refuse-new",
+               .default_value = "drop-oldest",
+               .help = "past --max-partial-matches: drop the partial "
+                       "matches that started first, or the newest"},
               {.name = "migrate",
                .help = "with --state rocksdb:DIR holding another version of "
                        "a pattern: start the new one fresh while the old one "

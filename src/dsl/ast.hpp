@@ -164,7 +164,14 @@ struct SkipClause : Node {
   std::optional<Name> stage;  // skip to first/last STAGE
 };
 
-struct HeaderClause : x3::variant<KeyClause, WithinClause, SkipClause> {
+// `max partial matches N [drop oldest | refuse new]` in a pattern header.
+struct CapClause : Node {
+  int64_t limit = 0;   // 0: no limit
+  std::string policy;  // "drop oldest", "refuse new"; empty: not written
+};
+
+struct HeaderClause
+    : x3::variant<KeyClause, WithinClause, SkipClause, CapClause> {
   using base_type::base_type;
   using base_type::operator=;
 };

@@ -461,6 +461,8 @@ struct within_clause_class : x3::annotate_on_success {};
 struct within_clause_body_class;
 struct skip_clause_class : x3::annotate_on_success {};
 struct skip_clause_body_class;
+struct cap_clause_class : x3::annotate_on_success {};
+struct cap_clause_body_class;
 struct header_clause_class;
 struct pattern_decl_class : x3::annotate_on_success {};
 struct declaration_class;
@@ -564,6 +566,10 @@ x3::rule<skip_clause_class, ast::SkipClause> const skip_clause =
     "'after match' clause";
 x3::rule<skip_clause_body_class, ast::SkipClause> const skip_clause_body =
     "'after match' clause";
+x3::rule<cap_clause_class, ast::CapClause> const cap_clause =
+    "'max partial matches' clause";
+x3::rule<cap_clause_body_class, ast::CapClause> const cap_clause_body =
+    "'max partial matches' clause";
 x3::rule<header_clause_class, ast::HeaderClause> const header_clause =
     "header clause";
 x3::rule<pattern_decl_class, ast::PatternDecl> const pattern_decl =
@@ -909,7 +915,28 @@ auto const skip_clause_body_def =
     kw("after") >> must("'match' after 'after'")[kw("match")]
     >> must("'no skip' or 'skip' after 'after match'")[strategy];
 
-auto const header_clause_def = key_clause | within_clause | skip_clause;
+auto const set_limit = [](auto& ctx) { x3::_val(ctx).limit = x3::_attr(ctx); };
+auto const set_policy = [](char const* policy) {
+  return [policy](auto& ctx) { x3::_val(ctx).policy = policy; };
+};
+
+// max partial matches N [drop oldest | refuse new]
+auto const overflow_policy =
+    (kw("drop") >> must("'oldest' after 'drop'")[kw("oldest")])[
+      set_policy("drop oldest")]
+  | (kw("refuse") >> must("'new' after 'refuse'")[kw("new")])[
+      set_policy("refuse new")];
+
+auto const cap_clause_def = cap_clause_body;
+auto const cap_clause_body_def =
+    kw("max") >> must("'partial matches' after 'max'")[kw("partial")]
+    >> must("'matches' after 'max partial'")[kw("matches")]
+    >> must("a count (0: no limit) after 'max partial matches'")[
+         x3::omit[x3::lexeme[count_value >> !ident_char][set_limit]]]
+    >> -overflow_policy;
+
+auto const header_clause_def =
+    key_clause | within_clause | skip_clause | cap_clause;
 
 inline constexpr char kAfterStage[] =
     "'next', 'followed by', 'followed by any', 'not next', 'not followed by' "
@@ -948,7 +975,8 @@ BOOST_SPIRIT_DEFINE(connector, target, group, group_stages, quantifier,
 BOOST_SPIRIT_DEFINE(marker, marker_text, field_decl, event_decl, type_list,
                     key_clause, key_clause_body, within_clause,
                     within_clause_body, skip_clause, skip_clause_body,
-                    header_clause, pattern_decl, declaration, declarations);
+                    cap_clause, cap_clause_body, header_clause, pattern_decl,
+                    declaration, declarations);
 BOOST_SPIRIT_DEFINE(file_rule);
 
 // -- Annotation and errors ----------------------------------------------------

@@ -20,6 +20,7 @@
 
 #include "cep/compiler.hpp"
 #include "cep/dsl.hpp"
+#include "cep/evaluator.hpp"
 #include "cep/internal/status_macros.hpp"
 
 #include "ast.hpp"
@@ -262,6 +263,7 @@ class Lowerer {
     const ast::KeyClause* key = nullptr;
     const ast::WithinClause* within = nullptr;
     const ast::SkipClause* skip = nullptr;
+    const ast::CapClause* cap = nullptr;
     for (const ast::HeaderClause& clause : decl.clauses) {
       if (const auto* k = boost::get<ast::KeyClause>(&clause)) {
         if (key != nullptr)
@@ -277,6 +279,21 @@ class Lowerer {
                        "the pattern header has a second 'after match' clause");
         }
         skip = s;
+      } else if (const auto* c = boost::get<ast::CapClause>(&clause)) {
+        if (cap != nullptr) {
+          return Error(*c,
+                       "the pattern header has a second 'max partial matches' "
+                       "clause");
+        }
+        cap = c;
+      }
+    }
+    if (cap != nullptr) {
+      out.max_partial_matches = static_cast<size_t>(cap->limit);
+      if (cap->policy == "drop oldest") {
+        out.overflow_policy = OverflowPolicy::kDropOldest;
+      } else if (cap->policy == "refuse new") {
+        out.overflow_policy = OverflowPolicy::kRejectNewStarts;
       }
     }
     CEP_RETURN_IF_ERROR(ResolveKey(decl, key, out));

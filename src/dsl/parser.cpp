@@ -26,6 +26,9 @@ struct ClauseWord {
   const char* operator()(const ast::KeyClause&) const { return "key"; }
   const char* operator()(const ast::WithinClause&) const { return "within"; }
   const char* operator()(const ast::SkipClause&) const { return "after match"; }
+  const char* operator()(const ast::CapClause&) const {
+    return "max partial matches";
+  }
 };
 
 // Header clauses come in any order but each at most once; the grammar

@@ -260,10 +260,12 @@ class Runner {
       }
       patterns_.push_back(std::make_unique<CompiledPattern>(CompiledPattern{
           &pattern, *std::move(nfa), pattern.types.size() > 1}));
-      runtime_patterns.emplace_back(
-          &patterns_.back()->nfa,
-          [&pattern](const Record& r) { return pattern.KeyOf(r); },
-          [&pattern](const Record& r) { return pattern.Accepts(r); });
+      runtime_patterns
+          .emplace_back(
+              &patterns_.back()->nfa,
+              [&pattern](const Record& r) { return pattern.KeyOf(r); },
+              [&pattern](const Record& r) { return pattern.Accepts(r); })
+          .evaluator = EvaluatorFor(pattern);
     }
     BackendFactory<Record, Value> factory;
     if (!options_.state_dir.empty()) {
@@ -274,6 +276,7 @@ class Runner {
     runtime_options.loop = options_.loop;
     runtime_options.max_out_of_orderness = options_.max_out_of_orderness;
     runtime_options.evaluator = options_.evaluator;
+    runtime_options.evaluator.report_timeouts = outputs_.timeouts != nullptr;
     runtime_options.trigger_interval = options_.trigger_interval;
     runtime_options.trigger_events = options_.trigger_events;
     runtime_options.commit_interval = options_.commit_interval;
@@ -673,8 +676,15 @@ class Runner {
       stats.pattern_names.push_back(pattern->file_pattern->name);
     }
     stats.pattern_latency = std::move(runtime_stats.pattern_latency);
+    // Timeouts nobody takes are only counted, by the evaluators.
+    const bool timeouts_counted_only = outputs_.timeouts == nullptr;
+    if (timeouts_counted_only) stats.timeouts = 0;
     for (size_t pattern = 0; pattern < patterns_.size(); ++pattern) {
-      stats.expired_keys += runtime_->metrics(pattern).expired_keys;
+      const EvaluatorMetrics metrics = runtime_->metrics(pattern);
+      stats.expired_keys += metrics.expired_keys;
+      stats.evicted_partial_matches += metrics.evicted_partial_matches;
+      stats.pattern_evicted.push_back(metrics.evicted_partial_matches);
+      if (timeouts_counted_only) stats.timeouts += metrics.timeouts;
     }
     stats.event_time = event_time_;
     stats.migrations = migrations_;
@@ -801,7 +811,7 @@ class Runner {
         &patterns_.back()->nfa,
         [pattern](const Record& r) { return pattern->KeyOf(r); },
         [pattern](const Record& r) { return pattern->Accepts(r); });
-    drained.evaluator = options_.evaluator;
+    drained.evaluator = EvaluatorFor(*pattern);
     drained.evaluator->start_new_matches = false;
     migrations_.push_back(Cat("pattern '", name, "': the version with hash ",
                               hash, " drains the partial matches of ",
@@ -809,6 +819,21 @@ class Runner {
     CEP_RETURN_IF_ERROR(backend->SetMeta(kMetaDraining, "1"));
     AddBackend(std::move(backend));
     return absl::OkStatus();
+  }
+
+  // The evaluator options of `pattern`: the run's, with its header's
+  // `max partial matches` clause winning; timed-out partial matches are
+  // built only when some output takes them.
+  EvaluatorOptions EvaluatorFor(const FilePattern& pattern) const {
+    EvaluatorOptions evaluator = options_.evaluator;
+    if (pattern.max_partial_matches) {
+      evaluator.max_partial_matches = *pattern.max_partial_matches;
+    }
+    if (pattern.overflow_policy) {
+      evaluator.overflow_policy = *pattern.overflow_policy;
+    }
+    evaluator.report_timeouts = outputs_.timeouts != nullptr;
+    return evaluator;
   }
 
   // The compiled current version of the file's pattern `name`.
@@ -1211,6 +1236,21 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
   if (name == "migrate") return ParseSwitch(name, value, options.migrate);
   if (name == "state-ttl") {
     return ParseDurationFlag(name, value, options.evaluator.state_ttl);
+  }
+  if (name == "max-partial-matches") {
+    return ParseCount(name, value, 0, kUnbounded,
+                      options.evaluator.max_partial_matches);
+  }
+  if (name == "overflow") {
+    if (value == "drop-oldest") {
+      options.evaluator.overflow_policy = OverflowPolicy::kDropOldest;
+    } else if (value == "refuse-new") {
+      options.evaluator.overflow_policy = OverflowPolicy::kRejectNewStarts;
+    } else {
+      return absl::InvalidArgumentError(
+          Cat("--overflow: '", value, "' is not drop-oldest or refuse-new"));
+    }
+    return absl::OkStatus();
   }
   if (name == "commit-interval") {
     return ParseDurationFlag(name, value, options.commit_interval);
