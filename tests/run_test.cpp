@@ -1,5 +1,6 @@
 #include "cep/run.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -464,6 +465,150 @@ TEST(RunPatternFileTest, StopFlagEndsTheRunWithoutEndingTheInput) {
   // Windows stay open: nothing timed out.
   EXPECT_EQ(r.stats->timeouts, 0u);
   EXPECT_EQ(r.timeouts, "");
+}
+
+// Bad lines every fifth line, read on the reading thread while four workers
+// write matches: every dead letter comes out whole and in input order, and
+// the matches are those of parallelism 1.
+TEST(RunPatternFileTest, DeadLettersAndMatchesFromFourWorkersStayWhole) {
+  PatternFile file = MakeFile(SmallThenBig());
+  std::string input;
+  std::string expected_dead_letters;
+  for (int i = 0; i < 20000; ++i) {
+    if (i % 5 == 4) {
+      const std::string bad = "not json " + std::to_string(i);
+      input += bad + "\n";
+      expected_dead_letters += bad + "\n";
+      continue;
+    }
+    input += Event("c" + std::to_string(i % 97), (i / 97) % 2 == 0 ? 1 : 500,
+                   1000 + i) +
+             "\n";
+  }
+  auto sorted_lines = [](const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    std::sort(lines.begin(), lines.end());
+    return lines;
+  };
+  RunOptions one;
+  one.on_error = OnError::kSkip;
+  Result reference = RunOn(file, input, one);
+  ASSERT_THAT(reference.stats, IsOk());
+  ASSERT_EQ(reference.stats->errors, 4000u);
+  ASSERT_EQ(reference.stats->matches, 7973u);
+  ASSERT_EQ(reference.dead_letter, expected_dead_letters);
+  for (const Loop loop : {Loop::kEvent, Loop::kMicrobatch, Loop::kRealtime}) {
+    RunOptions four = one;
+    four.parallelism = 4;
+    four.loop = loop;
+    four.trigger_events = 64;
+    Result r = RunOn(file, input, four);
+    ASSERT_THAT(r.stats, IsOk());
+    EXPECT_EQ(r.stats->errors, 4000u);
+    EXPECT_EQ(r.stats->matches, 7973u);
+    EXPECT_EQ(r.dead_letter, expected_dead_letters);
+    EXPECT_EQ(sorted_lines(r.matches), sorted_lines(reference.matches));
+  }
+}
+
+TEST(RunOptionsTest, DurationsThatDoNotFitAreRefusedNamingTheFlag) {
+  RunOptions options;
+  for (const std::string flag :
+       {"max-out-of-orderness", "state-ttl", "commit-interval", "trigger",
+        "checkpoint-every"}) {
+    EXPECT_THAT(
+        SetRunOption(flag, "106752d", options),
+        StatusIs(absl::StatusCode::kInvalidArgument,
+                 "--" + flag + ": '106752d' is too long (at most 106751d)"))
+        << flag;
+    EXPECT_THAT(SetRunOption(flag, "106751d", options), IsOk()) << flag;
+  }
+  EXPECT_THAT(
+      SetRunOption("max-out-of-orderness", "9223372036854775807ms", options),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "--max-out-of-orderness: '9223372036854775807ms' is "
+               "too long (at most 106751d)"));
+}
+
+TEST(RunPatternFileTest, LongestOutOfOrdernessKeepsPre1970EventsOnTime) {
+  PatternFile file = MakeFile(SmallThenBig());
+  RunOptions options;
+  ASSERT_THAT(SetRunOption("max-out-of-orderness", "106751d", options), IsOk());
+  Result r = RunOn(
+      file, Event("c1", 500, 5000) + "\n" + Event("c1", 1, -86400000) + "\n",
+      options);
+  ASSERT_THAT(r.stats, IsOk());
+  EXPECT_EQ(r.stats->late, 0u);
+  EXPECT_EQ(r.late, "");
+  // The small one happened a day before 1970, the big one after.
+  EXPECT_EQ(
+      r.matches,
+      R"({"pattern":"p","key":"c1","events":{"small":[{"seq":1,"card":"c1","amount":1.0,"ts":-86400000}],"big":[{"seq":0,"card":"c1","amount":500.0,"ts":5000}]}})"
+      "\n");
+}
+
+TEST(RunPatternFileTest, OutputsOpenOnlyOnceTheRunStarts) {
+  int opened = 0;
+  RunOutputs outputs;
+  outputs.open = [&opened] {
+    ++opened;
+    return absl::OkStatus();
+  };
+  std::istringstream in(Event("c1", 1, 1000) + "\n");
+  // A file that cannot run: nothing opened.
+  PatternFile no_time = MakeFile(SmallThenBig(), /*with_time=*/false);
+  EXPECT_THAT(RunPatternFile(no_time, in, "in", {}, outputs),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "t.cep: error: event type 'Auth' has no time field; a "
+                       "run orders events by event time (mark a timestamp "
+                       "field with 'time', or run with --time processing)"));
+  EXPECT_EQ(opened, 0);
+  PatternFile file = MakeFile(SmallThenBig());
+  EXPECT_THAT(RunPatternFile(file, in, "in", {}, outputs), IsOk());
+  EXPECT_EQ(opened, 1);
+  // Its error ends the run.
+  outputs.open = [] { return absl::UnavailableError("cannot write 'x'"); };
+  std::istringstream again(Event("c1", 1, 1000) + "\n");
+  EXPECT_THAT(RunPatternFile(file, again, "in", {}, outputs),
+              StatusIs(absl::StatusCode::kUnavailable, "cannot write 'x'"));
+}
+
+// A source that gives `text`, then, as a reader interrupted by a stop
+// (InputFile), sets `stop` and ends.
+class StoppingBuffer : public std::streambuf {
+ public:
+  StoppingBuffer(std::string text, std::atomic<bool>& stop)
+      : text_(std::move(text)), stop_(stop) {
+    setg(text_.data(), text_.data(), text_.data() + text_.size());
+  }
+
+ protected:
+  int_type underflow() override {
+    stop_.store(true);
+    return traits_type::eof();
+  }
+
+ private:
+  std::string text_;
+  std::atomic<bool>& stop_;
+};
+
+TEST(RunPatternFileTest, LineCutShortByAStopIsLeftForTheNextRun) {
+  PatternFile file = MakeFile(SmallThenBig());
+  std::atomic<bool> stop{false};
+  StoppingBuffer buffer(Event("c1", 1, 1000) + "\n{\"card\":\"c1\",\"am", stop);
+  std::istream in(&buffer);
+  RunOptions options;
+  options.stop = &stop;
+  RunOutputs outputs;
+  absl::StatusOr<RunStats> stats =
+      RunPatternFile(file, in, "events.jsonl", options, outputs);
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_TRUE(stats->stopped);
+  EXPECT_EQ(stats->events, 1u);
+  EXPECT_EQ(stats->errors, 0u);
 }
 
 }  // namespace

@@ -15,7 +15,12 @@
 #      only the rest of the input and completes the file to exactly A;
 #   4. a paced --generate run killed with SIGKILL, then restarted, processes
 #      only the rest and ends with exactly the alerts of step 2;
-#   5. --help exits 0; bad flags exit 2 with one line on stderr.
+#   5. --help exits 0; bad flags exit 2 with one line on stderr (an unknown
+#      flag last says so; --alerts that is the input is refused, and the
+#      input left alone); --seed without --generate warns; --generate
+#      beyond memory fails with a clear error;
+#   6. a run on an idle named pipe holds the state: a second run is refused
+#      without creating its alerts file, and SIGTERM stops the first.
 # Alerts are compared byte for byte without their "latency_us" member,
 # which differs from run to run.
 set -euo pipefail
@@ -126,12 +131,63 @@ same g.jsonl c.jsonl "SIGKILL and restart"
 # 5. Command line.
 "$fs" --help | grep -q "^Usage: fraud_service" || fail "--help"
 for bad in "--bogus" "--rate fast" "--generate 0" "--input x --generate 5" \
-  "--state"; do
+  "--state" "--generate 10000001" "--alerts events.jsonl --input events.jsonl" \
+  "--checkpoint-every 106752d"; do
   status=0
   # shellcheck disable=SC2086
   "$fs" $bad >bad.out 2>bad.err || status=$?
   [[ $status == 2 && ! -s bad.out && $(wc -l <bad.err) == 1 ]] ||
     fail "'$bad': exit $status, stderr: $(cat bad.err)"
 done
+
+status=0
+"$fs" --input events.jsonl --bogus 2>bad.err || status=$?
+[[ $status == 2 && $(cat bad.err) == "fraud_service: error: unknown flag '--bogus' (see --help)" ]] ||
+  fail "--bogus last: exit $status, stderr: $(cat bad.err)"
+ln -s events.jsonl link.jsonl
+status=0
+"$fs" --input events.jsonl --alerts ./link.jsonl 2>bad.err || status=$?
+[[ $status == 2 && $(cat bad.err) == "fraud_service: error: --alerts './link.jsonl' is the same file as --input 'events.jsonl' (see --help)" ]] ||
+  fail "--alerts through a symlink to the input: exit $status, stderr: $(cat bad.err)"
+cmp -s events.jsonl link.jsonl || fail "the input changed"
+"$fs" --input events.jsonl --seed 3 --state w.state --alerts w.jsonl 2>w.err ||
+  fail "run W exited $?"
+grep -qx "fraud_service: warning: --seed has no effect without --generate" w.err ||
+  fail "no warning for --seed without --generate: $(cat w.err)"
+# --generate beyond memory (here 600 MB of address space): a clear error.
+status=0
+(
+  ulimit -v 600000
+  "$fs" --generate 9000000 --state m.state --alerts m.jsonl
+) 2>bad.err || status=$?
+[[ $status == 1 && $(cat bad.err) == "fraud_service: error: --generate 9000000: out of memory holding the transactions (about 990 MB); generate fewer, or pipe \`cep gen card-testing\` into --input -" ]] ||
+  fail "--generate out of memory: exit $status, stderr: $(cat bad.err)"
+[[ ! -e m.jsonl ]] || fail "--generate out of memory created its alerts file"
+
+# 6. An idle named pipe: a second run over the locked state is refused and
+# creates no alerts file; SIGTERM stops the first at once.
+mkfifo idle.fifo
+"$fs" --input idle.fifo --state d.state --alerts d1.jsonl 2>d1.err &
+pid=$!
+tries=0
+until [[ -e d1.jsonl ]]; do  # opened once the state is locked
+  ((++tries < 200)) || fail "run D never opened its alerts file"
+  sleep 0.1
+done
+status=0
+"$fs" --input events.jsonl --state d.state --alerts d2.jsonl 2>d2.err ||
+  status=$?
+[[ $status == 1 ]] || fail "a second run over a locked state exited $status"
+[[ ! -e d2.jsonl ]] || fail "the refused run created its alerts file"
+kill -TERM "$pid"
+tries=0
+while kill -0 "$pid" 2>/dev/null; do
+  ((++tries < 100)) || { kill -KILL "$pid"; fail "SIGTERM did not stop run D"; }
+  sleep 0.1
+done
+status=0
+wait "$pid" || status=$?
+[[ $status == 0 ]] || fail "run D after SIGTERM exited $status"
+grep -q "stopped by a signal" d1.err || fail "run D: no 'stopped' in summary"
 
 echo "fraud_service e2e: OK ($(wc -l <a.jsonl) alerts)"

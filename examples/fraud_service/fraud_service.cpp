@@ -8,6 +8,7 @@
 //   fraud_service --input auths.jsonl --alerts alerts.jsonl --state st
 //
 // `fraud_service --help` says more; e2e_test.sh stops, kills and restarts it.
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -28,6 +30,7 @@
 #include "cep/dsl.hpp"
 #include "cep/pattern.hpp"
 #include "cep/run.hpp"
+#include "cep/run_files.hpp"
 #include "cep/workload.hpp"
 
 namespace {
@@ -51,7 +54,8 @@ and over 20 times their average, within an hour.
 Flags:
   --input FILE            transactions as JSON lines; - is stdin (default: -)
   --generate N            instead, generate N card-testing transactions
-                          (cep gen card-testing; held in memory, ~110 B each)
+                          (cep gen card-testing; held in memory, ~110 B each;
+                          at most 10000000)
   --seed S                seed of --generate (default: 1)
   --cards K               cards of --generate (default: 10000)
   --alerts FILE           where alerts are appended (default: fraud-alerts.jsonl)
@@ -162,11 +166,25 @@ std::string Summary(const cep::RunStats& stats, const std::string& state) {
                     : "end of input");
 }
 
+// The flags main() takes (see kUsage).
+bool IsFlag(const std::string& name) {
+  for (const char* flag :
+       {"input", "generate", "seed", "cards", "alerts", "state",
+        "checkpoint-every", "max-out-of-orderness", "rate"}) {
+    if (name == flag) return true;
+  }
+  return false;
+}
+
+// --generate holds its transactions in memory (~110 B each): 1.1 GB at most.
+constexpr uint64_t kMaxGenerate = 10'000'000;
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string input_path = "-", alerts_path = "fraud-alerts.jsonl";
   uint64_t generate = 0, seed = 1, cards = 0;
+  std::vector<std::string> given;  // flags given, for warnings
   std::vector<std::string> pattern_paths;
   cep::RunOptions options;
   options.state_dir = "fraud-state";
@@ -186,7 +204,11 @@ int main(int argc, char** argv) {
     if (arg.rfind("--", 0) != 0)
       return UsageError("unknown flag '" + arg + "'");
     std::string name = arg.substr(2), value;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
+    const size_t eq = name.find('=');
+    if (!IsFlag(name.substr(0, eq))) {
+      return UsageError("unknown flag '--" + name.substr(0, eq) + "'");
+    }
+    if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name.resize(eq);
     } else if (arg_idx + 1 < argc) {
@@ -207,15 +229,20 @@ int main(int argc, char** argv) {
         return UsageError("--" + name + ": '" + value + "' is not " +
                           (is_seed ? "an integer" : "a positive integer"));
       }
+      if (name == "generate" && target > kMaxGenerate) {
+        return UsageError(absl::StrFormat(
+            "--generate: %d is more than %d (generated transactions are held "
+            "in memory; for more, pipe `cep gen card-testing` into --input -)",
+            target, kMaxGenerate));
+      }
     } else if (name == "checkpoint-every" || name == "rate" ||
                name == "max-out-of-orderness" ||
                name == "max-partial-matches" || name == "overflow") {
       if (absl::Status s = cep::SetRunOption(name, value, options); !s.ok()) {
         return UsageError(std::string(s.message()));
       }
-    } else {
-      return UsageError("unknown flag '--" + name + "'");
     }
+    given.push_back(name);
   }
   if (generate > 0 && input_path != "-") {
     return UsageError("--generate and --input exclude each other");
@@ -227,6 +254,23 @@ int main(int argc, char** argv) {
     for (const char* name : kDefaultPatterns) {
       pattern_paths.push_back(std::string(CEP_SOURCE_DIR) + "/patterns/" +
                               name);
+    }
+  }
+  // The alerts file is truncated to the checkpoint: it must not be an input.
+  std::vector<cep::RunPath> inputs = {{"--input", input_path}};
+  for (const std::string& path : pattern_paths) {
+    inputs.push_back({"pattern file", path});
+  }
+  if (absl::Status s =
+          cep::CheckOutputPaths(inputs, {{"--alerts", alerts_path}});
+      !s.ok()) {
+    return UsageError(std::string(s.message()));
+  }
+  for (const char* flag : {"seed", "cards"}) {
+    if (generate == 0 &&
+        std::find(given.begin(), given.end(), flag) != given.end()) {
+      std::cerr << "fraud_service: warning: --" << flag
+                << " has no effect without --generate\n";
     }
   }
 
@@ -250,7 +294,15 @@ int main(int argc, char** argv) {
 
   // The input must be seekable to resume without reading it again: a file,
   // or generated into memory (the same seed gives the same bytes).
-  std::ifstream input_file;
+  // Without SA_RESTART, so that a blocked read from a pipe returns.
+  struct sigaction action = {};
+  action.sa_handler = RequestStop;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  options.stop = &g_stop;
+
+  std::unique_ptr<cep::InputFile> input_file;
   std::stringstream generated;
   std::istream* input = &std::cin;
   std::string input_name = "<stdin>";
@@ -260,35 +312,41 @@ int main(int argc, char** argv) {
     if (!gen.ok()) {
       return UsageError("--generate: " + std::string(gen.status().message()));
     }
-    std::string buffer;
-    while ((*gen)->AppendLine(buffer)) {
-      if (buffer.size() > (1 << 20)) generated << std::exchange(buffer, {});
+    try {
+      std::string text;
+      while ((*gen)->AppendLine(text)) {
+      }
+      generated = std::stringstream(std::move(text));
+    } catch (const std::bad_alloc&) {
+      return Fail(absl::StrFormat(
+          "--generate %d: out of memory holding the transactions (about %d "
+          "MB); generate fewer, or pipe `cep gen card-testing` into --input -",
+          generate, generate * 110 / 1000000));
     }
-    generated << buffer;
     input = &generated;
     input_name = "<generated>";
   } else if (input_path != "-") {
-    input_file.open(input_path, std::ios::binary);
-    if (!input_file.is_open()) {
-      return Fail("cannot read '" + input_path + "': " + std::strerror(errno));
-    }
-    input = &input_file;
+    absl::StatusOr<std::unique_ptr<cep::InputFile>> opened =
+        cep::InputFile::Open(input_path, &g_stop);
+    if (absl::IsCancelled(opened.status())) return 0;  // stopped
+    if (!opened.ok()) return Fail(std::string(opened.status().message()));
+    input_file = *std::move(opened);
+    input = input_file.get();
     input_name = input_path;
   }
   // Appending: RunPatternFile truncates the file to its checkpoint's length.
-  std::ofstream alerts(alerts_path, std::ios::binary | std::ios::app);
-  if (!alerts.is_open()) {
-    return Fail("cannot write '" + alerts_path + "': " + std::strerror(errno));
-  }
+  // Opened once the state directory is locked, so that a refused run
+  // creates no file.
+  std::ofstream alerts;
   cep::RunOutputs outputs{.matches = &alerts, .matches_path = alerts_path};
-
-  // Without SA_RESTART, so that a blocked read from a pipe returns.
-  struct sigaction action = {};
-  action.sa_handler = RequestStop;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-  options.stop = &g_stop;
+  outputs.open = [&]() -> absl::Status {
+    alerts.open(alerts_path, std::ios::binary | std::ios::app);
+    if (!alerts.is_open()) {
+      return absl::UnavailableError("fraud_service: error: cannot write '" +
+                                    alerts_path + "': " + std::strerror(errno));
+    }
+    return absl::OkStatus();
+  };
 
   absl::StatusOr<cep::RunStats> stats =
       cep::RunPatternFile(*merged, *input, input_name, options, outputs);

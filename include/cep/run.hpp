@@ -191,9 +191,10 @@ struct RunOptions {
   // A clean stop (a service's SIGINT/SIGTERM handler sets it): checked after
   // every line, and when reading the input fails or ends while it is set.
   // Once set, the run reads nothing more and does not end the input (no
-  // waiting event is released, no window closes): with state_dir it takes a
-  // final checkpoint, so that the next run resumes exactly there; the
-  // outputs are flushed and RunStats::stopped is true. nullptr: never.
+  // waiting event is released, no window closes, a last line the stop cut
+  // short is left for the next run): with state_dir it takes a final
+  // checkpoint, so that the next run resumes exactly there; the outputs are
+  // flushed and RunStats::stopped is true. nullptr: never.
   const std::atomic<bool>* stop = nullptr;
 
   // Open-loop pacing (flag --rate N): event i is due at start + i / rate
@@ -213,7 +214,8 @@ struct RunOptions {
 };
 
 // Where the outputs go, one JSON object per line; nullptr discards (the
-// counts in RunStats still include them). Streams may be shared.
+// counts in RunStats still include them). Streams may be shared; with
+// parallelism > 1 they are written from several threads, one at a time.
 struct RunOutputs {
   std::ostream* matches = nullptr;
   std::ostream* timeouts = nullptr;
@@ -228,6 +230,12 @@ struct RunOutputs {
   std::string timeouts_path = "";
   std::string late_path = "";
   std::string dead_letter_path = "";
+  // Called once, after the patterns compiled and the state directory opened
+  // (and locked), before anything is written or truncated: a caller that
+  // creates its output files here leaves none behind when the run is
+  // refused. It may set the streams and paths above; an error ends the run
+  // with it. nullptr: nothing to do.
+  std::function<absl::Status()> open = nullptr;
 };
 
 struct RunStats {
@@ -275,6 +283,7 @@ struct RunStats {
 //   the status of CompilePattern ("FILE:LINE: error: pattern 'p': ...");
 //   kUnknown "INPUT:LINE: error: ..." when a condition threw;
 //   kUnavailable when the input cannot be read or an output written;
+//   the error of RunOutputs::open;
 //   with state_dir: kInvalidArgument for parallelism > 1 or sort_output;
 //   kFailedPrecondition naming the database and both hashes when DIR/NAME
 //   holds the state of another pattern, or when the input to resume is
@@ -289,7 +298,8 @@ struct RunStats {
 // Sets the option of flag `name` (without dashes) from `value`:
 //   format jsonl|csv
 //   time event|processing
-//   max-out-of-orderness DURATION   a duration: 0, 250ms, 10s, 5m, 2h, 1d
+//   max-out-of-orderness DURATION   a duration: 0, 250ms, 10s, 5m, 2h, 1d;
+//                                    every duration flag at most 106751d
 //   on-error stop|skip
 //   max-line-bytes N                 1 to 1073741824
 //   sort-output true|false           (a switch on the command line)

@@ -27,6 +27,7 @@
 #include "cep/histogram.hpp"
 #include "cep/record_json.hpp"
 #include "cep/run.hpp"
+#include "cep/run_files.hpp"
 
 #include "args.hpp"
 #include "commands.hpp"
@@ -159,7 +160,10 @@ std::string StatsJson(const RunStats& stats, double seconds) {
   return out;
 }
 
-// Output files by path, so that two flags naming one file share a stream.
+// Output files by path, so that two flags naming one file (/dev/null)
+// share a stream. Streams come out unopened; OpenAll() creates the files,
+// once the run has started (RunOutputs::open), so that a run refused before
+// (a locked state directory, a bad pattern) creates none.
 class OutputFiles {
  public:
   // `append`: open files for appending (durable state: the run truncates
@@ -167,20 +171,26 @@ class OutputFiles {
   OutputFiles(std::ostream& stdout_stream, bool append)
       : stdout_(stdout_stream), append_(append) {}
 
-  // The stream for `path` ("-" is stdout), or nullptr after printing the
-  // reason to `err`.
-  std::ostream* Open(const std::string& path, std::ostream& err) {
+  // The stream for `path` ("-" is stdout), to be opened by OpenAll().
+  std::ostream* Add(const std::string& path) {
     if (path == "-") return &stdout_;
     auto it = files_.find(path);
     if (it != files_.end()) return it->second.get();
-    auto file = std::make_unique<std::ofstream>(
-        path, append_ ? std::ios::binary | std::ios::app : std::ios::binary);
-    if (!file->is_open()) {
-      err << "cep: error: cannot write " << Quote(path) << ": "
-          << std::strerror(errno) << "\n";
-      return nullptr;
+    return files_.emplace(path, std::make_unique<std::ofstream>())
+        .first->second.get();
+  }
+
+  absl::Status OpenAll() {
+    for (auto& [path, file] : files_) {
+      file->open(path,
+                 append_ ? std::ios::binary | std::ios::app : std::ios::binary);
+      if (!file->is_open()) {
+        return absl::UnavailableError(absl::StrCat("cep: error: cannot write ",
+                                                   Quote(path), ": ",
+                                                   std::strerror(errno)));
+      }
     }
-    return files_.emplace(path, std::move(file)).first->second.get();
+    return absl::OkStatus();
   }
 
  private:
@@ -188,6 +198,38 @@ class OutputFiles {
   bool append_;
   std::map<std::string, std::unique_ptr<std::ofstream>> files_;
 };
+
+// The output flags of `cep run`.
+constexpr const char* kOutputFlags[] = {"output", "timeouts", "late",
+                                        "dead-letter", "stats-json"};
+
+// Warnings, one line each, for flags given that do nothing with the others.
+std::string IneffectiveFlags(const Invocation& args,
+                             const RunOptions& options) {
+  struct Rule {
+    const char* flag;
+    bool effective;
+    const char* needs;
+  };
+  const bool durable = !options.state_dir.empty();
+  const Rule rules[] = {
+      {"trigger", options.loop == Loop::kMicrobatch, "--loop microbatch"},
+      {"commit-interval", options.loop == Loop::kRealtime, "--loop realtime"},
+      {"checkpoint-every", durable, "--state rocksdb:DIR"},
+      {"keep-checkpoints", durable, "--state rocksdb:DIR"},
+      {"state-cache", durable, "--state rocksdb:DIR"},
+      {"migrate", durable, "--state rocksdb:DIR"},
+      {"dead-letter", options.on_error == OnError::kSkip, "--on-error skip"},
+  };
+  std::string out;
+  for (const Rule& rule : rules) {
+    if (!rule.effective && args.Has(rule.flag)) {
+      absl::StrAppend(&out, "cep: warning: --", rule.flag,
+                      " has no effect without ", rule.needs, "\n");
+    }
+  }
+  return out;
+}
 
 std::string ProgressLine(const RunProgress& p) {
   return absl::StrFormat("cep: %d events, %d matches, watermark lag %s",
@@ -263,6 +305,28 @@ int RunRun(const CommandContext& context) {
     return UsageError(context.program, context.err,
                       "--state rocksdb: cannot be combined with --sort-output");
   }
+  // Before anything is opened: no output may overwrite an input or another
+  // output.
+  {
+    std::vector<RunPath> inputs;
+    if (std::optional<std::string> input = context.args.Get("input")) {
+      inputs.push_back({"--input", *input});
+    }
+    for (const std::string& path : context.args.positionals) {
+      inputs.push_back({"pattern file", path});
+    }
+    std::vector<RunPath> outputs;
+    for (const char* flag : kOutputFlags) {
+      if (std::optional<std::string> path = context.args.Get(flag)) {
+        outputs.push_back({absl::StrCat("--", flag), *path});
+      }
+    }
+    if (absl::Status status = CheckOutputPaths(inputs, outputs); !status.ok()) {
+      return UsageError(context.program, context.err,
+                        std::string(status.message()));
+    }
+  }
+  context.err << IneffectiveFlags(context.args, options);
   const bool progress = context.args.Has("progress") ||
                         (&context.err == &std::cerr && isatty(STDERR_FILENO));
   if (progress) {
@@ -273,63 +337,76 @@ int RunRun(const CommandContext& context) {
   std::optional<PatternFile> file =
       LoadAll(context.args.positionals, context.err);
   if (!file) return kExitFailure;
-  std::optional<std::ofstream> stats_json;
-  if (std::optional<std::string> path = context.args.Get("stats-json")) {
-    stats_json.emplace(*path, std::ios::binary);
-    if (!stats_json->is_open()) {
-      context.err << "cep: error: cannot write " << Quote(*path) << ": "
-                  << std::strerror(errno) << "\n";
-      return kExitFailure;
-    }
-  }
 
+  // From here SIGINT and SIGTERM stop the run cleanly, also while opening or
+  // reading an idle named pipe.
+  g_stop.store(false);
+  options.stop = &g_stop;
+  StopOnSignals stop_on_signals;
   const std::string input_path = context.args.Get("input").value_or("-");
-  std::ifstream input_file;
+  std::unique_ptr<InputFile> input_file;
   std::istream* input = &std::cin;
   std::string input_name = "<stdin>";
   if (input_path != "-") {
-    input_file.open(input_path, std::ios::binary);
-    if (!input_file.is_open()) {
-      context.err << "cep: error: cannot read " << Quote(input_path) << ": "
-                  << std::strerror(errno) << "\n";
+    absl::StatusOr<std::unique_ptr<InputFile>> opened =
+        InputFile::Open(input_path, &g_stop);
+    if (absl::IsCancelled(opened.status())) {
+      context.err << "cep: stopped by a signal before the input opened\n";
+      return kExitOk;
+    }
+    if (!opened.ok()) {
+      context.err << "cep: error: " << opened.status().message() << "\n";
       return kExitFailure;
     }
-    input = &input_file;
+    input_file = *std::move(opened);
+    input = input_file.get();
     input_name = input_path;
   }
 
   OutputFiles files(context.out, durable);
+  std::optional<std::ofstream> stats_json;
+  std::optional<std::string> stats_json_path = context.args.Get("stats-json");
   RunOutputs outputs;
   struct Target {
     const char* flag;
     std::ostream** stream;
     std::string* path;
   };
-  for (const Target target :
-       {Target{"output", &outputs.matches, &outputs.matches_path},
-        Target{"timeouts", &outputs.timeouts, &outputs.timeouts_path},
-        Target{"late", &outputs.late, &outputs.late_path},
-        Target{"dead-letter", &outputs.dead_letter,
-               &outputs.dead_letter_path}}) {
+  const Target targets[] = {
+      Target{"output", &outputs.matches, &outputs.matches_path},
+      Target{"timeouts", &outputs.timeouts, &outputs.timeouts_path},
+      Target{"late", &outputs.late, &outputs.late_path},
+      Target{"dead-letter", &outputs.dead_letter, &outputs.dead_letter_path}};
+  for (const Target target : targets) {
     std::optional<std::string> out_path = context.args.Get(target.flag);
     if (!out_path && std::string_view(target.flag) == "output") {
       out_path = "-";
     }
-    if (out_path) {
-      *target.stream = files.Open(*out_path, context.err);
-      if (*target.stream == nullptr) return kExitFailure;
+    if (out_path) *target.stream = files.Add(*out_path);
+  }
+  // Once the run has started (its state directory locked).
+  outputs.open = [&]() -> absl::Status {
+    if (absl::Status status = files.OpenAll(); !status.ok()) return status;
+    for (const Target target : targets) {
+      std::optional<std::string> out_path = context.args.Get(target.flag);
       // Exactly-once needs a file to truncate; /dev/null and pipes are not.
       std::error_code ec;
-      if (durable && *out_path != "-" &&
+      if (durable && out_path && *out_path != "-" &&
           std::filesystem::is_regular_file(*out_path, ec)) {
         *target.path = *out_path;
       }
     }
-  }
+    if (stats_json_path) {
+      stats_json.emplace(*stats_json_path, std::ios::binary);
+      if (!stats_json->is_open()) {
+        return absl::UnavailableError(absl::StrCat("cep: error: cannot write ",
+                                                   Quote(*stats_json_path),
+                                                   ": ", std::strerror(errno)));
+      }
+    }
+    return absl::OkStatus();
+  };
 
-  g_stop.store(false);
-  options.stop = &g_stop;
-  StopOnSignals stop_on_signals;
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<RunStats> stats =
       RunPatternFile(*file, *input, input_name, options, outputs);

@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -86,7 +87,10 @@ struct CompiledPattern {
 };
 
 // Writes outputs as JSON lines, directly or, to sort them, at the end. The
-// runtime calls it one call at a time (runtime.hpp).
+// runtime calls it one call at a time (runtime.hpp), but with parallelism > 1
+// from the workers while the reading thread writes dead letters and flushes:
+// then every call holds mu_, since all of them share line_, sorted_ and
+// possibly the streams.
 class OutputSink final : public RuntimeSink<Record, Value> {
  public:
   OutputSink(const PatternFile& file,
@@ -97,23 +101,27 @@ class OutputSink final : public RuntimeSink<Record, Value> {
         outputs_(outputs),
         sort_(options.sort_output),
         match_ids_(options.match_ids),
-        match_latency_(options.match_latency) {}
+        match_latency_(options.match_latency),
+        threaded_(options.parallelism > 1) {}
 
   void OnMatch(size_t pattern, const Value& key, Match<Record> match,
                int64_t latency_ns) override {
     ++matches_;
+    std::unique_lock<std::mutex> lock = Lock();
     WriteMatch(outputs_.matches, pattern, key, match, MatchKind::kMatch,
                latency_ns);
   }
   void OnTimeout(size_t pattern, const Value& key, Match<Record> partial,
                  Timestamp timeout_at, int64_t latency_ns) override {
     (void)timeout_at;
+    std::unique_lock<std::mutex> lock = Lock();
     WriteMatch(outputs_.timeouts, pattern, key, partial, MatchKind::kTimeout,
                latency_ns);
   }
   void OnLate(const Record& record, Timestamp ts, uint64_t seq) override {
     (void)ts;
     if (outputs_.late == nullptr) return;
+    std::unique_lock<std::mutex> lock = Lock();
     line_.clear();
     AppendEventJson(line_, record, seq, file_.schemas().size() > 1);
     Write(outputs_.late);
@@ -122,6 +130,7 @@ class OutputSink final : public RuntimeSink<Record, Value> {
   // Input lines skipped under OnError::kSkip, verbatim.
   void DeadLetter(std::string_view raw) {
     if (outputs_.dead_letter == nullptr) return;
+    std::unique_lock<std::mutex> lock = Lock();
     line_.assign(raw);
     Write(outputs_.dead_letter);
   }
@@ -131,6 +140,7 @@ class OutputSink final : public RuntimeSink<Record, Value> {
 
   // Flushes every stream (a checkpoint; not with sort_output).
   absl::Status Flush() {
+    std::unique_lock<std::mutex> lock = Lock();
     for (std::ostream* out : {outputs_.matches, outputs_.timeouts,
                               outputs_.late, outputs_.dead_letter}) {
       if (out != nullptr && !out->flush()) {
@@ -142,6 +152,7 @@ class OutputSink final : public RuntimeSink<Record, Value> {
 
   // Writes the sorted outputs (sort_output) and flushes every stream.
   absl::Status Close() {
+    std::unique_lock<std::mutex> lock = Lock();
     for (auto& [stream, lines] : sorted_) {
       std::sort(lines.begin(), lines.end());
       for (const std::string& line : lines) {
@@ -159,6 +170,11 @@ class OutputSink final : public RuntimeSink<Record, Value> {
   }
 
  private:
+  std::unique_lock<std::mutex> Lock() {
+    return threaded_ ? std::unique_lock<std::mutex>(mu_)
+                     : std::unique_lock<std::mutex>();
+  }
+
   void WriteMatch(std::ostream* out, size_t pattern, const Value& key,
                   const Match<Record>& match, MatchKind kind,
                   int64_t latency_ns) {
@@ -211,6 +227,8 @@ class OutputSink final : public RuntimeSink<Record, Value> {
   bool sort_;
   bool match_ids_;
   bool match_latency_;
+  bool threaded_;  // parallelism > 1: every call holds mu_
+  std::mutex mu_;
   std::string id_bytes_;
   std::atomic<uint64_t> matches_{0};
   std::string line_;  // output line being built
@@ -1017,6 +1035,9 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
                                         RunOutputs& outputs) {
   Runner runner(file, input_name, options, outputs);
   if (absl::Status status = runner.Start(); !status.ok()) return status;
+  if (outputs.open != nullptr) {
+    if (absl::Status status = outputs.open(); !status.ok()) return status;
+  }
   uint64_t offset = 0;  // of the next unread line
   size_t line_no = 0;
   if (absl::Status status = runner.Resume(input, offset, line_no);
@@ -1034,6 +1055,9 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
   io::LineRead read;
   while (!stop_requested() &&
          (read = reader.Next(input, line, consumed)) != io::LineRead::kEnd) {
+    // A read cut short by the stop leaves a partial last line: it is read
+    // again, whole, by the run that resumes.
+    if (input.eof() && stop_requested()) break;
     ++line_no;
     offset += consumed;
     if (absl::Status status = runner.Read(read, line, line_no); !status.ok()) {
@@ -1095,6 +1119,10 @@ absl::StatusOr<Duration> ParseDuration(std::string_view text) {
 
 namespace {
 
+// The longest duration a flag takes: 106751 days, so that it fits in
+// nanoseconds (int64) and event time plus or minus it cannot overflow.
+constexpr Duration kMaxFlagDuration = std::chrono::hours(24 * 106751);
+
 // Sets `interval` or `events` (the other one becomes 0) from a flag value
 // such as 10000events or a positive duration.
 absl::Status ParseIntervalOrEvents(std::string_view flag,
@@ -1125,6 +1153,10 @@ absl::Status ParseIntervalOrEvents(std::string_view flag,
         Cat("--", flag, ": '", value, "' is neither an interval (",
             interval_examples, ") nor a count of events (10000events)"));
   }
+  if (*duration > kMaxFlagDuration) {
+    return absl::InvalidArgumentError(
+        Cat("--", flag, ": '", value, "' is too long (at most 106751d)"));
+  }
   interval = *duration;
   events = 0;
   return absl::OkStatus();
@@ -1149,6 +1181,10 @@ absl::Status ParseDurationFlag(std::string_view flag, std::string_view value,
   if (!duration.ok()) {
     return absl::InvalidArgumentError(
         Cat("--", flag, ": ", std::string(duration.status().message())));
+  }
+  if (*duration > kMaxFlagDuration) {
+    return absl::InvalidArgumentError(
+        Cat("--", flag, ": '", value, "' is too long (at most 106751d)"));
   }
   out = *duration;
   return absl::OkStatus();
