@@ -173,8 +173,13 @@ class SharedRunsState {
   std::vector<StoredEvent> events_;
   // Runs whose first event's timestamp is <= this have expired.
   int64_t expired_through_ = std::numeric_limits<int64_t>::min();
-  // Node count after the last compaction.
-  size_t compacted_size_ = 0;
+  // Timestamps of the events that started runs, oldest first, from
+  // starts_[first_start_] on (patterns with a window only): no run expires
+  // when none of them does.
+  std::vector<int64_t> starts_;
+  size_t first_start_ = 0;
+  // Compact the DAG when it reaches this many nodes.
+  size_t compact_at_ = 64;
 };
 
 template <typename Event>
@@ -387,6 +392,7 @@ class SharedRunsEvaluator {
     arrivals_.clear();
     finals_.clear();
     internal::RunDag& dag = state.dag_;
+    bool started = false;
     for (uint32_t q = 0; q < states.size(); ++q) {
       const uint32_t head = state.heads_[q];
       const bool is_start = q == nfa_.start_state();
@@ -406,7 +412,9 @@ class SharedRunsEvaluator {
           uint32_t node = dag.AddStep(RunNode::Kind::kTake, digit, s.stage,
                                       EventIndex(state), kNone, ts_);
           Arrive(s.target, node);
+          started = true;
         }
+        if (started && window_ > 0) state.starts_.push_back(ts_);
         continue;
       }
       ComputeSuccessors(q, /*from_start=*/false);
@@ -626,12 +634,12 @@ class SharedRunsEvaluator {
     const int64_t lo = state.expired_through_;
     if (through <= lo) return;
     const auto& states = nfa_.states();
+    // Runs expire only if an event that started some expires.
     bool any = false;
-    for (uint32_t q = 0; q < states.size(); ++q) {
-      const uint32_t head = state.heads_[q];
-      if (head == kNone) continue;
-      const RunNode& n = state.dag_.node(head);
-      if (n.max_start > lo && n.min_start <= through) any = true;
+    while (state.first_start_ < state.starts_.size() &&
+           state.starts_[state.first_start_] <= through) {
+      ++state.first_start_;
+      any = true;
     }
     if (any) {
       // Timeouts first, in run order over all states.
@@ -684,18 +692,25 @@ class SharedRunsEvaluator {
 
   // ---- memory ---------------------------------------------------------------
 
-  // Reclaims nodes no live run uses once the DAG doubled since the last
-  // compaction: amortized O(1) per node.
+  // Reclaims the nodes and events no live run uses once the DAG grew
+  // enough since the last compaction.
   void MaybeCompact(SharedRunsState<Event>& state) {
+    if (state.first_start_ > 64 &&
+        state.first_start_ * 2 > state.starts_.size()) {
+      state.starts_.erase(state.starts_.begin(),
+                          state.starts_.begin() + state.first_start_);
+      state.first_start_ = 0;
+    }
     const size_t size = state.dag_.size();
-    if (size < 64 || size < 2 * state.compacted_size_) return;
+    if (size < state.compact_at_) return;
     const int64_t through = window_ > 0 ? state.expired_through_
                                         : std::numeric_limits<int64_t>::min();
     event_used_.assign(state.events_.size(), false);
-    metrics_.reclaimed_nodes += state.dag_.Compact(
+    const size_t reclaimed = state.dag_.Compact(
         state.heads_,
         [through](const RunNode& n) { return n.max_start > through; },
         event_used_);
+    metrics_.reclaimed_nodes += reclaimed;
     event_renumber_.assign(state.events_.size(), kNone);
     size_t kept = 0;
     for (size_t e = 0; e < state.events_.size(); ++e) {
@@ -706,7 +721,12 @@ class SharedRunsEvaluator {
     }
     state.events_.erase(state.events_.begin() + kept, state.events_.end());
     state.dag_.RenumberEvents(event_renumber_);
-    state.compacted_size_ = state.dag_.size();
+    // Next time when the DAG doubled, or quadrupled when this pass freed
+    // little (runs that live on, as without a window): amortized O(1) per
+    // node either way.
+    const size_t kept_nodes = state.dag_.size();
+    state.compact_at_ =
+        std::max<size_t>(64, (reclaimed * 4 < size ? 4 : 2) * kept_nodes);
   }
 
   static constexpr uint64_t kUncounted = std::numeric_limits<uint64_t>::max();
