@@ -76,6 +76,7 @@ class SharedHarness {
   }
   const SharedRunsState<Ev>& state() const { return state_; }
   const SharedRunsMetrics& metrics() const { return evaluator_->metrics(); }
+  SharedRunsEvaluator<Ev>& evaluator() { return *evaluator_; }
 
   Recorder out;
 
@@ -149,7 +150,10 @@ TEST(SharedRunsEvaluatorTest, WindowPrunesExpiredStartsAndReportsTimeouts) {
       h.FeedAll({E("a1", "a", 1, 1), E("a2", "a", 1, 5), E("b1", "b", 1, 12)}),
       ElementsAre("a=[a2] b=[b1]"));
   EXPECT_THAT(h.out.timeouts, ElementsAre("a=[a1] @11"));
+  EXPECT_EQ(h.evaluator().PartialMatchCount(h.state()), 1u);
+  EXPECT_EQ(h.evaluator().NextDeadline(h.state()), FromMillis(15));
   h.Advance(100);
+  EXPECT_EQ(h.evaluator().NextDeadline(h.state()), std::nullopt);
   EXPECT_THAT(h.out.timeouts, ElementsAre("a=[a1] @11", "a=[a2] @15"));
   EXPECT_TRUE(h.state().IsIdle());
 }
@@ -510,6 +514,9 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
       ASSERT_TRUE(
           counting.Process(counting_state, e, ts, seq, counting_out).ok());
       ++seq;
+      ASSERT_EQ(shared.PartialMatchCount(shared_state),
+                ref_state.PartialMatchCount())
+          << "after " << e.label << " in round " << round << ": " << rp.text;
       if (watermarks && i + 1 < stream.size() && stream[i + 1].ts > e.ts + 1) {
         const Timestamp mark =
             FromMillis(std::uniform_int_distribution<int64_t>(

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -228,6 +229,45 @@ class SharedRunsEvaluator {
     MaybeCompact(state);
     return status_;
   }
+
+  // The number of partial matches `state` holds (what
+  // KeyState::PartialMatchCount() says for the per-run evaluator), counted
+  // on the DAG without enumerating them: O(nodes).
+  uint64_t PartialMatchCount(const SharedRunsState<Event>& state) {
+    counts_.assign(state.dag_.size(), kUncounted);
+    const int64_t lo = window_ > 0 ? state.expired_through_
+                                   : std::numeric_limits<int64_t>::min();
+    uint64_t total = 0;
+    for (uint32_t head : state.heads_) {
+      if (head != kNone) {
+        total += Count(state, head, lo, std::numeric_limits<int64_t>::max());
+      }
+    }
+    return total;
+  }
+
+  // A time at or before which AdvanceTime() would first change `state`
+  // (the oldest partial match's window closes); nullopt when the pattern has
+  // no window or nothing waits. It may be earlier than the per-run
+  // evaluator's when the oldest runs died: AdvanceTime() then changes
+  // nothing.
+  std::optional<Timestamp> NextDeadline(
+      const SharedRunsState<Event>& state) const {
+    if (window_ <= 0 || state.IsIdle()) return std::nullopt;
+    int64_t oldest = std::numeric_limits<int64_t>::max();
+    for (uint32_t head : state.heads_) {
+      if (head != kNone) {
+        oldest = std::min(oldest, state.dag_.node(head).min_start);
+      }
+    }
+    if (state.first_start_ < state.starts_.size()) {
+      oldest = std::max(oldest, state.starts_[state.first_start_]);
+    }
+    return FromMillis(oldest + window_);
+  }
+
+  // Whether time alone changes a key's state (the pattern has a window).
+  bool has_windows() const { return window_ > 0; }
 
   const SharedRunsMetrics& metrics() const { return metrics_; }
   const Nfa<Event>& nfa() const { return nfa_; }
