@@ -101,29 +101,27 @@ class RunDag {
   // are not kept are dropped and start bounds recomputed. Sets
   // `event_used[e]` for every event a kept kTake refers to (events are not
   // renumbered here: call RenumberEvents). Returns the number of nodes
-  // reclaimed. O(nodes).
+  // reclaimed. O(nodes), in two sequential passes.
   template <typename Alive>
   size_t Compact(std::vector<uint32_t>& roots, Alive&& alive,
                  std::vector<bool>& event_used) {
+    // Nodes point only to older ones: one sweep from the newest marks
+    // everything reachable, reading the nodes in order.
     std::vector<uint32_t> renumber(nodes_.size(), kNoRunNode);
     constexpr uint32_t kSeen = kNoRunNode - 1;
-    std::vector<uint32_t> stack;
     for (uint32_t root : roots) {
-      if (root != kNoRunNode && alive(nodes_[root])) stack.push_back(root);
+      if (root != kNoRunNode && alive(nodes_[root])) renumber[root] = kSeen;
     }
-    while (!stack.empty()) {
-      uint32_t index = stack.back();
-      stack.pop_back();
-      if (renumber[index] != kNoRunNode) continue;
-      renumber[index] = kSeen;
+    for (size_t index = nodes_.size(); index-- > 0;) {
+      if (renumber[index] != kSeen) continue;
       const RunNode& n = nodes_[index];
       if (n.kind == RunNode::Kind::kUnion) {
         for (uint32_t m = 0; m < n.member_count; ++m) {
           uint32_t member = members_[n.first_member + m];
-          if (alive(nodes_[member])) stack.push_back(member);
+          if (alive(nodes_[member])) renumber[member] = kSeen;
         }
       } else if (n.previous != kNoRunNode) {
-        stack.push_back(n.previous);
+        renumber[n.previous] = kSeen;
       }
     }
     std::vector<RunNode> kept;
