@@ -107,7 +107,8 @@ class RunDag {
                  std::vector<bool>& event_used) {
     // Nodes point only to older ones: one sweep from the newest marks
     // everything reachable, reading the nodes in order.
-    std::vector<uint32_t> renumber(nodes_.size(), kNoRunNode);
+    std::vector<uint32_t>& renumber = renumber_;
+    renumber.assign(nodes_.size(), kNoRunNode);
     constexpr uint32_t kSeen = kNoRunNode - 1;
     for (uint32_t root : roots) {
       if (root != kNoRunNode && alive(nodes_[root])) renumber[root] = kSeen;
@@ -124,8 +125,12 @@ class RunDag {
         renumber[n.previous] = kSeen;
       }
     }
-    std::vector<RunNode> kept;
-    std::vector<uint32_t> kept_members;
+    // Built in the buffers of the previous compaction, then swapped: a key
+    // in steady state compacts without allocating.
+    std::vector<RunNode>& kept = spare_nodes_;
+    std::vector<uint32_t>& kept_members = spare_members_;
+    kept.clear();
+    kept_members.clear();
     for (uint32_t index = 0; index < nodes_.size(); ++index) {
       if (renumber[index] == kNoRunNode) continue;
       renumber[index] = static_cast<uint32_t>(kept.size());
@@ -165,8 +170,8 @@ class RunDag {
       root = moved == kNoRunNode || moved == kSeen ? kNoRunNode : moved;
     }
     const size_t reclaimed = nodes_.size() - kept.size();
-    nodes_ = std::move(kept);
-    members_ = std::move(kept_members);
+    nodes_.swap(kept);
+    members_.swap(kept_members);
     return reclaimed;
   }
 
@@ -185,6 +190,10 @@ class RunDag {
  private:
   std::vector<RunNode> nodes_;
   std::vector<uint32_t> members_;
+  // Scratch of Compact(), kept for reuse (not part of the state's value).
+  std::vector<RunNode> spare_nodes_;
+  std::vector<uint32_t> spare_members_;
+  std::vector<uint32_t> renumber_;
 };
 
 }  // namespace cep::internal
