@@ -218,6 +218,8 @@ BENCHMARK(BM_NeverCompleting)
     ->Args({1, 100000})
     ->Args({2, 100})
     ->Args({2, 1000})
+    ->Args({2, 10000})
+    ->Args({2, 100000})
     ->Unit(benchmark::kMillisecond);
 
 TickPattern ThreeSteps(int64_t window) {
