@@ -608,8 +608,11 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
   // Only stage windows and NOT stages next to the start are refused.
   EXPECT_GE(compared + too_big, generated * 9 / 10);
   EXPECT_GT(with_matches, compared / 10);
-  // FlinkCEP's duplicates (distinct internal paths, same events) came up.
-  EXPECT_GT(with_duplicates, 0);
+  // FlinkCEP's duplicates (distinct internal paths, same events) came up
+  // (a few per thousand rounds; a sanitizer build may run fewer).
+  if (compared >= 2000) {
+    EXPECT_GT(with_duplicates, 0);
+  }
 }
 
 }  // namespace
