@@ -17,7 +17,19 @@
 //
 // CheckSharedRuns(nfa) says whether a compiled pattern can use it and, when
 // not, why ("condition #1 of stage 'b' is iterative"); such patterns keep
-// the per-run Evaluator.
+// the per-run Evaluator. It takes every contiguity, quantifier, group, Until,
+// NOT stage and `within` window, with NoSkip; it refuses iterative
+// conditions, aggregates, other skip strategies, windows between events
+// (kPreviousAndCurrent) and automata whose start state reaches a NOT
+// stage's stop state on an event (the per-run evaluator then drops its start
+// computation). EvaluatorOptions' partial-match cap and start_new_matches
+// have no equivalent here.
+//
+// Cost: per event O(states x transitions) plus the nodes made; a match or
+// timeout costs the length of its path (its events, plus one node per event
+// on which its runs branched without taking it), plus the sort of the
+// matches released together. Memory: O(events in the window) nodes; without
+// a window, O(events that may still extend a partial match).
 //
 // Example:
 //   if (cep::CheckSharedRuns(nfa).ok()) {
