@@ -1,0 +1,818 @@
+// cep/shared_runs_evaluator.hpp — advances all partial matches of a key as
+// shared sets, at a cost per event independent of their number.
+//
+// The per-run Evaluator (evaluator.hpp) moves every partial match ("run")
+// along the NFA on every event, so `followed by any` and loops make the cost
+// of an event grow with the window. When every condition is simple (looks
+// at the event alone), all runs waiting in one NFA state react identically
+// to an event: the SharedRunsEvaluator keeps, per NFA state, ONE set of runs,
+// a node of a DAG of steps (internal/run_dag.hpp, after CORE's enumerable
+// compact sets), and updates the sets in O(states x transitions) per event,
+// whatever their size. Matches are enumerated from the DAG when a set
+// reaches the final state and released exactly as the per-run Evaluator
+// releases them under NoSkip: same matches, same order (runs by first event,
+// then by the successor positions they took, which the DAG records), same
+// timeouts. The `within` window prunes the enumeration (nodes carry the
+// start times of their runs) and nodes whose runs all expired are reclaimed.
+//
+// CheckSharedRuns(nfa) says whether a compiled pattern can use it and, when
+// not, why ("condition #1 of stage 'b' is iterative"); such patterns keep
+// the per-run Evaluator. It takes every contiguity, quantifier, group, Until,
+// NOT stage and `within` window, with NoSkip; it refuses iterative
+// conditions, aggregates, other skip strategies, windows between events
+// (kPreviousAndCurrent) and automata whose start state reaches a NOT
+// stage's stop state on an event (the per-run evaluator then drops its start
+// computation). EvaluatorOptions' partial-match cap and start_new_matches
+// have no equivalent here.
+//
+// Cost: per event O(states x transitions) plus the nodes made; a match or
+// timeout costs the length of its path (its events, plus one node per event
+// on which its runs branched without taking it), plus the sort of the
+// matches released together. Memory: O(events in the window) nodes; without
+// a window, O(events that may still extend a partial match).
+//
+// Example:
+//   if (cep::CheckSharedRuns(nfa).ok()) {
+//     cep::SharedRunsEvaluator<Txn> evaluator(nfa);
+//     cep::SharedRunsState<Txn> state;
+//     CEP_RETURN_IF_ERROR(evaluator.Process(state, txn, ts, seq, sink));
+//   }
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+#include "cep/condition.hpp"
+#include "cep/internal/run_dag.hpp"
+#include "cep/match.hpp"
+#include "cep/nfa.hpp"
+#include "cep/pattern.hpp"
+#include "cep/time.hpp"
+
+namespace cep {
+
+// OK when `nfa` can be evaluated by a SharedRunsEvaluator; otherwise
+// kFailedPrecondition saying why (the first reason found).
+template <typename Event>
+[[nodiscard]] absl::Status CheckSharedRuns(const Nfa<Event>& nfa) {
+  for (const auto& user : nfa.user_conditions()) {
+    if (!user->simple) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(user->description,
+                       " is iterative: its value depends on the partial "
+                       "match, so partial matches cannot be shared"));
+    }
+  }
+  if (!nfa.aggregates().empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the pattern has an aggregate over stage '",
+                     nfa.stage_names()[nfa.aggregates().front().stage],
+                     "': aggregates are per partial match"));
+  }
+  if (nfa.skip().kind() != AfterMatchSkip::Kind::kNoSkip) {
+    return absl::FailedPreconditionError(
+        "the after-match skip strategy is not NoSkip: only NoSkip is "
+        "supported by shared partial matches");
+  }
+  const auto& states = nfa.states();
+  for (uint32_t s = 0; s < states.size(); ++s) {
+    if (states[s].window > Duration::zero()) {
+      std::string name = states[s].name.substr(0, states[s].name.find(':'));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "stage '", name,
+          "' has a window from the previous event (kPreviousAndCurrent): "
+          "partial matches in one state would expire at different times"));
+    }
+    for (const Transition& t : states[s].transitions) {
+      if (t.target == nfa.start_state()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "state '", states[s].name,
+            "' leads back to the start state: a partial match there would "
+            "also restart the pattern"));
+      }
+    }
+  }
+  // The per-run evaluator loses its start computation when the start state
+  // reaches a stop state on an event: not modelled.
+  std::vector<uint32_t> open = {nfa.start_state()};
+  std::vector<bool> seen(states.size(), false);
+  while (!open.empty()) {
+    const uint32_t s = open.back();
+    open.pop_back();
+    if (seen[s]) continue;
+    seen[s] = true;
+    for (const Transition& t : states[s].transitions) {
+      if (t.action != Action::kProceed) continue;
+      if (states[t.target].type == StateType::kStop) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("the start state reaches the NOT stage '",
+                         states[t.target].name, "' without taking an event"));
+      }
+      open.push_back(t.target);
+    }
+  }
+  return absl::OkStatus();
+}
+
+template <typename Event>
+bool CanUseSharedRuns(const Nfa<Event>& nfa) {
+  return CheckSharedRuns(nfa).ok();
+}
+
+// What a SharedRunsEvaluator does with partial matches whose window passed.
+enum class SharedRunsTimeouts : uint8_t {
+  kReport,  // enumerate them to MatchSink::OnTimeout, as the Evaluator does
+  kCount,   // count them in metrics (without building them)
+  kIgnore,  // neither (cheapest)
+};
+
+struct SharedRunsOptions {
+  // Default: kReport.
+  SharedRunsTimeouts timeouts = SharedRunsTimeouts::kReport;
+};
+
+struct SharedRunsMetrics {
+  uint64_t events = 0;
+  uint64_t matches = 0;
+  uint64_t timeouts = 0;
+  uint64_t condition_errors = 0;
+  // DAG nodes freed because no live partial match used them any more.
+  uint64_t reclaimed_nodes = 0;
+};
+
+template <typename Event>
+class SharedRunsEvaluator;
+
+// One key's partial matches for a SharedRunsEvaluator: per NFA state, the
+// DAG node of the set of runs waiting there, the DAG, and the events its
+// nodes took. Plain data addressed by indices.
+template <typename Event>
+class SharedRunsState {
+ public:
+  struct StoredEvent {
+    Event event;
+    int64_t timestamp = 0;  // milliseconds
+    uint64_t seq = 0;
+  };
+
+  // True when no partial match is waiting.
+  bool IsIdle() const {
+    return std::all_of(heads_.begin(), heads_.end(), [](uint32_t head) {
+      return head == internal::kNoRunNode;
+    });
+  }
+  size_t node_count() const { return dag_.size(); }
+  size_t event_count() const { return events_.size(); }
+  // Per NFA state, the DAG node of its runs, or internal::kNoRunNode.
+  const std::vector<uint32_t>& heads() const { return heads_; }
+  const internal::RunDag& dag() const { return dag_; }
+  const std::vector<StoredEvent>& events() const { return events_; }
+
+ private:
+  friend class SharedRunsEvaluator<Event>;
+
+  std::vector<uint32_t> heads_;
+  internal::RunDag dag_;
+  std::vector<StoredEvent> events_;
+  // Runs whose first event's timestamp is <= this have expired.
+  int64_t expired_through_ = std::numeric_limits<int64_t>::min();
+  // Timestamps of the events that started runs, oldest first, from
+  // starts_[first_start_] on (patterns with a window only): no run expires
+  // when none of them does.
+  std::vector<int64_t> starts_;
+  size_t first_start_ = 0;
+  // Compact the DAG when it reaches this many nodes.
+  size_t compact_at_ = 64;
+};
+
+template <typename Event>
+class SharedRunsEvaluator {
+ public:
+  // REQUIRES: CheckSharedRuns(nfa).ok(). The Nfa must outlive it.
+  explicit SharedRunsEvaluator(const Nfa<Event>& nfa,
+                               SharedRunsOptions options = {})
+      : nfa_(nfa), options_(options) {
+    memo_.assign(nfa.user_conditions().size(), kUnknown);
+    window_ = nfa.window().count();
+    for (uint32_t s = 0; s < nfa.states().size(); ++s) {
+      if (nfa.states()[s].type == StateType::kFinal) final_state_ = s;
+    }
+  }
+  SharedRunsEvaluator(const SharedRunsEvaluator&) = delete;
+  SharedRunsEvaluator& operator=(const SharedRunsEvaluator&) = delete;
+
+  // As Evaluator::Process: advances time to `ts`, then processes `event`.
+  [[nodiscard]] absl::Status Process(SharedRunsState<Event>& state,
+                                     const Event& event, Timestamp ts,
+                                     uint64_t seq, MatchSink<Event>& sink) {
+    status_ = absl::OkStatus();
+    EnsureStarted(state);
+    AdvanceTimeImpl(state, ToMillis(ts), sink);
+    ++metrics_.events;
+    std::fill(memo_.begin(), memo_.end(), kUnknown);
+    event_ = &event;
+    ts_ = ToMillis(ts);
+    seq_ = seq;
+    event_index_ = internal::kNoRunNode;
+    Step(state);
+    if (!finals_.empty()) EmitMatches(state, sink);
+    event_ = nullptr;
+    MaybeCompact(state);
+    return status_;
+  }
+
+  // As Evaluator::AdvanceTime: runs whose window passed time out; runs
+  // waiting for a trailing NotFollowedBy are released as matches.
+  [[nodiscard]] absl::Status AdvanceTime(SharedRunsState<Event>& state,
+                                         Timestamp ts, MatchSink<Event>& sink) {
+    status_ = absl::OkStatus();
+    EnsureStarted(state);
+    AdvanceTimeImpl(state, ToMillis(ts), sink);
+    MaybeCompact(state);
+    return status_;
+  }
+
+  // The number of partial matches `state` holds (what
+  // KeyState::PartialMatchCount() says for the per-run evaluator), counted
+  // on the DAG without enumerating them: O(nodes).
+  uint64_t PartialMatchCount(const SharedRunsState<Event>& state) {
+    counts_.assign(state.dag_.size(), kUncounted);
+    const int64_t lo = window_ > 0 ? state.expired_through_
+                                   : std::numeric_limits<int64_t>::min();
+    uint64_t total = 0;
+    for (uint32_t head : state.heads_) {
+      if (head != kNone) {
+        total += Count(state, head, lo, std::numeric_limits<int64_t>::max());
+      }
+    }
+    return total;
+  }
+
+  // A time at or before which AdvanceTime() would first change `state`
+  // (the oldest partial match's window closes); nullopt when the pattern has
+  // no window or nothing waits. It may be earlier than the per-run
+  // evaluator's when the oldest runs died: AdvanceTime() then changes
+  // nothing.
+  std::optional<Timestamp> NextDeadline(
+      const SharedRunsState<Event>& state) const {
+    if (window_ <= 0 || state.IsIdle()) return std::nullopt;
+    int64_t oldest = std::numeric_limits<int64_t>::max();
+    for (uint32_t head : state.heads_) {
+      if (head != kNone) {
+        oldest = std::min(oldest, state.dag_.node(head).min_start);
+      }
+    }
+    if (state.first_start_ < state.starts_.size()) {
+      oldest = std::max(oldest, state.starts_[state.first_start_]);
+    }
+    return FromMillis(oldest + window_);
+  }
+
+  // Whether time alone changes a key's state (the pattern has a window).
+  bool has_windows() const { return window_ > 0; }
+
+  const SharedRunsMetrics& metrics() const { return metrics_; }
+  const Nfa<Event>& nfa() const { return nfa_; }
+
+ private:
+  using RunNode = internal::RunNode;
+  static constexpr uint32_t kNone = internal::kNoRunNode;
+  static constexpr int8_t kUnknown = 0, kFalse = 1, kTrue = 2;
+
+  // A transition that fired, with the state it leaves from.
+  struct FiredEdge {
+    const Transition* transition;
+    uint32_t source;
+  };
+  // One successor of the runs of a state on the current event, in the
+  // per-run evaluator's order.
+  struct Successor {
+    uint32_t target;
+    bool took;
+    uint32_t stage;  // took only
+  };
+  // A set of runs arriving in an NFA state on the current event.
+  struct Arrival {
+    uint32_t target;
+    uint32_t node;
+  };
+  // A run enumerated from the DAG: its path (nodes, oldest first) is
+  // paths_[first, first + length).
+  struct Record {
+    int64_t start_ts;
+    uint64_t start_seq;
+    uint32_t first;
+    uint32_t length;
+  };
+
+  void EnsureStarted(SharedRunsState<Event>& state) {
+    if (state.heads_.size() != nfa_.states().size()) {
+      state.heads_.assign(nfa_.states().size(), kNone);
+    }
+  }
+
+  // ---- conditions ---------------------------------------------------------
+
+  bool Eval(ConditionIndex index) {
+    const ConditionNode& node = nfa_.conditions()[index];
+    switch (node.op) {
+      case ConditionNode::Op::kTrue:
+        return true;
+      case ConditionNode::Op::kUser:
+        return EvalUser(node.a);
+      case ConditionNode::Op::kNot:
+        return !Eval(node.a);
+      case ConditionNode::Op::kAnd:
+        return Eval(node.a) && Eval(node.b);
+      case ConditionNode::Op::kOr:
+        return Eval(node.a) || Eval(node.b);
+    }
+    return false;
+  }
+
+  bool EvalUser(int32_t index) {
+    if (memo_[index] != kUnknown) return memo_[index] == kTrue;
+    const UserCondition<Event>& user = *nfa_.user_conditions()[index];
+    bool result = false;
+    try {
+      result = user.simple(*event_);
+    } catch (const std::exception& e) {
+      ConditionFailed(user, e.what());
+    } catch (...) {
+      ConditionFailed(user, "an exception that is not a std::exception");
+    }
+    memo_[index] = result ? kTrue : kFalse;
+    return result;
+  }
+
+  void ConditionFailed(const UserCondition<Event>& user,
+                       absl::string_view what) {
+    ++metrics_.condition_errors;
+    if (status_.ok()) {
+      status_ = absl::UnknownError(
+          absl::StrCat(user.description, " threw on the event with seq ", seq_,
+                       ": ", what, " (evaluated as false)"));
+    }
+  }
+
+  // ---- one event ------------------------------------------------------------
+
+  // The per-run evaluator's CollectFiredEdges: follows PROCEED transitions
+  // whose condition holds and collects the TAKE and IGNORE transitions that
+  // fire, in its order.
+  void CollectFiredEdges(uint32_t from, bool from_start) {
+    fired_.clear();
+    dfs_.clear();
+    dfs_.push_back(from);
+    while (!dfs_.empty()) {
+      uint32_t s = dfs_.back();
+      dfs_.pop_back();
+      for (const Transition& t : nfa_.states()[s].transitions) {
+        if (from_start && t.action == Action::kIgnore && t.target == from) {
+          continue;
+        }
+        if (!Eval(t.condition)) continue;
+        if (t.action == Action::kProceed) {
+          dfs_.push_back(t.target);
+        } else {
+          fired_.push_back({&t, s});
+        }
+      }
+    }
+  }
+
+  // Whether PROCEED transitions lead from `state` to the final state.
+  bool ReachesFinalByProceed(uint32_t state) {
+    proceed_dfs_.clear();
+    proceed_dfs_.push_back(state);
+    while (!proceed_dfs_.empty()) {
+      uint32_t s = proceed_dfs_.back();
+      proceed_dfs_.pop_back();
+      for (const Transition& t : nfa_.states()[s].transitions) {
+        if (t.action != Action::kProceed || !Eval(t.condition)) continue;
+        if (nfa_.states()[t.target].type == StateType::kFinal) {
+          final_state_ = t.target;
+          return true;
+        }
+        proceed_dfs_.push_back(t.target);
+      }
+    }
+    return false;
+  }
+
+  // The successors of the runs in `from` on the current event, in the
+  // order the per-run evaluator's ComputeNextStates makes them (the start
+  // computation itself left out).
+  void ComputeSuccessors(uint32_t from, bool from_start) {
+    CollectFiredEdges(from, from_start);
+    successors_.clear();
+    for (const FiredEdge& e : fired_) {
+      const Transition& t = *e.transition;
+      if (t.action == Action::kIgnore) {
+        if (from_start) continue;
+        successors_.push_back({t.target, false, 0});
+      } else if (t.action == Action::kTake) {
+        const uint32_t stage = nfa_.states()[e.source].stage;
+        successors_.push_back({t.target, true, stage});
+        if (ReachesFinalByProceed(t.target)) {
+          successors_.push_back({final_state_, true, stage});
+        }
+      }
+    }
+  }
+
+  uint32_t EventIndex(SharedRunsState<Event>& state) {
+    if (event_index_ == kNone) {
+      event_index_ = static_cast<uint32_t>(state.events_.size());
+      state.events_.push_back({*event_, ts_, seq_});
+    }
+    return event_index_;
+  }
+
+  void Step(SharedRunsState<Event>& state) {
+    const auto& states = nfa_.states();
+    arrivals_.clear();
+    finals_.clear();
+    internal::RunDag& dag = state.dag_;
+    bool started = false;
+    for (uint32_t q = 0; q < states.size(); ++q) {
+      const uint32_t head = state.heads_[q];
+      const bool is_start = q == nfa_.start_state();
+      if (head == kNone && !is_start) continue;
+      if (is_start) {
+        // The start computation: every TAKE starts new runs here.
+        ComputeSuccessors(q, /*from_start=*/true);
+        bool stopped = false;
+        for (const Successor& s : successors_) {
+          stopped = stopped || states[s.target].type == StateType::kStop;
+        }
+        for (uint32_t digit = 0; digit < successors_.size(); ++digit) {
+          const Successor& s = successors_[digit];
+          const StateType type = states[s.target].type;
+          if (type == StateType::kStop) continue;
+          if (stopped && type != StateType::kFinal) continue;
+          uint32_t node = dag.AddStep(RunNode::Kind::kTake, digit, s.stage,
+                                      EventIndex(state), kNone, ts_);
+          Arrive(s.target, node);
+          started = true;
+        }
+        if (started && window_ > 0) state.starts_.push_back(ts_);
+        continue;
+      }
+      ComputeSuccessors(q, /*from_start=*/false);
+      bool stopped = false;
+      for (const Successor& s : successors_) {
+        stopped = stopped || states[s.target].type == StateType::kStop;
+      }
+      for (uint32_t digit = 0; digit < successors_.size(); ++digit) {
+        const Successor& s = successors_[digit];
+        const StateType type = states[s.target].type;
+        if (type == StateType::kStop) continue;
+        if (stopped && type != StateType::kFinal) continue;
+        if (!s.took && type != StateType::kFinal && successors_.size() == 1) {
+          // The runs move (or stay) without branching: the set is unchanged
+          // and its order key needs no digit.
+          arrivals_.push_back({s.target, head});
+          continue;
+        }
+        uint32_t node =
+            s.took ? dag.AddStep(RunNode::Kind::kTake, digit, s.stage,
+                                 EventIndex(state), head, 0)
+                   : dag.AddStep(RunNode::Kind::kSkip, digit, 0, 0, head, 0);
+        Arrive(s.target, node);
+      }
+    }
+    // The new heads: one node per state, a union where several sets arrive.
+    std::fill(state.heads_.begin(), state.heads_.end(), kNone);
+    // The order of a union's members does not matter: enumeration sorts.
+    std::sort(
+        arrivals_.begin(), arrivals_.end(),
+        [](const Arrival& a, const Arrival& b) { return a.target < b.target; });
+    for (size_t i = 0; i < arrivals_.size();) {
+      size_t j = i;
+      members_.clear();
+      while (j < arrivals_.size() &&
+             arrivals_[j].target == arrivals_[i].target) {
+        members_.push_back(arrivals_[j].node);
+        ++j;
+      }
+      state.heads_[arrivals_[i].target] =
+          members_.size() == 1 ? members_[0]
+                               : dag.AddUnion(members_.data(), members_.size());
+      i = j;
+    }
+  }
+
+  void Arrive(uint32_t target, uint32_t node) {
+    if (nfa_.states()[target].type == StateType::kFinal) {
+      finals_.push_back(node);
+    } else {
+      arrivals_.push_back({target, node});
+    }
+  }
+
+  // ---- enumeration ----------------------------------------------------------
+
+  // Appends to records_ every run through `node` whose first event's
+  // timestamp is in (lo, hi].
+  void Collect(const SharedRunsState<Event>& state, uint32_t node, int64_t lo,
+               int64_t hi) {
+    const internal::RunDag& dag = state.dag_;
+    auto in_range = [lo, hi](const RunNode& n) {
+      return n.max_start > lo && n.min_start <= hi;
+    };
+    if (!in_range(dag.node(node))) return;
+    stack_.clear();
+    path_.clear();
+    stack_.push_back({node, 0});
+    while (!stack_.empty()) {
+      auto [index, depth] = stack_.back();
+      stack_.pop_back();
+      path_.resize(depth);
+      const RunNode& n = dag.node(index);
+      if (n.kind == RunNode::Kind::kUnion) {
+        for (uint32_t m = 0; m < n.member_count; ++m) {
+          uint32_t member = dag.member(n.first_member + m);
+          if (in_range(dag.node(member))) stack_.push_back({member, depth});
+        }
+        continue;
+      }
+      path_.push_back(index);
+      if (n.previous != kNone) {
+        stack_.push_back({n.previous, static_cast<uint32_t>(path_.size())});
+        continue;
+      }
+      const auto& first = state.events_[n.event];
+      if (first.timestamp <= lo || first.timestamp > hi) continue;
+      Record r;
+      r.start_ts = first.timestamp;
+      r.start_seq = first.seq;
+      r.first = static_cast<uint32_t>(paths_.size());
+      r.length = static_cast<uint32_t>(path_.size());
+      for (size_t i = path_.size(); i-- > 0;) paths_.push_back(path_[i]);
+      records_.push_back(r);
+    }
+  }
+
+  // Number of runs through `node` whose first event's timestamp is in
+  // (lo, hi], memoized per node in counts_ (reset by the caller).
+  uint64_t Count(const SharedRunsState<Event>& state, uint32_t root, int64_t lo,
+                 int64_t hi) {
+    const internal::RunDag& dag = state.dag_;
+    auto in_range = [lo, hi](const RunNode& n) {
+      return n.max_start > lo && n.min_start <= hi;
+    };
+    if (!in_range(dag.node(root))) return 0;
+    // Post-order over the nodes in range.
+    count_stack_.clear();
+    count_stack_.push_back({root, false});
+    while (!count_stack_.empty()) {
+      auto [index, expanded] = count_stack_.back();
+      count_stack_.pop_back();
+      if (counts_[index] != kUncounted) continue;
+      const RunNode& n = dag.node(index);
+      if (!expanded) {
+        count_stack_.push_back({index, true});
+        if (n.kind == RunNode::Kind::kUnion) {
+          for (uint32_t m = 0; m < n.member_count; ++m) {
+            uint32_t member = dag.member(n.first_member + m);
+            if (counts_[member] == kUncounted && in_range(dag.node(member))) {
+              count_stack_.push_back({member, false});
+            }
+          }
+        } else if (n.previous != kNone && counts_[n.previous] == kUncounted) {
+          count_stack_.push_back({n.previous, false});
+        }
+        continue;
+      }
+      uint64_t total = 0;
+      if (n.kind == RunNode::Kind::kUnion) {
+        for (uint32_t m = 0; m < n.member_count; ++m) {
+          uint32_t member = dag.member(n.first_member + m);
+          if (in_range(dag.node(member))) total += counts_[member];
+        }
+      } else if (n.previous != kNone) {
+        total = in_range(dag.node(n.previous)) ? counts_[n.previous] : 0;
+      } else {
+        const int64_t first = state.events_[n.event].timestamp;
+        total = first > lo && first <= hi ? 1 : 0;
+      }
+      counts_[index] = total;
+    }
+    return counts_[root];
+  }
+
+  // Sorts records_ as the per-run evaluator orders its runs: by first event,
+  // then by the successor positions along the path.
+  void SortRecords(const SharedRunsState<Event>& state) {
+    const internal::RunDag& dag = state.dag_;
+    std::sort(records_.begin(), records_.end(),
+              [&](const Record& a, const Record& b) {
+                if (a.start_ts != b.start_ts) return a.start_ts < b.start_ts;
+                if (a.start_seq != b.start_seq) {
+                  return a.start_seq < b.start_seq;
+                }
+                const uint32_t n = std::min(a.length, b.length);
+                for (uint32_t i = 0; i < n; ++i) {
+                  const uint32_t x = paths_[a.first + i];
+                  const uint32_t y = paths_[b.first + i];
+                  if (x == y) continue;
+                  const uint32_t dx = dag.node(x).digit;
+                  const uint32_t dy = dag.node(y).digit;
+                  if (dx != dy) return dx < dy;
+                }
+                return a.length < b.length;
+              });
+  }
+
+  // The match along a record's path: stages in pattern order, events in
+  // path order.
+  Match<Event> BuildMatch(const SharedRunsState<Event>& state,
+                          const Record& r) const {
+    Match<Event> match;
+    const auto& names = nfa_.stage_names();
+    for (uint32_t stage = 0; stage < names.size(); ++stage) {
+      StageMatch<Event>* out = nullptr;
+      for (uint32_t i = 0; i < r.length; ++i) {
+        const RunNode& n = state.dag_.node(paths_[r.first + i]);
+        if (n.kind != RunNode::Kind::kTake || n.stage != stage) continue;
+        if (out == nullptr) {
+          match.stages.push_back({names[stage], {}});
+          out = &match.stages.back();
+        }
+        const auto& e = state.events_[n.event];
+        out->events.push_back({e.event, FromMillis(e.timestamp), e.seq});
+      }
+    }
+    return match;
+  }
+
+  void ClearRecords() {
+    records_.clear();
+    paths_.clear();
+  }
+
+  void EmitMatches(SharedRunsState<Event>& state, MatchSink<Event>& sink) {
+    ClearRecords();
+    const int64_t lo = window_ > 0 ? state.expired_through_
+                                   : std::numeric_limits<int64_t>::min();
+    for (uint32_t node : finals_) {
+      Collect(state, node, lo, std::numeric_limits<int64_t>::max());
+    }
+    SortRecords(state);
+    for (const Record& r : records_) {
+      ++metrics_.matches;
+      sink.OnMatch(BuildMatch(state, r));
+    }
+    ClearRecords();
+  }
+
+  // ---- time -----------------------------------------------------------------
+
+  void AdvanceTimeImpl(SharedRunsState<Event>& state, int64_t ts,
+                       MatchSink<Event>& sink) {
+    if (window_ <= 0) return;
+    const int64_t through = ts - window_;
+    const int64_t lo = state.expired_through_;
+    if (through <= lo) return;
+    const auto& states = nfa_.states();
+    // Runs expire only if an event that started some expires.
+    bool any = false;
+    while (state.first_start_ < state.starts_.size() &&
+           state.starts_[state.first_start_] <= through) {
+      ++state.first_start_;
+      any = true;
+    }
+    if (any) {
+      // Timeouts first, in run order over all states.
+      if (options_.timeouts == SharedRunsTimeouts::kReport) {
+        ClearRecords();
+        for (uint32_t q = 0; q < states.size(); ++q) {
+          if (state.heads_[q] == kNone ||
+              states[q].type == StateType::kPending) {
+            continue;
+          }
+          Collect(state, state.heads_[q], lo, through);
+        }
+        SortRecords(state);
+        for (const Record& r : records_) {
+          ++metrics_.timeouts;
+          sink.OnTimeout(BuildMatch(state, r),
+                         FromMillis(r.start_ts + window_));
+        }
+      } else if (options_.timeouts == SharedRunsTimeouts::kCount) {
+        counts_.assign(state.dag_.size(), kUncounted);
+        for (uint32_t q = 0; q < states.size(); ++q) {
+          if (state.heads_[q] == kNone ||
+              states[q].type == StateType::kPending) {
+            continue;
+          }
+          metrics_.timeouts += Count(state, state.heads_[q], lo, through);
+        }
+      }
+      // Then runs waiting for a trailing NotFollowedBy: matches.
+      ClearRecords();
+      for (uint32_t q = 0; q < states.size(); ++q) {
+        if (state.heads_[q] != kNone && states[q].type == StateType::kPending) {
+          Collect(state, state.heads_[q], lo, through);
+        }
+      }
+      SortRecords(state);
+      for (const Record& r : records_) {
+        ++metrics_.matches;
+        sink.OnMatch(BuildMatch(state, r));
+      }
+      ClearRecords();
+    }
+    state.expired_through_ = through;
+    for (uint32_t& head : state.heads_) {
+      if (head != kNone && state.dag_.node(head).max_start <= through) {
+        head = kNone;
+      }
+    }
+  }
+
+  // ---- memory ---------------------------------------------------------------
+
+  // Reclaims the nodes and events no live run uses once the DAG grew
+  // enough since the last compaction.
+  void MaybeCompact(SharedRunsState<Event>& state) {
+    if (state.first_start_ > 64 &&
+        state.first_start_ * 2 > state.starts_.size()) {
+      state.starts_.erase(state.starts_.begin(),
+                          state.starts_.begin() + state.first_start_);
+      state.first_start_ = 0;
+    }
+    const size_t size = state.dag_.size();
+    if (size < state.compact_at_) return;
+    const int64_t through = window_ > 0 ? state.expired_through_
+                                        : std::numeric_limits<int64_t>::min();
+    event_used_.assign(state.events_.size(), false);
+    const size_t reclaimed = state.dag_.Compact(
+        state.heads_,
+        [through](const RunNode& n) { return n.max_start > through; },
+        event_used_);
+    metrics_.reclaimed_nodes += reclaimed;
+    event_renumber_.assign(state.events_.size(), kNone);
+    size_t kept = 0;
+    for (size_t e = 0; e < state.events_.size(); ++e) {
+      if (e >= event_used_.size() || !event_used_[e]) continue;
+      event_renumber_[e] = static_cast<uint32_t>(kept);
+      if (kept != e) state.events_[kept] = std::move(state.events_[e]);
+      ++kept;
+    }
+    state.events_.erase(state.events_.begin() + kept, state.events_.end());
+    state.dag_.RenumberEvents(event_renumber_);
+    // Next time when the DAG doubled, or quadrupled when this pass freed
+    // little (runs that live on, as without a window): amortized O(1) per
+    // node either way.
+    const size_t kept_nodes = state.dag_.size();
+    state.compact_at_ =
+        std::max<size_t>(64, (reclaimed * 4 < size ? 4 : 2) * kept_nodes);
+  }
+
+  static constexpr uint64_t kUncounted = std::numeric_limits<uint64_t>::max();
+
+  const Nfa<Event>& nfa_;
+  SharedRunsOptions options_;
+  SharedRunsMetrics metrics_;
+  absl::Status status_;
+  int64_t window_ = 0;
+  uint32_t final_state_ = 0;
+
+  // The event being processed.
+  const Event* event_ = nullptr;
+  int64_t ts_ = 0;
+  uint64_t seq_ = 0;
+  uint32_t event_index_ = kNone;
+
+  // Scratch, reused across calls.
+  std::vector<int8_t> memo_;
+  std::vector<FiredEdge> fired_;
+  std::vector<uint32_t> dfs_;
+  std::vector<uint32_t> proceed_dfs_;
+  std::vector<Successor> successors_;
+  std::vector<Arrival> arrivals_;
+  std::vector<uint32_t> finals_;
+  std::vector<uint32_t> members_;
+  std::vector<std::pair<uint32_t, uint32_t>> stack_;
+  std::vector<uint32_t> path_;
+  std::vector<uint32_t> paths_;
+  std::vector<Record> records_;
+  std::vector<uint64_t> counts_;
+  std::vector<std::pair<uint32_t, bool>> count_stack_;
+  std::vector<bool> event_used_;
+  std::vector<uint32_t> event_renumber_;
+};
+
+}  // namespace cep
