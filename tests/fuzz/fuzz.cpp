@@ -18,21 +18,21 @@
 //   --case I         run only case I of seed S
 //   --repro FILE     run the one case saved in FILE (a failure writes it)
 //   --out DIR        where failures are written (default: the working dir)
-//   --timeout N      a case running longer than N seconds is a hang
-//                    (default 5; 15 under a sanitizer)
+//   --timeout N      a case taking more than N seconds of CPU (or 10 N of
+//                    wall time) is a hang (default 5; 15 under a sanitizer)
 //   --keep-going     report a failed invariant and go on (crashes and hangs
 //                    still end the run)
 //   --max-terms N    longest generated `or`/`and` chain (default 1000)
 //   --max-depth N    deepest generated nesting (default 40)
-//   --big-counts     also run cases with quantifier counts of 1000 or more
-//                    (issue #13: quadratic parse and compile)
+//   --big-counts     also run cases whose quantifier counts multiply to 1000
+//                    or more (issue #13: quadratic parse and compile)
 //   --known-issues   also check what is known to fail and tracked elsewhere
 //                    (tests/fuzz/regressions/README.md)
 //   --verbose        print every case
 //
 // Seeds: every tests/cases/*/pattern.cep, patterns/*.cep and bench/patterns/
 // *.cep; every tests/cases/*/events.jsonl line; every *.csv under tests/ and
-// examples/data/; the files in tests/fuzz/corpus/. Mutations: byte flips,
+// examples/data/; *.cep in tests/fuzz/corpus/ if any. Mutations: byte flips,
 // inserts and deletes (NUL, invalid and multi-byte UTF-8), tokens of the
 // grammar spliced in (keywords, operators, quantifiers, skip strategies,
 // durations, huge numbers), token ranges deleted, duplicated or crossed over
@@ -43,9 +43,11 @@
 // non-OK absl::Status with a message; a pattern error reads
 // "fuzz.cep:LINE:COL: error: ..."; every output line is valid JSON (UTF-8)
 // and the counts agree with the lines written; the event loop and the
-// microbatch loop give the same bytes; an event that decodes re-encodes to
-// JSON that decodes to the same event; with --on-error skip the dead letters
-// are exactly the lines that do not decode.
+// microbatch loop give the same bytes, and two workers the same sorted
+// lines; an event that decodes re-encodes to JSON that decodes to the same
+// event; with --on-error skip the run counts as errors exactly the lines
+// that do not decode on their own, and with --on-error stop it fails on
+// them, naming the input.
 //
 // A failure prints the seed, the case and the exact input, writes the input
 // to OUT/fuzz-failure-MODE-SEED-CASE.txt and exits 1 (a crash or sanitizer
