@@ -8,11 +8,12 @@
 #   make consumer             install to $(PREFIX), build examples/consumer against it, run it
 #   make bench-compare        build, then bench/compare.py: loops x state, latency vs rate (~10 min)
 #   make bench-smoke          the same in under a minute (CI)
+#   make fuzz                 ASan+UBSan build of cep_fuzz, then both modes (FUZZ_SECONDS each)
 #
 # Build trees: build/release, build/debug, build/sanitize, build/consumer.
 
 .PHONY: all deps build debug sanitize test test-debug test-sanitize demo bench \
-        bench-compare bench-smoke format format-check install consumer clean
+        bench-compare bench-smoke fuzz format format-check install consumer clean
 
 # Warnings are errors in CI (CI=true), as .ci/run runs the README's commands.
 CEP_WERROR ?= $(if $(CI),ON,OFF)
@@ -21,6 +22,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 BENCH_FLAGS ?=
 COMPARE_FLAGS ?=
+FUZZ_SECONDS ?= 300
+FUZZ_SEED ?= $(shell date +%s)
 
 DEB_PACKAGES := g++ cmake make pkg-config libboost-dev libabsl-dev librocksdb-dev \
                 libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev \
@@ -96,6 +99,15 @@ bench-compare: build
 
 bench-smoke: build
 	python3 bench/compare.py --smoke --cep build/release/cep --out build/bench-smoke $(COMPARE_FLAGS)
+
+# tests/fuzz: the mutation fuzzer under ASan+UBSan, a new seed each time;
+# a failure is written to build/sanitize/fuzz-failure-MODE-SEED-CASE.txt.
+fuzz: deps
+	cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCEP_SANITIZE=ON \
+	  -DCEP_BUILD_BENCHMARKS=OFF -DCEP_BUILD_EXAMPLES=OFF $(COMMON_CMAKE_FLAGS) -DCEP_WERROR=OFF
+	cmake --build build/sanitize -j $(JOBS) --target cep_fuzz
+	build/sanitize/cep_fuzz pattern --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --out build/sanitize
+	build/sanitize/cep_fuzz input --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --out build/sanitize
 
 format:
 	$(FORMAT_FILES) | xargs -0 -r clang-format -i
