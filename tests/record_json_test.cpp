@@ -353,6 +353,17 @@ TEST(RecordDecoderTest, BadTimestamps) {
         StatusIs(absl::StatusCode::kInvalidArgument,
                  std::string("field 'ts': '") + ts + "' is not a valid date"));
   }
+  // Valid dates whose offset moves them past year 9999 or before 0000 in
+  // UTC: their epoch milliseconds would not read back (#13).
+  for (const char* ts :
+       {"9999-12-31T23:59:59.999-23:59", "0000-01-01T00:00:00+00:01"}) {
+    EXPECT_THAT(
+        DecodeError(decoder, std::string(R"({"card":"c","amount":1,"n":1,)") +
+                                 R"("ok":true,"ts":")" + ts + R"("})"),
+        StatusIs(absl::StatusCode::kInvalidArgument,
+                 std::string("field 'ts': '") + ts +
+                     "' is outside years 0000 to 9999 in UTC"));
+  }
   EXPECT_THAT(
       DecodeError(decoder,
                   R"({"card":"c","amount":1,"n":1,"ok":true,"ts":1e20})"),
@@ -465,6 +476,11 @@ TEST(RecordJsonTest, ParseRfc3339) {
   EXPECT_THAT(ParseRfc3339("2023-02-30T10:00:00Z"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "'2023-02-30T10:00:00Z' is not a valid date"));
+  EXPECT_THAT(ParseRfc3339("9999-12-31T23:00:00-01:00"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "'9999-12-31T23:00:00-01:00' is outside years 0000 to "
+                       "9999 in UTC"));
+  ASSERT_THAT(ParseRfc3339("9999-12-31T23:59:59.999Z"), IsOk());
 }
 
 }  // namespace

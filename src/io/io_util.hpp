@@ -56,6 +56,7 @@ enum class TimestampProblem {
   kNone,
   kFormat,  // not the shape of RFC 3339
   kDate,    // the right shape, but no such date or time (2023-02-30, 25:00)
+  kRange,   // a valid date whose offset moves it outside kMinMillis..kMaxMillis
 };
 
 struct ParsedTimestamp {

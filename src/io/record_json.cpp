@@ -127,7 +127,11 @@ ParsedTimestamp ParseTimestampText(std::string_view text) {
   const int64_t seconds = days * 86400 + *hour * 3600 + *minute * 60 + *second -
                           int64_t{offset_minutes} * 60;
   result.millis = seconds * 1000 + millis;
-  result.problem = TimestampProblem::kNone;
+  // 9999-12-31T23:59:59-01:00 is in year 10000 in UTC: it could not be
+  // written back as epoch milliseconds that read again.
+  result.problem = result.millis < kMinMillis || result.millis > kMaxMillis
+                       ? TimestampProblem::kRange
+                       : TimestampProblem::kNone;
   return result;
 }
 
@@ -135,6 +139,10 @@ std::string TimestampTextError(std::string_view field, std::string_view text,
                                TimestampProblem problem) {
   if (problem == TimestampProblem::kDate) {
     return Cat("field '", field, "': ", Quoted(text), " is not a valid date");
+  }
+  if (problem == TimestampProblem::kRange) {
+    return Cat("field '", field, "': ", Quoted(text),
+               " is outside years 0000 to 9999 in UTC");
   }
   return Cat("field '", field, "': timestamp ", Quoted(text),
              " is not RFC 3339 or epoch milliseconds");
@@ -631,6 +639,10 @@ absl::StatusOr<Timestamp> ParseRfc3339(std::string_view text) {
   const io::ParsedTimestamp parsed = io::ParseTimestampText(text);
   if (parsed.problem == io::TimestampProblem::kDate) {
     return Invalid(Cat(io::Quoted(text), " is not a valid date"));
+  }
+  if (parsed.problem == io::TimestampProblem::kRange) {
+    return Invalid(
+        Cat(io::Quoted(text), " is outside years 0000 to 9999 in UTC"));
   }
   if (parsed.problem != io::TimestampProblem::kNone) {
     return Invalid(Cat(io::Quoted(text), " is not an RFC 3339 date-time"));

@@ -26,8 +26,6 @@
 //   --max-depth N    deepest generated nesting (default 40)
 //   --big-counts     also run cases whose quantifier counts multiply to 1000
 //                    or more (issue #13: quadratic parse and compile)
-//   --known-issues   also check what is known to fail and tracked elsewhere
-//                    (tests/fuzz/regressions/README.md)
 //   --verbose        print every case
 //
 // Seeds: every tests/cases/*/pattern.cep, patterns/*.cep and bench/patterns/
@@ -1155,13 +1153,6 @@ struct Progress {
 };
 Progress g_progress;
 
-// --known-issues: also check what is known to fail and tracked elsewhere
-// (tests/fuzz/regressions/README.md): CSV input not checked for valid UTF-8
-// (issue #13 item 11), so its strings reach the JSON outputs as they are; an
-// RFC 3339 time whose offset takes it past year 9999 (or before 0000)
-// accepted, while its epoch milliseconds, as the outputs write it, are not.
-bool g_known_issues = false;
-
 struct Failure {
   std::string what;
 };
@@ -1365,15 +1356,13 @@ RunResult Run(const PatternFile& file, std::string_view input,
 }
 
 void CheckRun(simdjson::dom::parser& parser, const RunResult& r,
-              std::string_view what, std::vector<Failure>& failures,
-              bool check_json = true) {
+              std::string_view what, std::vector<Failure>& failures) {
   if (!r.stats.ok()) {
     CheckStatus(r.stats.status(), failures, what);
     return;
   }
   ++g_progress.ran;
   g_progress.matches += r.stats->matches;
-  if (!check_json) return;
   CheckJsonLines(parser, r.matches, r.stats->matches, Cat(what, ": matches"),
                  failures);
   CheckJsonLines(parser, r.timeouts, r.stats->timeouts, Cat(what, ": timeouts"),
@@ -1686,9 +1675,6 @@ std::string EventJson(const Record& record, bool with_type) {
 std::vector<Failure> RunInputCase(const InputCase& c,
                                   simdjson::dom::parser& parser, bool verbose) {
   std::vector<Failure> failures;
-  // Issue #13 item 11: invalid UTF-8 in CSV input reaches the JSON outputs.
-  const bool check_json =
-      g_known_issues || !c.csv || simdjson::validate_utf8(c.input);
   absl::StatusOr<PatternFile> file =
       ParsePatternFile(c.pattern_text, kPatternName);
   if (!file.ok()) {
@@ -1705,7 +1691,6 @@ std::vector<Failure> RunInputCase(const InputCase& c,
   uint64_t bad_lines = 0;
   bool header_ok = !c.csv;
   bool saw_header = !c.csv;
-  bool has_nul = c.input.find('\0') != std::string::npos;
   for (size_t i = 0; i < lines.size(); ++i) {
     // As RunPatternFile reads: one CR before the end dropped, blank lines
     // skipped (before the header too), then the header.
@@ -1736,7 +1721,6 @@ std::vector<Failure> RunInputCase(const InputCase& c,
     ++g_progress.decoded;
     // Round trip: the event as JSON decodes to the same event.
     const std::string once = EventJson(*record, with_type);
-    if (!check_json) continue;
     if (!IsValidJson(parser, once)) {
       failures.push_back({Cat("line ", i + 1, " (", line,
                               ") decodes to an event whose JSON is "
@@ -1746,11 +1730,6 @@ std::vector<Failure> RunInputCase(const InputCase& c,
     }
     // AppendEventJson puts "seq" first; the decoder ignores it.
     absl::StatusOr<Record> again = json.Decode(once);
-    if (!again.ok() && !g_known_issues &&
-        Message(again.status()).find("outside years 0000 to 9999") !=
-            std::string::npos) {
-      continue;  // tests/fuzz/regressions/rfc3339_offset_past_9999.txt
-    }
     if (!again.ok()) {
       failures.push_back(
           {Cat("line ", i + 1, " (", line, ") re-encoded as ", once,
@@ -1769,8 +1748,7 @@ std::vector<Failure> RunInputCase(const InputCase& c,
   if (verbose && !skip.stats.ok()) {
     std::cerr << "  run error: " << skip.stats.status() << "\n";
   }
-  CheckRun(parser, skip, "RunPatternFile (--on-error skip)", failures,
-           check_json);
+  CheckRun(parser, skip, "RunPatternFile (--on-error skip)", failures);
   if (skip.stats.ok()) {
     uint64_t dead_lines = 0;
     for (std::string_view l : Split(skip.dead, '\n')) {
@@ -1781,10 +1759,9 @@ std::vector<Failure> RunInputCase(const InputCase& c,
               bad_lines, " lines do not decode"));
     Check(header_ok, failures, "a run over a bad CSV header succeeded");
     (void)dead_lines;
-  } else if (!has_nul && header_ok) {
-    // With a good header and no NUL byte (issue #13: a NUL byte stops the
-    // run even with --on-error skip), a skipping run only fails in the
-    // patterns (a condition that threw) or at the file level.
+  } else if (header_ok) {
+    // With a good header a skipping run only fails in the patterns (a
+    // condition that threw) or at the file level.
     const std::string message = Message(skip.stats.status());
     Check(skip.stats.status().code() == absl::StatusCode::kUnknown ||
               message.rfind(Cat(kPatternName, ":"), 0) == 0,
@@ -1793,8 +1770,7 @@ std::vector<Failure> RunInputCase(const InputCase& c,
               skip.stats.status().ToString()));
   }
   const RunResult stop = Run(*file, c.input, kInputName, {"--format", format});
-  CheckRun(parser, stop, "RunPatternFile (--on-error stop)", failures,
-           check_json);
+  CheckRun(parser, stop, "RunPatternFile (--on-error stop)", failures);
   if (stop.stats.ok()) {
     Check(bad_lines == 0 && header_ok, failures,
           "a run with --on-error stop succeeded over lines that do not decode");
@@ -1830,7 +1806,7 @@ struct Flags {
             << "\nUsage: cep_fuzz pattern|input [--seconds N] [--cases N] "
                "[--seed S] [--case I] [--repro FILE] [--out DIR] "
                "[--timeout N] [--keep-going] [--max-terms N] [--max-depth N] "
-               "[--big-counts] [--known-issues] [--verbose]\n";
+               "[--big-counts] [--verbose]\n";
   std::exit(2);
 }
 
@@ -1846,7 +1822,7 @@ Flags ParseFlags(int argc, char** argv) {
                  "tests/fuzz/fuzz.cpp\n"
                  "  --seconds N  --cases N  --seed S  --case I  --repro FILE\n"
                  "  --out DIR  --timeout N  --keep-going  --max-terms N\n"
-                 "  --max-depth N  --big-counts  --known-issues  --verbose\n"
+                 "  --max-depth N  --big-counts  --verbose\n"
                  "Default time: CEP_FUZZ_SECONDS, else 60 s.\n";
     std::exit(0);
   }
@@ -1883,8 +1859,6 @@ Flags ParseFlags(int argc, char** argv) {
       flags.timeout = static_cast<double>(number());
     } else if (flag == "--keep-going") {
       flags.keep_going = true;
-    } else if (flag == "--known-issues") {
-      g_known_issues = true;
     } else if (flag == "--big-counts") {
       flags.big_counts = true;
     } else if (flag == "--verbose") {
@@ -1924,12 +1898,7 @@ void RunOne(Context& ctx, const std::string& text,
       }
     }
   } catch (const std::exception& e) {
-    // tests/fuzz/regressions/pattern-not-then-greedy-until.txt: the compiler
-    // throws std::out_of_range ("map::at") for a NOT stage before a greedy
-    // optional loop with `until` (issue #13 item 1's class of bug).
-    if (g_known_issues || std::string_view(e.what()) != "map::at") {
-      failures.push_back({Cat("exception escaped: ", e.what())});
-    }
+    failures.push_back({Cat("exception escaped: ", e.what())});
   }
   g_case_started_ns = 0;
   if (failures.empty()) return;
