@@ -304,6 +304,27 @@ TEST(NulByteTest, LineWithANulByteIsADeadLetterWhenSkipping) {
                        "line"));
 }
 
+// The CSV header cannot be skipped: a header that is not text stops the run
+// under --on-error skip too (found by the fuzzer: the next line was read as
+// the header instead).
+TEST(NulByteTest, CsvHeaderWithANulByteStopsTheRunWhenSkipping) {
+  const std::string header("card,amount\0,ts", 16);
+  Result r = RunOn(header + "\nc1,1,1000\n",
+                   {"--format", "csv", "--on-error", "skip"});
+  EXPECT_THAT(r.stats,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "events.jsonl:1: error: the input is not text (it "
+                       "contains a NUL byte); expected CSV with a header row"));
+  EXPECT_EQ(r.dead_letter, "");
+  const std::string long_header = "card,amount,ts" + std::string(100, ' ');
+  r = RunOn(long_header + "\nc1,1,1000\n", {"--format", "csv", "--on-error",
+                                            "skip", "--max-line-bytes", "64"});
+  EXPECT_THAT(r.stats,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "events.jsonl:1: error: the line is longer than 64 "
+                       "bytes (--max-line-bytes)"));
+}
+
 // ---- pattern files ---------------------------------------------------------
 
 class PatternFileLimitsTest : public ::testing::Test {

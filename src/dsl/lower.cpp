@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -111,13 +112,12 @@ class Lowerer {
     }
     for (const auto& schema : schemas_) schema_ptrs_.push_back(schema.get());
     std::vector<FilePattern> patterns;
+    absl::flat_hash_set<std::string> pattern_names;
     for (const ast::Declaration& decl : parsed_.file().declarations) {
       if (const auto* pattern = boost::get<ast::PatternDecl>(&decl)) {
-        for (const FilePattern& seen : patterns) {
-          if (seen.name == pattern->name.text) {
-            return Error(pattern->name, absl::StrCat("duplicate pattern '",
-                                                     pattern->name.text, "'"));
-          }
+        if (!pattern_names.insert(pattern->name.text).second) {
+          return Error(pattern->name, absl::StrCat("duplicate pattern '",
+                                                   pattern->name.text, "'"));
         }
         CEP_ASSIGN_OR_RETURN(FilePattern lowered, LowerPattern(*pattern));
         patterns.push_back(std::move(lowered));
@@ -165,12 +165,11 @@ class Lowerer {
     std::vector<FieldDef> fields;
     std::optional<size_t> key;
     std::optional<size_t> time;
+    absl::flat_hash_set<std::string> field_names;
     for (const ast::FieldDecl& field : decl.fields) {
-      for (const FieldDef& seen : fields) {
-        if (seen.name == field.name.text) {
-          return Error(field.name,
-                       absl::StrCat("duplicate field '", field.name.text, "'"));
-        }
+      if (!field_names.insert(field.name.text).second) {
+        return Error(field.name,
+                     absl::StrCat("duplicate field '", field.name.text, "'"));
       }
       if (field.name.text == "type" && event_count > 1) {
         return Error(field.name,
@@ -240,6 +239,7 @@ class Lowerer {
     out.line =
         source_.Locate(decl.id_first >= 0 ? Off(decl) : Off(decl.name)).line;
     scope_ = PatternScope();
+    stage_names_.clear();
     scope_.source = &source_;
     scope_.parsed = &parsed_;
     scope_.schemas = schema_ptrs_;
@@ -442,11 +442,8 @@ class Lowerer {
         continue;
       }
       const ast::Name* name = StageName(stage);
-      for (const StageInfo& seen : scope_.stages) {
-        if (seen.name == name->text) {
-          return Error(*name,
-                       absl::StrCat("duplicate stage '", name->text, "'"));
-        }
+      if (!stage_names_.insert(name->text).second) {
+        return Error(*name, absl::StrCat("duplicate stage '", name->text, "'"));
       }
       StageInfo info;
       info.name = name->text;
@@ -745,6 +742,8 @@ class Lowerer {
   std::vector<std::unique_ptr<const Schema>> schemas_;
   std::vector<const Schema*> schema_ptrs_;
   PatternScope scope_;
+  // Names in scope_.stages, to find duplicates in O(1).
+  absl::flat_hash_set<std::string> stage_names_;
   std::optional<Duration> window_;
   std::string window_text_;
   size_t next_stage_ = 0;

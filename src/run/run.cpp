@@ -318,7 +318,7 @@ class Runner {
     std::string_view line = raw;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find('\0') != std::string_view::npos) {
-      if (options_.on_error == OnError::kSkip) return Skip(raw);
+      if (Skipping()) return Skip(raw);
       return absl::InvalidArgumentError(Cat(
           input_name_, ":", line_no,
           ": error: the input is not text (it contains a NUL byte); "
@@ -367,10 +367,18 @@ class Runner {
   // dead letter cut to that length).
   absl::Status Read(io::LineRead read, std::string_view line, size_t line_no) {
     if (read == io::LineRead::kLine) return Line(line, line_no);
-    if (options_.on_error == OnError::kSkip) return Skip(line);
+    if (Skipping()) return Skip(line);
     return absl::InvalidArgumentError(
         Cat(input_name_, ":", line_no, ": error: the line is longer than ",
             options_.max_line_bytes, " bytes (--max-line-bytes)"));
+  }
+
+  // Whether a line that is not text goes to the dead letters: under
+  // OnError::kSkip, unless it is the CSV header, which the run cannot do
+  // without.
+  bool Skipping() const {
+    return options_.on_error == OnError::kSkip &&
+           !(options_.format == InputFormat::kCsv && !csv_.has_header());
   }
 
   // A line skipped under OnError::kSkip.
