@@ -31,6 +31,7 @@
 #include "cep/shared_runs_evaluator.hpp"
 
 #include "testing/case_loader.hpp"
+#include "testing/nfa_harness.hpp"
 
 namespace cep {
 namespace {
@@ -198,6 +199,39 @@ TEST(SharedRunsCasesTest, EveryAcceptedCasePatternAgreesWithPerRun) {
   EXPECT_GE(patterns_compared, 145u);
   EXPECT_GE(cases_compared, 96u);
   EXPECT_GE(lines_compared, 317u);
+}
+
+// The ported FlinkCEP tests run under both evaluators through the NFA
+// harness (testing/nfa_harness.hpp) when the pattern allows it.
+TEST(SharedRunsCasesTest, HarnessShadowsPatternsTheSharedRunsEvaluatorTakes) {
+  using testing::Ev;
+  using testing::NameIs;
+  const Pattern<Ev> simple = Pattern<Ev>::Begin("a")
+                                 .Where(NameIs("a"))
+                                 .FollowedByAny("b")
+                                 .Where(NameIs("b"))
+                                 .Within(std::chrono::milliseconds(10));
+  testing::Harness<Ev> shadowed(simple);
+  EXPECT_TRUE(shadowed.shadowed());
+  EXPECT_EQ(shadowed.FeedAll({testing::E("a1", "a", 1, 1),
+                              testing::E("b1", "b", 1, 2),
+                              testing::E("b2", "b", 1, 3)}),
+            (std::vector<std::string>{"a=[a1] b=[b1]", "a=[a1] b=[b2]"}));
+  EXPECT_EQ(shadowed.Advance(20), std::vector<std::string>{});
+  EXPECT_EQ(shadowed.timeouts(), std::vector<std::string>{"a=[a1] @11"});
+
+  EvaluatorOptions capped;
+  capped.max_partial_matches = 5;
+  EXPECT_FALSE(testing::Harness<Ev>(simple, capped).shadowed());
+
+  const Pattern<Ev> iterative =
+      Pattern<Ev>::Begin("a")
+          .Where(NameIs("a"))
+          .FollowedBy("b")
+          .Where([](const Ev& e, const Context<Ev>& context) {
+            return e.price > context.FirstEvent("a")->price;
+          });
+  EXPECT_FALSE(testing::Harness<Ev>(iterative).shadowed());
 }
 
 }  // namespace
