@@ -132,7 +132,9 @@ int RunExplain(const CommandContext& context) {
 CommandSpec ExplainCommand() {
   return CommandSpec{
       .name = "explain",
-      .summary = "Print the compiled automaton (NFA) of each pattern",
+      .summary =
+          "Print the compiled automaton (NFA) of each pattern and the "
+          "evaluation strategy it can get",
       .positionals = {{.name = "FILE", .help = "a pattern file (.cep)"}},
       .flags =
           {
@@ -142,8 +144,8 @@ CommandSpec ExplainCommand() {
               {.name = "format",
                .value_name = "text|dot",
                .default_value = "text",
-               .help = "text: states and transitions; dot: one Graphviz "
-                       "digraph per pattern"},
+               .help = "text: the strategy, states and transitions; dot: one "
+                       "Graphviz digraph per pattern"},
           },
       .run = RunExplain,
   };
