@@ -87,22 +87,6 @@ void DescribeStages(const std::vector<Stage<Record>>& stages,
   }
 }
 
-std::string SkipWords(const AfterMatchSkip& skip) {
-  switch (skip.kind()) {
-    case AfterMatchSkip::Kind::kNoSkip:
-      return "no skip";
-    case AfterMatchSkip::Kind::kSkipToNext:
-      return "skip to next";
-    case AfterMatchSkip::Kind::kSkipPastLastEvent:
-      return "skip past last event";
-    case AfterMatchSkip::Kind::kSkipToFirst:
-      return "skip to first " + skip.stage();
-    case AfterMatchSkip::Kind::kSkipToLast:
-      return "skip to last " + skip.stage();
-  }
-  return "?";
-}
-
 // The smallest first-to-last window of any stage (groups included).
 std::optional<Duration> Window(const std::vector<Stage<Record>>& stages) {
   std::optional<Duration> window;
@@ -140,6 +124,22 @@ int RunCheck(const CommandContext& context) {
 }
 
 }  // namespace
+
+std::string SkipWords(const AfterMatchSkip& skip) {
+  switch (skip.kind()) {
+    case AfterMatchSkip::Kind::kNoSkip:
+      return "no skip";
+    case AfterMatchSkip::Kind::kSkipToNext:
+      return "skip to next";
+    case AfterMatchSkip::Kind::kSkipPastLastEvent:
+      return "skip past last event";
+    case AfterMatchSkip::Kind::kSkipToFirst:
+      return "skip to first " + skip.stage();
+    case AfterMatchSkip::Kind::kSkipToLast:
+      return "skip to last " + skip.stage();
+  }
+  return "?";
+}
 
 std::string DescribePattern(const FilePattern& pattern) {
   std::string out = "  pattern " + pattern.name + " on ";

@@ -28,5 +28,7 @@ std::optional<PatternFile> LoadOrReport(const std::string& path,
 // The summary line and one line per stage that `cep check` prints for
 // `pattern` (see check.cpp), each ending in a newline.
 std::string DescribePattern(const FilePattern& pattern);
+// "no skip", "skip to first NAME", ...: a skip strategy in the language.
+std::string SkipWords(const AfterMatchSkip& skip);
 
 }  // namespace cep::cli

@@ -1,7 +1,9 @@
 // `cep explain FILE [--pattern NAME] [--format text|dot]`: the compiled NFA
 // of each pattern, as text (Nfa::ToString) or as a Graphviz digraph
-// (Nfa::ToDot).
+// (Nfa::ToDot). The text says first which evaluation strategy the pattern
+// can get: shared runs (SharedRunsEvaluator) or per run, and why.
 
+#include <cstdint>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -11,12 +13,83 @@
 #include "cep/compiler.hpp"
 #include "cep/dsl.hpp"
 #include "cep/nfa.hpp"
+#include "cep/shared_runs_evaluator.hpp"
 
 #include "args.hpp"
 #include "commands.hpp"
 
 namespace cep::cli {
 namespace {
+
+// True when the condition tree at `index` uses the user condition `user`.
+bool UsesCondition(const Nfa<Record>& nfa, ConditionIndex index,
+                   uint32_t user) {
+  const ConditionNode& node = nfa.conditions()[index];
+  switch (node.op) {
+    case ConditionNode::Op::kTrue:
+      return false;
+    case ConditionNode::Op::kUser:
+      return node.a == static_cast<int32_t>(user);
+    case ConditionNode::Op::kNot:
+      return UsesCondition(nfa, node.a, user);
+    case ConditionNode::Op::kAnd:
+    case ConditionNode::Op::kOr:
+      return UsesCondition(nfa, node.a, user) ||
+             UsesCondition(nfa, node.b, user);
+  }
+  return false;
+}
+
+// Why `nfa` keeps the per-run evaluator, in the pattern language's words;
+// `reason` is CheckSharedRuns' message, said as is when not recognised.
+std::string PerRunReason(const Nfa<Record>& nfa, std::string reason) {
+  const auto& users = nfa.user_conditions();
+  for (uint32_t user = 0; user < users.size(); ++user) {
+    if (users[user]->simple) continue;
+    std::string stage;
+    for (const NfaState& state : nfa.states()) {
+      if (state.stage == kNoStage) continue;
+      for (const Transition& t : state.transitions) {
+        if (t.action == Action::kTake &&
+            UsesCondition(nfa, t.condition, user) && stage.empty()) {
+          stage = nfa.stage_names()[state.stage];
+        }
+      }
+    }
+    const std::string where = stage.empty()
+                                  ? "a condition"
+                                  : "the condition of stage '" + stage + "'";
+    return where + " is iterative: '" + users[user]->description +
+           "' looks at events the partial match took, so partial matches "
+           "cannot be shared";
+  }
+  if (nfa.aggregates().empty() &&
+      nfa.skip().kind() != AfterMatchSkip::Kind::kNoSkip) {
+    return "the pattern has 'after match " + SkipWords(nfa.skip()) +
+           "': partial matches are shared only under 'after match no skip'";
+  }
+  for (const NfaState& state : nfa.states()) {
+    if (nfa.aggregates().empty() && state.window > Duration::zero() &&
+        state.stage != kNoStage) {
+      return "stage '" + nfa.stage_names()[state.stage] + "' has 'within " +
+             FormatDuration(state.window) +
+             "' from the previous event: partial matches waiting in one state "
+             "would expire at different times";
+    }
+  }
+  return reason;
+}
+
+// "strategy: shared runs (...)" or "strategy: per run, because REASON".
+std::string StrategyLine(const Nfa<Record>& nfa) {
+  const absl::Status shared = CheckSharedRuns(nfa);
+  if (shared.ok()) {
+    return "strategy: shared runs (one set of partial matches per automaton "
+           "state)";
+  }
+  return "strategy: per run, because " +
+         PerRunReason(nfa, std::string(shared.message()));
+}
 
 int RunExplain(const CommandContext& context) {
   const std::string format = context.args.Get("format").value_or("text");
@@ -47,7 +120,9 @@ int RunExplain(const CommandContext& context) {
     }
     if (!first) context.out << "\n";
     first = false;
-    context.out << "pattern " << pattern.name << "\n" << nfa->ToString();
+    context.out << "pattern " << pattern.name << "\n"
+                << StrategyLine(*nfa) << "\n"
+                << nfa->ToString();
   }
   return kExitOk;
 }
@@ -57,7 +132,9 @@ int RunExplain(const CommandContext& context) {
 CommandSpec ExplainCommand() {
   return CommandSpec{
       .name = "explain",
-      .summary = "Print the compiled automaton (NFA) of each pattern",
+      .summary =
+          "Print the compiled automaton (NFA) of each pattern and the "
+          "evaluation strategy it can get",
       .positionals = {{.name = "FILE", .help = "a pattern file (.cep)"}},
       .flags =
           {
@@ -67,8 +144,8 @@ CommandSpec ExplainCommand() {
               {.name = "format",
                .value_name = "text|dot",
                .default_value = "text",
-               .help = "text: states and transitions; dot: one Graphviz "
-                       "digraph per pattern"},
+               .help = "text: the strategy, states and transitions; dot: one "
+                       "Graphviz digraph per pattern"},
           },
       .run = RunExplain,
   };

@@ -6,9 +6,15 @@
 //   Harness<Ev> h(pattern);
 //   EXPECT_THAT(h.FeedAll({E("a1", "a", 1.0, 1), E("b1", "b", 2.0, 2)}),
 //               ElementsAre("start=[a1] end=[b1]"));
+//
+// When the pattern can also be evaluated by the SharedRunsEvaluator
+// (CheckSharedRuns) and the options are the defaults, the Harness runs it
+// alongside on every step, and expects the same matches, timeouts and
+// statuses: every ported FlinkCEP test doubles as a differential test.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +28,7 @@
 #include "cep/key_state.hpp"
 #include "cep/match.hpp"
 #include "cep/pattern.hpp"
+#include "cep/shared_runs_evaluator.hpp"
 
 namespace cep::testing {
 
@@ -71,8 +78,19 @@ class Harness : public MatchSink<Event> {
     if (nfa.ok()) {
       nfa_ = std::make_unique<Nfa<Event>>(*std::move(nfa));
       evaluator_ = std::make_unique<Evaluator<Event>>(*nfa_, options);
+      const EvaluatorOptions defaults;
+      if (CheckSharedRuns(*nfa_).ok() &&
+          options.max_partial_matches == defaults.max_partial_matches &&
+          options.overflow_policy == defaults.overflow_policy &&
+          options.report_timeouts == defaults.report_timeouts &&
+          options.start_new_matches == defaults.start_new_matches) {
+        shared_ = std::make_unique<SharedRunsEvaluator<Event>>(*nfa_);
+      }
     }
   }
+
+  // Whether the SharedRunsEvaluator runs alongside (see the banner).
+  bool shadowed() const { return shared_ != nullptr; }
 
   const absl::Status& compile_status() const { return compile_status_; }
 
@@ -82,7 +100,12 @@ class Harness : public MatchSink<Event> {
     step_.clear();
     if (evaluator_ == nullptr) return step_;
     last_status_ =
-        evaluator_->Process(state_, event, FromMillis(ts), seq_++, *this);
+        evaluator_->Process(state_, event, FromMillis(ts), seq_, *this);
+    if (shared_ != nullptr) {
+      CheckShared(shared_->Process(shared_state_, event, FromMillis(ts), seq_,
+                                   shared_out_));
+    }
+    ++seq_;
     return step_;
   }
 
@@ -92,6 +115,10 @@ class Harness : public MatchSink<Event> {
     step_.clear();
     if (evaluator_ == nullptr) return step_;
     last_status_ = evaluator_->AdvanceTime(state_, FromMillis(ts), *this);
+    if (shared_ != nullptr) {
+      CheckShared(
+          shared_->AdvanceTime(shared_state_, FromMillis(ts), shared_out_));
+    }
     return step_;
   }
 
@@ -129,11 +156,35 @@ class Harness : public MatchSink<Event> {
   }
 
  private:
+  // Records the SharedRunsEvaluator's outputs.
+  struct SharedOut : MatchSink<Event> {
+    void OnMatch(Match<Event> match) override {
+      matches.push_back(FormatMatch(match));
+    }
+    void OnTimeout(Match<Event> partial, Timestamp timeout_at) override {
+      timeouts.push_back(
+          absl::StrCat(FormatMatch(partial), " @", ToMillis(timeout_at)));
+    }
+    std::vector<std::string> matches;
+    std::vector<std::string> timeouts;
+  };
+
+  void CheckShared(const absl::Status& status) {
+    EXPECT_EQ(status, last_status_) << "shared-runs evaluator, step " << seq_;
+    EXPECT_EQ(shared_out_.matches, matches_)
+        << "shared-runs evaluator, step " << seq_;
+    EXPECT_EQ(shared_out_.timeouts, timeouts_)
+        << "shared-runs evaluator, step " << seq_;
+  }
+
   absl::Status compile_status_;
   absl::Status last_status_;
   std::unique_ptr<Nfa<Event>> nfa_;
   std::unique_ptr<Evaluator<Event>> evaluator_;
   KeyState<Event> state_;
+  std::unique_ptr<SharedRunsEvaluator<Event>> shared_;
+  SharedRunsState<Event> shared_state_;
+  SharedOut shared_out_;
   uint64_t seq_ = 0;
   std::vector<std::string> step_;
   std::vector<std::string> matches_;
