@@ -7,6 +7,7 @@
 #include <string>
 #include <variant>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -378,6 +379,22 @@ TEST(CompilerTest, RejectsCountsAboveTheLimit) {
 TEST(CompilerTest, RejectsPatternsWithTooManyStates) {
   P inner = P::Begin("x").Times(1000).FollowedBy("y");
   ExpectError(P::Begin("a").FollowedBy(inner).Times(1000),
+              "the pattern needs more than 200000 automaton states, the limit "
+              "(a quantifier's count multiplies the states of its stage or "
+              "group)");
+}
+
+// Each repetition of an optional ranged stage after a NOT stage copies the
+// optional stages that follow it (without the NOT's stop edges): the
+// estimate misses those copies, the states built are counted.
+TEST(CompilerTest, RejectsPatternsWhoseCopiesMakeTooManyStates) {
+  P p = P::Begin("a").NotFollowedBy("n").FollowedBy("b").Times(1, 2000);
+  p.Optional();
+  for (int i = 0; i < 200; ++i) {
+    p.FollowedBy(absl::StrCat("c", i)).Optional();
+  }
+  p.FollowedBy("z");
+  ExpectError(p,
               "the pattern needs more than 200000 automaton states, the limit "
               "(a quantifier's count multiplies the states of its stage or "
               "group)");

@@ -59,6 +59,7 @@ class NfaCompiler {
     uint32_t sink = NewState("$end$", kNoStage, StateType::kFinal);
     sink = CreateMiddleStates(sink);
     nfa_.start_state_ = ConvertPattern(sink);
+    if (too_many_states_) return TooManyStates();
     return Finish();
   }
 
@@ -100,10 +101,7 @@ class NfaCompiler {
       return Error(first, "a pattern cannot begin with a NOT stage");
     }
     if (EstimateStates(pattern_.stages()) > kMaxNfaStates) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the pattern needs more than ", kMaxNfaStates,
-          " automaton states, the limit (a quantifier's count multiplies the "
-          "states of its stage or group)"));
+      return TooManyStates();
     }
     window_ = GlobalWindow(pattern_.stages());
     const Stage<Event>& last = pattern_.stages().back();
@@ -162,8 +160,17 @@ class NfaCompiler {
     return absl::OkStatus();
   }
 
-  // An upper estimate of the states CompilePattern builds for `stages`,
-  // saturating above kMaxNfaStates so that it cannot overflow.
+  static absl::Status TooManyStates() {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the pattern needs more than ", kMaxNfaStates,
+        " automaton states, the limit (a quantifier's count multiplies the "
+        "states of its stage or group)"));
+  }
+
+  // An estimate of the states CompilePattern builds for `stages`, checked
+  // before building, saturating above kMaxNfaStates so that it cannot
+  // overflow. Copies without transitive NOTs can make more; NewState
+  // counts those.
   static uint64_t EstimateStates(const std::vector<Stage<Event>>& stages) {
     uint64_t total = 1;  // the final state
     for (const Stage<Event>& s : stages) {
@@ -233,6 +240,7 @@ class NfaCompiler {
   // ---- states -------------------------------------------------------------
 
   uint32_t NewState(const std::string& base, uint32_t stage, StateType type) {
+    if (states_.size() >= kMaxNfaStates) too_many_states_ = true;
     // FlinkCEP's NFAStateNameHandler: the base name first, then base:0,
     // base:1, ... The next suffix per base keeps this O(1) per state.
     std::string name = base;
@@ -408,6 +416,9 @@ class NfaCompiler {
   // Taking an event of an optional stage ends the NotFollowedBy stages before
   // it: the TAKE leads to a copy of the sink without their stop edges.
   uint32_t CopyWithoutTransitiveNots(uint32_t sink) {
+    // Past the limit the pattern is refused: stop copying, so that building
+    // it grows no further than its estimate.
+    if (too_many_states_) return sink;
     auto nots = CurrentNots();
     if (nots.empty() || !cur_.stage().quantifier.optional) return sink;
     std::vector<uint32_t> stops;
@@ -762,6 +773,7 @@ class NfaCompiler {
   Duration window_{0};
   std::vector<BuildState> states_;
   absl::flat_hash_set<std::string> used_names_;
+  bool too_many_states_ = false;
   absl::flat_hash_map<std::string, int> next_suffix_;
   absl::flat_hash_map<std::string, uint32_t> stage_index_;
   absl::flat_hash_map<const UserCondition<Event>*, int32_t> user_index_;
