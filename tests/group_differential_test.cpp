@@ -201,8 +201,8 @@ class Generator {
     return c;
   }
 
-  // A sequence of `count` stages (the first with `first_contiguity`), with
-  // NOT stages between them and groups up to `depth` levels deep.
+  // A sequence of `count` stages with up to two NOT stages between any two
+  // of them, and groups up to `depth` levels deep.
   std::vector<StageSpec> RandomSequence(int count, int depth) {
     std::vector<StageSpec> out;
     for (int i = 0; i < count; ++i) {
