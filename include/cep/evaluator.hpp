@@ -33,6 +33,7 @@
 #include "absl/strings/string_view.h"
 
 #include "cep/condition.hpp"
+#include "cep/internal/nfa_walk.hpp"
 #include "cep/key_state.hpp"
 #include "cep/match.hpp"
 #include "cep/nfa.hpp"
@@ -119,7 +120,7 @@ template <typename Event>
 class Evaluator {
  public:
   explicit Evaluator(const Nfa<Event>& nfa, EvaluatorOptions options = {})
-      : nfa_(nfa), options_(options), context_(*this) {
+      : nfa_(nfa), options_(options), context_(*this), walk_(nfa) {
     memo_.assign(nfa.user_conditions().size(), kUnknown);
     for (const NfaState& s : nfa.states()) {
       has_windows_ = has_windows_ || s.window > Duration::zero();
@@ -160,8 +161,8 @@ class Evaluator {
       }
       const bool from_start = comp.state == nfa_.start_state();
       context_.Reset(&state, &comp);
-      CollectFiredEdges(comp.state, from_start,
-                        [this](ConditionIndex c) { return Eval(c); });
+      walk_.CollectFiredEdges(comp.state, from_start,
+                              [this](ConditionIndex c) { return Eval(c); });
       if (LeavesUnchanged(comp, from_start)) {
         if (changed) next_.push_back(std::move(comp));
         continue;
@@ -328,11 +329,7 @@ class Evaluator {
     mutable std::vector<typename SharedBuffer<Event>::PathStep> path_;
   };
 
-  // A transition that fired, with the state it leaves from.
-  struct FiredEdge {
-    const Transition* transition;
-    uint32_t source;
-  };
+  using FiredEdge = internal::FiredEdge;
 
   void EnsureStarted(KeyState<Event>& state) {
     if (!state.partial().empty()) return;
@@ -386,7 +383,7 @@ class Evaluator {
         continue;
       }
       const bool from_start = s == nfa_.start_state();
-      CollectFiredEdges(s, from_start, [this](ConditionIndex c) {
+      walk_.CollectFiredEdges(s, from_start, [this](ConditionIndex c) {
         return EvalTree(c, [](int32_t) { return false; });
       });
       Computation probe;
@@ -428,10 +425,11 @@ class Evaluator {
   // computation with nothing fired, or a branch whose only fired edge is an
   // IGNORE back to its own state (its version grows by 0).
   bool LeavesUnchanged(const Computation& comp, bool from_start) const {
-    if (from_start) return fired_.empty();
-    return fired_.size() == 1 &&
-           fired_[0].transition->action == Action::kIgnore &&
-           fired_[0].transition->target == comp.state;
+    const std::vector<FiredEdge>& fired = walk_.fired();
+    if (from_start) return fired.empty();
+    return fired.size() == 1 &&
+           fired[0].transition->action == Action::kIgnore &&
+           fired[0].transition->target == comp.state;
   }
 
   // Applies the fired edges of `comp` (collected by CollectFiredEdges):
@@ -465,7 +463,7 @@ class Evaluator {
   void ComputeNextStates(KeyState<Event>& state, Computation& comp,
                          bool from_start) {
     int total_take = 0, total_ignore = 0;
-    for (const FiredEdge& e : fired_) {
+    for (const FiredEdge& e : walk_.fired()) {
       if (e.transition->action == Action::kTake) {
         ++total_take;
       } else if (e.transition->target != comp.state) {
@@ -476,7 +474,7 @@ class Evaluator {
     int ignores_to_visit = total_ignore;
     const int take_skip = std::max(0, total_take - 1);
 
-    for (const FiredEdge& e : fired_) {
+    for (const FiredEdge& e : walk_.fired()) {
       const Transition& t = *e.transition;
       if (t.action == Action::kIgnore) {
         if (from_start) continue;
@@ -504,9 +502,10 @@ class Evaluator {
         Computation& taken = AddSuccessor(state, comp, t.target, node,
                                           next_version, /*took=*/true);
         UpdateAggregates(taken, stage);
-        if (ReachesFinalByProceed(t.target)) {
+        if (walk_.ReachesFinalByProceed(
+                t.target, [this](ConditionIndex c) { return Eval(c); })) {
           Computation final_comp = taken;
-          final_comp.state = final_state_;
+          final_comp.state = walk_.final_state();
           state.buffer().Lock(node, final_comp.version);
           successors_.push_back(std::move(final_comp));
         }
@@ -521,52 +520,6 @@ class Evaluator {
       successors_.push_back(std::move(start));
     }
     state.buffer().Release(comp.node, comp.version);
-  }
-
-  // Follows PROCEED transitions whose condition holds (an epsilon closure on
-  // this event) and collects the TAKE and IGNORE transitions that fire.
-  template <typename Holds>
-  void CollectFiredEdges(uint32_t from, bool from_start, Holds&& holds) {
-    fired_.clear();
-    dfs_.clear();
-    dfs_.push_back(from);
-    while (!dfs_.empty()) {
-      uint32_t s = dfs_.back();
-      dfs_.pop_back();
-      for (const Transition& t : nfa_.states()[s].transitions) {
-        // The start computation never ignores, and a self-IGNORE does not
-        // count as a branch: no need to evaluate it.
-        if (from_start && t.action == Action::kIgnore && t.target == from) {
-          continue;
-        }
-        if (!holds(t.condition)) continue;
-        if (t.action == Action::kProceed) {
-          dfs_.push_back(t.target);
-        } else {
-          fired_.push_back({&t, s});
-        }
-      }
-    }
-  }
-
-  // Whether PROCEED transitions lead from `state` to the final state on
-  // this event (a pattern ending in an optional or looping stage).
-  bool ReachesFinalByProceed(uint32_t state) {
-    proceed_dfs_.clear();
-    proceed_dfs_.push_back(state);
-    while (!proceed_dfs_.empty()) {
-      uint32_t s = proceed_dfs_.back();
-      proceed_dfs_.pop_back();
-      for (const Transition& t : nfa_.states()[s].transitions) {
-        if (t.action != Action::kProceed || !Eval(t.condition)) continue;
-        if (nfa_.states()[t.target].type == StateType::kFinal) {
-          final_state_ = t.target;
-          return true;
-        }
-        proceed_dfs_.push_back(t.target);
-      }
-    }
-    return false;
   }
 
   static uint32_t SelfIncrease(int ignores, int takes) {
@@ -898,13 +851,10 @@ class Evaluator {
   int64_t ts_ = 0;
   uint64_t seq_ = 0;
   uint32_t event_slot_ = kNoNode;
-  uint32_t final_state_ = 0;
 
   // Scratch, reused across calls.
+  internal::NfaWalk<Event> walk_;
   std::vector<int8_t> memo_;
-  std::vector<FiredEdge> fired_;
-  std::vector<uint32_t> dfs_;
-  std::vector<uint32_t> proceed_dfs_;
   std::vector<Computation> successors_;
   std::vector<Computation> next_;
   std::vector<Computation> potential_;

@@ -53,6 +53,7 @@
 #include "absl/strings/string_view.h"
 
 #include "cep/condition.hpp"
+#include "cep/internal/nfa_walk.hpp"
 #include "cep/internal/run_dag.hpp"
 #include "cep/match.hpp"
 #include "cep/nfa.hpp"
@@ -201,7 +202,7 @@ class SharedRunsEvaluator {
   // REQUIRES: CheckSharedRuns(nfa).ok(). The Nfa must outlive it.
   explicit SharedRunsEvaluator(const Nfa<Event>& nfa,
                                SharedRunsOptions options = {})
-      : nfa_(nfa), options_(options) {
+      : nfa_(nfa), options_(options), walk_(nfa) {
     memo_.assign(nfa.user_conditions().size(), kUnknown);
     window_ = nfa.window().count();
     for (uint32_t s = 0; s < nfa.states().size(); ++s) {
@@ -289,11 +290,7 @@ class SharedRunsEvaluator {
   static constexpr uint32_t kNone = internal::kNoRunNode;
   static constexpr int8_t kUnknown = 0, kFalse = 1, kTrue = 2;
 
-  // A transition that fired, with the state it leaves from.
-  struct FiredEdge {
-    const Transition* transition;
-    uint32_t source;
-  };
+  using FiredEdge = internal::FiredEdge;
   // One successor of the runs of a state on the current event, in the
   // per-run evaluator's order.
   struct Successor {
@@ -367,56 +364,14 @@ class SharedRunsEvaluator {
 
   // ---- one event ------------------------------------------------------------
 
-  // The per-run evaluator's CollectFiredEdges: follows PROCEED transitions
-  // whose condition holds and collects the TAKE and IGNORE transitions that
-  // fire, in its order.
-  void CollectFiredEdges(uint32_t from, bool from_start) {
-    fired_.clear();
-    dfs_.clear();
-    dfs_.push_back(from);
-    while (!dfs_.empty()) {
-      uint32_t s = dfs_.back();
-      dfs_.pop_back();
-      for (const Transition& t : nfa_.states()[s].transitions) {
-        if (from_start && t.action == Action::kIgnore && t.target == from) {
-          continue;
-        }
-        if (!Eval(t.condition)) continue;
-        if (t.action == Action::kProceed) {
-          dfs_.push_back(t.target);
-        } else {
-          fired_.push_back({&t, s});
-        }
-      }
-    }
-  }
-
-  // Whether PROCEED transitions lead from `state` to the final state.
-  bool ReachesFinalByProceed(uint32_t state) {
-    proceed_dfs_.clear();
-    proceed_dfs_.push_back(state);
-    while (!proceed_dfs_.empty()) {
-      uint32_t s = proceed_dfs_.back();
-      proceed_dfs_.pop_back();
-      for (const Transition& t : nfa_.states()[s].transitions) {
-        if (t.action != Action::kProceed || !Eval(t.condition)) continue;
-        if (nfa_.states()[t.target].type == StateType::kFinal) {
-          final_state_ = t.target;
-          return true;
-        }
-        proceed_dfs_.push_back(t.target);
-      }
-    }
-    return false;
-  }
-
   // The successors of the runs in `from` on the current event, in the
   // order the per-run evaluator's ComputeNextStates makes them (the start
   // computation itself left out).
   void ComputeSuccessors(uint32_t from, bool from_start) {
-    CollectFiredEdges(from, from_start);
+    auto holds = [this](ConditionIndex c) { return Eval(c); };
+    walk_.CollectFiredEdges(from, from_start, holds);
     successors_.clear();
-    for (const FiredEdge& e : fired_) {
+    for (const FiredEdge& e : walk_.fired()) {
       const Transition& t = *e.transition;
       if (t.action == Action::kIgnore) {
         if (from_start) continue;
@@ -424,7 +379,7 @@ class SharedRunsEvaluator {
       } else if (t.action == Action::kTake) {
         const uint32_t stage = nfa_.states()[e.source].stage;
         successors_.push_back({t.target, true, stage});
-        if (ReachesFinalByProceed(t.target)) {
+        if (walk_.ReachesFinalByProceed(t.target, holds)) {
           successors_.push_back({final_state_, true, stage});
         }
       }
@@ -797,10 +752,8 @@ class SharedRunsEvaluator {
   uint32_t event_index_ = kNone;
 
   // Scratch, reused across calls.
+  internal::NfaWalk<Event> walk_;
   std::vector<int8_t> memo_;
-  std::vector<FiredEdge> fired_;
-  std::vector<uint32_t> dfs_;
-  std::vector<uint32_t> proceed_dfs_;
   std::vector<Successor> successors_;
   std::vector<Arrival> arrivals_;
   std::vector<uint32_t> finals_;
