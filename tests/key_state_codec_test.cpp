@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include "cep/evaluator.hpp"
 #include "cep/matcher.hpp"
 #include "cep/pattern.hpp"
+#include "cep/shared_runs_evaluator.hpp"
 #include "cep/state.hpp"
 
 #include "testing/nfa_harness.hpp"
@@ -124,10 +126,11 @@ std::string Hex(std::string_view bytes) {
   return out;
 }
 
-TEST(KeyStateCodecTest, FreshStateIsFourBytes) {
+TEST(KeyStateCodecTest, FreshStateIsSixBytes) {
   KeyState<Ev> state;
-  // Version, no events, no nodes, no partial, no completed computations.
-  EXPECT_EQ(Hex(Encode(state)), "01 00 00 00 00");
+  // Version, per-run form, no events, no nodes, no partial, no completed
+  // computations.
+  EXPECT_EQ(Hex(Encode(state)), "02 00 00 00 00 00");
   KeyState<Ev> back = SmallState();
   ASSERT_THAT(DecodeKeyState(Encode(state), EvCodec(), back), IsOk());
   EXPECT_TRUE(back.IsIdle());
@@ -139,7 +142,8 @@ TEST(KeyStateCodecTest, SmallStateHasTheDocumentedFormat) {
   EvCodec().Encode(E("a1", "a", 1, 5), ev_a);
   EvCodec().Encode(E("b1", "b", 2, 7), ev_b);
   const std::string expected = absl::StrCat(
-      "01 ",                                      // format version
+      "02 ",                                      // format version
+      "00 ",                                      // per-run form
       "02 ", "0a 00 01 ", Hex(ev_a), " ",         // 2 events: ts +5, seq +0
       "04 02 01 ", Hex(ev_b), " ",                // ts +2, seq +1, 1 ref
       "02 ",                                      // 2 nodes
@@ -188,8 +192,27 @@ TEST(KeyStateCodecTest, UnknownFormatVersionIsDataLoss) {
   KeyState<Ev> state = SmallState();
   EXPECT_THAT(
       DecodeKeyState(std::string("\x07\x00\x00\x00\x00", 5), EvCodec(), state),
-      StatusIs(kDataLoss, "key state: format version 7, this build reads 1"));
+      StatusIs(kDataLoss,
+               "key state: format version 7, this build reads 1 to 2"));
   EXPECT_TRUE(state.partial().empty());  // replaced by a fresh state
+}
+
+TEST(KeyStateCodecTest, VersionOneStatesStillDecode) {
+  // Version 1 had no form byte: the per-run body followed the version.
+  std::string bytes = Encode(SmallState());
+  ASSERT_EQ(bytes.substr(0, 2), std::string("\x02\x00", 2));
+  const std::string version_one = "\x01" + bytes.substr(2);
+  KeyState<Ev> back;
+  ASSERT_THAT(DecodeKeyState(version_one, EvCodec(), back), IsOk());
+  EXPECT_EQ(Encode(back), bytes);
+}
+
+TEST(KeyStateCodecTest, UnknownFormIsDataLoss) {
+  KeyState<Ev> state;
+  EXPECT_THAT(DecodeKeyState(std::string("\x02\x05\x00", 3), EvCodec(), state),
+              StatusIs(kDataLoss, "key state: unknown form 5"));
+  EXPECT_THAT(DecodeKeyState(std::string("\x02", 1), EvCodec(), state),
+              StatusIs(kDataLoss, "key state: truncated in the form"));
 }
 
 TEST(KeyStateCodecTest, TruncationNamesThePart) {
@@ -197,7 +220,7 @@ TEST(KeyStateCodecTest, TruncationNamesThePart) {
   KeyState<Ev> back;
   // The node count, node 0 (8 bytes), node 1: 4 bytes, then its edge.
   const size_t node_start =
-      bytes.find(std::string("\x02\x00\x00\x01\x01", 5), 1 + 1 + 3 + 20);
+      bytes.find(std::string("\x02\x00\x00\x01\x01", 5), 2 + 1 + 3 + 20);
   ASSERT_NE(node_start, std::string::npos);
   EXPECT_THAT(DecodeKeyState(std::string_view(bytes).substr(0, node_start + 15),
                              EvCodec(), back),
@@ -592,6 +615,282 @@ TEST(KeyStateCodecTest, KeyedMatcherOverABytesBackendMatchesInMemory) {
     ASSERT_THAT(serialized.AdvanceTime(FromMillis(1 << 20), out), IsOk());
     EXPECT_EQ(out.out, ref_out.out);
     EXPECT_GT(out.out.size(), 5u);
+  }
+}
+
+// ---- keys in the shared form
+// -------------------------------------------------
+
+// Patterns the SharedRunsEvaluator takes (simple conditions, no aggregates).
+std::vector<Case> SharedCases() {
+  std::vector<Case> cases;
+  cases.push_back({"followed_by_any_combinations",
+                   P::Begin("a")
+                       .Where(NameIs("a"))
+                       .FollowedByAny("b")
+                       .Where(NameIs("b"))
+                       .OneOrMore()
+                       .AllowCombinations()
+                       .FollowedBy("c")
+                       .Where(NameIs("c"))
+                       .Within(milliseconds(16)),
+                   {}});
+  cases.push_back({"times_with_timeouts",
+                   P::Begin("a")
+                       .Where(NameIs("a"))
+                       .FollowedBy("b")
+                       .Where(NameIs("b"))
+                       .Times(2)
+                       .FollowedBy("c")
+                       .Where(NameIs("c"))
+                       .Within(milliseconds(25)),
+                   {}});
+  cases.push_back({"trailing_not_followed_by",
+                   P::Begin("a")
+                       .Where(NameIs("a"))
+                       .FollowedByAny("b")
+                       .Where(NameIs("b"))
+                       .NotFollowedBy("n")
+                       .Where(NameIs("n"))
+                       .Within(milliseconds(12)),
+                   {}});
+  cases.push_back({"no_window",
+                   P::Begin("a")
+                       .Where(NameIs("a"))
+                       .Next("b")
+                       .Where(NameIs("b"))
+                       .OneOrMore()
+                       .FollowedBy("c")
+                       .Where(NameIs("c")),
+                   {}});
+  return cases;
+}
+
+class SharedFormEveryStepTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(SharedFormEveryStepTest, SameOutputAsThePerRunEvaluator) {
+  const Case c = SharedCases()[GetParam()];
+  SCOPED_TRACE(c.name);
+  auto nfa = CompilePattern(c.pattern);
+  ASSERT_THAT(nfa.status(), IsOk());
+  ASSERT_THAT(CheckSharedRuns(*nfa), IsOk());
+  // The per-run evaluator without its partial-match cap, which the shared
+  // form does not have.
+  EvaluatorOptions uncapped = c.options;
+  uncapped.max_partial_matches = 0;
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    Evaluator<Ev> reference(*nfa, uncapped);
+    SharedRunsEvaluator<Ev> shared(*nfa);
+    KeyState<Ev> ref_state, state;
+    state.UseSharedRuns();
+    Recorder ref_out, out;
+    size_t max_nodes = 0;
+    const std::vector<Ev> events = RandomStream(seed, 400);
+    auto round_trip = [&](size_t step) {
+      const std::string bytes = Encode(state);
+      ASSERT_EQ(bytes[1], kSharedRunsForm) << "step " << step;
+      KeyState<Ev> fresh;
+      ASSERT_THAT(DecodeKeyState(bytes, EvCodec(), fresh), IsOk())
+          << "step " << step;
+      ASSERT_NE(fresh.shared_runs(), nullptr);
+      ASSERT_EQ(Encode(fresh), bytes) << "step " << step;
+      state = std::move(fresh);
+      max_nodes = std::max(max_nodes, state.shared_runs()->node_count());
+    };
+    for (size_t step = 0; step < events.size(); ++step) {
+      const Ev& e = events[step];
+      ASSERT_NO_FATAL_FAILURE(round_trip(step));
+      ASSERT_THAT(
+          reference.Process(ref_state, e, FromMillis(e.ts), step, ref_out),
+          IsOk());
+      ASSERT_THAT(
+          shared.Process(*state.shared_runs(), e, FromMillis(e.ts), step, out),
+          IsOk());
+      ASSERT_EQ(out.out, ref_out.out) << "step " << step;
+      if (step % 25 == 24) {
+        ASSERT_NO_FATAL_FAILURE(round_trip(step));
+        ASSERT_THAT(
+            reference.AdvanceTime(ref_state, FromMillis(e.ts + 3), ref_out),
+            IsOk());
+        ASSERT_THAT(
+            shared.AdvanceTime(*state.shared_runs(), FromMillis(e.ts + 3), out),
+            IsOk());
+        ASSERT_EQ(out.out, ref_out.out) << "step " << step;
+      }
+    }
+    ASSERT_NO_FATAL_FAILURE(round_trip(events.size()));
+    ASSERT_THAT(reference.AdvanceTime(ref_state, FromMillis(1 << 20), ref_out),
+                IsOk());
+    ASSERT_THAT(
+        shared.AdvanceTime(*state.shared_runs(), FromMillis(1 << 20), out),
+        IsOk());
+    EXPECT_EQ(out.out, ref_out.out);
+    EXPECT_GT(ref_out.out.size(), 5u) << "seed " << seed;
+    EXPECT_GT(max_nodes, 3u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Patterns, SharedFormEveryStepTest,
+                         ::testing::Range(0, 4),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           std::string name = SharedCases()[info.param].name;
+                           std::erase(name, '_');
+                           return name;
+                         });
+
+// Truncated or corrupted shared states are kDataLoss, never a crash.
+TEST(KeyStateCodecTest, DamagedSharedStatesAreDataLoss) {
+  std::mt19937 rng(3);
+  for (const Case& c : SharedCases()) {
+    auto nfa = CompilePattern(c.pattern);
+    ASSERT_THAT(nfa.status(), IsOk());
+    SharedRunsEvaluator<Ev> shared(*nfa);
+    KeyState<Ev> state;
+    state.UseSharedRuns();
+    Recorder out;
+    const std::vector<Ev> events = RandomStream(11, 120);
+    for (size_t step = 0; step < events.size(); ++step) {
+      const Ev& e = events[step];
+      ASSERT_THAT(
+          shared.Process(*state.shared_runs(), e, FromMillis(e.ts), step, out),
+          IsOk());
+      if (step % 10 != 9) continue;
+      const std::string bytes = Encode(state);
+      for (size_t size = 0; size < bytes.size(); ++size) {
+        KeyState<Ev> back;
+        ASSERT_EQ(DecodeKeyState(std::string_view(bytes).substr(0, size),
+                                 EvCodec(), back)
+                      .code(),
+                  kDataLoss)
+            << c.name << " step " << step << " prefix " << size;
+      }
+      for (int round = 0; round < 300; ++round) {
+        std::string corrupt = bytes;
+        corrupt[2 + rng() % (corrupt.size() - 2)] = static_cast<char>(rng());
+        KeyState<Ev> back;
+        const absl::Status status = DecodeKeyState(corrupt, EvCodec(), back);
+        if (!status.ok()) {
+          ASSERT_EQ(status.code(), kDataLoss) << status;
+          continue;
+        }
+        // What decodes must be safe to advance.
+        SharedRunsEvaluator<Ev> probe(*nfa);
+        Recorder ignored;
+        (void)probe.Process(*back.shared_runs(), e, FromMillis(e.ts + 1),
+                            step + 1, ignored);
+        (void)probe.AdvanceTime(*back.shared_runs(), FromMillis(1 << 20),
+                                ignored);
+      }
+    }
+  }
+}
+
+TEST(KeyStateCodecTest, SharedRunsReferencesAreChecked) {
+  // One event; a kTake node starting runs; head 1 on it.
+  std::string bytes = {'\x02', '\x01',  // version 2, shared form
+                       '\x02',          // 2 heads
+                       '\x00', '\x00',  //   none
+                       '\x01', '\x0a',  //   node 0, last take 5
+                       '\x01',          // expired through: -1 (zigzag)
+                       '\x00',          // no starts
+                       '\x40',          // compact at 64
+                       '\x01', '\x0a',
+                       '\x00'};  // 1 event: ts 5, seq 0, then the event
+  EvCodec().Encode(E("a1", "a", 1, 5), bytes);
+  // 1 node: kTake, digit 0, stage 0, event 0, no previous, starts 5..5.
+  const std::string node = {'\x01', '\x00', '\x00', '\x00',
+                            '\x00', '\x00', '\x0a', '\x0a'};
+  KeyState<Ev> back;
+  ASSERT_THAT(DecodeKeyState(bytes + node, EvCodec(), back), IsOk());
+  ASSERT_NE(back.shared_runs(), nullptr);
+  EXPECT_EQ(back.shared_runs()->heads()[1], 0u);
+  EXPECT_EQ(back.shared_runs()->LastActivity(), FromMillis(5));
+  std::string bad_event = node;
+  bad_event[4] = '\x03';  // event 3 of 1
+  EXPECT_THAT(
+      DecodeKeyState(bytes + bad_event, EvCodec(), back),
+      StatusIs(kDataLoss, "key state: node 0 of 1 refers to event 3 of 1"));
+  std::string bad_previous = node;
+  bad_previous[5] = '\x01';  // one node back from node 0
+  EXPECT_THAT(
+      DecodeKeyState(bytes + bad_previous, EvCodec(), back),
+      StatusIs(kDataLoss, "key state: node 0 of 1 refers to 1 nodes back"));
+  EXPECT_THAT(DecodeKeyState(bytes + std::string(1, '\0'), EvCodec(), back),
+              StatusIs(kDataLoss, "key state: head 1 refers to node 0 of 0"));
+}
+
+// A KeyedMatcher gives new keys the shared form by default; over a backend
+// that keeps only bytes its output equals the per-run matcher's in memory.
+TEST(KeyStateCodecTest, SharedKeyedMatcherOverBytesMatchesPerRunInMemory) {
+  for (const Case& c : SharedCases()) {
+    SCOPED_TRACE(c.name);
+    auto nfa = CompilePattern(c.pattern);
+    ASSERT_THAT(nfa.status(), IsOk());
+    InMemoryStateBackend<Ev, int> memory;
+    BytesBackend bytes;
+    auto key = [](const Ev& e) { return e.id; };
+    EvaluatorOptions per_run = c.options;
+    per_run.strategy = EvaluationStrategy::kPerRun;
+    per_run.max_partial_matches = 0;  // the shared form has no cap
+    KeyedMatcher<Ev, int> reference(*nfa, key, memory, per_run);
+    KeyedMatcher<Ev, int> shared(*nfa, key, bytes, c.options);
+    EXPECT_FALSE(reference.shares_partial_matches());
+    EXPECT_TRUE(shared.shares_partial_matches());
+    KeyedRecorder ref_out, out;
+    const std::vector<Ev> events = RandomStream(5, 600);
+    for (size_t step = 0; step < events.size(); ++step) {
+      const Ev& e = events[step];
+      ASSERT_THAT(reference.AdvanceTime(FromMillis(e.ts - 1), ref_out), IsOk());
+      ASSERT_THAT(shared.AdvanceTime(FromMillis(e.ts - 1), out), IsOk());
+      ASSERT_THAT(reference.Process(e, FromMillis(e.ts), ref_out), IsOk());
+      ASSERT_THAT(shared.Process(e, FromMillis(e.ts), out), IsOk());
+      ASSERT_EQ(out.out, ref_out.out) << "step " << step;
+    }
+    ASSERT_THAT(reference.AdvanceTime(FromMillis(1 << 20), ref_out), IsOk());
+    ASSERT_THAT(shared.AdvanceTime(FromMillis(1 << 20), out), IsOk());
+    EXPECT_EQ(out.out, ref_out.out);
+    EXPECT_GT(out.out.size(), 5u);
+    EXPECT_EQ(shared.metrics().matches, reference.metrics().matches);
+    EXPECT_EQ(shared.metrics().timeouts, reference.metrics().timeouts);
+  }
+}
+
+// States stored in one form go on in it when the choice changes: half a
+// stream per run, the rest with shared runs for new keys only.
+TEST(KeyStateCodecTest, StoredPerRunStatesGoOnWhenNewKeysShare) {
+  for (const Case& c : SharedCases()) {
+    SCOPED_TRACE(c.name);
+    auto nfa = CompilePattern(c.pattern);
+    ASSERT_THAT(nfa.status(), IsOk());
+    InMemoryStateBackend<Ev, int> memory;
+    BytesBackend bytes;
+    auto key = [](const Ev& e) { return e.id; };
+    EvaluatorOptions per_run = c.options;
+    per_run.strategy = EvaluationStrategy::kPerRun;
+    per_run.max_partial_matches = 0;
+    KeyedMatcher<Ev, int> reference(*nfa, key, memory, per_run);
+    auto first =
+        std::make_unique<KeyedMatcher<Ev, int>>(*nfa, key, bytes, per_run);
+    KeyedRecorder ref_out, out;
+    const std::vector<Ev> events = RandomStream(9, 400);
+    for (size_t step = 0; step < events.size(); ++step) {
+      if (step == events.size() / 2) {
+        // A restart with the default choice: timers rebuilt from the states.
+        first = std::make_unique<KeyedMatcher<Ev, int>>(*nfa, key, bytes,
+                                                        c.options);
+        ASSERT_THAT(first->RestoreTimers(), IsOk());
+      }
+      const Ev& e = events[step];
+      ASSERT_THAT(reference.AdvanceTime(FromMillis(e.ts - 1), ref_out), IsOk());
+      ASSERT_THAT(first->AdvanceTime(FromMillis(e.ts - 1), out), IsOk());
+      ASSERT_THAT(reference.Process(e, FromMillis(e.ts), step, ref_out),
+                  IsOk());
+      ASSERT_THAT(first->Process(e, FromMillis(e.ts), step, out), IsOk());
+      ASSERT_EQ(out.out, ref_out.out) << "step " << step;
+    }
+    ASSERT_THAT(reference.AdvanceTime(FromMillis(1 << 20), ref_out), IsOk());
+    ASSERT_THAT(first->AdvanceTime(FromMillis(1 << 20), out), IsOk());
+    EXPECT_EQ(out.out, ref_out.out);
   }
 }
 

@@ -76,7 +76,7 @@ class SharedHarness {
     EXPECT_TRUE(evaluator_->AdvanceTime(state_, FromMillis(ts), out).ok());
   }
   const SharedRunsState<Ev>& state() const { return state_; }
-  const SharedRunsMetrics& metrics() const { return evaluator_->metrics(); }
+  const EvaluatorMetrics& metrics() const { return evaluator_->metrics(); }
   SharedRunsEvaluator<Ev>& evaluator() { return *evaluator_; }
 
   Recorder out;

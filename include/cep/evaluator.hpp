@@ -33,6 +33,7 @@
 #include "absl/strings/string_view.h"
 
 #include "cep/condition.hpp"
+#include "cep/evaluator_options.hpp"
 #include "cep/internal/nfa_walk.hpp"
 #include "cep/key_state.hpp"
 #include "cep/match.hpp"
@@ -41,80 +42,6 @@
 #include "cep/time.hpp"
 
 namespace cep {
-
-// What to do when a key reaches EvaluatorOptions::max_partial_matches.
-enum class OverflowPolicy : uint8_t {
-  kDropOldest,       // discard the partial matches that started first
-  kRejectNewStarts,  // discard the newest, so new starts are refused first
-};
-
-// The default of EvaluatorOptions::max_partial_matches: partial matches one
-// key may hold in one pattern. A partial match holds the events it took, so
-// memory per key is bounded by this many times the longest partial match
-// (bound that with a window).
-inline constexpr size_t kDefaultMaxPartialMatches = 10000;
-
-struct EvaluatorOptions {
-  // Behaviour.
-
-  // Most partial matches one key may hold (the start computation not
-  // counted; completed matches the after-match skip strategy holds back
-  // counted); 0 means no limit. FollowedByAny under OneOrMore doubles them
-  // with every event otherwise (`followed by any b+`). The limit is checked
-  // after each event: the partial matches one event makes come and go
-  // within it. Default: kDefaultMaxPartialMatches (10000).
-  size_t max_partial_matches = kDefaultMaxPartialMatches;
-  // Which partial matches go when the limit is passed; every one discarded
-  // is counted in EvaluatorMetrics::evicted_partial_matches, and releases
-  // the events and buffer nodes only it used. kDropOldest drops partial
-  // matches only (the oldest; the held-back matches they held come out);
-  // kRejectNewStarts drops the newest, held-back matches included. Among
-  // partial matches that started with the same event, those made first count as
-  // older. The order depends only on the events, so evictions are
-  // deterministic. Default: kDropOldest.
-  OverflowPolicy overflow_policy = OverflowPolicy::kDropOldest;
-
-  // Whether timed-out partial matches go to MatchSink::OnTimeout. When
-  // false they are only counted (EvaluatorMetrics::timeouts) and released:
-  // no Match is built, which saves the copies of their events when nobody
-  // reads them (`cep run` without --timeouts). Default: true.
-  bool report_timeouts = true;
-
-  // Performance.
-
-  // Lets a KeyedMatcher drop, before any key lookup, events for which every
-  // condition is false, for keys whose partial matches such an event cannot
-  // change (see Evaluator::CanSkip). Applies when all conditions are simple
-  // (not iterative) and the pattern has no window. Default: true.
-  bool skip_irrelevant_events = true;
-
-  // When false, no event starts a new partial match: the ones a key holds
-  // go on to complete or time out, and the pattern drains (an old version
-  // of a changed pattern, `cep run --migrate`). Default: true.
-  bool start_new_matches = true;
-
-  // State TTL, applied by KeyedMatcher (matcher.hpp): a key whose partial
-  // matches have taken no event for this long in event time (the watermark
-  // passes the last event taken + state_ttl) loses its state, as if it had
-  // never started; each such key is counted in
-  // EvaluatorMetrics::expired_keys. It bounds the state of patterns without
-  // a window, whose partial matches would otherwise wait forever. 0: never.
-  // Default: 0.
-  Duration state_ttl{0};
-};
-
-// Counters over all keys an Evaluator has advanced.
-struct EvaluatorMetrics {
-  uint64_t events = 0;
-  uint64_t matches = 0;
-  uint64_t timeouts = 0;
-  uint64_t evicted_partial_matches = 0;
-  uint64_t condition_errors = 0;
-  // Events dropped without a key lookup (also counted in `events`).
-  uint64_t skipped_events = 0;
-  // Keys whose state EvaluatorOptions::state_ttl removed.
-  uint64_t expired_keys = 0;
-};
 
 template <typename Event>
 class Evaluator {
@@ -210,8 +137,18 @@ class Evaluator {
   // Whether an event failing every condition would change `state`: some
   // branch waits in a state such an event moves (a looping stage that
   // proceeds, a strict stage that dies).
+  // Also answers for a key in the shared form (KeyState::shared_runs()).
   bool HasBranchChangedByIrrelevantEvents(const KeyState<Event>& state) const {
     if (!can_skip_) return false;
+    if (const SharedRunsState<Event>* shared = state.shared_runs()) {
+      const std::vector<uint32_t>& heads = shared->heads();
+      for (uint32_t q = 0; q < heads.size(); ++q) {
+        if (heads[q] != internal::kNoRunNode && changed_by_irrelevant_[q]) {
+          return true;
+        }
+      }
+      return false;
+    }
     for (const Computation& c : state.partial()) {
       if (changed_by_irrelevant_[c.state]) return true;
     }
@@ -229,8 +166,12 @@ class Evaluator {
   const EvaluatorOptions& options() const { return options_; }
 
   // The time of the last event any partial or held-back match of `state`
-  // took, or nullopt when it holds none. O(partial matches).
+  // took, or nullopt when it holds none. O(partial matches); for a key in
+  // the shared form, SharedRunsState::LastActivity().
   static std::optional<Timestamp> LastActivity(const KeyState<Event>& state) {
+    if (const SharedRunsState<Event>* shared = state.shared_runs()) {
+      return shared->LastActivity();
+    }
     std::optional<int64_t> last;
     for (const auto* list : {&state.partial(), &state.completed()}) {
       for (const Computation& comp : *list) {

@@ -1,11 +1,14 @@
 // cep/key_state.hpp — everything one key remembers between events.
 //
-// A KeyState holds the key's partial matches (computations: where in the
+// A KeyState holds the key's partial matches in one of two forms. Per run
+// (advanced by the Evaluator of evaluator.hpp): computations (where in the
 // NFA a branch is, its shared-buffer node and Dewey version, when it
 // started, its incremental aggregates), the completed matches held back by
-// an after-match skip strategy, and the shared buffer of their events. It is
-// plain data addressed by indices, so a StateBackend (state.hpp) can keep it
-// in memory or serialize it. An Evaluator (evaluator.hpp) advances it.
+// an after-match skip strategy, and the shared buffer of their events. Or
+// shared (advanced by the SharedRunsEvaluator of shared_runs_evaluator.hpp):
+// a SharedRunsState, once UseSharedRuns() made one. Both are plain data
+// addressed by indices, so a StateBackend (state.hpp) can keep them in
+// memory or serialize them.
 //
 // Example:
 //   cep::KeyState<Txn> state;             // a fresh key: only the start
@@ -15,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -22,6 +26,7 @@
 #include "cep/condition.hpp"
 #include "cep/internal/dewey_number.hpp"
 #include "cep/shared_buffer.hpp"
+#include "cep/shared_runs_state.hpp"
 
 namespace cep {
 
@@ -59,7 +64,26 @@ class KeyState {
   SharedBuffer<Event>& buffer() { return buffer_; }
   const SharedBuffer<Event>& buffer() const { return buffer_; }
 
-  // Partial matches, not counting the start computation.
+  // The shared form of the key's partial matches, or nullptr when they are
+  // kept per run.
+  SharedRunsState<Event>* shared_runs() { return shared_runs_.get(); }
+  const SharedRunsState<Event>* shared_runs() const {
+    return shared_runs_.get();
+  }
+  // Switches the key to the shared form, empty; what it held is dropped.
+  SharedRunsState<Event>& UseSharedRuns() {
+    partial_.clear();
+    completed_.clear();
+    if (!buffer_.empty()) buffer_ = SharedBuffer<Event>();
+    shared_runs_ = std::make_unique<SharedRunsState<Event>>();
+    return *shared_runs_;
+  }
+  // Switches the key to the per-run form (a no-op when it is in it); what
+  // the shared form held is dropped.
+  void UsePerRun() { shared_runs_.reset(); }
+
+  // Partial matches kept per run, not counting the start computation (for
+  // the shared form: SharedRunsEvaluator::PartialMatchCount).
   size_t PartialMatchCount() const {
     size_t n = 0;
     for (const Computation& c : partial_) n += c.has_start ? 1 : 0;
@@ -68,6 +92,7 @@ class KeyState {
 
   // True when the key holds nothing but its start: its state may be dropped.
   bool IsIdle() const {
+    if (shared_runs_ != nullptr) return shared_runs_->IsIdle();
     return PartialMatchCount() == 0 && completed_.empty() && buffer_.empty();
   }
 
@@ -75,6 +100,7 @@ class KeyState {
   std::vector<Computation> partial_;
   std::vector<Computation> completed_;
   SharedBuffer<Event> buffer_;
+  std::unique_ptr<SharedRunsState<Event>> shared_runs_;
 };
 
 }  // namespace cep

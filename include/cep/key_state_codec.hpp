@@ -14,16 +14,20 @@
 // NOTE: the NFA is not part of the state: decode with the pattern the state
 // was written for. NFA state and stage numbers are not checked against it.
 //
-// Format, version 1 (varints unless said; "zigzag" marks signed ones):
+// Format, version 2 (varints unless said; "zigzag" marks signed ones):
 //   format version (kKeyStateFormatVersion)
-//   shared buffer (SharedBuffer::AppendTo: events, then nodes with edges)
-//   partial count, then each computation; completed count, then each:
-//     NFA state; node number + 1 (0: none); version (length, digits);
-//     a flags byte (1: has a start, 2: start fields follow; 0, 2 or 3);
-//     if flag 2: zigzag start timestamp, start seq;
-//     zigzag previous timestamp - start timestamp (0 without flag 2);
-//     aggregate count, then each: a byte 0 (empty: AggregateValue{}) or 1,
-//       then zigzag count and sum, min, max, first, last as 8 bytes each.
+//   a form byte: 0 per run, 1 shared (KeyState::shared_runs())
+//   per run, the body of version 1:
+//     shared buffer (SharedBuffer::AppendTo: events, then nodes with edges)
+//     partial count, then each computation; completed count, then each:
+//       NFA state; node number + 1 (0: none); version (length, digits);
+//       a flags byte (1: has a start, 2: start fields follow; 0, 2 or 3);
+//       if flag 2: zigzag start timestamp, start seq;
+//       zigzag previous timestamp - start timestamp (0 without flag 2);
+//       aggregate count, then each: a byte 0 (empty: AggregateValue{}) or 1,
+//         then zigzag count and sum, min, max, first, last as 8 bytes each.
+//   shared: SharedRunsState::AppendTo (heads, window, events, DAG).
+// Version 1 (the per-run body without the form byte) is still read.
 //
 // Example:
 //   std::string bytes;
@@ -51,8 +55,14 @@
 
 namespace cep {
 
-// The format EncodeKeyState writes and the only one DecodeKeyState reads.
-inline constexpr uint32_t kKeyStateFormatVersion = 1;
+// The format EncodeKeyState writes. DecodeKeyState also reads
+// kOldestKeyStateFormatVersion.
+inline constexpr uint32_t kKeyStateFormatVersion = 2;
+inline constexpr uint32_t kOldestKeyStateFormatVersion = 1;
+
+// The form byte of version 2.
+inline constexpr char kPerRunForm = 0;
+inline constexpr char kSharedRunsForm = 1;
 
 namespace internal {
 
@@ -180,6 +190,12 @@ template <typename Event>
 void EncodeKeyState(const KeyState<Event>& state, const Codec<Event>& events,
                     std::string& out) {
   internal::PutVarint(out, kKeyStateFormatVersion);
+  if (const SharedRunsState<Event>* shared = state.shared_runs()) {
+    out.push_back(kSharedRunsForm);
+    shared->AppendTo(out, events);
+    return;
+  }
+  out.push_back(kPerRunForm);
   std::vector<uint32_t> node_ids;
   state.buffer().AppendTo(out, events, node_ids);
   for (const std::vector<Computation>* list :
@@ -209,10 +225,32 @@ template <typename Event>
     return fail(in.empty() ? "truncated in the format version"
                            : "corrupt format version");
   }
-  if (version != kKeyStateFormatVersion) {
+  if (version != kKeyStateFormatVersion &&
+      version != kOldestKeyStateFormatVersion) {
     return fail(absl::StrCat("format version ", version, ", this build reads ",
+                             kOldestKeyStateFormatVersion, " to ",
                              kKeyStateFormatVersion));
   }
+  char form = kPerRunForm;
+  if (version == kKeyStateFormatVersion) {
+    if (in.empty()) return fail("truncated in the form");
+    form = in.front();
+    in.remove_prefix(1);
+    if (form != kPerRunForm && form != kSharedRunsForm) {
+      return fail(absl::StrCat("unknown form ", static_cast<int>(form)));
+    }
+  }
+  if (form == kSharedRunsForm) {
+    if (absl::Status status = state.UseSharedRuns().ReadFrom(in, events);
+        !status.ok()) {
+      return fail(status.message());
+    }
+    if (!in.empty()) {
+      return fail(absl::StrCat(in.size(), " bytes after the end"));
+    }
+    return absl::OkStatus();
+  }
+  state.UsePerRun();
   if (absl::Status status = state.buffer().ReadFrom(in, events); !status.ok()) {
     return fail(status.message());
   }

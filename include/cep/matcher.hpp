@@ -1,9 +1,14 @@
 // cep/matcher.hpp — a compiled pattern evaluated per key over a stream.
 //
 // KeyedMatcher routes each event to its key's state (from a StateBackend),
-// advances it with an Evaluator and reports matches and timeouts with the
-// key. Events are processed in the order given, at the timestamps given: the
-// caller (or the Operator of operator.hpp, with watermarks) orders them.
+// advances it and reports matches and timeouts with the key. A key's state
+// is advanced by the evaluator of its form (KeyState): the per-run
+// Evaluator, or the SharedRunsEvaluator, which a new key gets when
+// ChooseSharedRuns(nfa, options) is OK (EvaluatorOptions::strategy). Both
+// give the same matches in the same order; a state stored by one form goes
+// on in that form, so states written under another choice still resume. Events
+// are processed in the order given, at the timestamps given: the caller (or the
+// Operator of operator.hpp, with watermarks) orders them.
 //
 // Example:
 //   auto nfa = cep::CompilePattern(pattern);
@@ -28,10 +33,12 @@
 #include "absl/status/status.h"
 
 #include "cep/evaluator.hpp"
+#include "cep/evaluator_options.hpp"
 #include "cep/internal/status_macros.hpp"
 #include "cep/key_state.hpp"
 #include "cep/match.hpp"
 #include "cep/nfa.hpp"
+#include "cep/shared_runs_evaluator.hpp"
 #include "cep/state.hpp"
 #include "cep/time.hpp"
 
@@ -62,7 +69,15 @@ class KeyedMatcher {
       : evaluator_(nfa, options),
         ttl_(options.state_ttl),
         key_selector_(std::move(key_selector)),
-        backend_(backend) {}
+        backend_(backend) {
+    if (CheckSharedRuns(nfa).ok()) {
+      shared_.emplace(nfa, SharedRunsOptionsFor(options));
+      share_new_keys_ = ChooseSharedRuns(nfa, options).ok();
+    }
+  }
+
+  // Whether new keys get the shared form (SharedRunsEvaluator).
+  bool shares_partial_matches() const { return share_new_keys_; }
 
   // Processes `event` at `ts` for its key. Its sequence number is its
   // position among the events given to this matcher.
@@ -93,7 +108,7 @@ class KeyedMatcher {
     auto state = backend_.Get(key);
     if (!state.ok()) return state.status();
     Forward forward(key, sink);
-    absl::Status status = evaluator_.Process(**state, event, ts, seq, forward);
+    absl::Status status = ProcessKey(**state, event, ts, seq, forward);
     Schedule(key, **state);
     if (evaluator_.HasBranchChangedByIrrelevantEvents(**state)) {
       sensitive_keys_.insert(key);
@@ -122,8 +137,7 @@ class KeyedMatcher {
       auto state = backend_.Get(timer.key);
       if (!state.ok()) return state.status();
       Forward forward(timer.key, sink);
-      absl::Status status =
-          evaluator_.AdvanceTime(**state, FromMillis(timer.at), forward);
+      absl::Status status = AdvanceKey(**state, FromMillis(timer.at), forward);
       if (!status.ok()) return status;
       if (Expired(**state, FromMillis(timer.at))) {
         evaluator_.CountExpiredKey();
@@ -147,7 +161,12 @@ class KeyedMatcher {
     return next_timer_;
   }
 
-  const EvaluatorMetrics& metrics() const { return evaluator_.metrics(); }
+  // The counters of both evaluators, summed.
+  EvaluatorMetrics metrics() const {
+    EvaluatorMetrics sum = evaluator_.metrics();
+    if (shared_) AddMetrics(sum, shared_->metrics());
+    return sum;
+  }
 
   // ---- recovery -------------------------------------------------------
   //
@@ -244,6 +263,43 @@ class KeyedMatcher {
   }
 
  private:
+  absl::Status ProcessKey(KeyState<Event>& state, const Event& event,
+                          Timestamp ts, uint64_t seq, MatchSink<Event>& sink) {
+    if (share_new_keys_ && state.shared_runs() == nullptr && state.IsIdle()) {
+      state.UseSharedRuns();
+    }
+    if (SharedRunsState<Event>* shared = state.shared_runs()) {
+      CEP_RETURN_IF_ERROR(CheckShared());
+      return shared_->Process(*shared, event, ts, seq, sink);
+    }
+    return evaluator_.Process(state, event, ts, seq, sink);
+  }
+
+  absl::Status AdvanceKey(KeyState<Event>& state, Timestamp ts,
+                          MatchSink<Event>& sink) {
+    if (SharedRunsState<Event>* shared = state.shared_runs()) {
+      CEP_RETURN_IF_ERROR(CheckShared());
+      return shared_->AdvanceTime(*shared, ts, sink);
+    }
+    return evaluator_.AdvanceTime(state, ts, sink);
+  }
+
+  // A state in the shared form needs a pattern that allows it (a state
+  // written for another pattern would not decode past the version check).
+  absl::Status CheckShared() const {
+    if (shared_) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        "a key's state holds shared partial matches, but the pattern cannot "
+        "share them");
+  }
+
+  std::optional<Timestamp> NextDeadline(const KeyState<Event>& state) const {
+    if (const SharedRunsState<Event>* shared = state.shared_runs()) {
+      return shared_ ? shared_->NextDeadline(*shared) : std::nullopt;
+    }
+    return evaluator_.NextDeadline(state);
+  }
+
   void ClearSchedule() {
     timers_ = {};
     scheduled_.clear();
@@ -303,7 +359,7 @@ class KeyedMatcher {
   // The next time the key needs a timer: its first window to close, or
   // when state_ttl would remove it.
   std::optional<Timestamp> Deadline(const KeyState<Event>& state) const {
-    std::optional<Timestamp> deadline = evaluator_.NextDeadline(state);
+    std::optional<Timestamp> deadline = NextDeadline(state);
     if (ttl_ > Duration(0)) {
       if (std::optional<Timestamp> last =
               Evaluator<Event>::LastActivity(state)) {
@@ -338,6 +394,9 @@ class KeyedMatcher {
   }
 
   Evaluator<Event> evaluator_;
+  // Set when the pattern can share partial matches (CheckSharedRuns).
+  std::optional<SharedRunsEvaluator<Event>> shared_;
+  bool share_new_keys_ = false;
   Duration ttl_;  // EvaluatorOptions::state_ttl
   KeySelector key_selector_;
   StateBackend<Event, Key>& backend_;

@@ -201,7 +201,7 @@ class Operator {
   // Events held until the watermark passes them.
   size_t buffered() const { return pending_.size(); }
   size_t pattern_count() const { return patterns_.size(); }
-  const EvaluatorMetrics& metrics(size_t pattern) const {
+  EvaluatorMetrics metrics(size_t pattern) const {
     return patterns_[pattern]->matcher.metrics();
   }
 

@@ -208,12 +208,14 @@ inline constexpr std::string_view kMetaPatternHash = "pattern_hash";
 inline constexpr std::string_view kMetaKeyCount = "key_count";
 
 // Checks (or, in a new database, writes and commits) the meta entries
-// "format_version" and "pattern_hash"; returns the committed key count.
-// Errors: kFailedPrecondition naming the path and both values on a
-// mismatch; kDataLoss for an unreadable key count; store errors.
+// "format_version" and "pattern_hash"; returns the committed key count. A
+// database stamped `older_version` (when not empty) is still read and is
+// restamped `format_version`. Errors: kFailedPrecondition naming the path
+// and both values on a mismatch; kDataLoss for an unreadable key count;
+// store errors.
 [[nodiscard]] absl::StatusOr<uint64_t> CheckStateMeta(
     RocksDbStore& store, std::string_view format_version,
-    std::string_view pattern_hash);
+    std::string_view pattern_hash, std::string_view older_version = {});
 
 // `bytes` read from a database (a hash, a version, a namespace), for an
 // error message: printable ASCII as is, every other byte and '\\' as \xNN,
@@ -306,7 +308,8 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
     CEP_ASSIGN_OR_RETURN(
         uint64_t key_count,
         internal::CheckStateMeta(*store, absl::StrCat(kKeyStateFormatVersion),
-                                 options.pattern_hash));
+                                 options.pattern_hash,
+                                 absl::StrCat(kOldestKeyStateFormatVersion)));
     return std::unique_ptr<RocksDbStateBackend>(
         new RocksDbStateBackend(std::move(store), options.cache_capacity,
                                 key_count, key_codec, event_codec));

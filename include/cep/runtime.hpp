@@ -447,14 +447,7 @@ class Runtime {
   EvaluatorMetrics metrics(size_t pattern) const {
     EvaluatorMetrics sum;
     for (const auto& worker : workers_) {
-      const EvaluatorMetrics& m = worker->op.metrics(pattern);
-      sum.events += m.events;
-      sum.matches += m.matches;
-      sum.timeouts += m.timeouts;
-      sum.evicted_partial_matches += m.evicted_partial_matches;
-      sum.condition_errors += m.condition_errors;
-      sum.skipped_events += m.skipped_events;
-      sum.expired_keys += m.expired_keys;
+      AddMetrics(sum, worker->op.metrics(pattern));
     }
     return sum;
   }

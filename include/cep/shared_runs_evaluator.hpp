@@ -22,8 +22,9 @@
 // conditions, aggregates, other skip strategies, windows between events
 // (kPreviousAndCurrent) and automata whose start state reaches a NOT
 // stage's stop state on an event (the per-run evaluator then drops its start
-// computation). EvaluatorOptions' partial-match cap and start_new_matches
-// have no equivalent here.
+// computation). EvaluatorOptions' partial-match cap does not apply: memory
+// is bounded by the window instead. KeyedMatcher (matcher.hpp) picks this
+// evaluator for new keys when ChooseSharedRuns(nfa, options) is OK.
 //
 // Cost: per event O(states x transitions) plus the nodes made; a match or
 // timeout costs the length of its path (its events, plus one node per event
@@ -53,11 +54,13 @@
 #include "absl/strings/string_view.h"
 
 #include "cep/condition.hpp"
+#include "cep/evaluator_options.hpp"
 #include "cep/internal/nfa_walk.hpp"
 #include "cep/internal/run_dag.hpp"
 #include "cep/match.hpp"
 #include "cep/nfa.hpp"
 #include "cep/pattern.hpp"
+#include "cep/shared_runs_state.hpp"
 #include "cep/time.hpp"
 
 namespace cep {
@@ -140,61 +143,36 @@ enum class SharedRunsTimeouts : uint8_t {
 struct SharedRunsOptions {
   // Default: kReport.
   SharedRunsTimeouts timeouts = SharedRunsTimeouts::kReport;
+  // As EvaluatorOptions::start_new_matches: when false, no event starts a
+  // new partial match (an old pattern version draining). Default: true.
+  bool start_new_matches = true;
 };
 
-struct SharedRunsMetrics {
-  uint64_t events = 0;
-  uint64_t matches = 0;
-  uint64_t timeouts = 0;
-  uint64_t condition_errors = 0;
-  // DAG nodes freed because no live partial match used them any more.
-  uint64_t reclaimed_nodes = 0;
-};
+// The SharedRunsOptions that carry out `options`.
+inline SharedRunsOptions SharedRunsOptionsFor(const EvaluatorOptions& options) {
+  SharedRunsOptions out;
+  out.timeouts = options.report_timeouts ? SharedRunsTimeouts::kReport
+                                         : SharedRunsTimeouts::kCount;
+  out.start_new_matches = options.start_new_matches;
+  return out;
+}
 
+// OK when a KeyedMatcher (matcher.hpp) run with `options` gives the keys of
+// `nfa` shared runs; otherwise kFailedPrecondition saying why not (the
+// pattern's reason from CheckSharedRuns, or the option's).
 template <typename Event>
-class SharedRunsEvaluator;
-
-// One key's partial matches for a SharedRunsEvaluator: per NFA state, the
-// DAG node of the set of runs waiting there, the DAG, and the events its
-// nodes took. Plain data addressed by indices.
-template <typename Event>
-class SharedRunsState {
- public:
-  struct StoredEvent {
-    Event event;
-    int64_t timestamp = 0;  // milliseconds
-    uint64_t seq = 0;
-  };
-
-  // True when no partial match is waiting.
-  bool IsIdle() const {
-    return std::all_of(heads_.begin(), heads_.end(), [](uint32_t head) {
-      return head == internal::kNoRunNode;
-    });
+[[nodiscard]] absl::Status ChooseSharedRuns(const Nfa<Event>& nfa,
+                                            const EvaluatorOptions& options) {
+  if (options.strategy == EvaluationStrategy::kPerRun) {
+    return absl::FailedPreconditionError("per-run evaluation was asked for");
   }
-  size_t node_count() const { return dag_.size(); }
-  size_t event_count() const { return events_.size(); }
-  // Per NFA state, the DAG node of its runs, or internal::kNoRunNode.
-  const std::vector<uint32_t>& heads() const { return heads_; }
-  const internal::RunDag& dag() const { return dag_; }
-  const std::vector<StoredEvent>& events() const { return events_; }
-
- private:
-  friend class SharedRunsEvaluator<Event>;
-
-  std::vector<uint32_t> heads_;
-  internal::RunDag dag_;
-  std::vector<StoredEvent> events_;
-  // Runs whose first event's timestamp is <= this have expired.
-  int64_t expired_through_ = std::numeric_limits<int64_t>::min();
-  // Timestamps of the events that started runs, oldest first, from
-  // starts_[first_start_] on (patterns with a window only): no run expires
-  // when none of them does.
-  std::vector<int64_t> starts_;
-  size_t first_start_ = 0;
-  // Compact the DAG when it reaches this many nodes.
-  size_t compact_at_ = 64;
-};
+  if (options.state_ttl > Duration::zero() && nfa.window() > Duration::zero()) {
+    return absl::FailedPreconditionError(
+        "a state TTL is set and the pattern has a window: shared partial "
+        "matches do not know when the live ones last took an event");
+  }
+  return CheckSharedRuns(nfa);
+}
 
 template <typename Event>
 class SharedRunsEvaluator {
@@ -282,7 +260,15 @@ class SharedRunsEvaluator {
   // Whether time alone changes a key's state (the pattern has a window).
   bool has_windows() const { return window_ > 0; }
 
-  const SharedRunsMetrics& metrics() const { return metrics_; }
+  // Counts an event a KeyedMatcher dropped without a key lookup.
+  void CountSkipped() {
+    ++metrics_.events;
+    ++metrics_.skipped_events;
+  }
+  // Counts a key removed by KeyedMatcher for state_ttl.
+  void CountExpiredKey() { ++metrics_.expired_keys; }
+
+  const EvaluatorMetrics& metrics() const { return metrics_; }
   const Nfa<Event>& nfa() const { return nfa_; }
 
  private:
@@ -302,6 +288,7 @@ class SharedRunsEvaluator {
   struct Arrival {
     uint32_t target;
     uint32_t node;
+    int64_t last_take;  // when its runs last took an event
   };
   // A run enumerated from the DAG: its path (nodes, oldest first) is
   // paths_[first, first + length).
@@ -315,6 +302,7 @@ class SharedRunsEvaluator {
   void EnsureStarted(SharedRunsState<Event>& state) {
     if (state.heads_.size() != nfa_.states().size()) {
       state.heads_.assign(nfa_.states().size(), kNone);
+      state.last_take_.assign(nfa_.states().size(), 0);
     }
   }
 
@@ -405,6 +393,7 @@ class SharedRunsEvaluator {
       const bool is_start = q == nfa_.start_state();
       if (head == kNone && !is_start) continue;
       if (is_start) {
+        if (!options_.start_new_matches) continue;
         // The start computation: every TAKE starts new runs here.
         ComputeSuccessors(q, /*from_start=*/true);
         bool stopped = false;
@@ -418,13 +407,14 @@ class SharedRunsEvaluator {
           if (stopped && type != StateType::kFinal) continue;
           uint32_t node = dag.AddStep(RunNode::Kind::kTake, digit, s.stage,
                                       EventIndex(state), kNone, ts_);
-          Arrive(s.target, node);
+          Arrive(s.target, node, ts_);
           started = true;
         }
         if (started && window_ > 0) state.starts_.push_back(ts_);
         continue;
       }
       ComputeSuccessors(q, /*from_start=*/false);
+      const int64_t last_take = state.last_take_[q];
       bool stopped = false;
       for (const Successor& s : successors_) {
         stopped = stopped || states[s.target].type == StateType::kStop;
@@ -437,14 +427,14 @@ class SharedRunsEvaluator {
         if (!s.took && type != StateType::kFinal && successors_.size() == 1) {
           // The runs move (or stay) without branching: the set is unchanged
           // and its order key needs no digit.
-          arrivals_.push_back({s.target, head});
+          arrivals_.push_back({s.target, head, last_take});
           continue;
         }
         uint32_t node =
             s.took ? dag.AddStep(RunNode::Kind::kTake, digit, s.stage,
                                  EventIndex(state), head, 0)
                    : dag.AddStep(RunNode::Kind::kSkip, digit, 0, 0, head, 0);
-        Arrive(s.target, node);
+        Arrive(s.target, node, s.took ? ts_ : last_take);
       }
     }
     // The new heads: one node per state, a union where several sets arrive.
@@ -456,11 +446,14 @@ class SharedRunsEvaluator {
     for (size_t i = 0; i < arrivals_.size();) {
       size_t j = i;
       members_.clear();
+      int64_t last_take = arrivals_[i].last_take;
       while (j < arrivals_.size() &&
              arrivals_[j].target == arrivals_[i].target) {
         members_.push_back(arrivals_[j].node);
+        last_take = std::max(last_take, arrivals_[j].last_take);
         ++j;
       }
+      state.last_take_[arrivals_[i].target] = last_take;
       state.heads_[arrivals_[i].target] =
           members_.size() == 1 ? members_[0]
                                : dag.AddUnion(members_.data(), members_.size());
@@ -468,11 +461,11 @@ class SharedRunsEvaluator {
     }
   }
 
-  void Arrive(uint32_t target, uint32_t node) {
+  void Arrive(uint32_t target, uint32_t node, int64_t last_take) {
     if (nfa_.states()[target].type == StateType::kFinal) {
       finals_.push_back(node);
     } else {
-      arrivals_.push_back({target, node});
+      arrivals_.push_back({target, node, last_take});
     }
   }
 
@@ -740,7 +733,7 @@ class SharedRunsEvaluator {
 
   const Nfa<Event>& nfa_;
   SharedRunsOptions options_;
-  SharedRunsMetrics metrics_;
+  EvaluatorMetrics metrics_;
   absl::Status status_;
   int64_t window_ = 0;
   uint32_t final_state_ = 0;

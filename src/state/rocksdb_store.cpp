@@ -438,7 +438,8 @@ std::string Printable(std::string_view bytes) {
 
 absl::StatusOr<uint64_t> CheckStateMeta(RocksDbStore& store,
                                         std::string_view format_version,
-                                        std::string_view pattern_hash) {
+                                        std::string_view pattern_hash,
+                                        std::string_view older_version) {
   CEP_ASSIGN_OR_RETURN(std::optional<std::string> stored_version,
                        store.GetMeta(kMetaFormatVersion));
   CEP_ASSIGN_OR_RETURN(std::optional<std::string> stored_hash,
@@ -457,7 +458,8 @@ absl::StatusOr<uint64_t> CheckStateMeta(RocksDbStore& store,
     CEP_RETURN_IF_ERROR(store.Commit());
     return 0;
   }
-  if (*stored_version != format_version) {
+  const bool older = !older_version.empty() && *stored_version == older_version;
+  if (*stored_version != format_version && !older) {
     return absl::FailedPreconditionError(absl::StrCat(
         where, ": states have format version ", Printable(*stored_version),
         ", this build reads version ", internal::ToAbsl(format_version)));
@@ -467,6 +469,11 @@ absl::StatusOr<uint64_t> CheckStateMeta(RocksDbStore& store,
     return absl::FailedPreconditionError(absl::StrCat(
         where, ": states belong to pattern hash '", Printable(stored),
         "', the pattern now has hash '", Printable(pattern_hash), "'"));
+  }
+  if (older) {
+    // States of both versions decode; new ones are written in this one.
+    store.PutMeta(kMetaFormatVersion, format_version);
+    CEP_RETURN_IF_ERROR(store.Commit());
   }
   CEP_ASSIGN_OR_RETURN(std::optional<std::string> count,
                        store.GetMeta(kMetaKeyCount));

@@ -12,8 +12,8 @@
 // digits along a path, oldest first, are the run's order key.
 //
 // Nodes point only to older nodes and are addressed by index (no pointers),
-// so the DAG is plain data: it can be compacted by renumbering and, later,
-// serialized.
+// so the DAG is plain data: it can be compacted by renumbering and
+// serialized (AppendTo / ReadFrom, which checks every reference).
 //
 // Example (what the evaluator does on a TAKE of event 7 by stage 1 from the
 // runs in `head`, the successor at position 0):
@@ -23,7 +23,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <string_view>
 #include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+#include "cep/codec.hpp"
 
 namespace cep::internal {
 
@@ -187,7 +194,98 @@ class RunDag {
     members_.clear();
   }
 
+  // Appends the nodes: their count, then per node its kind, its fields and
+  // the start bounds; references as distances back (1: the node before).
+  void AppendTo(std::string& out) const {
+    PutVarint(out, nodes_.size());
+    for (uint32_t index = 0; index < nodes_.size(); ++index) {
+      const RunNode& n = nodes_[index];
+      out.push_back(static_cast<char>(n.kind));
+      if (n.kind == RunNode::Kind::kUnion) {
+        PutVarint(out, n.member_count);
+        for (uint32_t m = 0; m < n.member_count; ++m) {
+          PutVarint(out, index - members_[n.first_member + m]);
+        }
+      } else {
+        PutVarint(out, n.digit);
+        if (n.kind == RunNode::Kind::kTake) {
+          PutVarint(out, n.stage);
+          PutVarint(out, n.event);
+        }
+        PutVarint(out, n.previous == kNoRunNode ? 0 : index - n.previous);
+      }
+      PutSignedVarint(out, n.min_start);
+      PutSignedVarint(out, n.max_start);
+    }
+  }
+
+  // Replaces the nodes with those AppendTo() wrote at the front of `in`,
+  // consuming it. kTake nodes must refer to events below `event_count`, and
+  // every reference to an older node. kDataLoss saying what is wrong.
+  [[nodiscard]] absl::Status ReadFrom(std::string_view& in,
+                                      uint32_t event_count) {
+    Clear();
+    uint32_t count = 0;
+    if (!GetVarint32(in, count)) return Cut(in, "the node count");
+    // A node takes at least 4 bytes: storage grows only as nodes are read.
+    nodes_.reserve(std::min<size_t>(count, in.size() / 4));
+    for (uint32_t index = 0; index < count; ++index) {
+      auto node_error = [&](absl::string_view what) {
+        return absl::DataLossError(
+            absl::StrCat("node ", index, " of ", count, " ", what));
+      };
+      if (in.empty())
+        return Cut(in, absl::StrCat("node ", index, " of ", count));
+      const auto kind = static_cast<uint8_t>(in.front());
+      in.remove_prefix(1);
+      if (kind > static_cast<uint8_t>(RunNode::Kind::kUnion)) {
+        return node_error(absl::StrCat("has the unknown kind ", kind));
+      }
+      RunNode n;
+      n.kind = static_cast<RunNode::Kind>(kind);
+      bool ok = true;
+      if (n.kind == RunNode::Kind::kUnion) {
+        ok = GetVarint32(in, n.member_count);
+        n.first_member = static_cast<uint32_t>(members_.size());
+        for (uint32_t m = 0; ok && m < n.member_count; ++m) {
+          uint32_t back = 0;
+          ok = GetVarint32(in, back);
+          if (ok && (back == 0 || back > index)) {
+            return node_error(absl::StrCat("refers to ", back, " nodes back"));
+          }
+          if (ok) members_.push_back(index - back);
+        }
+      } else {
+        uint32_t back = 0;
+        ok = GetVarint32(in, n.digit);
+        if (ok && n.kind == RunNode::Kind::kTake) {
+          ok = GetVarint32(in, n.stage) && GetVarint32(in, n.event);
+          if (ok && n.event >= event_count) {
+            return node_error(
+                absl::StrCat("refers to event ", n.event, " of ", event_count));
+          }
+        }
+        ok = ok && GetVarint32(in, back);
+        if (ok && back > index) {
+          return node_error(absl::StrCat("refers to ", back, " nodes back"));
+        }
+        n.previous = back == 0 ? kNoRunNode : index - back;
+      }
+      if (!ok || !GetSignedVarint(in, n.min_start) ||
+          !GetSignedVarint(in, n.max_start)) {
+        return Cut(in, absl::StrCat("node ", index, " of ", count));
+      }
+      nodes_.push_back(n);
+    }
+    return absl::OkStatus();
+  }
+
  private:
+  static absl::Status Cut(std::string_view in, absl::string_view what) {
+    return absl::DataLossError(
+        absl::StrCat(in.empty() ? "truncated" : "corrupt", " in ", what));
+  }
+
   std::vector<RunNode> nodes_;
   std::vector<uint32_t> members_;
   // Scratch of Compact(), kept for reuse (not part of the state's value).
