@@ -177,6 +177,172 @@ TEST(SharedRunsEvaluatorTest, CountsTimeoutsWithoutReportingThem) {
   EXPECT_EQ(h.metrics().timeouts, 5u);
 }
 
+// Timeouts of `events` (each at its ts, then time advanced to `end`)
+// counted by the per-run Evaluator without reporting them.
+uint64_t PerRunTimeouts(const P& pattern, const std::vector<Ev>& events,
+                        int64_t end) {
+  auto nfa = CompilePattern(pattern);
+  EXPECT_TRUE(nfa.ok()) << nfa.status();
+  if (!nfa.ok()) return 0;
+  Evaluator<Ev> evaluator(*nfa,
+                          {.max_partial_matches = 0, .report_timeouts = false});
+  KeyState<Ev> state;
+  Recorder out;
+  uint64_t seq = 0;
+  for (const Ev& e : events) {
+    EXPECT_TRUE(evaluator.Process(state, e, FromMillis(e.ts), seq++, out).ok());
+  }
+  EXPECT_TRUE(evaluator.AdvanceTime(state, FromMillis(end), out).ok());
+  EXPECT_TRUE(out.timeouts.empty());
+  return evaluator.metrics().timeouts;
+}
+
+// The same under the shared-runs evaluator with `timeouts`; with
+// `advance_every` > 0, time also advances alone every that many ms between
+// events.
+uint64_t SharedTimeouts(const P& pattern, const std::vector<Ev>& events,
+                        int64_t end, SharedRunsTimeouts timeouts,
+                        int64_t advance_every = 0) {
+  SharedHarness h(pattern, {.timeouts = timeouts});
+  EXPECT_TRUE(h.check().ok()) << h.check();
+  for (size_t i = 0; i < events.size(); ++i) {
+    h.Feed(events[i]);
+    if (advance_every > 0 && i + 1 < events.size()) {
+      for (int64_t t = events[i].ts + advance_every; t < events[i + 1].ts;
+           t += advance_every) {
+        h.Advance(t);
+      }
+    }
+  }
+  h.Advance(end);
+  EXPECT_TRUE(h.state().IsIdle());
+  if (timeouts == SharedRunsTimeouts::kReport) {
+    EXPECT_EQ(h.out.timeouts.size(), h.metrics().timeouts);
+  } else {
+    EXPECT_THAT(h.out.timeouts, ::testing::IsEmpty());
+  }
+  return h.metrics().timeouts;
+}
+
+TEST(SharedRunsEvaluatorTest, CountsTimeoutsOfANeverCompletingQueryExactly) {
+  // a at even ms, b at odd ms, no c, window 100: each a times out with 1 +
+  // (b's in the next 99 ms) runs: 51, or (2000 - ts) / 2 + 1 at the end.
+  // Twenty windows long: the counter is rebuilt about twenty times and the
+  // DAG compacted in between.
+  P p = P::Begin("a")
+            .Where(NameIs("a"))
+            .FollowedByAny("b")
+            .Where(NameIs("b"))
+            .FollowedByAny("c")
+            .Where(NameIs("c"))
+            .Within(std::chrono::milliseconds(100));
+  std::vector<Ev> events;
+  for (int64_t t = 0; t < 2000; ++t) {
+    events.push_back(E(absl::StrCat(t), t % 2 == 0 ? "a" : "b", 1, t));
+  }
+  uint64_t brute_force = 0;
+  for (const Ev& a : events) {
+    if (a.name != "a") continue;
+    ++brute_force;
+    for (const Ev& b : events) {
+      brute_force += b.name == "b" && b.ts > a.ts && b.ts < a.ts + 100;
+    }
+  }
+  EXPECT_EQ(brute_force, 1000u + 951u * 50u + 1225u);
+  EXPECT_EQ(SharedTimeouts(p, events, 5000, SharedRunsTimeouts::kCount),
+            brute_force);
+  EXPECT_EQ(SharedTimeouts(p, events, 5000, SharedRunsTimeouts::kReport),
+            brute_force);
+  EXPECT_EQ(PerRunTimeouts(p, events, 5000), brute_force);
+  // Sparser events, time advancing alone in between: the same counts.
+  for (Ev& e : events) e.ts *= 7;
+  p.Within(std::chrono::milliseconds(700));
+  EXPECT_EQ(SharedTimeouts(p, events, 50000, SharedRunsTimeouts::kCount, 3),
+            brute_force);
+  EXPECT_EQ(PerRunTimeouts(p, events, 50000), brute_force);
+}
+
+TEST(SharedRunsEvaluatorTest, CountsStartsWithEqualTimestampsTogether) {
+  // Three a's per ms, b's in between: every group of starts at one ms
+  // expires together, and a group can straddle a rebuild.
+  P p = P::Begin("a")
+            .Where(NameIs("a"))
+            .FollowedByAny("b")
+            .Where(NameIs("b"))
+            .OneOrMore()
+            .FollowedBy("c")
+            .Where(NameIs("c"))
+            .Within(std::chrono::milliseconds(4));
+  std::vector<Ev> events;
+  for (int64_t t = 0; t < 300; ++t) {
+    const char* names[] = {"a", "b", "a", "x", "a", "b"};
+    for (int i = 0; i < 6; ++i) {
+      events.push_back(E(absl::StrCat(names[i], t, "_", i), names[i], 1, t));
+    }
+  }
+  const uint64_t expected = PerRunTimeouts(p, events, 1000);
+  EXPECT_GT(expected, 900u);
+  EXPECT_EQ(SharedTimeouts(p, events, 1000, SharedRunsTimeouts::kCount),
+            expected);
+  EXPECT_EQ(SharedTimeouts(p, events, 1000, SharedRunsTimeouts::kReport),
+            expected);
+}
+
+TEST(SharedRunsEvaluatorTest, CountedTimeoutsWrapModulo2To64) {
+  // a followed by any combination of b's: 3 * 2^(m-1) - 1 runs for an a
+  // followed by m b's (the per-run evaluator agrees for small m). a1 then
+  // sees m + 3 b's, a2 three (11 runs); for m = 65 a1's 3 * 2^67 - 1 runs
+  // are 2^64 - 1 modulo 2^64, and the total wraps to 10.
+  P p = P::Begin("a")
+            .Where(NameIs("a"))
+            .FollowedByAny("b")
+            .Where(NameIs("b"))
+            .OneOrMore()
+            .AllowCombinations()
+            .FollowedBy("c")
+            .Where(NameIs("c"))
+            .Within(std::chrono::milliseconds(1000));
+  auto stream = [](int first_bs, int second_bs) {
+    std::vector<Ev> events = {E("a1", "a", 1, 0)};
+    int64_t t = 1;
+    for (int i = 0; i < first_bs; ++i) events.push_back(E("b", "b", 1, t++));
+    events.push_back(E("a2", "a", 1, t++));
+    for (int i = 0; i < second_bs; ++i) events.push_back(E("b", "b", 1, t++));
+    return events;
+  };
+  for (int m = 0; m < 6; ++m) {
+    const uint64_t expected = 3 * (uint64_t{1} << (m + 2)) - 1 + 11;
+    EXPECT_EQ(PerRunTimeouts(p, stream(m, 3), 5000), expected) << m;
+    EXPECT_EQ(SharedTimeouts(p, stream(m, 3), 5000, SharedRunsTimeouts::kCount),
+              expected)
+        << m;
+  }
+  EXPECT_EQ(SharedTimeouts(p, stream(65, 3), 5000, SharedRunsTimeouts::kCount),
+            10u);
+}
+
+TEST(SharedRunsEvaluatorTest, CountsTimeoutsOfLargeAutomataOnTheDag) {
+  // More NFA states than the timeout counter takes: counted on the DAG.
+  P p = P::Begin("a").Where(NameIs("a"));
+  for (int i = 0; i < 36; ++i) {
+    p.FollowedByAny(absl::StrCat("b", i)).Where(NameIs("b")).Optional();
+  }
+  p.FollowedBy("c").Where(NameIs("c")).Within(std::chrono::milliseconds(4));
+  auto nfa = CompilePattern(p);
+  ASSERT_TRUE(nfa.ok()) << nfa.status();
+  EXPECT_GT(nfa->states().size(), 2 + internal::TimeoutCounter::kMaxSlots);
+  std::vector<Ev> events;
+  for (int64_t t = 0; t < 60; ++t) {
+    events.push_back(E(absl::StrCat(t), t % 3 == 0 ? "a" : "b", 1, t));
+  }
+  const uint64_t expected = PerRunTimeouts(p, events, 1000);
+  EXPECT_GT(expected, 100u);
+  EXPECT_EQ(SharedTimeouts(p, events, 1000, SharedRunsTimeouts::kCount),
+            expected);
+  EXPECT_EQ(SharedTimeouts(p, events, 1000, SharedRunsTimeouts::kReport),
+            expected);
+}
+
 TEST(SharedRunsEvaluatorTest, TrailingNotFollowedByReleasesAfterWindow) {
   P p = P::Begin("a")
             .Where(NameIs("a"))

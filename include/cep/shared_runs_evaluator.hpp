@@ -344,6 +344,11 @@ class SharedRunsEvaluator {
     if (state.heads_.size() != nfa_.states().size()) {
       state.heads_.assign(nfa_.states().size(), kNone);
     }
+    // A counter left by an evaluator that counts on it would go stale here
+    // (events would not update it).
+    if (!count_by_matrix_ && state.timeout_counter_.valid()) {
+      state.timeout_counter_.Clear();
+    }
   }
 
   // ---- conditions ---------------------------------------------------------
@@ -469,7 +474,8 @@ class SharedRunsEvaluator {
         const StateType type = states[s.target].type;
         if (type == StateType::kStop) continue;
         if (stopped && type != StateType::kFinal) continue;
-        if (track && type != StateType::kFinal) {
+        if (track && type != StateType::kFinal &&
+            slot_of_[s.target] != internal::kNoSlot) {
           moves_.push_back({slot_of_[q], slot_of_[s.target]});
         }
         if (!s.took && type != StateType::kFinal && successors_.size() == 1) {
