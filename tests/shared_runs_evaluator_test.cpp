@@ -288,6 +288,30 @@ TEST(SharedRunsEvaluatorTest, CountsStartsWithEqualTimestampsTogether) {
             expected);
 }
 
+TEST(SharedRunsEvaluatorTest, CountsAStartOlderThanTheCountersRebuild) {
+  // x@11 expires a1 and rebuilds the counter with the starts through 5;
+  // then a late a (ts 5, time already at 11) starts runs the rebuild did
+  // not see: they time out with a2's all the same.
+  P p = P::Begin("a")
+            .Where(NameIs("a"))
+            .FollowedByAny("b")
+            .Where(NameIs("b"))
+            .FollowedByAny("c")
+            .Where(NameIs("c"))
+            .Within(std::chrono::milliseconds(10));
+  const std::vector<Ev> events = {E("a1", "a", 1, 0),   E("a2", "a", 1, 5),
+                                  E("b1", "b", 1, 6),   E("x", "x", 1, 11),
+                                  E("late", "a", 1, 5), E("b2", "b", 1, 12)};
+  SharedHarness report(p);
+  report.FeedAll(events);
+  report.Advance(100);
+  EXPECT_THAT(report.out.timeouts,
+              ElementsAre("a=[a1] b=[b1] @10", "a=[a1] @10",
+                          "a=[a2] b=[b1] @15", "a=[a2] b=[b2] @15",
+                          "a=[a2] @15", "a=[late] b=[b2] @15", "a=[late] @15"));
+  EXPECT_EQ(SharedTimeouts(p, events, 100, SharedRunsTimeouts::kCount), 7u);
+}
+
 TEST(SharedRunsEvaluatorTest, CountedTimeoutsWrapModulo2To64) {
   // a followed by any combination of b's: 3 * 2^(m-1) - 1 runs for an a
   // followed by m b's (the per-run evaluator agrees for small m). a1 then

@@ -85,7 +85,9 @@ class TimeoutCounter {
   // An event at `ts` started runs. They are not in the recorded vectors: if
   // a recorded start has the same (or a later) timestamp, that timestamp's
   // group is no longer complete, so it is dropped and rebuilt when it
-  // expires.
+  // expires. In timestamp order this never happens (a rebuild is the first
+  // advance to its time, after every start up to it); it takes an event
+  // older than the time already reached.
   void NoteStart(int64_t ts) {
     if (!valid_ || ts > covered_) return;
     covered_ = ts - 1;
