@@ -134,7 +134,9 @@ bool CanUseSharedRuns(const Nfa<Event>& nfa) {
 // What a SharedRunsEvaluator does with partial matches whose window passed.
 enum class SharedRunsTimeouts : uint8_t {
   kReport,  // enumerate them to MatchSink::OnTimeout, as the Evaluator does
-  kCount,   // count them in metrics (without building them)
+  kCount,   // count them in metrics (without building them), at a cost
+            // per event independent of the window and of their number
+            // (internal/timeout_counter.hpp)
   kIgnore,  // neither (cheapest)
 };
 
@@ -234,7 +236,7 @@ class SharedRunsEvaluator {
     }
     slots_ = slots;
     count_by_matrix_ = options_.timeouts == SharedRunsTimeouts::kCount &&
-                       window_ > 0 &&
+                       window_ > 0 && slots > 0 &&
                        slots <= internal::TimeoutCounter::kMaxSlots;
   }
   SharedRunsEvaluator(const SharedRunsEvaluator&) = delete;

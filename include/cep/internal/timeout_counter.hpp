@@ -118,8 +118,8 @@ class TimeoutCounter {
     for (size_t i = 0; i < count; ++i) {
       const SlotMove m = moves[i];
       if ((live_rows_ >> m.from & 1) == 0) continue;
-      const uint64_t* source = &p_[m.from * k];
-      uint64_t* target = &scratch[m.to * k];
+      const uint64_t* source = p_.data() + m.from * k;
+      uint64_t* target = scratch.data() + m.to * k;
       if ((next_live >> m.to & 1) == 0) {
         std::copy(source, source + k, target);
         next_live |= uint64_t{1} << m.to;
@@ -146,7 +146,7 @@ class TimeoutCounter {
     uint64_t total = 0;
     for (; front_ < entry_ts_.size() && entry_ts_[front_] <= through;
          ++front_) {
-      const uint64_t* u = &entries_[front_ * k];
+      const uint64_t* u = entries_.data() + front_ * k;
       for (size_t c = 0; c < k; ++c) total += row_[c] * u[c];
     }
     return total;
@@ -181,13 +181,13 @@ class TimeoutCounter {
     for (size_t index = dag.size(); index-- > 0;) {
       const RunNode& n = dag.node(static_cast<uint32_t>(index));
       if (n.max_start <= after) continue;
-      const uint64_t* from = &paths[index * k];
+      const uint64_t* from = paths.data() + index * k;
       if (std::all_of(from, from + k, [](uint64_t x) { return x == 0; })) {
         continue;
       }
       auto add_to = [&](uint32_t node) {
         if (!live(node)) return;
-        uint64_t* to = &paths[node * k];
+        uint64_t* to = paths.data() + node * k;
         for (size_t c = 0; c < k; ++c) to[c] += from[c];
       };
       if (n.kind == RunNode::Kind::kUnion) {
@@ -207,7 +207,7 @@ class TimeoutCounter {
           Clear();
           return false;
         }
-        uint64_t* to = &entries_[entries_.size() - k];
+        uint64_t* to = entries_.data() + (entries_.size() - k);
         for (size_t c = 0; c < k; ++c) to[c] += from[c];
       }
     }
@@ -215,8 +215,8 @@ class TimeoutCounter {
     std::reverse(entry_ts_.begin(), entry_ts_.end());
     const size_t count = entry_ts_.size();
     for (size_t i = 0; i < count / 2; ++i) {
-      std::swap_ranges(&entries_[i * k], &entries_[i * k] + k,
-                       &entries_[(count - 1 - i) * k]);
+      uint64_t* low = entries_.data() + i * k;
+      std::swap_ranges(low, low + k, entries_.data() + (count - 1 - i) * k);
     }
     p_.assign(k * k, 0);
     for (size_t s = 0; s < k; ++s) p_[s * k + s] = 1;
