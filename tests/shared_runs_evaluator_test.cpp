@@ -177,6 +177,196 @@ TEST(SharedRunsEvaluatorTest, CountsTimeoutsWithoutReportingThem) {
   EXPECT_EQ(h.metrics().timeouts, 5u);
 }
 
+// Timeouts of `events` (each at its ts, then time advanced to `end`)
+// counted by the per-run Evaluator without reporting them.
+uint64_t PerRunTimeouts(const P& pattern, const std::vector<Ev>& events,
+                        int64_t end) {
+  auto nfa = CompilePattern(pattern);
+  EXPECT_TRUE(nfa.ok()) << nfa.status();
+  if (!nfa.ok()) return 0;
+  Evaluator<Ev> evaluator(*nfa,
+                          {.max_partial_matches = 0, .report_timeouts = false});
+  KeyState<Ev> state;
+  Recorder out;
+  uint64_t seq = 0;
+  for (const Ev& e : events) {
+    EXPECT_TRUE(evaluator.Process(state, e, FromMillis(e.ts), seq++, out).ok());
+  }
+  EXPECT_TRUE(evaluator.AdvanceTime(state, FromMillis(end), out).ok());
+  EXPECT_TRUE(out.timeouts.empty());
+  return evaluator.metrics().timeouts;
+}
+
+// The same under the shared-runs evaluator with `timeouts`; with
+// `advance_every` > 0, time also advances alone every that many ms between
+// events.
+uint64_t SharedTimeouts(const P& pattern, const std::vector<Ev>& events,
+                        int64_t end, SharedRunsTimeouts timeouts,
+                        int64_t advance_every = 0) {
+  SharedHarness h(pattern, {.timeouts = timeouts});
+  EXPECT_TRUE(h.check().ok()) << h.check();
+  for (size_t i = 0; i < events.size(); ++i) {
+    h.Feed(events[i]);
+    if (advance_every > 0 && i + 1 < events.size()) {
+      for (int64_t t = events[i].ts + advance_every; t < events[i + 1].ts;
+           t += advance_every) {
+        h.Advance(t);
+      }
+    }
+  }
+  h.Advance(end);
+  EXPECT_TRUE(h.state().IsIdle());
+  if (timeouts == SharedRunsTimeouts::kReport) {
+    EXPECT_EQ(h.out.timeouts.size(), h.metrics().timeouts);
+  } else {
+    EXPECT_THAT(h.out.timeouts, ::testing::IsEmpty());
+  }
+  return h.metrics().timeouts;
+}
+
+TEST(SharedRunsEvaluatorTest, CountsTimeoutsOfANeverCompletingQueryExactly) {
+  // a at even ms, b at odd ms, no c, window 100: each a times out with 1 +
+  // (b's in the next 99 ms) runs: 51, or (2000 - ts) / 2 + 1 at the end.
+  // Twenty windows long: the counter is rebuilt about twenty times and the
+  // DAG compacted in between.
+  P p = P::Begin("a")
+            .Where(NameIs("a"))
+            .FollowedByAny("b")
+            .Where(NameIs("b"))
+            .FollowedByAny("c")
+            .Where(NameIs("c"))
+            .Within(std::chrono::milliseconds(100));
+  std::vector<Ev> events;
+  for (int64_t t = 0; t < 2000; ++t) {
+    events.push_back(E(absl::StrCat(t), t % 2 == 0 ? "a" : "b", 1, t));
+  }
+  uint64_t brute_force = 0;
+  for (const Ev& a : events) {
+    if (a.name != "a") continue;
+    ++brute_force;
+    for (const Ev& b : events) {
+      brute_force += b.name == "b" && b.ts > a.ts && b.ts < a.ts + 100;
+    }
+  }
+  EXPECT_EQ(brute_force, 1000u + 951u * 50u + 1225u);
+  EXPECT_EQ(SharedTimeouts(p, events, 5000, SharedRunsTimeouts::kCount),
+            brute_force);
+  EXPECT_EQ(SharedTimeouts(p, events, 5000, SharedRunsTimeouts::kReport),
+            brute_force);
+  EXPECT_EQ(PerRunTimeouts(p, events, 5000), brute_force);
+  // Sparser events, time advancing alone in between: the same counts.
+  for (Ev& e : events) e.ts *= 7;
+  p.Within(std::chrono::milliseconds(700));
+  EXPECT_EQ(SharedTimeouts(p, events, 50000, SharedRunsTimeouts::kCount, 3),
+            brute_force);
+  EXPECT_EQ(PerRunTimeouts(p, events, 50000), brute_force);
+}
+
+TEST(SharedRunsEvaluatorTest, CountsStartsWithEqualTimestampsTogether) {
+  // Three a's per ms, b's in between: every group of starts at one ms
+  // expires together, and a group can straddle a rebuild.
+  P p = P::Begin("a")
+            .Where(NameIs("a"))
+            .FollowedByAny("b")
+            .Where(NameIs("b"))
+            .OneOrMore()
+            .FollowedBy("c")
+            .Where(NameIs("c"))
+            .Within(std::chrono::milliseconds(4));
+  std::vector<Ev> events;
+  for (int64_t t = 0; t < 300; ++t) {
+    const char* names[] = {"a", "b", "a", "x", "a", "b"};
+    for (int i = 0; i < 6; ++i) {
+      events.push_back(E(absl::StrCat(names[i], t, "_", i), names[i], 1, t));
+    }
+  }
+  const uint64_t expected = PerRunTimeouts(p, events, 1000);
+  EXPECT_GT(expected, 900u);
+  EXPECT_EQ(SharedTimeouts(p, events, 1000, SharedRunsTimeouts::kCount),
+            expected);
+  EXPECT_EQ(SharedTimeouts(p, events, 1000, SharedRunsTimeouts::kReport),
+            expected);
+}
+
+TEST(SharedRunsEvaluatorTest, CountsAStartOlderThanTheCountersRebuild) {
+  // x@11 expires a1 and rebuilds the counter with the starts through 5;
+  // then a late a (ts 5, time already at 11) starts runs the rebuild did
+  // not see: they time out with a2's all the same.
+  P p = P::Begin("a")
+            .Where(NameIs("a"))
+            .FollowedByAny("b")
+            .Where(NameIs("b"))
+            .FollowedByAny("c")
+            .Where(NameIs("c"))
+            .Within(std::chrono::milliseconds(10));
+  const std::vector<Ev> events = {E("a1", "a", 1, 0),   E("a2", "a", 1, 5),
+                                  E("b1", "b", 1, 6),   E("x", "x", 1, 11),
+                                  E("late", "a", 1, 5), E("b2", "b", 1, 12)};
+  SharedHarness report(p);
+  report.FeedAll(events);
+  report.Advance(100);
+  EXPECT_THAT(report.out.timeouts,
+              ElementsAre("a=[a1] b=[b1] @10", "a=[a1] @10",
+                          "a=[a2] b=[b1] @15", "a=[a2] b=[b2] @15",
+                          "a=[a2] @15", "a=[late] b=[b2] @15", "a=[late] @15"));
+  EXPECT_EQ(SharedTimeouts(p, events, 100, SharedRunsTimeouts::kCount), 7u);
+}
+
+TEST(SharedRunsEvaluatorTest, CountedTimeoutsWrapModulo2To64) {
+  // a followed by any combination of b's: 3 * 2^(m-1) - 1 runs for an a
+  // followed by m b's (the per-run evaluator agrees for small m). a1 then
+  // sees m + 3 b's, a2 three (11 runs); for m = 65 a1's 3 * 2^67 - 1 runs
+  // are 2^64 - 1 modulo 2^64, and the total wraps to 10.
+  P p = P::Begin("a")
+            .Where(NameIs("a"))
+            .FollowedByAny("b")
+            .Where(NameIs("b"))
+            .OneOrMore()
+            .AllowCombinations()
+            .FollowedBy("c")
+            .Where(NameIs("c"))
+            .Within(std::chrono::milliseconds(1000));
+  auto stream = [](int first_bs, int second_bs) {
+    std::vector<Ev> events = {E("a1", "a", 1, 0)};
+    int64_t t = 1;
+    for (int i = 0; i < first_bs; ++i) events.push_back(E("b", "b", 1, t++));
+    events.push_back(E("a2", "a", 1, t++));
+    for (int i = 0; i < second_bs; ++i) events.push_back(E("b", "b", 1, t++));
+    return events;
+  };
+  for (int m = 0; m < 6; ++m) {
+    const uint64_t expected = 3 * (uint64_t{1} << (m + 2)) - 1 + 11;
+    EXPECT_EQ(PerRunTimeouts(p, stream(m, 3), 5000), expected) << m;
+    EXPECT_EQ(SharedTimeouts(p, stream(m, 3), 5000, SharedRunsTimeouts::kCount),
+              expected)
+        << m;
+  }
+  EXPECT_EQ(SharedTimeouts(p, stream(65, 3), 5000, SharedRunsTimeouts::kCount),
+            10u);
+}
+
+TEST(SharedRunsEvaluatorTest, CountsTimeoutsOfLargeAutomataOnTheDag) {
+  // More NFA states than the timeout counter takes: counted on the DAG.
+  P p = P::Begin("a").Where(NameIs("a"));
+  for (int i = 0; i < 36; ++i) {
+    p.FollowedByAny(absl::StrCat("b", i)).Where(NameIs("b")).Optional();
+  }
+  p.FollowedBy("c").Where(NameIs("c")).Within(std::chrono::milliseconds(4));
+  auto nfa = CompilePattern(p);
+  ASSERT_TRUE(nfa.ok()) << nfa.status();
+  EXPECT_GT(nfa->states().size(), 2 + internal::TimeoutCounter::kMaxSlots);
+  std::vector<Ev> events;
+  for (int64_t t = 0; t < 60; ++t) {
+    events.push_back(E(absl::StrCat(t), t % 3 == 0 ? "a" : "b", 1, t));
+  }
+  const uint64_t expected = PerRunTimeouts(p, events, 1000);
+  EXPECT_GT(expected, 100u);
+  EXPECT_EQ(SharedTimeouts(p, events, 1000, SharedRunsTimeouts::kCount),
+            expected);
+  EXPECT_EQ(SharedTimeouts(p, events, 1000, SharedRunsTimeouts::kReport),
+            expected);
+}
+
 TEST(SharedRunsEvaluatorTest, TrailingNotFollowedByReleasesAfterWindow) {
   P p = P::Begin("a")
             .Where(NameIs("a"))
@@ -467,9 +657,12 @@ class PatternMaker {
   std::mt19937_64& rng_;
 };
 
-std::vector<Ev> RandomStream(std::mt19937_64& rng) {
+// 1 to 60 events; `long_stream`: 200 to 1200 events, with a gap of 10 to 40
+// ms now and then (time advancing alone, several windows at a time).
+std::vector<Ev> RandomStream(std::mt19937_64& rng, bool long_stream = false) {
   static const char* kNames[] = {"a", "b", "c", "d", "x"};
-  const int n = std::uniform_int_distribution<int>(1, 60)(rng);
+  const int n = long_stream ? std::uniform_int_distribution<int>(200, 1200)(rng)
+                            : std::uniform_int_distribution<int>(1, 60)(rng);
   std::vector<Ev> events;
   int64_t ts = std::uniform_int_distribution<int>(0, 3)(rng);
   for (int i = 0; i < n; ++i) {
@@ -479,6 +672,9 @@ std::vector<Ev> RandomStream(std::mt19937_64& rng) {
     ts += std::uniform_int_distribution<int>(0, 4)(rng) == 0
               ? 0
               : std::uniform_int_distribution<int>(1, 3)(rng);
+    if (long_stream && std::uniform_int_distribution<int>(0, 49)(rng) == 0) {
+      ts += std::uniform_int_distribution<int>(10, 40)(rng);
+    }
   }
   return events;
 }
@@ -502,7 +698,7 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
   const auto budget = std::chrono::seconds(EnvInt("CEP_DIFF_SECONDS", 40));
   const auto deadline = std::chrono::steady_clock::now() + budget;
   int compared = 0, refused = 0, invalid = 0, too_big = 0, compiler_threw = 0;
-  int with_matches = 0, with_duplicates = 0;
+  int with_matches = 0, with_duplicates = 0, long_streams = 0;
   for (uint64_t round = static_cast<uint64_t>(EnvInt("CEP_DIFF_ROUND", 0));
        std::chrono::steady_clock::now() < deadline; ++round) {
     std::mt19937_64 rng(seed * 1'000'003 + round);
@@ -530,11 +726,26 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
       }
       continue;
     }
-    const std::vector<Ev> stream = RandomStream(rng);
+    // Some long streams: the timeout counter is rebuilt many times and the
+    // DAG compacted in between (patterns with a window only).
+    const bool long_stream = nfa->window() > Duration::zero() &&
+                             std::uniform_int_distribution<int>(0, 9)(rng) == 0;
+    const std::vector<Ev> stream = RandomStream(rng, long_stream);
     Evaluator<Ev> reference(*nfa);
     SharedRunsEvaluator<Ev> shared(*nfa);
     SharedRunsEvaluator<Ev> counting(*nfa,
                                      {.timeouts = SharedRunsTimeouts::kCount});
+    // Sometimes the counting state is advanced without counting up to event
+    // `handover` (kIgnore), as a state decoded from a backend comes without
+    // the counter's cache: from there on it must count the same timeouts
+    // as the reference.
+    SharedRunsEvaluator<Ev> ignoring(*nfa,
+                                     {.timeouts = SharedRunsTimeouts::kIgnore});
+    const size_t handover =
+        std::uniform_int_distribution<int>(0, 2)(rng) == 0
+            ? std::uniform_int_distribution<size_t>(0, stream.size())(rng)
+            : 0;
+    size_t timeouts_before_handover = 0;
     KeyState<Ev> ref_state;
     SharedRunsState<Ev> shared_state, counting_state;
     Recorder ref_out, shared_out, counting_out;
@@ -545,22 +756,27 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
     for (size_t i = 0; i < stream.size(); ++i) {
       const Ev& e = stream[i];
       const Timestamp ts = FromMillis(e.ts);
+      if (i == handover) timeouts_before_handover = ref_out.timeouts.size();
+      SharedRunsEvaluator<Ev>& count = i < handover ? ignoring : counting;
       ASSERT_TRUE(reference.Process(ref_state, e, ts, seq, ref_out).ok());
       ASSERT_TRUE(shared.Process(shared_state, e, ts, seq, shared_out).ok());
-      ASSERT_TRUE(
-          counting.Process(counting_state, e, ts, seq, counting_out).ok());
+      ASSERT_TRUE(count.Process(counting_state, e, ts, seq, counting_out).ok());
       ++seq;
       ASSERT_EQ(shared.PartialMatchCount(shared_state),
                 ref_state.PartialMatchCount())
           << "after " << e.label << " in round " << round << ": " << rp.text;
-      if (watermarks && i + 1 < stream.size() && stream[i + 1].ts > e.ts + 1) {
-        const Timestamp mark =
-            FromMillis(std::uniform_int_distribution<int64_t>(
-                e.ts + 1, stream[i + 1].ts - 1)(rng));
+      // Time advances alone one to three times before the next event.
+      int64_t last = e.ts;
+      for (int marks = std::uniform_int_distribution<int>(1, 3)(rng);
+           watermarks && marks > 0 && i + 1 < stream.size() &&
+           stream[i + 1].ts > last + 1;
+           --marks) {
+        last = std::uniform_int_distribution<int64_t>(
+            last + 1, stream[i + 1].ts - 1)(rng);
+        const Timestamp mark = FromMillis(last);
         ASSERT_TRUE(reference.AdvanceTime(ref_state, mark, ref_out).ok());
         ASSERT_TRUE(shared.AdvanceTime(shared_state, mark, shared_out).ok());
-        ASSERT_TRUE(
-            counting.AdvanceTime(counting_state, mark, counting_out).ok());
+        ASSERT_TRUE(count.AdvanceTime(counting_state, mark, counting_out).ok());
       }
       if (ref_state.PartialMatchCount() > 3000 ||
           ref_out.matches.size() > 20000) {
@@ -573,6 +789,9 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
       continue;
     }
     const Timestamp end = FromMillis(stream.back().ts + 1000);
+    if (handover == stream.size()) {
+      timeouts_before_handover = ref_out.timeouts.size();
+    }
     ASSERT_TRUE(reference.AdvanceTime(ref_state, end, ref_out).ok());
     ASSERT_TRUE(shared.AdvanceTime(shared_state, end, shared_out).ok());
     ASSERT_TRUE(counting.AdvanceTime(counting_state, end, counting_out).ok());
@@ -583,12 +802,16 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
     ASSERT_EQ(shared_out.timeouts, ref_out.timeouts) << context;
     ASSERT_EQ(counting_out.matches, ref_out.matches) << context;
     EXPECT_THAT(counting_out.timeouts, ::testing::IsEmpty());
-    ASSERT_EQ(counting.metrics().timeouts, ref_out.timeouts.size()) << context;
+    ASSERT_EQ(counting.metrics().timeouts,
+              ref_out.timeouts.size() - timeouts_before_handover)
+        << context << "\nhandover before event " << handover;
+    ASSERT_EQ(reference.metrics().timeouts, ref_out.timeouts.size());
     ASSERT_EQ(shared.metrics().matches, ref_out.matches.size()) << context;
     if (nfa->window() > Duration::zero()) {
       ASSERT_TRUE(shared_state.IsIdle()) << context;
     }
     ++compared;
+    long_streams += long_stream ? 1 : 0;
     with_matches += ref_out.matches.empty() ? 0 : 1;
     std::vector<std::string> sorted = ref_out.matches;
     std::sort(sorted.begin(), sorted.end());
@@ -603,7 +826,8 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
   std::cout << "compared " << compared << " (with matches " << with_matches
             << ", with duplicate matches " << with_duplicates << "), refused "
             << refused << ", too big " << too_big << ", invalid patterns "
-            << invalid << ", compiler threw " << compiler_threw << "\n";
+            << invalid << ", compiler threw " << compiler_threw
+            << ", long streams " << long_streams << "\n";
   ASSERT_GT(generated, 0);
   // Only stage windows and NOT stages next to the start are refused.
   EXPECT_GE(compared + too_big, generated * 9 / 10);

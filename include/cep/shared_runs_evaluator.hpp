@@ -57,6 +57,7 @@
 #include "cep/evaluator_options.hpp"
 #include "cep/internal/nfa_walk.hpp"
 #include "cep/internal/run_dag.hpp"
+#include "cep/internal/timeout_counter.hpp"
 #include "cep/match.hpp"
 #include "cep/nfa.hpp"
 #include "cep/pattern.hpp"
@@ -136,7 +137,9 @@ bool CanUseSharedRuns(const Nfa<Event>& nfa) {
 // What a SharedRunsEvaluator does with partial matches whose window passed.
 enum class SharedRunsTimeouts : uint8_t {
   kReport,  // enumerate them to MatchSink::OnTimeout, as the Evaluator does
-  kCount,   // count them in metrics (without building them)
+  kCount,   // count them in metrics (without building them), at a cost
+            // per event independent of the window and of their number
+            // (internal/timeout_counter.hpp)
   kIgnore,  // neither (cheapest)
 };
 
@@ -186,6 +189,26 @@ class SharedRunsEvaluator {
     for (uint32_t s = 0; s < nfa.states().size(); ++s) {
       if (nfa.states()[s].type == StateType::kFinal) final_state_ = s;
     }
+    // kCount's slots: the states that can hold runs (not the start state,
+    // which nothing enters, nor the final and stop states).
+    slot_of_.assign(nfa.states().size(), internal::kNoSlot);
+    uint32_t slots = 0;
+    for (uint32_t s = 0; s < nfa.states().size(); ++s) {
+      const StateType type = nfa.states()[s].type;
+      if (s == nfa.start_state() || type == StateType::kFinal ||
+          type == StateType::kStop) {
+        continue;
+      }
+      if (slots < internal::TimeoutCounter::kMaxSlots) {
+        if (type != StateType::kPending) counted_slots_ |= uint64_t{1} << slots;
+        slot_of_[s] = static_cast<uint8_t>(slots);
+      }
+      ++slots;
+    }
+    slots_ = slots;
+    count_by_matrix_ = options_.timeouts == SharedRunsTimeouts::kCount &&
+                       window_ > 0 && slots > 0 &&
+                       slots <= internal::TimeoutCounter::kMaxSlots;
   }
   SharedRunsEvaluator(const SharedRunsEvaluator&) = delete;
   SharedRunsEvaluator& operator=(const SharedRunsEvaluator&) = delete;
@@ -304,6 +327,11 @@ class SharedRunsEvaluator {
       state.heads_.assign(nfa_.states().size(), kNone);
       state.last_take_.assign(nfa_.states().size(), 0);
     }
+    // A counter left by an evaluator that counts on it would go stale here
+    // (events would not update it).
+    if (!count_by_matrix_ && state.timeout_counter_.valid()) {
+      state.timeout_counter_.Clear();
+    }
   }
 
   // ---- conditions ---------------------------------------------------------
@@ -388,6 +416,10 @@ class SharedRunsEvaluator {
     finals_.clear();
     internal::RunDag& dag = state.dag_;
     bool started = false;
+    // kCount: the successors kept, as slot moves, when the counter needs
+    // them.
+    const bool track = count_by_matrix_ && state.timeout_counter_.tracking();
+    moves_.clear();
     for (uint32_t q = 0; q < states.size(); ++q) {
       const uint32_t head = state.heads_[q];
       const bool is_start = q == nfa_.start_state();
@@ -410,7 +442,10 @@ class SharedRunsEvaluator {
           Arrive(s.target, node, ts_);
           started = true;
         }
-        if (started && window_ > 0) state.starts_.push_back(ts_);
+        if (started && window_ > 0) {
+          state.starts_.push_back(ts_);
+          state.timeout_counter_.NoteStart(ts_);
+        }
         continue;
       }
       ComputeSuccessors(q, /*from_start=*/false);
@@ -424,6 +459,10 @@ class SharedRunsEvaluator {
         const StateType type = states[s.target].type;
         if (type == StateType::kStop) continue;
         if (stopped && type != StateType::kFinal) continue;
+        if (track && type != StateType::kFinal &&
+            slot_of_[s.target] != internal::kNoSlot) {
+          moves_.push_back({slot_of_[q], slot_of_[s.target]});
+        }
         if (!s.took && type != StateType::kFinal && successors_.size() == 1) {
           // The runs move (or stay) without branching: the set is unchanged
           // and its order key needs no digit.
@@ -458,6 +497,9 @@ class SharedRunsEvaluator {
           members_.size() == 1 ? members_[0]
                                : dag.AddUnion(members_.data(), members_.size());
       i = j;
+    }
+    if (track) {
+      state.timeout_counter_.Apply(moves_.data(), moves_.size(), matrix_);
     }
   }
 
@@ -659,14 +701,7 @@ class SharedRunsEvaluator {
                          FromMillis(r.start_ts + window_));
         }
       } else if (options_.timeouts == SharedRunsTimeouts::kCount) {
-        counts_.assign(state.dag_.size(), kUncounted);
-        for (uint32_t q = 0; q < states.size(); ++q) {
-          if (state.heads_[q] == kNone ||
-              states[q].type == StateType::kPending) {
-            continue;
-          }
-          metrics_.timeouts += Count(state, state.heads_[q], lo, through);
-        }
+        metrics_.timeouts += CountTimeouts(state, lo, through);
       }
       // Then runs waiting for a trailing NotFollowedBy: matches.
       ClearRecords();
@@ -690,10 +725,48 @@ class SharedRunsEvaluator {
     }
   }
 
+  // The runs (not in kPending states) whose first event's timestamp is in
+  // (lo, through], counted without enumerating them: on the timeout counter
+  // when the NFA has few enough slots (O(slots^2) per expiry, plus a
+  // rebuild about once per window), otherwise on the DAG (O(nodes in range)).
+  uint64_t CountTimeouts(SharedRunsState<Event>& state, int64_t lo,
+                         int64_t through) {
+    uint64_t total = 0;
+    int64_t after = lo;
+    if (count_by_matrix_) {
+      internal::TimeoutCounter& counter = state.timeout_counter_;
+      // The newest start expiring now (AdvanceTimeImpl passed it).
+      const int64_t newest = state.starts_[state.first_start_ - 1];
+      if (counter.valid()) {
+        total += counter.PopThrough(through, counted_slots_);
+        if (newest <= counter.covered()) return total;
+        after = std::max(lo, counter.covered());
+      }
+      auto start_ts = [&state](const RunNode& n) {
+        return state.events_[n.event].timestamp;
+      };
+      if (counter.Rebuild(state.dag_, state.heads_, slot_of_, slots_, start_ts,
+                          after, state.starts_.back(), path_counts_)) {
+        return total + counter.PopThrough(through, counted_slots_);
+      }
+      // Starts out of timestamp order: count on the DAG.
+    }
+    const auto& states = nfa_.states();
+    counts_.assign(state.dag_.size(), kUncounted);
+    for (uint32_t q = 0; q < states.size(); ++q) {
+      if (state.heads_[q] == kNone || states[q].type == StateType::kPending) {
+        continue;
+      }
+      total += Count(state, state.heads_[q], after, through);
+    }
+    return total;
+  }
+
   // ---- memory ---------------------------------------------------------------
 
   // Reclaims the nodes and events no live run uses once the DAG grew
-  // enough since the last compaction.
+  // enough since the last compaction. The timeout counter holds no node or
+  // event indices: compaction leaves it valid.
   void MaybeCompact(SharedRunsState<Event>& state) {
     if (state.first_start_ > 64 &&
         state.first_start_ * 2 > state.starts_.size()) {
@@ -759,6 +832,17 @@ class SharedRunsEvaluator {
   std::vector<std::pair<uint32_t, bool>> count_stack_;
   std::vector<bool> event_used_;
   std::vector<uint32_t> event_renumber_;
+  // kCount on the timeout counter: each NFA state's slot (internal::kNoSlot
+  // for states that hold no runs), the bit mask of slots whose runs time
+  // out (not kPending), the number of slots, the moves of the current event
+  // and the counter's scratch (P's next value; the rebuild's path counts).
+  std::vector<uint8_t> slot_of_;
+  uint64_t counted_slots_ = 0;
+  uint32_t slots_ = 0;
+  bool count_by_matrix_ = false;
+  std::vector<internal::SlotMove> moves_;
+  std::vector<uint64_t> matrix_;
+  std::vector<uint64_t> path_counts_;
 };
 
 }  // namespace cep

@@ -29,6 +29,7 @@
 
 #include "cep/codec.hpp"
 #include "cep/internal/run_dag.hpp"
+#include "cep/internal/timeout_counter.hpp"
 #include "cep/time.hpp"
 
 namespace cep {
@@ -193,6 +194,13 @@ class SharedRunsState {
   size_t first_start_ = 0;
   // Compact the DAG when it reaches this many nodes.
   size_t compact_at_ = 64;
+  // A CACHE, not part of the state's value and never serialized: what
+  // SharedRunsTimeouts::kCount keeps to count timeouts without walking the
+  // DAG (per live start, its runs per NFA state at some time, and the
+  // matrix that moved them since). Derived from the DAG and holds no node
+  // indices, so compaction leaves it valid; a state without it (fresh, or
+  // decoded) rebuilds it at the next expiry and counts the same.
+  internal::TimeoutCounter timeout_counter_;
 };
 
 }  // namespace cep
