@@ -68,12 +68,23 @@ TEST(RunCapTest, DefaultIsTenThousandPerKeyAndPattern) {
             OverflowPolicy::kDropOldest);
   // 300 events on one key: unbounded, 45151 partial matches (#13: 6 GB).
   // 1 + 140 * 141 / 2 = 9871 fit; the 141st b makes 10012.
+  // The cap applies to partial matches kept per run.
+  RunOptions per_run;
+  per_run.evaluator.strategy = EvaluationStrategy::kPerRun;
   absl::StatusOr<RunStats> stats =
-      RunText(absl::StrCat(kEvents, Quadratic("p", "")), HotKey(299),
-              RunOptions(), RunOutputs());
+      RunText(absl::StrCat(kEvents, Quadratic("p", "")), HotKey(299), per_run,
+              RunOutputs());
   ASSERT_THAT(stats, IsOk());
   EXPECT_EQ(stats->evicted_partial_matches, 22290u);
   EXPECT_THAT(stats->pattern_evicted, ElementsAre(22290u));
+  EXPECT_THAT(stats->pattern_shared, ElementsAre(false));
+  // By default the pattern shares its partial matches: nothing is evicted
+  // (their memory grows with the events, not with their number).
+  stats = RunText(absl::StrCat(kEvents, Quadratic("p", "")), HotKey(299),
+                  RunOptions(), RunOutputs());
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->evicted_partial_matches, 0u);
+  EXPECT_THAT(stats->pattern_shared, ElementsAre(true));
 }
 
 TEST(RunCapTest, FlagsSetTheCapAndPolicy) {
@@ -102,9 +113,11 @@ TEST(RunCapTest, FlagsSetTheCapAndPolicy) {
 TEST(RunCapTest, ClauseWinsOverTheFlagAndEvictionsArePerPattern) {
   // Cap 16 dropping the oldest: 6 evicted per b from the 6th (evaluator
   // test CapDropOldestNeverExceededAndEvictionsCountedExactly); 100 b's.
-  // `flag` takes --max-partial-matches 16, `clause` its own 16, `none`
-  // its own 0 (no limit), `refuse` 16 refusing the newest: k + 14 after
-  // the 50th b.
+  // `clause` has its own 16, `none` its own 0 (no limit), `refuse` 16
+  // refusing the newest: k + 14 after the 50th b. A clause keeps its
+  // pattern per run; `flag` has none, so it shares its partial matches and
+  // --max-partial-matches 16 does not apply to it; with --evaluation
+  // per-run it does.
   const std::string text =
       absl::StrCat(kEvents, Quadratic("flag", ""),
                    Quadratic("clause", "max partial matches 16 drop oldest"),
@@ -118,8 +131,26 @@ TEST(RunCapTest, ClauseWinsOverTheFlagAndEvictionsArePerPattern) {
   ASSERT_THAT(stats, IsOk());
   EXPECT_THAT(stats->pattern_names,
               ElementsAre("flag", "clause", "none", "refuse"));
+  EXPECT_THAT(stats->pattern_evicted, ElementsAre(0u, 570u, 0u, 114u));
+  EXPECT_EQ(stats->evicted_partial_matches, 570u + 114u);
+  EXPECT_THAT(stats->pattern_shared, ElementsAre(true, false, false, false));
+  options.evaluator.strategy = EvaluationStrategy::kPerRun;
+  stats = RunText(text, HotKey(100), options, {});
+  ASSERT_THAT(stats, IsOk());
   EXPECT_THAT(stats->pattern_evicted, ElementsAre(114u, 570u, 0u, 114u));
   EXPECT_EQ(stats->evicted_partial_matches, 114u + 570u + 114u);
+}
+
+TEST(RunCapTest, EvaluationFlagChoosesTheStrategy) {
+  RunOptions options;
+  EXPECT_EQ(options.evaluator.strategy, EvaluationStrategy::kAuto);
+  ASSERT_THAT(SetRunOption("evaluation", "per-run", options), IsOk());
+  EXPECT_EQ(options.evaluator.strategy, EvaluationStrategy::kPerRun);
+  ASSERT_THAT(SetRunOption("evaluation", "auto", options), IsOk());
+  EXPECT_EQ(options.evaluator.strategy, EvaluationStrategy::kAuto);
+  EXPECT_THAT(SetRunOption("evaluation", "shared", options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--evaluation: 'shared' is not auto or per-run"));
 }
 
 TEST(RunCapTest, TimeoutsWithoutAnOutputAreCountedExactly) {

@@ -257,6 +257,12 @@ struct RunStats {
   // per pattern.
   uint64_t evicted_partial_matches = 0;
   std::vector<uint64_t> pattern_evicted;
+  // Nodes of shared partial matches reclaimed once no live partial match
+  // used them (their window passed), over every pattern.
+  uint64_t reclaimed_nodes = 0;
+  // Per pattern, in pattern_names' order: whether new keys got shared
+  // partial matches (EvaluatorOptions::strategy).
+  std::vector<bool> pattern_shared;
   // Detection latency of matches in nanoseconds: from reading the line of
   // the event that completed a match to handing the match to the output.
   LatencyHistogram latency;

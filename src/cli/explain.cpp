@@ -80,8 +80,14 @@ std::string PerRunReason(const Nfa<Record>& nfa, std::string reason) {
   return reason;
 }
 
-// "strategy: shared runs (...)" or "strategy: per run, because REASON".
-std::string StrategyLine(const Nfa<Record>& nfa) {
+// "strategy: shared runs (...)" or "strategy: per run, because REASON":
+// what `cep run` gives the pattern by default (--evaluation auto).
+std::string StrategyLine(const FilePattern& pattern, const Nfa<Record>& nfa) {
+  if (pattern.max_partial_matches) {
+    return "strategy: per run, because the pattern sets 'max partial "
+           "matches': only partial matches kept as runs of their own can be "
+           "capped";
+  }
   const absl::Status shared = CheckSharedRuns(nfa);
   if (shared.ok()) {
     return "strategy: shared runs (one set of partial matches per automaton "
@@ -121,7 +127,7 @@ int RunExplain(const CommandContext& context) {
     if (!first) context.out << "\n";
     first = false;
     context.out << "pattern " << pattern.name << "\n"
-                << StrategyLine(*nfa) << "\n"
+                << StrategyLine(pattern, *nfa) << "\n"
                 << nfa->ToString();
   }
   return kExitOk;

@@ -53,7 +53,8 @@ constexpr const char* kRunOptionFlags[] = {"format",
                                            "state-ttl",
                                            "state-cache",
                                            "max-partial-matches",
-                                           "overflow"};
+                                           "overflow",
+                                           "evaluation"};
 
 // Set by SIGINT and SIGTERM: the run stops cleanly (RunOptions::stop).
 std::atomic<bool> g_stop{false};
@@ -156,7 +157,16 @@ std::string StatsJson(const RunStats& stats, double seconds) {
     AppendJsonString(out, stats.pattern_names[idx]);
     absl::StrAppend(&out, ":", stats.pattern_evicted[idx]);
   }
-  out += "}}\n";
+  // How each pattern's partial matches were kept.
+  out += "},\"strategy_by_pattern\":{";
+  for (size_t idx = 0;
+       idx < stats.pattern_shared.size() && idx < stats.pattern_names.size();
+       ++idx) {
+    if (idx > 0) out += ",";
+    AppendJsonString(out, stats.pattern_names[idx]);
+    out += stats.pattern_shared[idx] ? ":\"shared\"" : ":\"per-run\"";
+  }
+  absl::StrAppend(&out, "},\"reclaimed_nodes\":", stats.reclaimed_nodes, "}\n");
   return out;
 }
 
@@ -533,12 +543,21 @@ CommandSpec RunCommand() {
                .default_value = "10000",
                .help = "with --state rocksdb:DIR: key states each pattern "
                        "keeps decoded in memory (LRU)"},
+              {.name = "evaluation",
+               .value_name = "auto|per-run",
+               .default_value = "auto",
+               .help = "auto: patterns that allow it share their partial "
+                       "matches (cost per event and memory independent of "
+                       "their number; `cep explain` says which patterns); "
+                       "per-run: every partial match is a run of its own"},
               {.name = "max-partial-matches",
                .value_name = "N",
                .default_value = "10000",
-               .help = "partial matches a key may hold in one pattern (0: "
-                       "no limit); a pattern's 'max partial matches' clause "
-                       "wins"},
+               .help = "partial matches a key may hold in one pattern "
+                       "evaluated per run (0: no limit; shared partial "
+                       "matches are bounded by the window instead); a "
+                       "pattern's 'max partial matches' clause wins and "
+                       "keeps the pattern per run"},
               {.name = "overflow",
                .value_name = "drop-oldest|refuse-new",
                .default_value = "drop-oldest",

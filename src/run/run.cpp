@@ -710,6 +710,9 @@ class Runner {
       stats.expired_keys += metrics.expired_keys;
       stats.evicted_partial_matches += metrics.evicted_partial_matches;
       stats.pattern_evicted.push_back(metrics.evicted_partial_matches);
+      stats.reclaimed_nodes += metrics.reclaimed_nodes;
+      stats.pattern_shared.push_back(
+          runtime_->op().matcher(pattern).shares_partial_matches());
       if (timeouts_counted_only) stats.timeouts += metrics.timeouts;
     }
     stats.event_time = event_time_;
@@ -848,12 +851,15 @@ class Runner {
   }
 
   // The evaluator options of `pattern`: the run's, with its header's
-  // `max partial matches` clause winning; timed-out partial matches are
-  // built only when some output takes them.
+  // `max partial matches` clause winning (and keeping it per run: only
+  // runs of their own can be capped); timed-out partial matches are built
+  // only when some output takes them.
   EvaluatorOptions EvaluatorFor(const FilePattern& pattern) const {
     EvaluatorOptions evaluator = options_.evaluator;
     if (pattern.max_partial_matches) {
+      // A cap asked for by the pattern applies to runs of their own.
       evaluator.max_partial_matches = *pattern.max_partial_matches;
+      evaluator.strategy = EvaluationStrategy::kPerRun;
     }
     if (pattern.overflow_policy) {
       evaluator.overflow_policy = *pattern.overflow_policy;
@@ -1284,6 +1290,17 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
   if (name == "max-partial-matches") {
     return ParseCount(name, value, 0, kUnbounded,
                       options.evaluator.max_partial_matches);
+  }
+  if (name == "evaluation") {
+    if (value == "auto") {
+      options.evaluator.strategy = EvaluationStrategy::kAuto;
+    } else if (value == "per-run") {
+      options.evaluator.strategy = EvaluationStrategy::kPerRun;
+    } else {
+      return absl::InvalidArgumentError(
+          Cat("--evaluation: '", value, "' is not auto or per-run"));
+    }
+    return absl::OkStatus();
   }
   if (name == "overflow") {
     if (value == "drop-oldest") {
