@@ -970,8 +970,11 @@ class Translator {
     AddNull(v.null_if, rhs.null_if);
     if (op == "OR" || op == "AND") {
       const int prec = op == "OR" ? kOr : kAnd;
-      v.text = absl::StrCat(Wrap(lhs, prec), op == "OR" ? " or " : " and ",
-                            Wrap(rhs, prec + 1));
+      // `and` inside `or` gets parentheses it does not need, for the reader.
+      const int min_prec = op == "OR" ? kNot : kAnd;
+      v.text =
+          absl::StrCat(Wrap(lhs, min_prec), op == "OR" ? " or " : " and ",
+                       Wrap(rhs, prec + 1 > min_prec ? prec + 1 : min_prec));
       v.prec = prec;
       return v;
     }
@@ -1229,12 +1232,58 @@ class Translator {
     line_ = static_cast<size_t>(std::count(out.begin(), out.end(), '\n'));
     std::string body;
     StagesCounted(elements_, "  ", body);
+    body += GreedyEnd();
     out += body;
     out += "}\n";
     return out;
   }
 
  private:
+  // SQL's greedy quantifier on the last variable takes rows until one does
+  // not fit; FlinkCEP's would release the match at the first row (nothing
+  // after it waits), which is why Flink SQL refuses it. A trailing `not next`
+  // with the variable's own condition waits for the row that does not
+  // continue it: that condition, read there, sees all the variable's rows
+  // as earlier rows, just as it would for one more row of the variable.
+  std::string GreedyEnd() {
+    const Element& last = elements_.back();
+    if (!IsGreedy(last)) return "";
+    const Var& var = vars_[last.var];
+    const Quantifier& q = last.quantifier;
+    if (q.min == 0) {
+      Fail(q.pos,
+           absl::StrCat("cannot import PATTERN: the greedy '", var.name, q.text,
+                        "' ends the pattern and may take no rows; a match "
+                        "would be reported before the rows it should take "
+                        "(Flink SQL refuses greedy quantifiers at the end); "
+                        "make it reluctant ('",
+                        var.name, q.text, "?') or follow it with a variable"));
+    }
+    std::vector<std::string> parts;
+    if (q.max != -1) {
+      parts.push_back(absl::StrCat("count(", var.name, ") < ", q.max));
+    }
+    if (var.define != nullptr) {
+      current_ = last.var;
+      Val condition = Translate(var.define->condition);
+      parts.push_back(parts.empty() ? condition.text : Wrap(condition, kNot));
+    }
+    if (parts.empty()) {
+      Fail(q.pos,
+           absl::StrCat("cannot import PATTERN: the greedy '", var.name, q.text,
+                        "' without DEFINE ends the pattern: it takes every "
+                        "row to the end of the partition, and a stream has "
+                        "no end; make it reluctant ('",
+                        var.name, q.text, "?') or give it a maximum"));
+    }
+    std::string name = var.name + "_end";
+    while (FindVar(Ident{name, true, Pos{}}) >= 0) name += "_";
+    ++line_;
+    stage_lines_[line_] = last.var;
+    return absl::StrCat("  not next ", name, " where ",
+                        absl::StrJoin(parts, " and "), "\n");
+  }
+
   // The stages, one line each (a group opens and closes on lines of its
   // own); line_ counts the lines written so far.
   void StagesCounted(const std::vector<Element>& elements,
