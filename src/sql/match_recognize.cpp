@@ -473,6 +473,7 @@ class Parser {
         Define define;
         define.var = ExpectIdent("a pattern variable in DEFINE");
         ExpectWord("AS");
+        define.condition_pos = Peek().pos;
         define.condition = Expression();
         query.defines.push_back(std::move(define));
         if (!IsSymbol(",")) break;

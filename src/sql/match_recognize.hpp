@@ -109,6 +109,7 @@ struct Measure {
 struct Define {
   Ident var;
   Expr condition;
+  Pos condition_pos;  // where the condition starts
 };
 
 struct ColumnDef {

@@ -209,7 +209,7 @@ class Translator {
     auto it = stage_lines_.find(line);
     if (it == stage_lines_.end()) return std::nullopt;
     const Var& var = vars_[it->second];
-    const Pos pos = var.define != nullptr ? var.define->condition.pos : var.pos;
+    const Pos pos = var.define != nullptr ? var.define->condition_pos : var.pos;
     return std::make_pair(var.name, pos);
   }
 
@@ -582,13 +582,27 @@ class Translator {
     }
     if (idx > current_) {
       Fail(qualifier.pos,
-           absl::StrCat("cannot import ", what, " in the DEFINE of '",
+           absl::StrCat("cannot import '", what, "' in the DEFINE of '",
                         vars_[current_].name, "': it refers to '",
                         vars_[idx].name,
                         "', which comes later in PATTERN; a "
                         "condition sees only rows matched before it"));
     }
     return idx;
+  }
+
+  // "A.price", "LAST(A.price)": a reference as written, for messages.
+  static std::string RefText(const Expr& e) {
+    if (e.kind == Expr::Kind::kCall) {
+      return e.args.empty()
+                 ? e.text + "()"
+                 : absl::StrCat(e.text, "(", RefText(e.args[0]),
+                                e.args.size() > 1 ? ", ..." : "", ")");
+    }
+    if (e.kind != Expr::Kind::kColumn) return "...";
+    return e.qualifier.text.empty()
+               ? e.name.text
+               : absl::StrCat(e.qualifier.text, ".", e.name.text);
   }
 
   std::vector<std::vector<std::string>> NullUnlessMandatory(int var) const {
@@ -681,7 +695,7 @@ class Translator {
            "conditions see only rows up to the current one");
     }
     const bool universal = arg.qualifier.text.empty();
-    const int var = RefVar(arg.qualifier, fn);
+    const int var = RefVar(arg.qualifier, RefText(call));
     const bool self = var == current_;
     if (fn == "PREV") {
       const int64_t offset = Offset(call, 1);
@@ -781,7 +795,7 @@ class Translator {
       }
       for (int idx = 0; idx <= current_; ++idx) stages.push_back(idx);
     } else {
-      const int var = RefVar(arg.qualifier, fn);
+      const int var = RefVar(arg.qualifier, RefText(call));
       stages.push_back(var);
       with_current = var == current_;
     }
@@ -1007,7 +1021,7 @@ class Translator {
           Fail(e.pos, "cannot import '*' here: only COUNT(*) takes it");
         }
         const std::string& field = FieldName(e.name);
-        const int var = RefVar(e.qualifier, "a column");
+        const int var = RefVar(e.qualifier, RefText(e));
         if (var == current_) return Val{field, kPrimary, {}};
         return Val{absl::StrCat(vars_[var].name, ".", field), kPrimary,
                    NullUnlessMandatory(var)};
