@@ -537,6 +537,39 @@ TEST(SqlImportErrorTest, SyntaxErrors) {
                       "'y'; a file holds one MATCH_RECOGNIZE query"));
 }
 
+TEST(SqlImportErrorTest, DeepNestingIsRefusedBeforeTheStackRunsOut) {
+  const std::string head =
+      "SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A) DEFINE A AS ";
+  EXPECT_THAT(Import(head + std::string(5000, '(') + "v > 1" +
+                     std::string(5000, ')') + ")"),
+              ErrorIs("q.sql:1:170: error: nesting deeper than 100 levels"));
+  std::string chain = "v > 0";
+  for (int idx = 1; idx < 2000; ++idx) chain += " OR v > 0";
+  EXPECT_THAT(Import(head + chain + ")"),
+              ErrorIs("q.sql:1:9058: error: the condition is nested deeper "
+                      "than 1000 operations"));
+  EXPECT_THAT(
+      Import("SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (" +
+             std::string(5000, '(') + "A" + std::string(5000, ')') + "))"),
+      ErrorIs("q.sql:1:155: error: nesting deeper than 100 levels"));
+}
+
+TEST(SqlImportErrorTest, KeyAndTimeAreOneColumn) {
+  EXPECT_THAT(
+      Import("SELECT * FROM t MATCH_RECOGNIZE (PARTITION BY ts ORDER BY ts "
+             "PATTERN (A))"),
+      ErrorIs("q.sql:1:59: error: cannot import ORDER BY: it names the "
+              "PARTITION BY column; the time field cannot be the key"));
+}
+
+TEST(SqlImportTest, NotNextStageNameAvoidsTheVariables) {
+  absl::StatusOr<std::string> text =
+      Body(std::string(kHead) + "PATTERN (B_end B+) DEFINE B AS v > B_end.v)");
+  ASSERT_THAT(text, IsOk());
+  EXPECT_THAT(*text, ::testing::HasSubstr(
+                         "\n  not next B_end_ where v > B_end.v\n}\n"));
+}
+
 TEST(SqlImportParseTest, KeepsClausesAndPositions) {
   absl::StatusOr<Query> query = ParseMatchRecognize(
       "select * from T match_recognize (\n"

@@ -4,6 +4,7 @@
 
 #include "match_recognize.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -517,6 +518,7 @@ class Parser {
   // -- PATTERN ----------------------------------------------------------------
 
   PatternNode Alternation(Pos pos) {
+    Nest nest(*this);
     PatternNode first = Sequence(pos);
     if (!IsSymbol("|")) return first;
     PatternNode alternation;
@@ -626,11 +628,49 @@ class Parser {
     return q;
   }
 
+  // -- Nesting ----------------------------------------------------------------
+  // Parentheses, NOT, unary minus and groups recurse; past kMaxNesting
+  // levels the text is refused before the stack runs out.
+  static constexpr int kMaxNesting = 100;
+  static constexpr int kMaxDepth = 1000;
+
+  class Nest {
+   public:
+    explicit Nest(Parser& parser) : parser_(parser) {
+      if (++parser_.nesting_ > kMaxNesting) {
+        throw SqlError{
+            parser_.Peek().pos,
+            absl::StrCat("nesting deeper than ", kMaxNesting, " levels")};
+      }
+    }
+    ~Nest() { --parser_.nesting_; }
+    Nest(const Nest&) = delete;
+    Nest& operator=(const Nest&) = delete;
+
+   private:
+    Parser& parser_;
+  };
+
+  // Sets e.depth from its arguments; refuses a tree deeper than kMaxDepth.
+  static Expr Deepen(Expr e) {
+    int depth = 0;
+    for (const Expr& arg : e.args) depth = std::max(depth, arg.depth);
+    e.depth = depth + 1;
+    if (e.depth > kMaxDepth) {
+      throw SqlError{e.pos, absl::StrCat("the condition is nested deeper than ",
+                                         kMaxDepth, " operations")};
+    }
+    return e;
+  }
+
   // -- Expressions ------------------------------------------------------------
   // OR < AND < NOT < comparison, IS, BETWEEN, IN, LIKE < + - || < * / % <
   // unary - + < primary.
 
-  Expr Expression() { return Or(); }
+  Expr Expression() {
+    Nest nest(*this);
+    return Or();
+  }
 
   Expr MakeBinary(std::string op, Pos pos, Expr lhs, Expr rhs) {
     Expr e;
@@ -639,7 +679,7 @@ class Parser {
     e.pos = pos;
     e.args.push_back(std::move(lhs));
     e.args.push_back(std::move(rhs));
-    return e;
+    return Deepen(std::move(e));
   }
 
   Expr Or() {
@@ -666,8 +706,9 @@ class Parser {
       e.kind = Expr::Kind::kUnary;
       e.op = "NOT";
       e.pos = Next().pos;
+      Nest nest(*this);
       e.args.push_back(Not());
-      return e;
+      return Deepen(std::move(e));
     }
     return Comparison();
   }
@@ -695,7 +736,7 @@ class Parser {
       }
       ExpectWord("NULL");
       e.args.push_back(std::move(lhs));
-      return e;
+      return Deepen(std::move(e));
     }
     bool negated = false;
     if (IsWord("NOT") &&
@@ -713,7 +754,7 @@ class Parser {
       e.args.push_back(Additive());
       ExpectWord("AND");
       e.args.push_back(Additive());
-      return e;
+      return Deepen(std::move(e));
     }
     if (IsWord("IN")) {
       Next();
@@ -729,7 +770,7 @@ class Parser {
         e.args.push_back(Expression());
       }
       ExpectSymbol(")");
-      return e;
+      return Deepen(std::move(e));
     }
     if (IsWord("LIKE")) {
       Next();
@@ -745,7 +786,7 @@ class Parser {
       n.op = "NOT";
       n.pos = token.pos;
       n.args.push_back(std::move(e));
-      return n;
+      return Deepen(std::move(n));
     }
     if (negated) Expected("'BETWEEN', 'IN' or 'LIKE' after 'NOT'");
     return lhs;
@@ -775,8 +816,9 @@ class Parser {
       e.kind = Expr::Kind::kUnary;
       e.op = Peek().text;
       e.pos = Next().pos;
+      Nest nest(*this);
       e.args.push_back(Unary());
-      return e;
+      return Deepen(std::move(e));
     }
     return Primary();
   }
@@ -853,7 +895,7 @@ class Parser {
           }
         }
         ExpectSymbol(")");
-        return e;
+        return Deepen(std::move(e));
       }
       e.kind = Expr::Kind::kColumn;
       if (IsSymbol(".")) {
@@ -921,6 +963,7 @@ class Parser {
   std::string_view text_;
   std::vector<Token> tokens_;
   size_t at_ = 0;
+  int nesting_ = 0;
 };
 
 }  // namespace

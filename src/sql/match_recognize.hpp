@@ -71,6 +71,9 @@ struct Expr {
   bool distinct = false;
   int64_t interval_ms = 0;
   std::vector<Expr> args;
+  // Levels of the tree from here down (1 for a leaf); the parser refuses
+  // conditions deeper than 1000, so walking one recursively is safe.
+  int depth = 1;
 };
 
 // A quantifier of PATTERN: {min, max}; max -1 is unbounded.

@@ -488,6 +488,11 @@ class Translator {
            "time order");
     }
     Column& time = UseColumn(order.column);
+    if (!key_.empty() && time.name == key_) {
+      Fail(order.column.pos,
+           "cannot import ORDER BY: it names the PARTITION BY column; the "
+           "time field cannot be the key");
+    }
     if (!time.type.empty() && time.type != "timestamp") {
       Fail(order.column.pos,
            absl::StrCat("cannot import ORDER BY: column '", order.column.text,
@@ -1291,7 +1296,13 @@ class Translator {
                         var.name, q.text, "?') or give it a maximum"));
     }
     std::string name = var.name + "_end";
-    while (FindVar(Ident{name, true, Pos{}}) >= 0) name += "_";
+    auto taken = [&](const std::string& candidate) {
+      for (const Var& other : vars_) {
+        if (other.name == candidate) return true;
+      }
+      return false;
+    };
+    while (taken(name)) name += "_";
     ++line_;
     stage_lines_[line_] = last.var;
     return absl::StrCat("  not next ", name, " where ",
