@@ -554,6 +554,41 @@ TEST(SqlImportErrorTest, DeepNestingIsRefusedBeforeTheStackRunsOut) {
       ErrorIs("q.sql:1:155: error: nesting deeper than 100 levels"));
 }
 
+TEST(SqlImportTest, DeclaredColumnsTheLanguageCannotHoldAreLeftOutUnlessRead) {
+  const std::string table =
+      "CREATE TABLE t (k STRING, tags ARRAY<STRING>, \"unit price\" DOUBLE, "
+      "ts TIMESTAMP(3), proc AS PROCTIME());\n";
+  EXPECT_THAT(
+      Body(table + "SELECT * FROM t MATCH_RECOGNIZE (PARTITION BY k ORDER BY "
+                   "ts PATTERN (A))"),
+      IsOkAndHolds("event t {\n"
+                   "  k   string     key\n"
+                   "  ts  timestamp  time\n"
+                   "}\n"
+                   "\n"
+                   "pattern q on t\n"
+                   "  after match skip past last event {\n"
+                   "  begin A\n"
+                   "}\n"));
+  EXPECT_THAT(
+      Import(table + "SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A) "
+                     "DEFINE A AS tags IS NULL)"),
+      ErrorIs("q.sql:1:32: error: cannot import CREATE TABLE: column "
+              "'tags' has type ARRAY; the pattern language has int, "
+              "double, string, bool and timestamp fields"));
+  EXPECT_THAT(
+      Import(table + "SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A) "
+                     "DEFINE A AS \"unit price\" > 1)"),
+      ErrorIs("q.sql:1:47: error: cannot import column 'unit price': "
+              "names in the pattern language are letters, digits and "
+              "'_', not starting with a digit"));
+  EXPECT_THAT(
+      Import("SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A) WITHIN "
+             "ts DEFINE A AS v > 1)"),
+      ErrorIs("q.sql:1:65: error: expected 'INTERVAL' after 'WITHIN', found "
+              "'ts'"));
+}
+
 TEST(SqlImportErrorTest, KeyAndTimeAreOneColumn) {
   EXPECT_THAT(
       Import("SELECT * FROM t MATCH_RECOGNIZE (PARTITION BY ts ORDER BY ts "

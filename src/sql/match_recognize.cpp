@@ -462,6 +462,10 @@ class Parser {
       Next();
       if (!IsWord("INTERVAL")) Expected("'INTERVAL' after 'WITHIN'");
       query.within = Primary();
+      if (query.within->kind != Expr::Kind::kInterval) {
+        throw SqlError{query.within->pos,
+                       "expected INTERVAL 'N' UNIT after 'WITHIN'"};
+      }
     }
     if (IsWord("SUBSET")) {
       query.subset_pos = Peek().pos;

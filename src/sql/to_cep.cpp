@@ -130,6 +130,12 @@ std::string CepType(const std::string& sql_type) {
   return it == kTypes.end() ? "" : it->second;
 }
 
+}  // namespace
+
+bool IsCepName(std::string_view name);
+
+namespace {
+
 // -- Conditions as text
 // ---------------------------------------------------------
 
@@ -415,6 +421,10 @@ class Translator {
   struct Column {
     std::string name;
     std::string type;  // the language's; "" while unknown
+    // Its CREATE TABLE declaration, or nullptr. A declared column whose
+    // type or name the language cannot hold is an error only when the query
+    // reads it; otherwise it is left out of the event.
+    const ColumnDef* def = nullptr;
   };
 
   Column* FindColumn(const Ident& ident) {
@@ -426,7 +436,20 @@ class Translator {
   }
 
   Column& UseColumn(const Ident& ident) {
-    if (Column* column = FindColumn(ident)) return *column;
+    if (Column* column = FindColumn(ident)) {
+      if (column->def != nullptr) {
+        if (column->type.empty()) {
+          Fail(column->def->type_pos,
+               absl::StrCat("cannot import CREATE TABLE: column '",
+                            column->def->name.text, "' has type ",
+                            column->def->type,
+                            "; the pattern language has int, double, "
+                            "string, bool and timestamp fields"));
+        }
+        CepName(column->def->name, "column");
+      }
+      return *column;
+    }
     if (table_ != nullptr) {
       Fail(ident.pos, absl::StrCat("cannot import: table ", table_->name.text,
                                    " has no column '", ident.text, "'"));
@@ -443,21 +466,13 @@ class Translator {
     event_name_ = CepName(query_.table, "table");
     if (table_ != nullptr) {
       for (const ColumnDef& def : table_->columns) {
-        const std::string type = CepType(def.type);
-        if (type.empty()) {
-          Fail(def.type_pos,
-               absl::StrCat("cannot import CREATE TABLE: column '",
-                            def.name.text, "' has type ", def.type,
-                            "; the pattern language has int, double, "
-                            "string, bool and timestamp fields"));
-        }
         if (FindColumn(def.name) != nullptr) {
           Fail(def.name.pos,
                absl::StrCat("cannot import CREATE TABLE: column '",
                             def.name.text, "' is declared twice"));
         }
         columns_.emplace_back(def.name.Key(),
-                              Column{CepName(def.name, "column"), type});
+                              Column{def.name.text, CepType(def.type), &def});
       }
     }
     // PARTITION BY: the key.
@@ -513,7 +528,7 @@ class Translator {
       }
     }
     for (auto& [key, column] : columns_) {
-      if (!column.type.empty()) continue;
+      if (!column.type.empty() || column.def != nullptr) continue;
       column.type = column.name == key_ ? "string" : "double";
     }
   }
@@ -1139,11 +1154,17 @@ class Translator {
 
   std::string EventDecl() const {
     size_t name_width = 0;
+    auto declared = [](const Column& column) {
+      return !column.type.empty() && IsCepName(column.name);
+    };
     for (const auto& [key, column] : columns_) {
-      name_width = std::max(name_width, column.name.size());
+      if (declared(column)) {
+        name_width = std::max(name_width, column.name.size());
+      }
     }
     std::string out = absl::StrCat("event ", event_name_, " {\n");
     for (const auto& [key, column] : columns_) {
+      if (!declared(column)) continue;
       std::string line = absl::StrCat("  ", column.name);
       line.append(name_width + 2 - column.name.size(), ' ');
       line += column.type;
