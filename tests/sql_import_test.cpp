@@ -116,6 +116,8 @@ TEST(SqlImportTest, GreedyLastVariableWaitsForTheRowThatEndsIt) {
                            "  begin A\n"
                            "  next B {2,5} consecutive greedy where v > "
                            "coalesce(B.v, A.v)\n"
+                           "  // SQL's greedy B{2,5} ends before a row that "
+                           "would continue it\n"
                            "  not next B_end where count(B) < 5 and v > "
                            "coalesce(B.v, A.v)\n"
                            "}\n"));

@@ -1324,9 +1324,11 @@ class Translator {
       return false;
     };
     while (taken(name)) name += "_";
-    ++line_;
+    line_ += 2;
     stage_lines_[line_] = last.var;
-    return absl::StrCat("  not next ", name, " where ",
+    return absl::StrCat("  // SQL's greedy ", var.name, q.text,
+                        " ends before a row that would continue it\n",
+                        "  not next ", name, " where ",
                         absl::StrJoin(parts, " and "), "\n");
   }
 
