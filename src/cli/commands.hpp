@@ -18,6 +18,9 @@ CommandSpec ExplainCommand();
 CommandSpec RunCommand();
 // `cep gen`: seeded synthetic events (gen_command.cpp, cep/workload.hpp).
 CommandSpec GenCommand();
+// `cep import-sql`: a SQL MATCH_RECOGNIZE query as a .cep file
+// (import_sql.cpp, src/sql/).
+CommandSpec ImportSqlCommand();
 
 // Loads the pattern file at `path`. On failure prints the error to `err` —
 // the parser's three-line FILE:LINE:COL text as it is, or one line

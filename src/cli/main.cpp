@@ -50,6 +50,7 @@ const ProgramSpec& Program() {
               CheckCommand(),
               ExplainCommand(),
               GenCommand(),
+              ImportSqlCommand(),
               RunCommand(),
               {
                   .name = "version",
