@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cep/dsl.hpp"
+#include "cep/nfa.hpp"
 #include "cep/time.hpp"
 
 #include "args.hpp"
@@ -18,6 +19,8 @@ CommandSpec ExplainCommand();
 CommandSpec RunCommand();
 // `cep gen`: seeded synthetic events (gen_command.cpp, cep/workload.hpp).
 CommandSpec GenCommand();
+// `cep trace`: one key's events through each pattern (trace_command.cpp).
+CommandSpec TraceCommand();
 
 // Loads the pattern file at `path`. On failure prints the error to `err` —
 // the parser's three-line FILE:LINE:COL text as it is, or one line
@@ -30,5 +33,8 @@ std::optional<PatternFile> LoadOrReport(const std::string& path,
 std::string DescribePattern(const FilePattern& pattern);
 // "no skip", "skip to first NAME", ...: a skip strategy in the language.
 std::string SkipWords(const AfterMatchSkip& skip);
+// The strategy line of `cep explain` (explain.cpp): "strategy: shared runs
+// (...)" or "strategy: per run, because REASON".
+std::string EvaluationStrategy(const Nfa<Record>& nfa);
 
 }  // namespace cep::cli

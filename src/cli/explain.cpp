@@ -129,6 +129,10 @@ int RunExplain(const CommandContext& context) {
 
 }  // namespace
 
+std::string EvaluationStrategy(const Nfa<Record>& nfa) {
+  return StrategyLine(nfa);
+}
+
 CommandSpec ExplainCommand() {
   return CommandSpec{
       .name = "explain",

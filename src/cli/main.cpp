@@ -51,6 +51,7 @@ const ProgramSpec& Program() {
               ExplainCommand(),
               GenCommand(),
               RunCommand(),
+              TraceCommand(),
               {
                   .name = "version",
                   .summary = "Print the version of cep and the library",
