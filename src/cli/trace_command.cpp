@@ -172,7 +172,13 @@ class Printer final : public EvaluatorTracer<Record> {
     skip_words_ = "after match " + SkipWords(nfa.skip());
   }
 
-  std::vector<std::string>& lines() { return lines_; }
+  // The lines said since the last call.
+  std::vector<std::string> TakeLines() {
+    std::vector<std::string> out;
+    for (Line& line : lines_) out.push_back(std::move(line.text));
+    lines_.clear();
+    return out;
+  }
   void NewStep() { stopped_.clear(); }
 
   // {probe 1,3,5; cashout 9}: the branch's events by stage, as line numbers.
@@ -220,21 +226,23 @@ class Printer final : public EvaluatorTracer<Record> {
     const NfaState& target = nfa_.states()[to.state];
     if (target.type == StateType::kStop) return;  // OnStopped says it
     const uint32_t stage = nfa_.states()[source].stage;
-    std::string line = from.has_start ? absl::StrCat(Branch(state, from), " ")
+    const std::string owner = Branch(state, from);
+    std::string line = from.has_start ? absl::StrCat(owner, " ")
                                       : std::string("new partial match: ");
     absl::StrAppend(&line, Proceeds(state, from, source), "TAKE into '",
                     StageName(stage), "' -> ", Branch(state, to));
     if (target.type == StateType::kFinal) line += ": complete";
-    Add(line);
+    Add(line, owner);
   }
 
   void OnIgnore(const KeyState<Record>& state, const Computation& from,
                 uint32_t source, const Computation& to) override {
     const uint32_t stage = nfa_.states()[source].stage;
-    Add(absl::StrCat(Branch(state, from), " ", Proceeds(state, from, source),
-                     "IGNORE at '", StageName(stage), "' (",
-                     IgnoreReason(state, from, stage), ") -> ",
-                     Branch(state, to)));
+    const std::string owner = Branch(state, from);
+    Add(absl::StrCat(owner, " ", Proceeds(state, from, source), "IGNORE at '",
+                     StageName(stage), "' (", IgnoreReason(state, from, stage),
+                     ") -> ", Branch(state, to)),
+        owner);
   }
 
   void OnProceedToFinal(const KeyState<Record>& state,
@@ -258,6 +266,13 @@ class Printer final : public EvaluatorTracer<Record> {
     if (stage != kNoStage && StrictAt(state, from, stage)) {
       why = absl::StrCat("'", StageName(stage),
                          "' needs the very next event (next / consecutive)");
+      const Stage<Record>* s = stages_[stage].stage;
+      const size_t taken = Taken(state, from, stage);
+      if (s->quantifier.kind != Quantifier::Kind::kSingle && taken > 0 &&
+          taken < static_cast<size_t>(s->quantifier.from)) {
+        absl::StrAppend(&why, "; it has ", Plural(taken, "event"), " of '",
+                        StageName(stage), "', ", s->quantifier.from, " needed");
+      }
     }
     Add(absl::StrCat(Branch(state, from), " ends: ", why));
   }
@@ -273,6 +288,12 @@ class Printer final : public EvaluatorTracer<Record> {
     }
     stopped_.push_back(branch);
     ++killed_;
+    // Its other moves on this event are discarded with it.
+    lines_.erase(std::remove_if(lines_.begin(), lines_.end(),
+                                [&branch](const Line& line) {
+                                  return line.owner == branch;
+                                }),
+                 lines_.end());
     const uint32_t stage = nfa_.states()[stopped.state].stage;
     Add(absl::StrCat(branch, " killed by NOT stage '", StageName(stage), "' (",
                      stages_[stage].connector, ")"));
@@ -399,7 +420,14 @@ class Printer final : public EvaluatorTracer<Record> {
   uint64_t dead() const { return dead_; }
 
  private:
-  void Add(std::string line) { lines_.push_back(std::move(line)); }
+  struct Line {
+    std::string text;
+    std::string owner;  // the branch whose move it says, if any
+  };
+
+  void Add(std::string text, std::string owner = "") {
+    lines_.push_back(Line{std::move(text), std::move(owner)});
+  }
 
   const std::string& StageName(uint32_t stage) const {
     static const std::string* const kGroup = new std::string("(group)");
@@ -468,13 +496,14 @@ class Printer final : public EvaluatorTracer<Record> {
         Taken(state, from, stage) > 0) {
       return s->quantifier.inner == Contiguity::kNonDeterministicRelaxed
                  ? "any combination: skips it and takes it"
-                 : "between repetitions: not a '" + StageName(stage) + "'";
+                 : "between repetitions: '" + StageName(stage) +
+                       "' does not hold";
     }
     if (s->contiguity == Contiguity::kNonDeterministicRelaxed) {
       return "followed by any: skips it and takes it";
     }
-    return absl::StrCat(stages_[stage].connector, ": not a '", StageName(stage),
-                        "'");
+    return absl::StrCat(stages_[stage].connector, ": '", StageName(stage),
+                        "' does not hold");
   }
 
   bool StrictAt(const KeyState<Record>& state, const Computation& from,
@@ -554,7 +583,7 @@ class Printer final : public EvaluatorTracer<Record> {
   const EvaluatorOptions& options_;
   std::vector<StageInfo> stages_;
   std::string skip_words_;
-  std::vector<std::string> lines_;
+  std::vector<Line> lines_;
   std::vector<std::string> stopped_;  // branches killed on this event
   std::string last_held_;
   mutable std::vector<SharedBuffer<Record>::PathStep> path_;
@@ -653,12 +682,10 @@ int TracePattern(const PatternFile& file, const FilePattern& pattern,
   int result = kExitOk;
 
   auto flush = [&](const std::string& header) {
-    if (printer.lines().empty()) return;
+    const std::vector<std::string> lines = printer.TakeLines();
+    if (lines.empty()) return;
     out << header << "\n";
-    for (const std::string& line : printer.lines()) {
-      out << "  " << line << "\n";
-    }
-    printer.lines().clear();
+    for (const std::string& line : lines) out << "  " << line << "\n";
   };
   auto report = [&](const absl::Status& status, size_t line) {
     if (status.ok() || result != kExitOk) return;
@@ -687,7 +714,6 @@ int TracePattern(const PatternFile& file, const FilePattern& pattern,
     while (true) {
       if (end && waiting.empty() && !open_at_end) {
         open_at_end = open_lines();
-        if (evaluator.NextDeadline(state)) out << "end of input\n";
       }
       const std::optional<Timestamp> deadline = evaluator.NextDeadline(state);
       const bool has_event =
@@ -698,7 +724,8 @@ int TracePattern(const PatternFile& file, const FilePattern& pattern,
         const absl::Status status =
             evaluator.AdvanceTime(state, *deadline, sink);
         flush(absl::StrCat("at ", FormatTime(*deadline),
-                           " (the watermark passed it)"));
+                           end ? " (the end of the input closes every window)"
+                               : " (the watermark passed it)"));
         report(status, 0);
       } else if (has_event) {
         const InputEvent& event = events[waiting.top()];
@@ -709,10 +736,9 @@ int TracePattern(const PatternFile& file, const FilePattern& pattern,
             << "  conditions: " << printer.Conditions(event.record) << "\n";
         const absl::Status status =
             evaluator.Process(state, event.record, event.ts, event.line, sink);
-        for (const std::string& line : printer.lines()) {
-          out << "  " << line << "\n";
-        }
-        printer.lines().clear();
+        const std::vector<std::string> lines = printer.TakeLines();
+        if (lines.empty()) out << "  no partial match moves and none starts\n";
+        for (const std::string& line : lines) out << "  " << line << "\n";
         report(status, event.line);
       } else {
         break;
@@ -795,6 +821,9 @@ int TracePattern(const PatternFile& file, const FilePattern& pattern,
     out << "  open at the end of the input: " << open_at_end->size() << "\n";
     for (const std::string& line : *open_at_end) {
       out << "    " << line << "\n";
+    }
+    if (evaluator.has_windows()) {
+      out << "  (the end of the input then closed their windows)\n";
     }
   }
   return result;
