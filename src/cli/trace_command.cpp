@@ -657,7 +657,8 @@ int TracePattern(const PatternFile& file, const FilePattern& pattern,
   out << " in pattern " << pattern.name << " (" << pattern.filename << ":"
       << pattern.line << ")\n"
       << DescribePattern(pattern);
-  out << "  " << EvaluationStrategy(*nfa)
+  // "strategy: shared runs (...)" -> "cep run's strategy: shared runs ...".
+  out << "  cep run's " << EvaluationStrategy(*nfa)
       << "; the trace follows the per-run evaluator, whose matches are the "
          "same\n";
   if (options.max_partial_matches != kDefaultMaxPartialMatches) {
@@ -831,11 +832,6 @@ int TracePattern(const PatternFile& file, const FilePattern& pattern,
 
 int RunTrace(const CommandContext& context) {
   const std::string& path = context.args.positionals.front();
-  const std::optional<std::string> key = context.args.Get("key");
-  if (!key) {
-    return UsageError(context.program, context.err,
-                      "missing flag --key: the key to trace");
-  }
   RunOptions run_options;
   for (const char* flag : {"format", "max-out-of-orderness", "max-line-bytes",
                            "max-partial-matches", "overflow"}) {
@@ -859,6 +855,16 @@ int RunTrace(const CommandContext& context) {
         context.program, context.err,
         absl::StrCat("no pattern ", Quote(*only), " in ", Quote(path),
                      " (it has ", absl::StrJoin(names, ", "), ")"));
+  }
+  // A pattern without a key field sees the whole stream as one key: it
+  // needs no --key.
+  const std::optional<std::string> key = context.args.Get("key");
+  for (const FilePattern& pattern : file->patterns()) {
+    if (!key && !pattern.key_field.empty() &&
+        (!only || pattern.name == *only)) {
+      return UsageError(context.program, context.err,
+                        "missing flag --key: the key to trace");
+    }
   }
   for (const auto& schema : file->schemas()) {
     if (!schema->time_field().has_value()) {
@@ -943,7 +949,7 @@ int RunTrace(const CommandContext& context) {
     if (only && pattern.name != *only) continue;
     if (!first) context.out << "\n";
     first = false;
-    TraceSettings settings{*key, run_options.evaluator};
+    TraceSettings settings{key.value_or(""), run_options.evaluator};
     if (TracePattern(*file, pattern, events, input_name, settings, context.out,
                      context.err) != kExitOk) {
       status = kExitFailure;
@@ -972,8 +978,9 @@ CommandSpec TraceCommand() {
               {.name = "key",
                .short_name = 'k',
                .value_name = "K",
-               .help = "the key to trace (required): events whose key field "
-                       "has this value (a string as is, a number as written)"},
+               .help = "the key to trace: events whose key field has this "
+                       "value (a string as is, a number as written); "
+                       "required unless the pattern has no key"},
               {.name = "pattern",
                .value_name = "NAME",
                .help = "only the pattern called NAME (default: each pattern "
