@@ -980,7 +980,8 @@ CommandSpec TraceCommand() {
                .value_name = "K",
                .help = "the key to trace: events whose key field has this "
                        "value (a string as is, a number as written); "
-                       "required unless the pattern has no key"},
+                       "required unless the pattern has no key; a key no "
+                       "event has is said, with exit status 0"},
               {.name = "pattern",
                .value_name = "NAME",
                .help = "only the pattern called NAME (default: each pattern "
