@@ -44,6 +44,7 @@
 #include "cep/record_csv.hpp"
 #include "cep/record_json.hpp"
 #include "cep/run.hpp"
+#include "cep/run_files.hpp"
 
 #include "../io/line_reader.hpp"
 #include "args.hpp"
@@ -879,17 +880,18 @@ int RunTrace(const CommandContext& context) {
   // Every event is read first: the watermark depends on all keys, and each
   // pattern is traced over the same events.
   const std::string input_path = context.args.Get("input").value_or("-");
-  std::ifstream file_input;
+  std::unique_ptr<InputFile> file_input;
   std::istream* input = &std::cin;
   std::string input_name = "<stdin>";
   if (input_path != "-") {
-    file_input.open(input_path, std::ios::binary);
-    if (!file_input.is_open()) {
-      context.err << "cep: error: cannot read " << Quote(input_path) << ": "
-                  << std::strerror(errno) << "\n";
+    absl::StatusOr<std::unique_ptr<InputFile>> opened =
+        InputFile::Open(input_path, nullptr);
+    if (!opened.ok()) {
+      context.err << "cep: error: " << opened.status().message() << "\n";
       return kExitFailure;
     }
-    input = &file_input;
+    file_input = *std::move(opened);
+    input = file_input.get();
     input_name = input_path;
   }
   RecordDecoder json(*file);
@@ -939,7 +941,7 @@ int RunTrace(const CommandContext& context) {
     events.push_back(std::move(event));
   }
   if (input->bad()) {
-    context.err << "cep: error: cannot read " << Quote(input_name) << "\n";
+    context.err << input_name << ": error: cannot read the input\n";
     return kExitFailure;
   }
 
