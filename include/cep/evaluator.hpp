@@ -34,6 +34,7 @@
 
 #include "cep/condition.hpp"
 #include "cep/evaluator_options.hpp"
+#include "cep/evaluator_trace.hpp"
 #include "cep/internal/nfa_walk.hpp"
 #include "cep/key_state.hpp"
 #include "cep/match.hpp"
@@ -91,6 +92,9 @@ class Evaluator {
       walk_.CollectFiredEdges(comp.state, from_start,
                               [this](ConditionIndex c) { return Eval(c); });
       if (LeavesUnchanged(comp, from_start)) {
+        if (tracer_ != nullptr && comp.has_start) [[unlikely]] {
+          tracer_->OnUnchanged(state, comp);
+        }
         if (changed) next_.push_back(std::move(comp));
         continue;
       }
@@ -218,6 +222,10 @@ class Evaluator {
 
   const EvaluatorMetrics& metrics() const { return metrics_; }
   const Nfa<Event>& nfa() const { return nfa_; }
+
+  // Reports every decision to `tracer` (evaluator_trace.hpp) from now on;
+  // nullptr (the default) stops it. The tracer must outlive its use.
+  void SetTracer(EvaluatorTracer<Event>* tracer) { tracer_ = tracer; }
 
  private:
   static constexpr int8_t kUnknown = 0, kFalse = 1, kTrue = 2;
@@ -379,6 +387,9 @@ class Evaluator {
   void AdvanceBranch(KeyState<Event>& state, Computation& comp,
                      bool from_start) {
     successors_.clear();
+    if (tracer_ != nullptr && walk_.fired().empty()) [[unlikely]] {
+      tracer_->OnDead(state, comp);
+    }
     ComputeNextStates(state, comp, from_start);
     const size_t first = next_.size();
     bool discard = false;
@@ -388,6 +399,8 @@ class Evaluator {
         potential_.push_back(std::move(s));
       } else if (type == StateType::kStop) {
         discard = true;
+        if (tracer_ != nullptr) [[unlikely]]
+          tracer_->OnStopped(state, s);
         state.buffer().Release(s.node, s.version);
       } else {
         next_.push_back(std::move(s));
@@ -428,8 +441,12 @@ class Evaluator {
               comp.version.Increase(take_skip + ignores_to_visit).AddStage();
           --ignores_to_visit;
         }
-        AddSuccessor(state, comp, t.target, comp.node, std::move(version),
-                     /*took=*/false);
+        Computation& ignored =
+            AddSuccessor(state, comp, t.target, comp.node, std::move(version),
+                         /*took=*/false);
+        if (tracer_ != nullptr) [[unlikely]] {
+          tracer_->OnIgnore(state, comp, e.source, ignored);
+        }
       } else if (t.action == Action::kTake) {
         internal::DeweyNumber current = comp.version.Increase(takes_to_visit);
         --takes_to_visit;
@@ -443,11 +460,17 @@ class Evaluator {
         Computation& taken = AddSuccessor(state, comp, t.target, node,
                                           next_version, /*took=*/true);
         UpdateAggregates(taken, stage);
+        if (tracer_ != nullptr) [[unlikely]] {
+          tracer_->OnTake(state, comp, e.source, taken);
+        }
         if (walk_.ReachesFinalByProceed(
                 t.target, [this](ConditionIndex c) { return Eval(c); })) {
           Computation final_comp = taken;
           final_comp.state = walk_.final_state();
           state.buffer().Lock(node, final_comp.version);
+          if (tracer_ != nullptr) [[unlikely]] {
+            tracer_->OnProceedToFinal(state, final_comp);
+          }
           successors_.push_back(std::move(final_comp));
         }
       }
@@ -546,10 +569,16 @@ class Evaluator {
       if (!by_previous && !by_first) {
         timed_next_.push_back(std::move(comp));
       } else if (s.type == StateType::kPending) {
+        if (tracer_ != nullptr) [[unlikely]] {
+          tracer_->OnWindowPassed(state, comp, FromMillis(ts), true);
+        }
         timed_potential_.push_back(std::move(comp));
       } else {
         int64_t at = by_previous ? comp.previous_ts + state_window
                                  : comp.start_ts + window;
+        if (tracer_ != nullptr) [[unlikely]] {
+          tracer_->OnWindowPassed(state, comp, FromMillis(at), false);
+        }
         ++metrics_.timeouts;
         if (options_.report_timeouts) {
           sink.OnTimeout(Materialize(state, comp), FromMillis(at));
@@ -580,10 +609,15 @@ class Evaluator {
     while (!completed.empty()) {
       if (!partials.empty() &&
           StartsBefore(partials.front(), completed.front())) {
+        if (tracer_ != nullptr) [[unlikely]] {
+          tracer_->OnHeldBack(state, completed, partials.front());
+        }
         break;
       }
       Computation match = std::move(completed.front());
       completed.erase(completed.begin());
+      if (tracer_ != nullptr) [[unlikely]]
+        tracer_->OnRelease(state, match);
       state.buffer().Extract(match.node, match.version, path_);
       if (HasPruningPoint()) {
         PruningPoint point = FindPruningPoint(state);
@@ -664,6 +698,9 @@ class Evaluator {
                            (c.start_seq < point.seq ||
                             (point.inclusive && c.start_seq == point.seq))));
       if (before) {
+        if (tracer_ != nullptr) [[unlikely]] {
+          tracer_->OnSkipDiscard(state, c, &list == &state.completed());
+        }
         state.buffer().Release(c.node, c.version);
       } else {
         if (kept != i) list[kept] = std::move(c);
@@ -675,6 +712,8 @@ class Evaluator {
 
   void Emit(KeyState<Event>& state, Computation& match,
             MatchSink<Event>& sink) {
+    if (tracer_ != nullptr) [[unlikely]]
+      tracer_->OnRelease(state, match);
     state.buffer().Extract(match.node, match.version, path_);
     EmitPath(state, sink);
     state.buffer().Release(match.node, match.version);
@@ -733,6 +772,9 @@ class Evaluator {
       const size_t dropped = std::min(excess, live);
       metrics_.evicted_partial_matches += dropped;
       for (size_t i = 0; i < dropped; ++i) {
+        if (tracer_ != nullptr) [[unlikely]] {
+          tracer_->OnEvict(state, partials[i], false);
+        }
         state.buffer().Release(partials[i].node, partials[i].version);
       }
       partials.erase(partials.begin(),
@@ -752,9 +794,15 @@ class Evaluator {
            !StartsBefore(partials[kept_live - 1], completed.back()));
       if (from_partials) {
         --kept_live;
+        if (tracer_ != nullptr) [[unlikely]] {
+          tracer_->OnEvict(state, partials[kept_live], false);
+        }
         state.buffer().Release(partials[kept_live].node,
                                partials[kept_live].version);
       } else {
+        if (tracer_ != nullptr) [[unlikely]] {
+          tracer_->OnEvict(state, completed.back(), true);
+        }
         state.buffer().Release(completed.back().node, completed.back().version);
         completed.pop_back();
       }
@@ -781,6 +829,7 @@ class Evaluator {
   const Nfa<Event>& nfa_;
   EvaluatorOptions options_;
   EvaluatorMetrics metrics_;
+  EvaluatorTracer<Event>* tracer_ = nullptr;  // SetTracer(); usually none
   ContextImpl context_;
   bool has_windows_ = false;
   bool can_skip_ = false;

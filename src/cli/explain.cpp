@@ -135,6 +135,11 @@ int RunExplain(const CommandContext& context) {
 
 }  // namespace
 
+std::string StrategyDescription(const FilePattern& pattern,
+                                const Nfa<Record>& nfa) {
+  return StrategyLine(pattern, nfa);
+}
+
 CommandSpec ExplainCommand() {
   return CommandSpec{
       .name = "explain",

@@ -52,6 +52,7 @@ const ProgramSpec& Program() {
               GenCommand(),
               ImportSqlCommand(),
               RunCommand(),
+              TraceCommand(),
               {
                   .name = "version",
                   .summary = "Print the version of cep and the library",
