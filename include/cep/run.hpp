@@ -266,6 +266,11 @@ struct RunStats {
   // triggers, the checkpoint's commit is not included; with more, the
   // hand-off to the workers).
   LatencyHistogram event_time;
+  // Parallelism > 1: input lines each decoding thread decoded (threads
+  // decode batches of lines while the reading thread reads on; the reading
+  // thread then hands the events to the runtime in input order). Empty with
+  // parallelism 1 (the reading thread decodes) and with RunOptions::rate.
+  std::vector<uint64_t> decoded_per_thread;
   // Detection latency per pattern, in file order, with the patterns' names.
   std::vector<std::string> pattern_names;
   std::vector<LatencyHistogram> pattern_latency;

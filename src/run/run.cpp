@@ -34,6 +34,7 @@
 #include "../io/io_util.hpp"
 #include "checkpoint.hpp"
 #include "compiled_pattern.hpp"
+#include "decode_pool.hpp"
 #include "decoding.hpp"
 #include "output_writer.hpp"
 #include "source.hpp"
@@ -45,6 +46,9 @@ using io::Cat;
 using run::CompiledPattern;
 using run::Decoded;
 using run::Frame;
+
+// Frames per batch a DecodePool decodes.
+constexpr size_t kDecodeBatchFrames = 1024;
 
 int64_t Nanos(Duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -126,38 +130,30 @@ class Runner {
   // The outputs are open (RunOutputs::open set their streams).
   void OutputsOpened() { writer_.Open(outputs_); }
 
-  // One frame of input.
+  // One frame of input, decoded here.
   absl::Status Take(const Frame& frame) {
-    if (frame.too_long) {
-      if (Skipping()) return Skip(frame.text);
-      return absl::InvalidArgumentError(Cat(
-          input_name_, ":", frame.line_no, ": error: the line is longer than ",
-          options_.max_line_bytes, " bytes (--max-line-bytes)"));
-    }
+    if (frame.too_long) return TakeDecoded(frame, Decoded::kNothing, record_);
     const Decoded decoded = decoder_.Decode(frame.text, record_, error_);
-    if (decoded == Decoded::kNothing) return absl::OkStatus();
-    if (decoded != Decoded::kEvent) {
-      if (decoded == Decoded::kBad && options_.on_error == OnError::kSkip) {
-        return Skip(frame.text);
-      }
-      return absl::InvalidArgumentError(
-          Cat(input_name_, ":", frame.line_no, ": error: ", error_));
-    }
-    const int64_t arrival = Arrival();
-    const int64_t started = options_.rate > 0 ? SteadyClockNanos() : arrival;
-    const Timestamp ts = TimeOf(record_);
-    if (ts > max_ts_) max_ts_ = ts;
-    absl::Status status = runtime_->Push(std::move(record_), ts, arrival);
-    if (!status.ok()) {
-      return absl::Status(status.code(),
-                          Cat(input_name_, ":", frame.line_no,
-                              ": error: ", std::string(status.message())));
-    }
-    event_time_.Record(SteadyClockNanos() - started);
-    if (options_.progress && (frame.line_no & 1023) == 0) ReportProgress();
-    checkpointer_.CountEvent();
-    return absl::OkStatus();
+    return TakeDecoded(frame, decoded, record_);
   }
+
+  // One frame of input that a DecodePool decoded: `entry` says what it
+  // holds; its record is moved out.
+  absl::Status TakeDecoded(const Frame& frame, run::FrameBatch::Entry& entry,
+                           int64_t arrival_ns) {
+    if (entry.decoded == Decoded::kBad || entry.decoded == Decoded::kFatal) {
+      error_.swap(entry.error);
+    }
+    return TakeDecoded(frame, entry.decoded, entry.record, arrival_ns);
+  }
+
+  // The decoder that frames of the reading thread go through (the CSV
+  // header).
+  const run::LineDecoder& decoder() const { return decoder_; }
+
+  // Whether the reading thread must decode the next frame itself: the CSV
+  // header is still to come.
+  bool awaiting_header() const { return decoder_.awaiting_header(); }
 
   bool durable() const { return !options_.state_dir.empty(); }
 
@@ -196,17 +192,20 @@ class Runner {
   // A clean stop at `position`: the outputs flushed and, with durable
   // state, a checkpoint there; no waiting event is released and no window
   // closes.
-  absl::StatusOr<RunStats> Stop(run::SourcePosition position) {
+  absl::StatusOr<RunStats> Stop(run::SourcePosition position,
+                                std::vector<uint64_t> decoded_per_thread) {
     if (absl::Status closed = writer_.Close(); !closed.ok()) return closed;
     if (durable()) CEP_RETURN_IF_ERROR(Checkpoint(position));
     RunStats stats = Stats();
     stats.stopped = true;
+    stats.decoded_per_thread = std::move(decoded_per_thread);
     return stats;
   }
 
   // End of input (at `position`): every waiting event, then every window
   // closes.
-  absl::StatusOr<RunStats> Finish(run::SourcePosition position) {
+  absl::StatusOr<RunStats> Finish(run::SourcePosition position,
+                                  std::vector<uint64_t> decoded_per_thread) {
     absl::Status status = runtime_->Finish();
     if (!status.ok()) {
       return absl::Status(
@@ -215,10 +214,48 @@ class Runner {
     }
     if (absl::Status closed = writer_.Close(); !closed.ok()) return closed;
     if (durable()) CEP_RETURN_IF_ERROR(Checkpoint(position));
-    return Stats();
+    RunStats stats = Stats();
+    stats.decoded_per_thread = std::move(decoded_per_thread);
+    return stats;
   }
 
  private:
+  // What `frame` held, decoded: `decoded` (kNothing for a line too long),
+  // `record` for an event (moved out), error_ for kBad and kFatal.
+  // `arrival_ns`: when it was read; 0: now.
+  absl::Status TakeDecoded(const Frame& frame, Decoded decoded, Record& record,
+                           int64_t arrival_ns = 0) {
+    if (frame.too_long) {
+      if (Skipping()) return Skip(frame.text);
+      return absl::InvalidArgumentError(Cat(
+          input_name_, ":", frame.line_no, ": error: the line is longer than ",
+          options_.max_line_bytes, " bytes (--max-line-bytes)"));
+    }
+    if (decoded == Decoded::kNothing) return absl::OkStatus();
+    if (decoded != Decoded::kEvent) {
+      if (decoded == Decoded::kBad && options_.on_error == OnError::kSkip) {
+        return Skip(frame.text);
+      }
+      return absl::InvalidArgumentError(
+          Cat(input_name_, ":", frame.line_no, ": error: ", error_));
+    }
+    const int64_t arrival = arrival_ns != 0 ? arrival_ns : Arrival();
+    const int64_t started =
+        options_.rate > 0 || arrival_ns != 0 ? SteadyClockNanos() : arrival;
+    const Timestamp ts = TimeOf(record);
+    if (ts > max_ts_) max_ts_ = ts;
+    absl::Status status = runtime_->Push(std::move(record), ts, arrival);
+    if (!status.ok()) {
+      return absl::Status(status.code(),
+                          Cat(input_name_, ":", frame.line_no,
+                              ": error: ", std::string(status.message())));
+    }
+    event_time_.Record(SteadyClockNanos() - started);
+    if (options_.progress && (frame.line_no & 1023) == 0) ReportProgress();
+    checkpointer_.CountEvent();
+    return absl::OkStatus();
+  }
+
   // Whether a line that is not text goes to the dead letters: under
   // OnError::kSkip, unless it is the CSV header, which the run cannot do
   // without.
@@ -353,24 +390,73 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
     return options.stop != nullptr &&
            options.stop->load(std::memory_order_relaxed);
   };
-  Frame frame;
-  while (!stop_requested() && source.Next(frame)) {
-    if (absl::Status status = runner.Take(frame); !status.ok()) {
-      return status;
-    }
+  // One frame, then what follows it: kept, or the run's error.
+  auto after = [&](const Frame& frame) -> absl::Status {
     if (options.stop_after_lines > 0 &&
         frame.line_no >= options.stop_after_lines) {
       return absl::AbortedError(
           Cat(input_name, ": stopped after line ", frame.line_no));
     }
-    if (absl::Status status = runner.MaybeCheckpoint(frame); !status.ok()) {
+    return runner.MaybeCheckpoint(frame);
+  };
+  // With parallelism > 1 (and no pacing), threads decode while this one
+  // frames; until the CSV header is read, this one decodes.
+  const bool pooled = options.parallelism > 1 && options.rate <= 0;
+  Frame frame;
+  while (!stop_requested() && (!pooled || runner.awaiting_header()) &&
+         source.Next(frame)) {
+    if (absl::Status status = runner.Take(frame); !status.ok()) {
       return status;
     }
+    CEP_RETURN_IF_ERROR(after(frame));
+  }
+  run::SourcePosition position = source.Position(0);
+  std::vector<uint64_t> decoded_per_thread;
+  if (pooled && !stop_requested() && !runner.awaiting_header()) {
+    run::DecodePool pool(runner.decoder(), options.parallelism,
+                         kDecodeBatchFrames);
+    // Hands the oldest batch to the runner, frame by frame in input order;
+    // false when the run stops before its end.
+    auto take = [&]() -> absl::StatusOr<bool> {
+      run::FrameBatch* batch = pool.Take();
+      for (size_t idx = 0; idx < batch->count; ++idx) {
+        if (stop_requested()) return false;
+        const Frame taken = batch->FrameOf(idx);
+        CEP_RETURN_IF_ERROR(
+            runner.TakeDecoded(taken, batch->entries[idx], batch->arrival_ns));
+        position = {taken.end_offset, taken.line_no};
+        CEP_RETURN_IF_ERROR(after(taken));
+      }
+      pool.Release();
+      return true;
+    };
+    bool more = true;
+    bool whole = true;  // every batch taken back so far was taken whole
+    while (more) {
+      run::FrameBatch* batch = pool.Free();
+      if (batch == nullptr) {
+        CEP_ASSIGN_OR_RETURN(whole, take());
+        if (!whole) break;
+        continue;
+      }
+      while (!stop_requested() && (more = source.Next(frame))) {
+        pool.Add(*batch, frame);
+        if (batch->count == kDecodeBatchFrames) break;
+      }
+      if (stop_requested()) more = false;
+      if (batch->count == 0) break;
+      batch->arrival_ns = SteadyClockNanos();
+      pool.Submit(batch);
+    }
+    while (whole && pool.Pending()) {
+      CEP_ASSIGN_OR_RETURN(whole, take());
+    }
+    decoded_per_thread = pool.decoded_per_thread();
   }
   // Reading may also end because a signal interrupted it.
-  if (stop_requested()) return runner.Stop(source.Position(0));
+  if (stop_requested()) return runner.Stop(position, decoded_per_thread);
   if (absl::Status status = source.Status(); !status.ok()) return status;
-  return runner.Finish(source.Position(0));
+  return runner.Finish(position, decoded_per_thread);
 }
 
 }  // namespace cep
