@@ -3,8 +3,12 @@
 // order. Outputs (sorted), dead letters, errors and seqs are those of
 // parallelism 1, byte for byte.
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <sstream>
+#include <streambuf>
 #include <string>
 #include <vector>
 
@@ -244,6 +248,95 @@ TEST(RunParallelTest, CsvRowsDecodeOnThreadsAfterTheHeader) {
   EXPECT_EQ(three.timeouts, one.timeouts);
   EXPECT_EQ(three.dead_letter, one.dead_letter);
   EXPECT_THAT(three.stats->decoded_per_thread, ElementsAre(1024u, 1024u, 953u));
+}
+
+// Output that a test thread may watch while the run writes it.
+class WatchedOutput final : public std::streambuf {
+ public:
+  // Waits up to `limit` for `text` to be written; whether it was.
+  bool WaitFor(const std::string& text, std::chrono::seconds limit) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(
+        lock, limit, [&] { return written_.find(text) != std::string::npos; });
+  }
+
+ protected:
+  std::streamsize xsputn(const char* data, std::streamsize size) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      written_.append(data, static_cast<size_t>(size));
+    }
+    cv_.notify_all();
+    return size;
+  }
+  int_type overflow(int_type c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    const char ch = traits_type::to_char_type(c);
+    xsputn(&ch, 1);
+    return c;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string written_;
+};
+
+// A live stream: `lines`, then nothing more until `output` shows `awaited`
+// (or 10 s pass), then its end. Records whether it was shown in time.
+class LiveInput final : public std::streambuf {
+ public:
+  LiveInput(std::string lines, WatchedOutput& output, std::string awaited)
+      : lines_(std::move(lines)), output_(output), awaited_(awaited) {}
+  bool shown_before_end() const { return shown_; }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    if (!served_) {
+      served_ = true;
+      setg(lines_.data(), lines_.data(), lines_.data() + lines_.size());
+      return traits_type::to_int_type(*gptr());
+    }
+    if (!waited_) {
+      waited_ = true;
+      shown_ = output_.WaitFor(awaited_, std::chrono::seconds(10));
+    }
+    return traits_type::eof();
+  }
+
+ private:
+  std::string lines_;
+  WatchedOutput& output_;
+  std::string awaited_;
+  bool served_ = false;
+  bool waited_ = false;
+  bool shown_ = false;
+};
+
+// Lines of a live stream reach the patterns without waiting for a batch to
+// fill: the match of the first lines (released by the third one's
+// watermark, which travels with it to the key's worker) comes out while
+// the input waits.
+TEST(RunParallelTest, LinesOfALiveStreamAreNotHeldBack) {
+  const PatternFile file = File();
+  for (const size_t parallelism : {1u, 2u, 4u}) {
+    WatchedOutput watched;
+    std::ostream matches(&watched);
+    LiveInput live(R"({"card":"c1","amount":1.5,"ts":1000})"
+                   "\n"
+                   R"({"card":"c1","amount":500,"ts":1200})"
+                   "\n"
+                   R"({"card":"c1","amount":1.5,"ts":1300})"
+                   "\n",
+                   watched, R"("big":[{"seq":1)");
+    std::istream in(&live);
+    RunOptions options;
+    options.parallelism = parallelism;
+    RunOutputs outputs{.matches = &matches};
+    ASSERT_THAT(RunPatternFile(file, in, "live", options, outputs), IsOk());
+    EXPECT_TRUE(live.shown_before_end()) << parallelism;
+  }
 }
 
 }  // namespace

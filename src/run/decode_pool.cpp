@@ -75,6 +75,13 @@ FrameBatch* DecodePool::Take() {
   return &slot.batch;
 }
 
+FrameBatch* DecodePool::TryTake() {
+  if (next_take_ == next_fill_) return nullptr;
+  Slot& slot = slots_[next_take_ % slots_.size()];
+  std::lock_guard<std::mutex> lock(mu_);
+  return slot.state == State::kDecoded ? &slot.batch : nullptr;
+}
+
 void DecodePool::Release() {
   std::lock_guard<std::mutex> lock(mu_);
   slots_[next_take_ % slots_.size()].state = State::kFree;

@@ -81,6 +81,8 @@ class DecodePool {
   // The oldest batch submitted and not taken back, once decoded; nullptr
   // when there is none. Valid until the next Release().
   FrameBatch* Take();
+  // As Take(), but nullptr at once when that batch is not decoded yet.
+  FrameBatch* TryTake();
   // Gives the batch Take() returned back for reuse.
   void Release();
   // Whether a batch submitted is still to be taken back.

@@ -415,12 +415,18 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
   if (pooled && !stop_requested() && !runner.awaiting_header()) {
     run::DecodePool pool(runner.decoder(), options.parallelism,
                          kDecodeBatchFrames);
-    // Hands the oldest batch to the runner, frame by frame in input order;
-    // false when the run stops before its end.
-    auto take = [&]() -> absl::StatusOr<bool> {
-      run::FrameBatch* batch = pool.Take();
+    // Hands the oldest batch to the runner, frame by frame in input order,
+    // once decoded: waiting for it, or (`wait` false) only when it is.
+    // False when there is none to hand, or the run stopped in it.
+    bool stopped = false;
+    auto take = [&](bool wait) -> absl::StatusOr<bool> {
+      run::FrameBatch* batch = wait ? pool.Take() : pool.TryTake();
+      if (batch == nullptr) return false;
       for (size_t idx = 0; idx < batch->count; ++idx) {
-        if (stop_requested()) return false;
+        if (stop_requested()) {
+          stopped = true;
+          return false;
+        }
         const Frame taken = batch->FrameOf(idx);
         CEP_RETURN_IF_ERROR(
             runner.TakeDecoded(taken, batch->entries[idx], batch->arrival_ns));
@@ -431,25 +437,38 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
       return true;
     };
     bool more = true;
-    bool whole = true;  // every batch taken back so far was taken whole
-    while (more) {
+    while (more && !stopped) {
       run::FrameBatch* batch = pool.Free();
-      if (batch == nullptr) {
-        CEP_ASSIGN_OR_RETURN(whole, take());
-        if (!whole) break;
+      if (batch == nullptr) {  // every batch in flight
+        CEP_RETURN_IF_ERROR(take(/*wait=*/true).status());
         continue;
       }
+      // A batch ends when full, or when the next line is not there yet:
+      // what was read must not wait for more input (a live stream).
+      bool ready = true;
       while (!stop_requested() && (more = source.Next(frame))) {
         pool.Add(*batch, frame);
         if (batch->count == kDecodeBatchFrames) break;
+        if (!(ready = source.Ready())) break;
       }
       if (stop_requested()) more = false;
-      if (batch->count == 0) break;
-      batch->arrival_ns = SteadyClockNanos();
-      pool.Submit(batch);
+      if (batch->count > 0) {
+        batch->arrival_ns = SteadyClockNanos();
+        pool.Submit(batch);
+      }
+      if (!ready) {
+        // Everything read reaches the runtime before reading waits.
+        for (bool taken = true; taken && !stopped;) {
+          CEP_ASSIGN_OR_RETURN(taken, take(/*wait=*/true));
+        }
+        continue;
+      }
+      for (bool taken = true; taken && !stopped;) {
+        CEP_ASSIGN_OR_RETURN(taken, take(/*wait=*/false));
+      }
     }
-    while (whole && pool.Pending()) {
-      CEP_ASSIGN_OR_RETURN(whole, take());
+    for (bool taken = true; taken && !stopped;) {
+      CEP_ASSIGN_OR_RETURN(taken, take(/*wait=*/true));
     }
     decoded_per_thread = pool.decoded_per_thread();
   }

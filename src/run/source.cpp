@@ -3,9 +3,11 @@
 #include "source.hpp"
 
 #include <cstdint>
+#include <iostream>
 #include <istream>
 
 #include "absl/status/status.h"
+#include <poll.h>
 
 #include "../io/io_util.hpp"
 
@@ -18,6 +20,14 @@ absl::Status StreamSource::Status() const {
     return absl::UnavailableError(Cat(name_, ": error: cannot read the input"));
   }
   return absl::OkStatus();
+}
+
+bool StreamSource::Ready() const {
+  std::streambuf* buffer = input_.rdbuf();
+  if (buffer != nullptr && buffer->in_avail() > 0) return true;
+  if (&input_ != &std::cin) return false;
+  struct pollfd wait = {.fd = 0, .events = POLLIN, .revents = 0};
+  return ::poll(&wait, 1, 0) > 0;
 }
 
 absl::Status StreamSource::Seek(size_t partition, SourcePosition position) {

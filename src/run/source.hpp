@@ -39,6 +39,10 @@ class Source {
   // The next frame, valid until the next call; false when there is none:
   // the end of the input, a stop request, or a read error (see Status()).
   virtual bool Next(Frame& frame) = 0;
+  // Whether the next Next() can answer without waiting for input (a live
+  // stream that has nothing more yet: false). May answer false when
+  // unsure; a run then hands on what it read before reading on.
+  virtual bool Ready() const = 0;
   // After Next() returned false: kUnavailable when reading failed.
   [[nodiscard]] virtual absl::Status Status() const = 0;
   // The position of `partition` after the frames taken so far.
@@ -67,6 +71,10 @@ class StreamSource final : public Source {
   std::string_view name() const override { return name_; }
   size_t partitions() const override { return 1; }
   bool Next(Frame& frame) override { return framer_.Next(input_, frame); }
+  // Bytes buffered in the stream (std::streambuf::in_avail(), which an
+  // InputFile answers for its file or pipe), or for std::cin, input
+  // waiting on descriptor 0.
+  bool Ready() const override;
   absl::Status Status() const override;
   SourcePosition Position(size_t partition) const override {
     (void)partition;
