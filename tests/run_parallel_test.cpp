@@ -6,8 +6,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <streambuf>
 #include <string>
 #include <vector>
@@ -17,6 +20,8 @@
 #include <gtest/gtest.h>
 
 #include "cep/dsl.hpp"
+#include "cep/event.hpp"
+#include "cep/pattern.hpp"
 #include "cep/run.hpp"
 
 #include "testing/status_matchers.hpp"
@@ -27,6 +32,7 @@ namespace {
 using ::cep::testing::IsOk;
 using ::cep::testing::StatusIs;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 constexpr char kPatterns[] = R"(event Auth {
@@ -248,6 +254,45 @@ TEST(RunParallelTest, CsvRowsDecodeOnThreadsAfterTheHeader) {
   EXPECT_EQ(three.timeouts, one.timeouts);
   EXPECT_EQ(three.dead_letter, one.dead_letter);
   EXPECT_THAT(three.stats->decoded_per_thread, ElementsAre(1024u, 1024u, 953u));
+}
+
+// A condition that throws on a worker stops the run with its error, naming
+// the event's seq, at every parallelism.
+TEST(RunParallelTest, ConditionThatThrowsOnAWorkerStopsTheRun) {
+  std::vector<std::unique_ptr<const Schema>> schemas;
+  schemas.push_back(std::make_unique<Schema>(
+      "Auth",
+      std::vector<FieldDef>{{"card", FieldType::kString},
+                            {"amount", FieldType::kDouble},
+                            {"ts", FieldType::kTimestamp}},
+      0, std::optional<size_t>(2), 0));
+  FilePattern pattern;
+  pattern.name = "p";
+  pattern.types = {schemas[0].get()};
+  pattern.key_field = "card";
+  pattern.key_index = {0};
+  pattern.accepts = {true};
+  pattern.pattern = Pattern<Record>::Begin("a").Where([](const Record& r) {
+    if (r.GetDouble(1) == 666) throw std::runtime_error("boom");
+    return r.GetDouble(1) < 10;
+  });
+  std::vector<FilePattern> patterns;
+  patterns.push_back(std::move(pattern));
+  const PatternFile file("t.cep", std::move(schemas), std::move(patterns));
+  std::string input;
+  for (int line = 0; line < 5000; ++line) {
+    input += R"({"card":"c)" + std::to_string(line % 7) + R"(","amount":)" +
+             (line == 3000 ? "666" : "5") + R"(,"ts":)" +
+             std::to_string(1000 + line) + "}\n";
+  }
+  for (const size_t parallelism : {1u, 2u, 4u}) {
+    const Outputs result =
+        RunOn(file, input, Options(parallelism, Loop::kEvent, false));
+    EXPECT_THAT(result.stats,
+                StatusIs(absl::StatusCode::kUnknown,
+                         HasSubstr("threw on the event with seq 3000: boom")))
+        << parallelism;
+  }
 }
 
 // Output that a test thread may watch while the run writes it.

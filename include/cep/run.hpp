@@ -2,10 +2,12 @@
 // JSON lines: what `cep run` does, and what the data-driven tests
 // (tests/cases/) call.
 //
-// RunPatternFile decodes each line (record_json.hpp) on the calling thread,
-// decides lateness and feeds the patterns through a Runtime (runtime.hpp) in
-// the loop and parallelism the options ask for; matches, timed-out partial
-// matches and late events come out as JSON lines. Semantics, as FlinkCEP's
+// RunPatternFile decodes each line (record_json.hpp) — on the calling
+// thread, or with parallelism N > 1 on N decoding threads while the calling
+// thread reads on — then, on the calling thread and in input order, decides
+// lateness and feeds the patterns through a Runtime (runtime.hpp) in the loop
+// and parallelism the options ask for; matches, timed-out partial matches
+// and late events come out as JSON lines. Semantics, as FlinkCEP's
 // CepOperator with Flink's BoundedOutOfOrdernessWatermarks:
 //   - seq of an event is its 0-based position among the decoded events;
 //   - event time: watermark = (largest timestamp seen) -
