@@ -266,7 +266,8 @@ struct RunStats {
   // processing its arrival sets off (with parallelism 1 all of it: the
   // events and windows the watermark releases, a microbatch when it
   // triggers, the checkpoint's commit is not included; with more, the
-  // hand-off to the workers).
+  // hand-off to the workers, without the decoding, which the decoding
+  // threads do).
   LatencyHistogram event_time;
   // Parallelism > 1: input lines each decoding thread decoded (threads
   // decode batches of lines while the reading thread reads on; the reading
