@@ -4,8 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+
+#include "absl/hash/hash.h"
 
 #include "cep/dsl.hpp"
 #include "cep/evaluator.hpp"
@@ -32,6 +35,17 @@ struct CompiledPattern {
   Nfa<Record> nfa;
   bool with_types;  // events carry "type" in the output
 };
+
+// absl::Hash of pattern.KeyOf(record), hashed in place: routing an event to
+// a worker (RuntimePattern::key_hash) copies no key.
+inline std::function<uint64_t(const Record&)> KeyHashOf(
+    const FilePattern& pattern) {
+  return [&pattern](const Record& record) -> uint64_t {
+    const int index = pattern.key_index[record.schema().id()];
+    if (index < 0) return absl::Hash<Value>{}(Value());
+    return absl::Hash<Value>{}(record[static_cast<size_t>(index)]);
+  };
+}
 
 // The evaluator options of `pattern`: the run's (`options`), with its
 // header's `max partial matches` clause winning; timed-out partial matches

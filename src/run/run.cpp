@@ -95,13 +95,13 @@ class Runner {
       }
       patterns_.push_back(std::make_unique<CompiledPattern>(CompiledPattern{
           &pattern, *std::move(nfa), pattern.types.size() > 1}));
-      runtime_patterns
-          .emplace_back(
-              &patterns_.back()->nfa,
-              [&pattern](const Record& r) { return pattern.KeyOf(r); },
-              [&pattern](const Record& r) { return pattern.Accepts(r); })
-          .evaluator = run::EvaluatorFor(pattern, options_.evaluator,
-                                         outputs_.timeouts != nullptr);
+      RuntimePattern<Record, Value>& added = runtime_patterns.emplace_back(
+          &patterns_.back()->nfa,
+          [&pattern](const Record& r) { return pattern.KeyOf(r); },
+          [&pattern](const Record& r) { return pattern.Accepts(r); });
+      added.key_hash = run::KeyHashOf(pattern);
+      added.evaluator = run::EvaluatorFor(pattern, options_.evaluator,
+                                          outputs_.timeouts != nullptr);
     }
     BackendFactory<Record, Value> factory;
     if (durable()) {
