@@ -15,6 +15,7 @@
 #include <istream>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 
