@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -741,6 +742,31 @@ TEST(RuntimeTest, WorkerOfSpreadsKeysOverEveryWorker) {
     ++per_worker[worker];
   }
   for (int count : per_worker) EXPECT_GT(count, 50);
+}
+
+// RuntimePattern::key_hash routes events to workers in place of the key
+// selector: the outputs are those of one Operator (per key, in order), and
+// the hash is what routes.
+TEST(RuntimeTest, KeyHashRoutesInsteadOfTheKeySelector) {
+  const Workload plain = MakeWorkload(7, 2000);
+  Workload hashed = MakeWorkload(7, 2000);
+  auto hashes = std::make_shared<std::atomic<uint64_t>>(0);
+  hashed.patterns[0].key_hash = [hashes](const Ev& e) -> uint64_t {
+    hashes->fetch_add(1, std::memory_order_relaxed);
+    return absl::Hash<int>{}(e.id);
+  };
+  hashed.patterns[1].key_hash = [](const Ev& e) -> uint64_t {
+    return absl::Hash<int>{}(e.id % 5);
+  };
+  const Outputs reference = RunReference(plain);
+  for (const size_t parallelism : {2u, 3u}) {
+    Config config{.name = "p", .parallelism = parallelism};
+    RuntimeStats stats;
+    const Outputs outputs = RunRuntime(hashed, config, &stats);
+    EXPECT_EQ(PerKey(outputs.out), PerKey(reference.out)) << parallelism;
+    EXPECT_EQ(outputs.late, reference.late) << parallelism;
+  }
+  EXPECT_GT(hashes->load(), 0u);
 }
 
 }  // namespace

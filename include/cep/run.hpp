@@ -2,10 +2,12 @@
 // JSON lines: what `cep run` does, and what the data-driven tests
 // (tests/cases/) call.
 //
-// RunPatternFile decodes each line (record_json.hpp) on the calling thread,
-// decides lateness and feeds the patterns through a Runtime (runtime.hpp) in
-// the loop and parallelism the options ask for; matches, timed-out partial
-// matches and late events come out as JSON lines. Semantics, as FlinkCEP's
+// RunPatternFile decodes each line (record_json.hpp) — on the calling
+// thread, or with parallelism N > 1 on N decoding threads while the calling
+// thread reads on — then, on the calling thread and in input order, decides
+// lateness and feeds the patterns through a Runtime (runtime.hpp) in the loop
+// and parallelism the options ask for; matches, timed-out partial matches
+// and late events come out as JSON lines. Semantics, as FlinkCEP's
 // CepOperator with Flink's BoundedOutOfOrdernessWatermarks:
 //   - seq of an event is its 0-based position among the decoded events;
 //   - event time: watermark = (largest timestamp seen) -
@@ -270,8 +272,14 @@ struct RunStats {
   // processing its arrival sets off (with parallelism 1 all of it: the
   // events and windows the watermark releases, a microbatch when it
   // triggers, the checkpoint's commit is not included; with more, the
-  // hand-off to the workers).
+  // hand-off to the workers, without the decoding, which the decoding
+  // threads do).
   LatencyHistogram event_time;
+  // Parallelism > 1: input lines each decoding thread decoded (threads
+  // decode batches of lines while the reading thread reads on; the reading
+  // thread then hands the events to the runtime in input order). Empty with
+  // parallelism 1 (the reading thread decodes) and with RunOptions::rate.
+  std::vector<uint64_t> decoded_per_thread;
   // Detection latency per pattern, in file order, with the patterns' names.
   std::vector<std::string> pattern_names;
   std::vector<LatencyHistogram> pattern_latency;

@@ -224,6 +224,11 @@ struct RuntimePattern {
   std::function<Key(const Event&)> key_selector;
   // Which events the pattern sees; nullptr: all.
   std::function<bool(const Event&)> accepts;
+  // Parallelism > 1: absl::Hash<Key> of the key `key_selector` gives,
+  // computed without building the key (a Record's key field hashed in
+  // place), to route events to workers. nullptr: the key is built and
+  // hashed.
+  std::function<uint64_t(const Event&)> key_hash;
   // This pattern's evaluator options; nullopt: RuntimeOptions::evaluator.
   std::optional<EvaluatorOptions> evaluator;
 };
@@ -506,8 +511,7 @@ class Runtime {
   // absl::Hash); it takes the hash's high bits, so the keys of one worker
   // still spread over its hash tables, which use the low ones.
   static size_t WorkerOf(const Key& key, size_t workers) {
-    const uint64_t hash = absl::Hash<Key>{}(key);
-    return static_cast<size_t>(((hash >> 32) * workers) >> 32);
+    return WorkerOfHash(absl::Hash<Key>{}(key), workers);
   }
 
  private:
@@ -525,6 +529,18 @@ class Runtime {
     int64_t watermark_tag = 0;  // current_tag() while the advance fires timers
     uint8_t flags = 0;
   };
+
+  // WorkerOf() of a key hashed as absl::Hash<Key>.
+  static size_t WorkerOfHash(uint64_t hash, size_t workers) {
+    return static_cast<size_t>(((hash >> 32) * workers) >> 32);
+  }
+
+  // The worker that owns the key of `event` for `pattern`.
+  static size_t RouteOf(const Pattern& pattern, const Event& event,
+                        size_t workers) {
+    if (pattern.key_hash) return WorkerOfHash(pattern.key_hash(event), workers);
+    return WorkerOf(pattern.key_selector(event), workers);
+  }
 
   // One Operator with every pattern and its backends; the OperatorSink that
   // forwards its outputs, with latency, to the runtime's sink.
@@ -582,10 +598,9 @@ class Runtime {
         typename Operator<Event, Key>::Filter filter = p.accepts;
         if (threaded_) {
           // The worker sees the pattern's events whose key it owns.
-          filter = [accepts = p.accepts, key_of = p.key_selector, index,
-                    workers](const Event& event) {
-            if (accepts && !accepts(event)) return false;
-            return WorkerOf(key_of(event), workers) == index;
+          filter = [&p, index, workers](const Event& event) {
+            if (p.accepts && !p.accepts(event)) return false;
+            return RouteOf(p, event, workers) == index;
           };
         }
         worker->op.AddPattern(*p.nfa, p.key_selector, *worker->backends.back(),
@@ -693,8 +708,7 @@ class Runtime {
     size_t last = targets_.size();
     for (const Pattern& pattern : patterns_) {
       if (pattern.accepts && !pattern.accepts(event)) continue;
-      const size_t worker =
-          WorkerOf(pattern.key_selector(event), workers_.size());
+      const size_t worker = RouteOf(pattern, event, workers_.size());
       targets_[worker] = 1;
       if (last == targets_.size() || worker > last) last = worker;
     }

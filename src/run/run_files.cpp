@@ -179,6 +179,21 @@ class InputFile::Buffer final : public std::streambuf {
     return pos_type(target);
   }
 
+  // Bytes that can be read without waiting (in_avail() once the buffer is
+  // empty): for a regular file what lies beyond the position, for a pipe
+  // whether poll() finds input (1) or not (0).
+  std::streamsize showmanyc() override {
+    if (regular_) {
+      struct stat st;
+      const off_t at = ::lseek(fd_, 0, SEEK_CUR);
+      if (at < 0 || ::fstat(fd_, &st) != 0) return 0;
+      return st.st_size > at ? static_cast<std::streamsize>(st.st_size - at)
+                             : 0;
+    }
+    struct pollfd wait = {.fd = fd_, .events = POLLIN, .revents = 0};
+    return ::poll(&wait, 1, 0) > 0 ? 1 : 0;
+  }
+
   pos_type seekpos(pos_type pos, std::ios_base::openmode which) override {
     return seekoff(off_type(pos), std::ios_base::beg, which);
   }

@@ -1,0 +1,467 @@
+// Checkpointer: see checkpoint.hpp.
+
+#include "checkpoint.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+
+#include "cep/compiler.hpp"
+#include "cep/internal/status_macros.hpp"
+#include "cep/matcher.hpp"
+
+#include "../io/io_util.hpp"
+
+namespace cep::run {
+namespace {
+
+using io::Cat;
+
+// Meta names in the state databases (see Checkpointer::Write()).
+constexpr uint64_t kRunMetaVersion = 2;
+constexpr std::string_view kMetaRun = "run";
+constexpr std::string_view kMetaTimers = "timers";
+constexpr std::string_view kMetaTimerPrefix = "timer/";
+constexpr std::string_view kMetaSource = "source";
+// Set on an old version once a --migrate run drains it: only then may a
+// run without --migrate drop it when it holds nothing.
+constexpr std::string_view kMetaDraining = "draining";
+
+int64_t Nanos(Duration d) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+
+}  // namespace
+
+Checkpointer::Checkpointer(
+    const PatternFile& file, const RunOptions& options,
+    std::vector<std::unique_ptr<CompiledPattern>>& patterns,
+    bool report_timeouts)
+    : file_(file),
+      options_(options),
+      patterns_(patterns),
+      report_timeouts_(report_timeouts) {}
+
+void Checkpointer::Attach(Runtime<Record, Value>& runtime) {
+  runtime_ = &runtime;
+  for (size_t pattern = 0; pattern < patterns_.size(); ++pattern) {
+    runtime.op().matcher(pattern).TrackScheduleChanges(true);
+  }
+}
+
+bool Checkpointer::Due(uint64_t line_no) const {
+  bool due = options_.checkpoint_events > 0 &&
+             events_since_ >= options_.checkpoint_events;
+  if (options_.checkpoint_with_loop) {
+    due = runtime_->commit_points() != commit_points_at_checkpoint_;
+  }
+  if (!due && options_.checkpoint_interval > Duration(0) &&
+      (line_no & 255) == 0) {
+    due = SteadyClockNanos() - last_checkpoint_ns_ >=
+          Nanos(options_.checkpoint_interval);
+  }
+  return due;
+}
+
+absl::Status Checkpointer::Write(RunMeta meta) {
+  events_since_ = 0;
+  commit_points_at_checkpoint_ = runtime_->commit_points();
+  last_checkpoint_ns_ = SteadyClockNanos();
+  meta.checkpoint = ++checkpoint_;
+  meta.snapshot = runtime_->Export();
+  std::string run;
+  internal::PutVarint(run, kRunMetaVersion);
+  internal::PutVarint(run, meta.checkpoint);
+  internal::PutVarint(run, meta.position.offset);
+  internal::PutVarint(run, meta.position.line_no);
+  internal::PutVarint(run, meta.errors);
+  internal::PutSignedVarint(run, ToMillis(meta.max_ts));
+  for (const uint64_t length : meta.lengths) {
+    internal::PutVarint(run, length);  // 0: no file
+  }
+  const RuntimeSnapshot<Record>& snapshot = meta.snapshot;
+  internal::PutVarint(run, snapshot.next_seq);
+  internal::PutSignedVarint(run, ToMillis(snapshot.max_ts));
+  internal::PutSignedVarint(run, ToMillis(snapshot.source_watermark));
+  internal::PutSignedVarint(run, ToMillis(snapshot.operator_watermark));
+  internal::PutVarint(run, snapshot.pending.size());
+  std::string bytes;
+  for (const HeldEvent<Record>& held : snapshot.pending) {
+    internal::PutSignedVarint(run, ToMillis(held.ts));
+    internal::PutVarint(run, held.seq);
+    bytes.clear();
+    record_codec_->Encode(held.event, bytes);
+    internal::PutLengthPrefixed(run, bytes);
+  }
+  backends_[0]->store().PutSharedMeta(kMetaRun, run);
+  for (size_t pattern = 0; pattern < backends_.size(); ++pattern) {
+    CEP_RETURN_IF_ERROR(StagePattern(pattern));
+  }
+  // The patterns share one database and one batch: one atomic write.
+  CEP_RETURN_IF_ERROR(backends_[0]->store().Commit());
+  return KeepSnapshot();
+}
+
+absl::Status Checkpointer::StagePattern(size_t pattern) {
+  Backend& backend = *backends_[pattern];
+  CEP_RETURN_IF_ERROR(StageTimers(pattern, backend));
+  backend.Stage();
+  return absl::OkStatus();
+}
+
+// Stages the timers of `pattern` that changed since the last checkpoint,
+// one meta entry "timer/<key>" each (its time and order), and "timers":
+// the next timer order and the sensitive keys. Costs what changed, not
+// the number of keys with timers.
+absl::Status Checkpointer::StageTimers(size_t pattern, Backend& backend) {
+  auto& matcher = runtime_->op().matcher(pattern);
+  std::string timers;
+  internal::PutVarint(timers, matcher.next_timer_order());
+  const std::vector<Value> sensitive = matcher.SensitiveKeys();
+  internal::PutVarint(timers, sensitive.size());
+  for (const Value& key : sensitive) value_codec_.Encode(key, timers);
+  CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaTimers, timers));
+  std::string name;
+  std::string slot;
+  for (const auto& [key, timer] : matcher.TakeScheduleChanges()) {
+    name.assign(kMetaTimerPrefix);
+    value_codec_.Encode(key, name);
+    if (!timer) {
+      CEP_RETURN_IF_ERROR(backend.DeleteMeta(name));
+      continue;
+    }
+    slot.clear();
+    internal::PutSignedVarint(slot, timer->at);
+    internal::PutVarint(slot, timer->order);
+    CEP_RETURN_IF_ERROR(backend.SetMeta(name, slot));
+  }
+  return absl::OkStatus();
+}
+
+// With RunOptions::keep_checkpoints: a copy of the database just
+// committed in DIR/checkpoints/NNNNNNNNNN (the checkpoint number), and
+// the oldest removed beyond the newest keep_checkpoints.
+absl::Status Checkpointer::KeepSnapshot() {
+  if (options_.keep_checkpoints == 0) return absl::OkStatus();
+  const std::filesystem::path dir =
+      std::filesystem::path(options_.state_dir) / "checkpoints";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string name = absl::StrFormat("%010d", checkpoint_);
+  std::filesystem::remove_all(dir / name, ec);  // left by a crash
+  CEP_RETURN_IF_ERROR(backends_[0]->store().Checkpoint((dir / name).string()));
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  for (size_t idx = 0; idx + options_.keep_checkpoints < names.size(); ++idx) {
+    std::filesystem::remove_all(dir / names[idx], ec);
+    if (ec) {
+      return absl::UnavailableError(Cat(
+          "cannot remove ", (dir / names[idx]).string(), ": ", ec.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<RunMeta>> Checkpointer::Load() {
+  CEP_ASSIGN_OR_RETURN(std::optional<std::string> run,
+                       backends_[0]->store().GetSharedMeta(kMetaRun));
+  if (!run.has_value()) return std::nullopt;
+  auto corrupt = [&](std::string_view what) {
+    return absl::DataLossError(Cat(backends_[0]->store().path(),
+                                   ": error: checkpoint meta '", kMetaRun,
+                                   "' does not decode (", what, ")"));
+  };
+  RunMeta meta;
+  std::string_view in = *run;
+  uint64_t version = 0;
+  int64_t max_ts = 0;
+  if (!internal::GetVarint(in, version) || version != kRunMetaVersion) {
+    return corrupt("version");
+  }
+  if (!internal::GetVarint(in, meta.checkpoint) ||
+      !internal::GetVarint(in, meta.position.offset) ||
+      !internal::GetVarint(in, meta.position.line_no) ||
+      !internal::GetVarint(in, meta.errors) ||
+      !internal::GetSignedVarint(in, max_ts)) {
+    return corrupt("position");
+  }
+  meta.max_ts = FromMillis(max_ts);
+  for (uint64_t& length : meta.lengths) {
+    if (!internal::GetVarint(in, length)) return corrupt("outputs");
+  }
+  RuntimeSnapshot<Record>& snapshot = meta.snapshot;
+  int64_t ms[3];
+  uint64_t pending = 0;
+  if (!internal::GetVarint(in, snapshot.next_seq) ||
+      !internal::GetSignedVarint(in, ms[0]) ||
+      !internal::GetSignedVarint(in, ms[1]) ||
+      !internal::GetSignedVarint(in, ms[2]) ||
+      !internal::GetVarint(in, pending)) {
+    return corrupt("runtime");
+  }
+  snapshot.max_ts = FromMillis(ms[0]);
+  snapshot.source_watermark = FromMillis(ms[1]);
+  snapshot.operator_watermark = FromMillis(ms[2]);
+  for (uint64_t held_idx = 0; held_idx < pending; ++held_idx) {
+    HeldEvent<Record> held;
+    int64_t ts = 0;
+    std::string_view bytes;
+    if (!internal::GetSignedVarint(in, ts) ||
+        !internal::GetVarint(in, held.seq) ||
+        !internal::GetLengthPrefixed(in, bytes) ||
+        !record_codec_->Decode(bytes, held.event).ok()) {
+      return corrupt("pending events");
+    }
+    held.ts = FromMillis(ts);
+    snapshot.pending.push_back(std::move(held));
+  }
+  for (size_t pattern = 0; pattern < backends_.size(); ++pattern) {
+    Backend& backend = *backends_[pattern];
+    CEP_ASSIGN_OR_RETURN(std::optional<std::string> timers,
+                         backend.GetMeta(kMetaTimers));
+    if (!timers.has_value()) continue;  // a pattern new in this run
+    KeyedMatcher<Record, Value>::TimerSchedule schedule;
+    std::string_view t = *timers;
+    uint64_t count = 0;
+    if (!internal::GetVarint(t, schedule.next_order) ||
+        !internal::GetVarint(t, count)) {
+      return corrupt("timers");
+    }
+    for (uint64_t idx = 0; idx < count; ++idx) {
+      Value key;
+      if (!value_codec_.Decode(t, key).ok()) return corrupt("sensitive keys");
+      schedule.sensitive_keys.push_back(std::move(key));
+    }
+    absl::Status scanned = backend.ForEachMeta(
+        kMetaTimerPrefix,
+        [&](std::string_view name, std::string_view value) -> absl::Status {
+          Value key;
+          KeyedMatcher<Record, Value>::TimerSlot slot;
+          if (!value_codec_.Decode(name, key).ok() || !name.empty() ||
+              !internal::GetSignedVarint(value, slot.at) ||
+              !internal::GetVarint(value, slot.order)) {
+            return corrupt("a timer");
+          }
+          schedule.timers.emplace_back(std::move(key), slot);
+          return absl::OkStatus();
+        });
+    CEP_RETURN_IF_ERROR(scanned);
+    runtime_->op().matcher(pattern).ImportSchedule(std::move(schedule));
+  }
+  checkpoint_ = meta.checkpoint;
+  return meta;
+}
+
+// The structure hash of a compiled pattern over the file's event types:
+// 16 hex digits.
+std::string Checkpointer::Hash(const CompiledPattern& pattern) const {
+  const uint64_t hash =
+      Fnv1a(Fnv1a(kFnvOffset, schema_text_),
+            Cat("pattern ", pattern.file_pattern->name, " key ",
+                pattern.file_pattern->key_field, "\n", pattern.nfa.ToString()));
+  return absl::StrFormat("%016x", hash);
+}
+
+absl::StatusOr<std::unique_ptr<RocksDbStateBackend<Record, Value>>>
+Checkpointer::OpenBackend(std::unique_ptr<RocksDbStore> store,
+                          const std::string& hash) {
+  RocksDbStateOptions state_options;
+  state_options.cache_capacity = options_.state_cache_keys;
+  state_options.pattern_hash = hash;
+  return Backend::Open(std::move(store), state_options, value_codec_,
+                       *record_codec_);
+}
+
+void Checkpointer::AddBackend(std::unique_ptr<Backend> backend) {
+  owned_backends_.push_back(std::move(backend));
+  backends_.push_back(owned_backends_.back().get());
+}
+
+// The state of a version of a pattern that the files no longer declare
+// (namespace NAME@HASH): with --migrate dropped when it holds no key, else
+// drained (its old definition, kept in the state, runs on without
+// starting new partial matches); without it an error, unless it holds
+// nothing and an earlier --migrate run drained it, or no checkpoint ever
+// ran in it. (A finished run holds no key either, but its state belongs
+// to another pattern all the same.)
+absl::Status Checkpointer::DrainOrDrop(
+    const std::string& space, std::unique_ptr<RocksDbStore> store,
+    std::vector<RuntimePattern<Record, Value>>& runtime) {
+  const size_t at = space.rfind('@');
+  const std::string name = space.substr(0, at);
+  const std::string hash =
+      at == std::string::npos ? std::string() : space.substr(at + 1);
+  const std::string where = store->path();
+  CEP_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
+                       OpenBackend(std::move(store), hash));
+  CEP_ASSIGN_OR_RETURN(std::optional<std::string> source,
+                       backend->GetMeta(kMetaSource));
+  if (backend->key_count() == 0) {
+    CEP_ASSIGN_OR_RETURN(std::optional<std::string> draining,
+                         backend->GetMeta(kMetaDraining));
+    // Without a source no checkpoint ran (a run refused at the start).
+    if (options_.migrate || draining.has_value() || !source.has_value()) {
+      return backend->store().Drop();
+    }
+  }
+  if (!options_.migrate) {
+    if (file_.FindPattern(name) == nullptr) {
+      return absl::FailedPreconditionError(
+          Cat(where, ": error: holds the state of pattern '",
+              internal::Printable(name),
+              "', which the pattern files do not declare; run with "
+              "--migrate to let it drain, or with another --state "
+              "directory"));
+    }
+    return absl::FailedPreconditionError(
+        Cat(where, ": error: holds the state of pattern '", name,
+            "' with hash ", internal::Printable(hash),
+            "; the pattern now has hash ", Hash(*FindCompiled(name)),
+            "; run with --migrate to start it fresh while the old version "
+            "drains, or with another --state directory"));
+  }
+  auto cannot = [&](std::string_view why) {
+    return absl::FailedPreconditionError(
+        Cat(where, ": error: cannot drain the old version of pattern '",
+            internal::Printable(name), "': ", why));
+  };
+  if (!source.has_value() || source->empty()) {
+    return cannot("its definition is not in the state (written in C++?)");
+  }
+  absl::StatusOr<PatternFile> old = ParsePatternFile(*source, where);
+  // Text from the database: escaped, in case it is corrupted.
+  if (!old.ok()) {
+    return cannot(internal::Printable(std::string(old.status().message())));
+  }
+  if (absl::Status same = CheckSameEventTypes(file_, *old); !same.ok()) {
+    return cannot(Cat("its event types differ: ", std::string(same.message())));
+  }
+  old_files_.push_back(std::make_unique<PatternFile>(*std::move(old)));
+  const FilePattern* pattern = old_files_.back()->FindPattern(name);
+  if (pattern == nullptr) return cannot("its definition is not in the state");
+  absl::StatusOr<Nfa<Record>> nfa = CompilePattern(pattern->pattern);
+  if (!nfa.ok()) return cannot(std::string(nfa.status().message()));
+  patterns_.push_back(std::make_unique<CompiledPattern>(
+      CompiledPattern{pattern, *std::move(nfa), pattern->types.size() > 1}));
+  if (Hash(*patterns_.back()) != hash) {
+    return cannot("its definition does not give its hash");
+  }
+  RuntimePattern<Record, Value>& drained = runtime.emplace_back(
+      &patterns_.back()->nfa,
+      [pattern](const Record& r) { return pattern->KeyOf(r); },
+      [pattern](const Record& r) { return pattern->Accepts(r); });
+  drained.evaluator =
+      EvaluatorFor(*pattern, options_.evaluator, report_timeouts_);
+  drained.evaluator->start_new_matches = false;
+  migrations_.push_back(Cat("pattern '", name, "': the version with hash ",
+                            hash, " drains the partial matches of ",
+                            backend->key_count(), " keys"));
+  CEP_RETURN_IF_ERROR(backend->SetMeta(kMetaDraining, "1"));
+  AddBackend(std::move(backend));
+  return absl::OkStatus();
+}
+
+// The compiled current version of the file's pattern `name`.
+// REQUIRES: file_.FindPattern(name) != nullptr.
+const CompiledPattern* Checkpointer::FindCompiled(
+    const std::string& name) const {
+  for (const auto& pattern : patterns_) {
+    if (pattern->file_pattern->name == name) return pattern.get();
+  }
+  return nullptr;
+}
+
+absl::Status Checkpointer::Open(
+    std::vector<RuntimePattern<Record, Value>>& runtime,
+    BackendFactory<Record, Value>& factory) {
+  if (options_.parallelism != 1) {
+    return absl::InvalidArgumentError(
+        "--state rocksdb: needs --parallelism 1 in this version");
+  }
+  if (options_.sort_output) {
+    return absl::InvalidArgumentError(
+        "--state rocksdb: cannot be combined with --sort-output");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options_.state_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        Cat("cannot create ", options_.state_dir, ": ", ec.message()));
+  }
+  std::vector<const Schema*> schemas;
+  std::string schema_text;
+  for (const auto& schema : file_.schemas()) {
+    schemas.push_back(schema.get());
+    schema_text += Cat("event ", schema->name(), "\n");
+    for (const FieldDef& field : schema->fields()) {
+      schema_text +=
+          Cat("  ", field.name, " ", static_cast<int>(field.type), "\n");
+    }
+    schema_text += Cat("  key ", schema->key_field().value_or(999), " time ",
+                       schema->time_field().value_or(999), "\n");
+  }
+  record_codec_ = std::make_unique<RecordCodec>(std::move(schemas));
+  schema_text_ = std::move(schema_text);
+  // One database for every pattern, a namespace NAME@HASH each.
+  RocksDbStoreOptions store_options;
+  store_options.path =
+      (std::filesystem::path(options_.state_dir) / "db").string();
+  std::vector<std::string> names;
+  for (const auto& pattern : patterns_) {
+    names.push_back(Cat(pattern->file_pattern->name, "@", Hash(*pattern)));
+  }
+  CEP_ASSIGN_OR_RETURN(RocksDbStore::Shared shared,
+                       RocksDbStore::OpenShared(store_options, names));
+  const std::vector<std::string> others = shared.other_namespaces;
+  if (!others.empty()) {
+    // Open again with the namespaces of old versions, to drain or drop
+    // them.
+    shared.stores.clear();
+    std::vector<std::string> all = names;
+    all.insert(all.end(), others.begin(), others.end());
+    CEP_ASSIGN_OR_RETURN(shared, RocksDbStore::OpenShared(store_options, all));
+  }
+  const size_t current = patterns_.size();
+  for (size_t idx = 0; idx < current; ++idx) {
+    const CompiledPattern& pattern = *patterns_[idx];
+    CEP_ASSIGN_OR_RETURN(
+        std::unique_ptr<Backend> backend,
+        OpenBackend(std::move(shared.stores[idx]), Hash(pattern)));
+    CEP_ASSIGN_OR_RETURN(std::optional<std::string> source,
+                         backend->GetMeta(kMetaSource));
+    if (!source.has_value()) {
+      CEP_RETURN_IF_ERROR(
+          backend->SetMeta(kMetaSource, pattern.file_pattern->source));
+    }
+    AddBackend(std::move(backend));
+  }
+  for (size_t idx = 0; idx < others.size(); ++idx) {
+    CEP_RETURN_IF_ERROR(DrainOrDrop(
+        others[idx], std::move(shared.stores[current + idx]), runtime));
+  }
+  factory = [this](size_t worker, size_t pattern)
+      -> absl::StatusOr<std::unique_ptr<StateBackend<Record, Value>>> {
+    (void)worker;
+    if (pattern >= owned_backends_.size() || !owned_backends_[pattern]) {
+      return absl::InternalError("state backend taken twice");
+    }
+    return std::unique_ptr<StateBackend<Record, Value>>(
+        std::move(owned_backends_[pattern]));
+  };
+  return absl::OkStatus();
+}
+
+}  // namespace cep::run

@@ -1,0 +1,129 @@
+// Checkpointer: the durable state of a run (--state rocksdb:DIR). Opens one
+// RocksDB database for every pattern (a namespace NAME@HASH each, old
+// versions drained or dropped under --migrate), decides when a checkpoint is
+// due, writes the run's meta (input position, output lengths, the events
+// waiting for the watermark, the timers) with the patterns' state in one
+// atomic write, and reads it back to resume.
+// Internal to src/run/: not installed, not under include/.
+//
+// The meta ("run", version 2) is written once, with the first pattern's
+// state; the timers ("timers", "timer/<key>") per pattern, from the matchers
+// of worker 0. The state and timers of each pattern are staged by
+// StagePattern(), so that a run with several workers could stage each
+// worker's key groups the same way before the one commit.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+#include "cep/codec.hpp"
+#include "cep/dsl.hpp"
+#include "cep/event.hpp"
+#include "cep/rocksdb_state.hpp"
+#include "cep/run.hpp"
+#include "cep/runtime.hpp"
+#include "cep/time.hpp"
+
+#include "compiled_pattern.hpp"
+#include "output_writer.hpp"
+#include "source.hpp"
+
+namespace cep::run {
+
+// What a checkpoint records besides the state of the patterns.
+struct RunMeta {
+  uint64_t checkpoint = 0;  // its number, from 1
+  SourcePosition position;  // of the input (one partition)
+  uint64_t errors = 0;      // lines skipped so far
+  Timestamp max_ts = kMinWatermark;
+  std::array<uint64_t, kOutputCount> lengths{};  // RecordedLength per output
+  RuntimeSnapshot<Record> snapshot;
+};
+
+class Checkpointer {
+ public:
+  // `patterns` (the current versions, compiled) gets the old versions
+  // Open() drains appended. All must outlive the checkpointer.
+  Checkpointer(const PatternFile& file, const RunOptions& options,
+               std::vector<std::unique_ptr<CompiledPattern>>& patterns,
+               bool report_timeouts);
+
+  // Opens the state under RunOptions::state_dir: `runtime` gets the old
+  // versions to drain, `factory` hands the backends to the runtime.
+  // Errors: kInvalidArgument for parallelism > 1 or sort_output;
+  // kFailedPrecondition for state of another pattern version (without
+  // --migrate) or one that cannot drain; the store's errors.
+  [[nodiscard]] absl::Status Open(
+      std::vector<RuntimePattern<Record, Value>>& runtime,
+      BackendFactory<Record, Value>& factory);
+
+  // The runtime the backends went to (tracks its timers' changes).
+  void Attach(Runtime<Record, Value>& runtime);
+
+  // The last checkpoint's meta, its timers imported into the runtime's
+  // matchers; nullopt when the directory holds none.
+  // Errors: kDataLoss when the meta does not decode; the store's errors.
+  [[nodiscard]] absl::StatusOr<std::optional<RunMeta>> Load();
+
+  // One more input event since the last checkpoint.
+  void CountEvent() { ++events_since_; }
+  // Whether --checkpoint-every asks for a checkpoint after line `line_no`.
+  bool Due(uint64_t line_no) const;
+
+  // Writes a checkpoint: `meta` (its checkpoint number and snapshot are set
+  // here) and every pattern's state, in one atomic write; then, with
+  // --keep-checkpoints, a copy of the database.
+  // REQUIRES: the outputs are flushed and their lengths in `meta`.
+  [[nodiscard]] absl::Status Write(RunMeta meta);
+
+  uint64_t checkpoint() const { return checkpoint_; }
+  void set_checkpoint(uint64_t checkpoint) { checkpoint_ = checkpoint; }
+  const std::vector<std::string>& migrations() const { return migrations_; }
+
+ private:
+  using Backend = RocksDbStateBackend<Record, Value>;
+
+  std::string Hash(const CompiledPattern& pattern) const;
+  absl::StatusOr<std::unique_ptr<Backend>> OpenBackend(
+      std::unique_ptr<RocksDbStore> store, const std::string& hash);
+  void AddBackend(std::unique_ptr<Backend> backend);
+  absl::Status DrainOrDrop(const std::string& space,
+                           std::unique_ptr<RocksDbStore> store,
+                           std::vector<RuntimePattern<Record, Value>>& runtime);
+  const CompiledPattern* FindCompiled(const std::string& name) const;
+  // Stages the state of `pattern` and the timers that changed since the
+  // last checkpoint.
+  absl::Status StagePattern(size_t pattern);
+  absl::Status StageTimers(size_t pattern, Backend& backend);
+  absl::Status KeepSnapshot();
+
+  const PatternFile& file_;
+  const RunOptions& options_;
+  std::vector<std::unique_ptr<CompiledPattern>>& patterns_;
+  bool report_timeouts_;
+  Runtime<Record, Value>* runtime_ = nullptr;
+  ValueCodec value_codec_;
+  std::unique_ptr<RecordCodec> record_codec_;
+  // The backends, owned by the runtime once it starts.
+  std::vector<std::unique_ptr<Backend>> owned_backends_;
+  std::vector<Backend*> backends_;
+  std::string schema_text_;  // the event types, for pattern hashes
+  // --migrate: the old versions' files, and what is drained.
+  std::vector<std::unique_ptr<PatternFile>> old_files_;
+  std::vector<std::string> migrations_;
+  uint64_t checkpoint_ = 0;
+  uint64_t events_since_ = 0;
+  uint64_t commit_points_at_checkpoint_ = 0;  // checkpoint_with_loop
+  int64_t last_checkpoint_ns_ = SteadyClockNanos();
+};
+
+}  // namespace cep::run

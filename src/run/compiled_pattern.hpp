@@ -1,0 +1,67 @@
+// The patterns of a run, compiled: what the outputs (pattern names, "type"
+// in events), the checkpoints (structure hashes) and the runtime share.
+// Internal to src/run/: not installed, not under include/.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/hash/hash.h"
+
+#include "cep/dsl.hpp"
+#include "cep/evaluator.hpp"
+#include "cep/event.hpp"
+#include "cep/nfa.hpp"
+
+namespace cep::run {
+
+// 64-bit FNV-1a, stable across builds and platforms (structure hashes,
+// match ids).
+inline constexpr uint64_t kFnvOffset = 14695981039346656037ull;
+inline uint64_t Fnv1a(uint64_t hash, std::string_view bytes) {
+  for (const char c : bytes) {
+    hash ^= static_cast<uint8_t>(c);
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+// One pattern of the file, compiled. Not movable: the runtime points at the
+// NFA.
+struct CompiledPattern {
+  const FilePattern* file_pattern;
+  Nfa<Record> nfa;
+  bool with_types;  // events carry "type" in the output
+};
+
+// absl::Hash of pattern.KeyOf(record), hashed in place: routing an event to
+// a worker (RuntimePattern::key_hash) copies no key.
+inline std::function<uint64_t(const Record&)> KeyHashOf(
+    const FilePattern& pattern) {
+  return [&pattern](const Record& record) -> uint64_t {
+    const int index = pattern.key_index[record.schema().id()];
+    if (index < 0) return absl::Hash<Value>{}(Value());
+    return absl::Hash<Value>{}(record[static_cast<size_t>(index)]);
+  };
+}
+
+// The evaluator options of `pattern`: the run's (`options`), with its
+// header's `max partial matches` clause winning (and keeping it per run:
+// only runs of their own can be capped); timed-out partial matches are
+// built only when some output takes them (`report_timeouts`).
+inline EvaluatorOptions EvaluatorFor(const FilePattern& pattern,
+                                     EvaluatorOptions options,
+                                     bool report_timeouts) {
+  if (pattern.max_partial_matches) {
+    options.max_partial_matches = *pattern.max_partial_matches;
+    options.strategy = EvaluationStrategy::kPerRun;
+  }
+  if (pattern.overflow_policy)
+    options.overflow_policy = *pattern.overflow_policy;
+  options.report_timeouts = report_timeouts;
+  return options;
+}
+
+}  // namespace cep::run

@@ -1,0 +1,95 @@
+// Source: where a run's events come from, as frames (framing.hpp) with a
+// position a checkpoint can record and a resumed run can go back to.
+// Internal to src/run/: not installed, not under include/.
+//
+// A source has one or more partitions, each an ordered sequence of frames
+// with its own position (a byte offset for a file); the run reads them
+// through Next() in one order, the one seq numbers follow. A file or stdin
+// has one partition. A message-queue source (Kafka) would have several,
+// each message a frame and its offset the position; a checkpoint would then
+// record one position per partition.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <istream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+
+#include "framing.hpp"
+
+namespace cep::run {
+
+// Where a partition is: the position after the last frame taken, and the
+// number of frames (lines) taken.
+struct SourcePosition {
+  uint64_t offset = 0;
+  uint64_t line_no = 0;
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  // Names the input in errors ("events.jsonl").
+  virtual std::string_view name() const = 0;
+  virtual size_t partitions() const = 0;
+  // The next frame, valid until the next call; false when there is none:
+  // the end of the input, a stop request, or a read error (see Status()).
+  virtual bool Next(Frame& frame) = 0;
+  // Whether the next Next() can answer without waiting for input (a live
+  // stream that has nothing more yet: false). May answer false when
+  // unsure; a run then hands on what it read before reading on.
+  virtual bool Ready() const = 0;
+  // After Next() returned false: kUnavailable when reading failed.
+  [[nodiscard]] virtual absl::Status Status() const = 0;
+  // The position of `partition` after the frames taken so far.
+  virtual SourcePosition Position(size_t partition) const = 0;
+  // Resume: moves `partition` to `position` (recorded by a checkpoint) with
+  // the frames taken so far (a CSV header) counted in. Errors:
+  // kFailedPrecondition when the input is shorter than the position.
+  [[nodiscard]] virtual absl::Status Seek(size_t partition,
+                                          SourcePosition position) = 0;
+};
+
+// An std::istream (a file, stdin, a pipe) framed into lines: one partition
+// whose position is a byte offset.
+class StreamSource final : public Source {
+ public:
+  // `input` must outlive the source. `resume_dir` names the state directory
+  // in a failed Seek()'s error.
+  StreamSource(std::istream& input, std::string_view name,
+               size_t max_line_bytes, bool drop_rest,
+               const std::atomic<bool>* stop, std::string resume_dir)
+      : input_(input),
+        name_(name),
+        framer_(max_line_bytes, drop_rest, stop),
+        resume_dir_(std::move(resume_dir)) {}
+
+  std::string_view name() const override { return name_; }
+  size_t partitions() const override { return 1; }
+  bool Next(Frame& frame) override { return framer_.Next(input_, frame); }
+  // Bytes buffered in the stream (std::streambuf::in_avail(), which an
+  // InputFile answers for its file or pipe), or for std::cin, input
+  // waiting on descriptor 0.
+  bool Ready() const override;
+  absl::Status Status() const override;
+  SourcePosition Position(size_t partition) const override {
+    (void)partition;
+    return {framer_.offset(), framer_.line_no()};
+  }
+  // A seek, or for an input that cannot seek (a pipe) reading and dropping
+  // the bytes up to the position.
+  absl::Status Seek(size_t partition, SourcePosition position) override;
+
+ private:
+  std::istream& input_;
+  std::string_view name_;
+  LineFramer framer_;
+  std::string resume_dir_;
+};
+
+}  // namespace cep::run
