@@ -22,7 +22,11 @@ Drives the `cep` binary as subprocesses, standard library only:
      run), results.md (tables, machine named), PNG plots drawn by gnuplot.
   5. CORE's never-completing stock query (`cep gen stock-ticks --query
      3,never --window W`) for W = 100, 1000, 10000, 100000 over one
-     stock-ticks file: events/s per W and the ratio W=10^5 / W=10^2.
+     stock-ticks file, under both evaluation strategies (`--evaluation
+     auto`: shared partial matches; `--evaluation per-run`, no cap, given
+     at most the stock cap per W): events/s per W, the ratio W=10^5 /
+     W=10^2, a plot, and the check that both strategies count the same
+     timed-out partial matches wherever both read every event.
   6. --vs 'COMMAND {input}': times an external command on the workload file;
      it prints its match count as the last line of stdout.
 
@@ -438,7 +442,7 @@ class Harness:
         p = self.p
         per_config = 1 + len(p["fractions"]) + 1
         self.total = len(self.configs) * per_config + (
-            0 if self.args.no_stock else len(STOCK_WINDOWS) + 1)
+            0 if self.args.no_stock else 2 * len(STOCK_WINDOWS) + 1)
         saturation = {}
         for config in self.configs:
             n = ladder_up(p["pilot_events"])
@@ -498,13 +502,16 @@ pattern core_stock_3_never on Stock
 }}
 """, "written by bench/compare.py (cep gen has no --query)")
 
-    def stock_run(self, query, data, cap):
+    def stock_run(self, query, data, cap, strategy="shared"):
         stats_path = os.path.join(self.work, "stock-stats.json")
         if os.path.exists(stats_path):
             os.unlink(stats_path)
         cmd = [self.cep, "run", query, "--input", data, "--output",
                os.path.join(self.work, "stock-matches.jsonl"),
                "--stats-json", stats_path]
+        if strategy == "per-run":
+            # Every partial match a run of its own, none evicted.
+            cmd += ["--evaluation", "per-run", "--max-partial-matches", "0"]
         rc, _, err, wall, timed_out = run_process(cmd, cap)
         try:
             with open(stats_path) as f:
@@ -570,27 +577,39 @@ pattern core_stock_3_never on Stock
                 f"{', '.join(f'{w:,}' for w in same)}, so those runs do the same "
                 f"work.")
         for w in STOCK_WINDOWS:
-            if w == biggest and not probe["stopped"]:
-                stats = probe
-            else:
-                stats = self.stock_run(queries[w], data, 2 * cap + 30)
-            self.step += 1
-            log(f"[{self.step}/{total}] stock query W={w}: {stats['events']} "
-                f"events, {fmt_rate(stats['events_per_s'])} ev/s, "
-                f"{stats['cpu_ns_per_event']:.0f} CPU ns/ev, "
-                f"{stats['timeouts']} timeouts"
-                + (", STOPPED at the cap" if stats["stopped"] else ""))
-            self.stock_rows.append(dict(
-                workload="core-stock-3-never", window=w, input_events=n,
-                events=stats["events"], stopped=stats["stopped"],
-                wall_s=round(stats["wall_s"], 3),
-                events_per_s=round(stats["events_per_s"], 1),
-                cpu_ns_per_event=stats["cpu_ns_per_event"],
-                max_rss_kb=stats["max_rss_kb"], matches=stats["matches"],
-                timeouts=stats["timeouts"]))
-            if stats["matches"]:
-                self.fail(f"stock query W={w}: {stats['matches']} matches, "
-                          f"the never-completing query must have none")
+            counted = {}
+            for strategy in ("shared", "per-run"):
+                if strategy == "shared" and w == biggest and not probe["stopped"]:
+                    stats = probe
+                elif strategy == "shared":
+                    stats = self.stock_run(queries[w], data, 2 * cap + 30)
+                else:
+                    stats = self.stock_run(queries[w], data, cap, strategy)
+                self.step += 1
+                log(f"[{self.step}/{total}] stock query W={w} {strategy}: "
+                    f"{stats['events']} events, "
+                    f"{fmt_rate(stats['events_per_s'])} ev/s, "
+                    f"{stats['cpu_ns_per_event']:.0f} CPU ns/ev, "
+                    f"{stats['timeouts']} timeouts"
+                    + (", STOPPED at the cap" if stats["stopped"] else ""))
+                self.stock_rows.append(dict(
+                    workload="core-stock-3-never", window=w, strategy=strategy,
+                    input_events=n, events=stats["events"],
+                    stopped=stats["stopped"], wall_s=round(stats["wall_s"], 3),
+                    events_per_s=round(stats["events_per_s"], 1),
+                    cpu_ns_per_event=stats["cpu_ns_per_event"],
+                    max_rss_kb=stats["max_rss_kb"], matches=stats["matches"],
+                    timeouts=stats["timeouts"]))
+                if stats["matches"]:
+                    self.fail(f"stock query W={w} {strategy}: "
+                              f"{stats['matches']} matches, the "
+                              f"never-completing query must have none")
+                if not stats["stopped"]:
+                    counted[strategy] = stats["timeouts"]
+            if len(counted) == 2 and counted["shared"] != counted["per-run"]:
+                self.fail(f"stock query W={w}: shared partial matches count "
+                          f"{counted['shared']} timeouts, per run "
+                          f"{counted['per-run']}")
 
     # -- --vs: an external command over the same workload.
     def versus(self):
@@ -636,8 +655,8 @@ CSV_FIELDS = ["workload", "loop", "trigger", "state", "checkpoint_every", "kind"
               "latency_p99_ns", "latency_p999_ns", "latency_max_ns",
               "cpu_ns_per_event", "max_rss_kb", "matches", "planted",
               "reference_matches", "ids_equal_reference", "correct", "window",
-              "input_events", "stopped", "timeouts", "command", "agrees",
-              "status"]
+              "input_events", "strategy", "stopped", "timeouts", "command",
+              "agrees", "status"]
 
 
 def write_csv(h, path):
@@ -762,30 +781,35 @@ def write_markdown(h, path, info, elapsed, plots, load_start, load_end):
         L.append(f"`cep gen stock-ticks --events N --seed {a.seed}`, the query "
                  f"from {h.stock_source} (SELL INTC, BUY RIMM, BUY QQQ, then a "
                  f"step no event matches; followed by any; no key), W in "
-                 f"stock_time units (ms), unpaced, in-memory state, no "
-                 f"partial-match cap (`cep run` has no flag for "
-                 f"`EvaluatorOptions::max_partial_matches`). Each W was given at "
-                 f"most {2 * p['stock_cap'] + 30:.0f} s.")
+                 f"stock_time units (ms), unpaced, in-memory state. shared: "
+                 f"`--evaluation auto` (the pattern shares its partial "
+                 f"matches), given at most {2 * p['stock_cap'] + 30:.0f} s; "
+                 f"per-run: `--evaluation per-run --max-partial-matches 0` "
+                 f"(no cap), given at most {p['stock_cap']:.0f} s per W. "
+                 f"Timed-out partial matches are counted, not written.")
         L.append("")
-        L.append("| W | events | events/s | CPU ns/event | peak RSS | timed-out "
-                 "partial matches | note |")
-        L.append("| ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        L.append("| W | strategy | events | events/s | CPU ns/event | peak RSS "
+                 "| timed-out partial matches | note |")
+        L.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |")
         for r in h.stock_rows:
             note = (f"stopped at the cap after {r['events']:,} of "
                     f"{r['input_events']:,}" if r["stopped"] else "")
-            L.append(f"| {r['window']:,} | {r['events']:,} | "
+            L.append(f"| {r['window']:,} | {r['strategy']} | {r['events']:,} | "
                      f"{fmt_rate(r['events_per_s'])} | {r['cpu_ns_per_event']:,.0f} "
                      f"| {r['max_rss_kb'] / 1024:.0f} MiB | {r['timeouts']:,} | {note} |")
-        by_w = {r["window"]: r for r in h.stock_rows}
-        lo, hi = by_w.get(STOCK_WINDOWS[0]), by_w.get(STOCK_WINDOWS[-1])
-        if lo and hi and lo["events_per_s"] > 0:
-            ratio = hi["events_per_s"] / lo["events_per_s"]
-            cpu_ratio = (lo["cpu_ns_per_event"] / hi["cpu_ns_per_event"]
-                         if hi["cpu_ns_per_event"] else 0)
-            L.append("")
-            L.append(f"events/s at W=10^5 ÷ events/s at W=10^2: **{ratio:.3g}** "
-                     f"(CPU time per event: {cpu_ratio:.3g}); target ≥ 0.5 "
-                     f"(within 2x): **{'met' if ratio >= 0.5 else 'missed'}**.")
+        for strategy in ("shared", "per-run"):
+            by_w = {r["window"]: r for r in h.stock_rows
+                    if r["strategy"] == strategy}
+            lo, hi = by_w.get(STOCK_WINDOWS[0]), by_w.get(STOCK_WINDOWS[-1])
+            if lo and hi and lo["events_per_s"] > 0:
+                ratio = hi["events_per_s"] / lo["events_per_s"]
+                cpu_ratio = (lo["cpu_ns_per_event"] / hi["cpu_ns_per_event"]
+                             if hi["cpu_ns_per_event"] else 0)
+                L.append("")
+                L.append(f"{strategy}: events/s at W=10^5 ÷ events/s at W=10^2: "
+                         f"**{ratio:.3g}** (CPU time per event: {cpu_ratio:.3g}); "
+                         f"target ≥ 0.5 (within 2x): "
+                         f"**{'met' if ratio >= 0.5 else 'missed'}**.")
         L.append("")
     # Versus.
     if h.vs_rows:
@@ -926,6 +950,29 @@ def make_plots(h, out, require):
                     "plot " + ", \\\n     ".join(series) + "\n")
         scripts.append(gp)
         plots.append((png, f"latency CDF at {fmt_rate(h.common_rate)} events/s"))
+    # (c) the never-completing stock query: events/s by window, per strategy.
+    series = []
+    for strategy in ("shared", "per-run"):
+        pts = [(r["window"], max(r["events_per_s"], 1)) for r in h.stock_rows
+               if r["strategy"] == strategy]
+        if not pts:
+            continue
+        d = dat(f"stock-{strategy}.dat", sorted(pts))
+        series.append(f"'{d}' using 1:2 with linespoints lw 2 pt 7 "
+                      f"title '{strategy}'")
+    if series:
+        png = "stock-window.png"
+        gp = os.path.join(gdir, "stock-window.gp")
+        with open(gp, "w") as f:
+            f.write(f"set terminal {term}\nset output '{os.path.join(out, png)}'\n"
+                    "set title 'CORE never-completing stock query: "
+                    "throughput by window'\n"
+                    "set xlabel 'window W (events)'\nset ylabel 'events/s'\n"
+                    "set logscale xy\nset grid\nset key outside right top\n"
+                    "set format y '%.0s%c'\nset format x '%.0s%c'\n"
+                    "plot " + ", \\\n     ".join(series) + "\n")
+        scripts.append(gp)
+        plots.append((png, "stock query throughput by window, per strategy"))
     done = []
     for gp, plot in zip(scripts, plots):
         r = subprocess.run([gnuplot, gp], capture_output=True, text=True)

@@ -58,14 +58,43 @@ std::string ReadFile(const fs::path& path) {
   return out.str();
 }
 
-TEST(CrashRecoveryTest, KilledRunsResumeToTheSameBytes) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("cep_crash_recovery_" + std::to_string(::getpid()));
+// patterns/card_testing.cep under `after match no skip`: a pattern whose
+// keys keep shared partial matches (SharedRunsState in RocksDB).
+constexpr const char* kSharedCardTesting = R"(event Auth {
+  card      string     key
+  amount    double
+  merchant  string
+  result    string
+  ts        timestamp  time
+}
+
+pattern card_testing_shared on Auth within 30m {
+  begin probe {3,} consecutive greedy where amount <= 2.00 and result == "approved"
+  not followed by refund where result == "refund"
+  followed by cashout where amount >= 500 and result == "approved"
+}
+)";
+
+// Kills `cep run PATTERN --state rocksdb:...` at random moments until a run
+// completes; its outputs must equal a crash-free run's.
+void KilledRunsResumeToTheSameBytes(const std::string& name,
+                                    const std::string& pattern_text) {
+  const fs::path dir =
+      fs::temp_directory_path() /
+      ("cep_crash_recovery_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string cep = CEP_BINARY;
-  const std::string pattern =
+  std::string pattern =
       (fs::path(CEP_SOURCE_DIR) / "patterns" / "card_testing.cep").string();
+  if (!pattern_text.empty()) {
+    pattern = (dir / "pattern.cep").string();
+    std::ofstream(pattern) << pattern_text;
+    ASSERT_EQ(
+        Wait(Spawn({cep, "explain", pattern}, (dir / "explain").string())), 0);
+    ASSERT_NE(ReadFile(dir / "explain").find("strategy: shared runs"),
+              std::string::npos);
+  }
   const std::string input = (dir / "in.jsonl").string();
 
   ASSERT_EQ(Wait(Spawn({cep, "gen", "card-testing", "--events", "100000",
@@ -128,11 +157,20 @@ TEST(CrashRecoveryTest, KilledRunsResumeToTheSameBytes) {
   // Restart until a run completes.
   ASSERT_EQ(Wait(Spawn(durable, "")), 0);
   EXPECT_GE(killed, 10);
-  RecordProperty("killed", killed);
-  RecordProperty("completed_before_kill", completed);
+  ::testing::Test::RecordProperty("killed", killed);
+  ::testing::Test::RecordProperty("completed_before_kill", completed);
   EXPECT_EQ(ReadFile(dir / "out"), reference);
   EXPECT_EQ(ReadFile(dir / "to"), ReadFile(dir / "ref.to"));
   fs::remove_all(dir);
+}
+
+TEST(CrashRecoveryTest, KilledRunsResumeToTheSameBytes) {
+  KilledRunsResumeToTheSameBytes("per_run", "");
+}
+
+TEST(CrashRecoveryTest,
+     KilledRunsWithSharedPartialMatchesResumeToTheSameBytes) {
+  KilledRunsResumeToTheSameBytes("shared", kSharedCardTesting);
 }
 
 }  // namespace
