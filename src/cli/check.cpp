@@ -265,10 +265,12 @@ class BoundsWriter {
     }
     if (bounds_.shared_runs) {
       out +=
-          "      memory stays linear: shared partial matches (strategy shared "
-          "runs)\n";
+          "      memory stays linear: shared partial matches (the shared-runs "
+          "strategy, see `cep explain`)\n";
     } else {
-      out += "      strategy per run: each event visits every partial match\n";
+      out +=
+          "      per-run strategy (see `cep explain`): each event visits every "
+          "partial match\n";
     }
     return out;
   }
@@ -415,12 +417,19 @@ class BoundsWriter {
         does = doubles ? "every subset of the events is a partial match"
                        : "a partial match both takes and skips each event";
         break;
-      case BoundFactor::Kind::kGroupLoop:
-        what = "group " + Words(factor.stage);
+      case BoundFactor::Kind::kGroupLoop: {
+        const Stage<Record>* found =
+            FindStage(pattern_.pattern.stages(), factor.stage);
+        const bool any =
+            found != nullptr &&
+            found->quantifier.inner == Contiguity::kNonDeterministicRelaxed;
+        what = (any ? "`any combination` on the group " : "group ") +
+               Words(factor.stage);
         does = doubles ? "every event doubles the repetitions"
                        : "at each repetition a partial match both repeats "
                          "and goes on";
         break;
+      }
       case BoundFactor::Kind::kStage:
         what = "stage " + Words(factor.stage);
         does = doubles ? "every event doubles its partial matches"
@@ -554,7 +563,9 @@ std::optional<PatternFile> LoadOrReport(const std::string& path,
 CommandSpec CheckCommand() {
   return CommandSpec{
       .name = "check",
-      .summary = "Check pattern files and describe their patterns",
+      .summary =
+          "Check pattern files, describe their patterns and warn "
+          "about partial matches that can blow up",
       .positionals = {{.name = "FILE",
                        .help = "pattern files (.cep), one or more",
                        .repeated = true}},
