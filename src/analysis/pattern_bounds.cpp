@@ -43,6 +43,11 @@ constexpr size_t kMaxEnumeratedConditions = 12;
 // A PROCEED closure longer than this is cut (the compiler refuses loops of
 // PROCEED edges that can all hold; this only guards the analysis).
 constexpr size_t kMaxClosureSteps = 4096;
+// Transitions the analysis of one pattern visits before it stops
+// enumerating: past it every condition is taken to hold, and every stay-and-
+// leave counts as a factor n (overstatements at worst), so that `cep check`
+// stays fast on the largest automata the compiler builds.
+constexpr size_t kWorkBudget = size_t{1} << 25;
 
 enum class Truth : uint8_t { kFalse, kTrue, kUnknown };
 
@@ -126,7 +131,7 @@ class Analyzer {
 
   // The user conditions on the transitions of `from` and of every state
   // its PROCEED edges reach.
-  std::vector<int32_t> ReachedUsers(uint32_t from) const {
+  std::vector<int32_t> ReachedUsers(uint32_t from) {
     std::vector<int32_t> users;
     std::vector<uint32_t> open = {from};
     absl::flat_hash_set<uint32_t> seen;
@@ -134,6 +139,7 @@ class Analyzer {
       const uint32_t s = open.back();
       open.pop_back();
       if (!seen.insert(s).second) continue;
+      work_ += states_[s].transitions.size() + 1;
       for (const Transition& t : states_[s].transitions) {
         CollectUsers(t.condition, users);
         if (t.action == Action::kProceed) open.push_back(t.target);
@@ -146,7 +152,7 @@ class Analyzer {
   // edges whose condition may hold are followed, TAKE and IGNORE edges that
   // may hold fire; the start computation ignores nothing; a fired edge into
   // a stop state discards the whole branch (nullopt).
-  std::optional<Step> Walk(uint32_t from) const {
+  std::optional<Step> Walk(uint32_t from) {
     const bool from_start = from == a_.start_state;
     Step step;
     bool stop = false;
@@ -155,6 +161,7 @@ class Analyzer {
     while (!open.empty() && visits++ < kMaxClosureSteps) {
       const uint32_t s = open.back();
       open.pop_back();
+      work_ += states_[s].transitions.size() + 1;
       for (const Transition& t : states_[s].transitions) {
         if (from_start && t.action == Action::kIgnore) continue;
         if (Eval(t.condition) == Truth::kFalse) continue;
@@ -185,8 +192,9 @@ class Analyzer {
     for (uint32_t s = 0; s < states_.size(); ++s) {
       const StateType type = states_[s].type;
       if (type == StateType::kFinal || type == StateType::kStop) continue;
-      std::vector<int32_t> users = ReachedUsers(s);
-      if (users.size() > kMaxEnumeratedConditions) {
+      std::vector<int32_t> users;
+      if (work_ < kWorkBudget) users = ReachedUsers(s);
+      if (users.size() > kMaxEnumeratedConditions || work_ >= kWorkBudget) {
         users.clear();  // all unknown: every edge fires
       }
       const uint64_t assignments = uint64_t{1} << users.size();
@@ -387,7 +395,7 @@ class Analyzer {
   // stage's runs cannot survive. When the conditions are too many to
   // enumerate, the factor counts (an overstatement at worst).
   bool FactorHolds(uint32_t c, uint32_t s, uint32_t target) {
-    if (s == a_.start_state) return true;
+    if (s == a_.start_state || work_ >= kWorkBudget) return true;
     const auto key = std::make_pair(s, target);
     if (auto it = factor_cache_.find(key); it != factor_cache_.end()) {
       return it->second;
@@ -395,6 +403,7 @@ class Analyzer {
     std::vector<uint32_t> downstream = {target};
     absl::flat_hash_set<uint32_t> seen = {target};
     for (size_t i = 0; i < downstream.size(); ++i) {
+      work_ += successors_[downstream[i]].size() + 1;
       for (const uint32_t t : successors_[downstream[i]]) {
         if (seen.insert(t).second) downstream.push_back(t);
       }
@@ -411,7 +420,8 @@ class Analyzer {
     }
     const size_t work = (members_[c].size() + downstream.size())
                         << std::min<size_t>(users.size(), 40);
-    if (users.size() > kMaxEnumeratedConditions || work > (size_t{1} << 22)) {
+    if (users.size() > kMaxEnumeratedConditions || work > (size_t{1} << 22) ||
+        work_ + work >= kWorkBudget) {
       return factor_cache_[key] = true;
     }
     // Edges of `c` on events some downstream run survives, and whether `s`
@@ -616,6 +626,7 @@ class Analyzer {
   std::vector<std::vector<uint32_t>> members_;
   std::vector<bool> cyclic_;
   absl::flat_hash_map<std::pair<uint32_t, uint32_t>, bool> factor_cache_;
+  size_t work_ = 0;  // transitions visited, against kWorkBudget
 };
 
 }  // namespace

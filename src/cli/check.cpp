@@ -245,8 +245,10 @@ class BoundsWriter {
     if (bounds_.growth == BoundGrowth::kExponential) {
       out += "      doubles: " + Factor(bounds_.factors.front(), true) + "\n";
     } else {
-      for (const BoundFactor& factor : bounds_.factors) {
-        out += "      n: " + Factor(factor, true) + "\n";
+      for (const auto& [factor, count] : Distinct()) {
+        out += "      " +
+               (count == 1 ? std::string("n") : "n^" + std::to_string(count)) +
+               ": " + Factor(factor, true) + "\n";
       }
     }
     if (bounds_.unbounded && bounds_.growth != BoundGrowth::kConstant) {
@@ -283,10 +285,11 @@ class BoundsWriter {
         "warning: pattern '" + pattern_.name + "': partial matches per key ";
     // The constructs behind the growth, the first stage's left out.
     std::string causes;
-    for (const BoundFactor& factor : bounds_.factors) {
+    for (const auto& [factor, count] : Distinct()) {
       if (factor.kind == BoundFactor::Kind::kStart) continue;
       if (!causes.empty()) causes += ", ";
       causes += Factor(factor, false);
+      if (count > 1) causes += " (" + std::to_string(count) + " times)";
     }
     if (bounds_.growth == BoundGrowth::kExponential) {
       const BoundFactor& factor = bounds_.factors.front();
@@ -306,6 +309,20 @@ class BoundsWriter {
   }
 
  private:
+  // The factors in order, each repeated one once with its count (a
+  // `{3} any combination` stage is a factor n per optional repetition).
+  std::vector<std::pair<BoundFactor, int>> Distinct() const {
+    std::vector<std::pair<BoundFactor, int>> distinct;
+    for (const BoundFactor& factor : bounds_.factors) {
+      if (!distinct.empty() && distinct.back().first == factor) {
+        ++distinct.back().second;
+      } else {
+        distinct.emplace_back(factor, 1);
+      }
+    }
+    return distinct;
+  }
+
   // The pattern's header caps its partial matches per key.
   bool Capped() const { return pattern_.max_partial_matches.value_or(0) > 0; }
 
