@@ -231,6 +231,10 @@ class Analyzer {
         }
       }
     }
+    predecessors_.assign(n, {});
+    for (uint32_t s = 0; s < n; ++s) {
+      for (const uint32_t t : successors_[s]) predecessors_[t].push_back(s);
+    }
     constexpr uint32_t kUnvisited = std::numeric_limits<uint32_t>::max();
     std::vector<uint32_t> index(n, kUnvisited), low(n, 0);
     std::vector<bool> on_stack(n, false);
@@ -518,6 +522,30 @@ class Analyzer {
     return *s;
   }
 
+  // Whether `stage` is the first stage of `group` (nested groups included).
+  bool Heads(const BoundsStage& stage, const BoundsStage& group) const {
+    for (const BoundsStage* s = &stage; FirstOfParent(*s);) {
+      s = &stages_[static_cast<size_t>(s->parent)];
+      if (s == &group) return true;
+    }
+    return false;
+  }
+
+  // Whether a run reaches `state` (of component `c`) from inside `group`
+  // (a later repetition) rather than from before it.
+  bool EnteredFromGroup(uint32_t c, uint32_t state,
+                        const BoundsStage& group) const {
+    for (const uint32_t p : predecessors_[state]) {
+      if (component_[p] == c) continue;
+      const std::string name = StageName(p);
+      if (name.empty() || std::find(group.leaves.begin(), group.leaves.end(),
+                                    name) != group.leaves.end()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   // The innermost looping or ranged group around `stage`, or nullptr.
   const BoundsStage* QuantifiedGroup(const BoundsStage& stage) const {
     for (int p = stage.parent; p >= 0;
@@ -546,9 +574,19 @@ class Analyzer {
     return false;
   }
 
+  // A state of component `c` that belongs to a stage (a group's loop has a
+  // state of its own, of no stage), else `state`.
+  uint32_t StagedMember(uint32_t c, uint32_t state) const {
+    if (states_[state].stage != kNoStage) return state;
+    for (const uint32_t s : members_[c]) {
+      if (states_[s].stage != kNoStage) return s;
+    }
+    return state;
+  }
+
   BoundFactor Describe(uint32_t c, uint32_t witness) const {
     BoundFactor factor;
-    factor.stage = StageName(witness);
+    factor.stage = StageName(StagedMember(c, witness));
     if (witness == a_.start_state) {
       factor.kind = BoundFactor::Kind::kStart;
       return factor;
@@ -569,6 +607,17 @@ class Analyzer {
           stage->quantifier.inner == Contiguity::kNonDeterministicRelaxed
               ? BoundFactor::Kind::kAnyCombination
               : BoundFactor::Kind::kLoop;
+      return factor;
+    }
+    if (group != nullptr && Heads(*stage, *group) &&
+        EnteredFromGroup(c, witness, *group)) {
+      // The group's head waiting for a later repetition: the group's inner
+      // contiguity applies.
+      factor.kind =
+          group->quantifier.inner == Contiguity::kNonDeterministicRelaxed
+              ? BoundFactor::Kind::kAnyCombination
+              : BoundFactor::Kind::kGroupLoop;
+      factor.stage = group->name;
       return factor;
     }
     const BoundsStage& outer = OuterOf(*stage);
@@ -592,14 +641,7 @@ class Analyzer {
 
   UnboundedWait Waiting(uint32_t c) const {
     UnboundedWait wait;
-    uint32_t state = members_[c][0];
-    for (const uint32_t s : members_[c]) {
-      if (states_[s].stage != kNoStage) {
-        state = s;
-        break;
-      }
-    }
-    wait.stage = StageName(state);
+    wait.stage = StageName(StagedMember(c, members_[c][0]));
     if (TakesInside(c)) {
       const BoundsStage* stage = FindStage(wait.stage);
       if (stage != nullptr) {
@@ -612,6 +654,8 @@ class Analyzer {
         }
       }
       wait.kind = UnboundedWait::Kind::kLoop;
+    } else if (const BoundsStage* stage = FindStage(wait.stage)) {
+      wait.stage = OuterOf(*stage).name;  // a group's first stage: the group
     }
     return wait;
   }
@@ -622,6 +666,7 @@ class Analyzer {
   std::vector<Truth> values_;
   std::vector<std::vector<Step>> steps_;
   std::vector<std::vector<uint32_t>> successors_;
+  std::vector<std::vector<uint32_t>> predecessors_;
   std::vector<uint32_t> component_;
   std::vector<std::vector<uint32_t>> members_;
   std::vector<bool> cyclic_;

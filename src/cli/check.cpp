@@ -443,8 +443,8 @@ class BoundsWriter {
         what = (any ? "`any combination` on the group " : "group ") +
                Words(factor.stage);
         does = doubles ? "every event doubles the repetitions"
-                       : "at each repetition a partial match both repeats "
-                         "and goes on";
+                       : "at each event a partial match both waits for "
+                         "another repetition and goes on";
         break;
       }
       case BoundFactor::Kind::kStage:
@@ -467,10 +467,15 @@ class BoundsWriter {
              (wait.has_until ? " with `until` but without `within`"
                              : " without `within` or `until`");
     } else {
+      // The connector of a stage the pattern or a group begins with says
+      // nothing about how it waits: left out.
       const Stage<Record>* found =
           FindStage(pattern_.pattern.stages(), wait.stage);
+      const bool first = found == nullptr || found->is_group() ||
+                         found == &pattern_.pattern.stages().front() ||
+                         found->contiguity == Contiguity::kStrict;
       const std::string connector =
-          found == nullptr ? "" : ContiguityWords(found->contiguity, false);
+          first ? "" : ContiguityWords(found->contiguity, false);
       what = Words(wait.stage) + line + " waiting" +
              (connector.empty() ? "" : " under `" + connector + "`") +
              " without `within`";
