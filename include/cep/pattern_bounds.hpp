@@ -24,11 +24,18 @@
 //     (a state with an IGNORE or TAKE back into its component); the degree is
 //     the largest number of factors n on a path from the start state to one.
 //
+// A factor counts only if the runs sent onward can outlive the events that
+// let the state send again: after a greedy loop they cannot (the next stage
+// refuses every event the loop takes), so `b+ greedy` adds no factor.
+//
 // This is a worst case: it assumes every condition may hold or not
 // independently of the others and that no match completes (an after-match
-// skip strategy discards partial matches only when one does). The per-run
-// Evaluator (evaluator.hpp) and the SharedRunsEvaluator hold the same count;
-// the shared one keeps them in O(n) memory (shared_runs_evaluator.hpp).
+// skip strategy discards partial matches only when one does). `until` and
+// NOT stages end partial matches only when their events come, so they do
+// not lower it; a window does (n counts the events in it), and without one
+// partial matches that wait grow with the key's whole stream (`unbounded`). The
+// per-run Evaluator (evaluator.hpp) and the SharedRunsEvaluator hold the same
+// count; the shared one keeps them in O(n) memory (shared_runs_evaluator.hpp).
 // pattern_bounds_test measures the count under adversarial streams for
 // each construct and checks it grows as classified.
 //

@@ -597,10 +597,10 @@ CommandSpec CheckCommand() {
                          "its window: constant, linear, polynomial of degree "
                          "d or exponential, and the constructs responsible. "
                          "With or without it, patterns that are exponential, "
-                         "of degree 2 or more, or not bounded by a window get "
-                         "a FILE:LINE:COL warning on stderr (not when their "
-                         "header sets max partial matches); the exit status "
-                         "stays 0"}},
+                         "of degree 2 or more, or growing with the stream for "
+                         "lack of a window get a FILE:LINE:COL warning on "
+                         "stderr (not when their header sets max partial "
+                         "matches); warnings leave the exit status 0"}},
       .run = RunCheck,
   };
 }
