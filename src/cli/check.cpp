@@ -309,7 +309,7 @@ class BoundsWriter {
   }
 
  private:
-  // The factors in order, each repeated one once with its count (a
+  // The factors in order, a run of equal ones once with its length (a
   // `{3} any combination` stage is a factor n per optional repetition).
   std::vector<std::pair<BoundFactor, int>> Distinct() const {
     std::vector<std::pair<BoundFactor, int>> distinct;
