@@ -82,6 +82,21 @@ class LatencyHistogram {
     return max_;
   }
 
+  // Values counted in buckets whose every value is at or below `value`
+  // (cumulative, for Prometheus `le` buckets): exact up to 2 * kSubBuckets,
+  // above that a value in the bucket that holds `value` is left out unless
+  // the bucket ends at `value`, so it may undercount by one bucket (< 1%).
+  uint64_t CountAtOrBelow(uint64_t value) const {
+    uint64_t count = 0;
+    for (size_t bucket = 0; bucket < kBuckets; ++bucket) {
+      if (UpperBoundOf(bucket) > value) break;
+      count += counts_[bucket];
+    }
+    return count;
+  }
+  // Sum of the values counted.
+  double sum() const { return sum_; }
+
   // "p50=1.20us p99=3.40us p99.9=8.00us max=12.1us" (values as nanoseconds
   // formatted with a unit), or "no samples".
   std::string Summary() const {

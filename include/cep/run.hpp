@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -207,6 +208,28 @@ struct RunOptions {
   // reading. Default: 0.
   double rate = 0;
 
+  // Live metrics.
+
+  // Flag --metrics-port N (0 to 65535; 0: a free port): while the run goes
+  // on, GET http://ADDRESS:N/metrics answers Prometheus text exposition
+  // (format 0.0.4) of its counters: per pattern events, matches, timeouts,
+  // evicted partial matches, keys held and a detection-latency histogram;
+  // per run events read, late events, input offset, watermark lag and, with
+  // state_dir, checkpoints (count, last duration, age). The run publishes
+  // them about every 100 ms of clock time and whenever the input has
+  // nothing more yet. With parallelism > 1 the per-pattern counters other
+  // than matches are left out (the workers own them). The server listens
+  // before any input is read; a port in use fails the run with kUnavailable
+  // "--metrics-port N: address already in use". nullopt: no server, nothing
+  // measured. Default: nullopt.
+  std::optional<int> metrics_port;
+  // Flag --metrics-address IP: where the server listens.
+  // Default: 127.0.0.1.
+  std::string metrics_address = "127.0.0.1";
+  // Called with the server's URL ("http://127.0.0.1:PORT/metrics") once it
+  // listens (`cep run` prints it). nullptr: nothing.
+  std::function<void(const std::string& url)> metrics_listening;
+
   // Progress.
 
   // Called on the reading thread about every progress_interval of clock
@@ -332,6 +355,8 @@ struct RunStats {
 //   match-ids true|false             (a switch on the command line)
 //   latency true|false               (a switch on the command line)
 //   rate N                           events per second, > 0
+//   metrics-port N                   0 to 65535 (0: a free port)
+//   metrics-address IP               127.0.0.1, ::1, 0.0.0.0
 // Errors: kInvalidArgument naming the flag and the bad value, or the
 // unknown flag.
 [[nodiscard]] absl::Status SetRunOption(std::string_view name,

@@ -457,6 +457,16 @@ class Runtime {
     return sum;
   }
 
+  // Keys holding state of `pattern` (StateBackend::key_count), summed over
+  // the workers. REQUIRES: parallelism 1, or after Finish().
+  size_t key_count(size_t pattern) const {
+    size_t sum = 0;
+    for (const auto& worker : workers_) {
+      sum += worker->backends[pattern]->key_count();
+    }
+    return sum;
+  }
+
   // ---- durability (parallelism 1) ---------------------------------------
 
   // Commits every backend now (with RuntimeOptions::external_commits, the

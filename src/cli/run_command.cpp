@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include <sys/resource.h>
@@ -54,7 +55,9 @@ constexpr const char* kRunOptionFlags[] = {"format",
                                            "state-cache",
                                            "max-partial-matches",
                                            "overflow",
-                                           "evaluation"};
+                                           "evaluation",
+                                           "metrics-port",
+                                           "metrics-address"};
 
 // Set by SIGINT and SIGTERM: the run stops cleanly (RunOptions::stop).
 std::atomic<bool> g_stop{false};
@@ -417,6 +420,10 @@ int RunRun(const CommandContext& context) {
     return absl::OkStatus();
   };
 
+  options.metrics_listening = [&err = context.err](const std::string& url) {
+    err << "cep: metrics on " << url << "\n";
+    err.flush();
+  };
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<RunStats> stats =
       RunPatternFile(*file, *input, input_name, options, outputs);
@@ -425,7 +432,11 @@ int RunRun(const CommandContext& context) {
   if (progress) context.err << "\r\033[K";
   if (!stats.ok()) {
     context.out.flush();
-    context.err << stats.status().message() << "\n";
+    // The metrics server's errors name the flag, not a file.
+    const bool flag_error =
+        absl::StartsWith(stats.status().message(), "--metrics-");
+    context.err << (flag_error ? "cep: error: " : "")
+                << stats.status().message() << "\n";
     return kExitFailure;
   }
   context.out.flush();
@@ -585,6 +596,16 @@ CommandSpec RunCommand() {
                .help = "open-loop pacing: event i is due i/N seconds after "
                        "the first and latency counts from then (default: as "
                        "fast as possible)"},
+              {.name = "metrics-port",
+               .value_name = "N",
+               .help = "serve live metrics as Prometheus text at "
+                       "http://ADDRESS:N/metrics while the run goes on (0: a "
+                       "free port, printed on stderr); a port in use is an "
+                       "error (exit 1) before any input is read"},
+              {.name = "metrics-address",
+               .value_name = "IP",
+               .default_value = "127.0.0.1",
+               .help = "with --metrics-port: the address to listen on"},
               {.name = "stats-json",
                .value_name = "FILE",
                .help = "write counts, throughput, CPU time, peak memory and "

@@ -36,6 +36,7 @@
 #include "compiled_pattern.hpp"
 #include "decode_pool.hpp"
 #include "decoding.hpp"
+#include "metrics_server.hpp"
 #include "output_writer.hpp"
 #include "source.hpp"
 
@@ -49,6 +50,10 @@ using run::Frame;
 
 // Frames per batch a DecodePool decodes.
 constexpr size_t kDecodeBatchFrames = 1024;
+
+// RunOptions::metrics_port: a metrics snapshot at most this often (clock
+// time), besides when the input has nothing more yet.
+constexpr int64_t kMetricsIntervalNs = 100'000'000;
 
 int64_t Nanos(Duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -125,6 +130,30 @@ class Runner {
     if (durable()) checkpointer_.Attach(*runtime_);
     next_progress_ = SteadyClockNanos() + Nanos(options_.progress_interval);
     return absl::OkStatus();
+  }
+
+  // RunOptions::metrics_port: starts the metrics server. Errors: as
+  // MetricsServer::Start.
+  absl::Status StartMetrics() {
+    if (!options_.metrics_port.has_value()) return absl::OkStatus();
+    CEP_ASSIGN_OR_RETURN(metrics_,
+                         run::MetricsServer::Start(options_.metrics_address,
+                                                   *options_.metrics_port));
+    PublishMetrics(0, /*force=*/true);
+    if (options_.metrics_listening) options_.metrics_listening(metrics_->url());
+    return absl::OkStatus();
+  }
+
+  bool metrics_on() const { return metrics_ != nullptr; }
+
+  // With a metrics server: publishes a snapshot when one is due (every
+  // kMetricsIntervalNs) or `force`d; `offset`: of the input taken so far.
+  void PublishMetrics(uint64_t offset, bool force) {
+    if (metrics_ == nullptr) return;
+    const int64_t now = SteadyClockNanos();
+    if (!force && now < next_metrics_ns_) return;
+    next_metrics_ns_ = now + kMetricsIntervalNs;
+    metrics_->Publish(MetricsSnapshotAt(offset));
   }
 
   // The outputs are open (RunOutputs::open set their streams).
@@ -214,6 +243,7 @@ class Runner {
     }
     if (absl::Status closed = writer_.Close(); !closed.ok()) return closed;
     if (durable()) CEP_RETURN_IF_ERROR(Checkpoint(position));
+    PublishMetrics(position.offset, /*force=*/true);
     RunStats stats = Stats();
     stats.decoded_per_thread = std::move(decoded_per_thread);
     return stats;
@@ -278,7 +308,49 @@ class Runner {
     meta.errors = errors_;
     meta.max_ts = max_ts_;
     CEP_ASSIGN_OR_RETURN(meta.lengths, writer_.Lengths());
-    return checkpointer_.Write(std::move(meta));
+    const int64_t started = SteadyClockNanos();
+    CEP_RETURN_IF_ERROR(checkpointer_.Write(std::move(meta)));
+    checkpoint_at_ns_ = SteadyClockNanos();
+    checkpoint_ns_ = checkpoint_at_ns_ - started;
+    ++checkpoints_;
+    return absl::OkStatus();
+  }
+
+  // What the metrics server shows now. Parallelism 1 adds the evaluators'
+  // counters and keys (the workers own them otherwise). Old versions being
+  // drained (--migrate) are left out: they share their pattern's name.
+  run::MetricsSnapshot MetricsSnapshotAt(uint64_t offset) const {
+    const RuntimeStats runtime_stats = runtime_->stats();
+    run::MetricsSnapshot snapshot;
+    snapshot.input_events = runtime_stats.events;
+    snapshot.late_events = runtime_stats.late;
+    snapshot.input_offset_bytes = offset;
+    const Timestamp watermark = runtime_->watermark();
+    if (watermark > kMinWatermark && max_ts_ > watermark) {
+      snapshot.watermark_lag_seconds =
+          static_cast<double>(Nanos(max_ts_ - watermark)) / 1e9;
+    }
+    snapshot.has_evaluator = options_.parallelism == 1;
+    const size_t current = file_.patterns().size();
+    for (size_t p = 0; p < current && p < patterns_.size(); ++p) {
+      run::MetricsSnapshot::Pattern& pattern = snapshot.patterns.emplace_back();
+      pattern.name = patterns_[p]->file_pattern->name;
+      pattern.latency =
+          run::LatencyBuckets::Of(runtime_stats.pattern_latency[p]);
+      if (snapshot.has_evaluator) {
+        const EvaluatorMetrics metrics = runtime_->metrics(p);
+        pattern.events = metrics.events;
+        pattern.timeouts = metrics.timeouts;
+        pattern.evicted_partial_matches = metrics.evicted_partial_matches;
+        pattern.keys = runtime_->key_count(p);
+      }
+    }
+    snapshot.has_checkpoints = durable();
+    snapshot.checkpoints = checkpoints_;
+    snapshot.checkpoint_duration_seconds =
+        static_cast<double>(checkpoint_ns_) / 1e9;
+    snapshot.checkpoint_at_ns = checkpoint_at_ns_;
+    return snapshot;
   }
 
   RunStats Stats() const {
@@ -368,6 +440,13 @@ class Runner {
   // Pacing (RunOptions::rate): events paced so far, and when the first was.
   uint64_t paced_ = 0;
   int64_t pace_start_ns_ = 0;
+  // Checkpoints this run wrote, how long the last took, when it ended.
+  uint64_t checkpoints_ = 0;
+  int64_t checkpoint_ns_ = 0;
+  int64_t checkpoint_at_ns_ = 0;
+  // RunOptions::metrics_port: the server and when the next snapshot is due.
+  std::unique_ptr<run::MetricsServer> metrics_;
+  int64_t next_metrics_ns_ = 0;
 };
 
 }  // namespace
@@ -379,6 +458,9 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
                                         RunOutputs& outputs) {
   Runner runner(file, input_name, options, outputs);
   if (absl::Status status = runner.Start(); !status.ok()) return status;
+  if (absl::Status status = runner.StartMetrics(); !status.ok()) {
+    return status;
+  }
   if (outputs.open != nullptr) {
     if (absl::Status status = outputs.open(); !status.ok()) return status;
   }
@@ -400,7 +482,12 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
       return absl::AbortedError(
           Cat(input_name, ": stopped after line ", frame.line_no));
     }
-    return runner.MaybeCheckpoint(frame);
+    CEP_RETURN_IF_ERROR(runner.MaybeCheckpoint(frame));
+    // Live metrics: when due, and before reading waits for more input.
+    if (runner.metrics_on()) {
+      runner.PublishMetrics(frame.end_offset, /*force=*/!source.Ready());
+    }
+    return absl::OkStatus();
   };
   // With parallelism > 1 (and no pacing), threads decode while this one
   // frames; until the CSV header is read, this one decodes.

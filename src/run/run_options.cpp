@@ -12,6 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "cep/run.hpp"
 
@@ -281,6 +283,26 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
               "1e9)"));
     }
     options.rate = rate;
+    return absl::OkStatus();
+  }
+  if (name == "metrics-port") {
+    size_t port = 0;
+    if (absl::Status status = ParseCount(name, value, 0, 65535, port);
+        !status.ok()) {
+      return status;
+    }
+    options.metrics_port = static_cast<int>(port);
+    return absl::OkStatus();
+  }
+  if (name == "metrics-address") {
+    const std::string address(value);
+    in6_addr parsed;
+    if (inet_pton(AF_INET, address.c_str(), &parsed) != 1 &&
+        inet_pton(AF_INET6, address.c_str(), &parsed) != 1) {
+      return absl::InvalidArgumentError(
+          Cat("--metrics-address: '", value, "' is not an IP address"));
+    }
+    options.metrics_address = address;
     return absl::OkStatus();
   }
   if (name == "parallelism") {
