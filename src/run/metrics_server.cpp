@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -34,6 +35,8 @@ using tcp = asio::ip::tcp;
 
 // How long a connection may take to send its request or take the response.
 constexpr int kSocketTimeoutSeconds = 2;
+// The longest request header read.
+constexpr size_t kMaxRequestBytes = 16 * 1024;
 
 std::string Number(double value) { return absl::StrFormat("%.9g", value); }
 
@@ -250,16 +253,38 @@ void MetricsServer::Serve() {
       continue;
     }
     // A client that sends nothing cannot hold the thread (nor the end of
-    // the run) for long.
+    // the run) for long: the socket I/O is plain recv()/send() with the
+    // socket's timeouts (Asio's synchronous reads would poll without one),
+    // Beast parses and serializes.
+    const int fd = socket.native_handle();
     const timeval timeout{kSocketTimeoutSeconds, 0};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
-                 sizeof(timeout));
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &timeout,
-                 sizeof(timeout));
-    beast::flat_buffer buffer;
-    http::request<http::string_body> request;
-    http::read(socket, buffer, request, ec);
-    if (ec) continue;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+    http::request_parser<http::empty_body> parser;
+    parser.eager(true);
+    std::string received;
+    char chunk[1024];
+    while (!parser.is_header_done() && received.size() < kMaxRequestBytes) {
+      const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+      if (n <= 0) break;
+      received.append(chunk, static_cast<size_t>(n));
+      size_t used = 0;
+      ec.clear();
+      while (!parser.is_header_done() && used < received.size()) {
+        const size_t put = parser.put(
+            asio::buffer(received.data() + used, received.size() - used), ec);
+        if (ec == http::error::need_more) {
+          ec.clear();
+          break;
+        }
+        if (ec) break;
+        used += put;
+      }
+      if (ec) break;
+      received.erase(0, used);
+    }
+    if (ec || !parser.is_header_done()) continue;
+    const http::request<http::empty_body>& request = parser.get();
     http::response<http::string_body> response;
     response.version(request.version());
     response.keep_alive(false);
@@ -289,8 +314,19 @@ void MetricsServer::Serve() {
       response.body() = FormatMetrics(snapshot, SteadyClockNanos());
     }
     response.prepare_payload();
-    if (request.method() == http::verb::head) response.body().clear();
-    http::write(socket, response, ec);
+    std::ostringstream serialized;
+    if (request.method() == http::verb::head) {
+      serialized << response.base();
+    } else {
+      serialized << response;
+    }
+    const std::string bytes = serialized.str();
+    for (size_t sent = 0; sent < bytes.size();) {
+      const ssize_t n =
+          ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
   }
