@@ -69,6 +69,9 @@ Flags:
                           `max partial matches` clause wins
   --overflow P            past that: drop-oldest or refuse-new (default:
                           drop-oldest); evictions are in the summary
+  --metrics-port N        serve live metrics (Prometheus text) at
+                          http://127.0.0.1:N/metrics; 0 picks a free port
+  --metrics-address IP    where --metrics-port listens (default: 127.0.0.1)
   -h, --help              this text
 
 SIGINT or SIGTERM stops the service after a final checkpoint (exit status 0).
@@ -168,9 +171,9 @@ std::string Summary(const cep::RunStats& stats, const std::string& state) {
 
 // The flags main() takes (see kUsage).
 bool IsFlag(const std::string& name) {
-  for (const char* flag :
-       {"input", "generate", "seed", "cards", "alerts", "state",
-        "checkpoint-every", "max-out-of-orderness", "rate"}) {
+  for (const char* flag : {"input", "generate", "seed", "cards", "alerts",
+                           "state", "checkpoint-every", "max-out-of-orderness",
+                           "rate", "metrics-port", "metrics-address"}) {
     if (name == flag) return true;
   }
   return false;
@@ -237,7 +240,8 @@ int main(int argc, char** argv) {
       }
     } else if (name == "checkpoint-every" || name == "rate" ||
                name == "max-out-of-orderness" ||
-               name == "max-partial-matches" || name == "overflow") {
+               name == "max-partial-matches" || name == "overflow" ||
+               name == "metrics-port" || name == "metrics-address") {
       if (absl::Status s = cep::SetRunOption(name, value, options); !s.ok()) {
         return UsageError(std::string(s.message()));
       }
@@ -348,9 +352,17 @@ int main(int argc, char** argv) {
     return absl::OkStatus();
   };
 
+  options.metrics_listening = [](const std::string& url) {
+    std::cerr << "fraud_service: metrics on " << url << std::endl;
+  };
   absl::StatusOr<cep::RunStats> stats =
       cep::RunPatternFile(*merged, *input, input_name, options, outputs);
-  if (!stats.ok()) return (std::cerr << stats.status().message() << "\n", 1);
+  if (!stats.ok()) {
+    const std::string message(stats.status().message());
+    // The metrics server's errors name the flag.
+    if (message.rfind("--metrics-", 0) == 0) return Fail(message);
+    return (std::cerr << message << "\n", 1);
+  }
   std::cerr << Summary(*stats, options.state_dir);
   return 0;
 }
