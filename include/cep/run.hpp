@@ -218,10 +218,11 @@ struct RunOptions {
   // state_dir, checkpoints (count, last duration, age). The run publishes
   // them about every 100 ms of clock time and whenever the input has
   // nothing more yet. With parallelism > 1 the per-pattern counters other
-  // than matches are left out (the workers own them). The server listens
-  // before any input is read; a port in use fails the run with kUnavailable
-  // "--metrics-port N: address already in use". nullopt: no server, nothing
-  // measured. Default: nullopt.
+  // than matches are left out (the workers own them), and matches the
+  // workers find once the input is idle show at the next snapshot (the
+  // next event's). The server listens before any input is read; a port in
+  // use fails the run with kUnavailable "--metrics-port N: address already
+  // in use". nullopt: no server, nothing measured. Default: nullopt.
   std::optional<int> metrics_port;
   // Flag --metrics-address IP: where the server listens.
   // Default: 127.0.0.1.
