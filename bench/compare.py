@@ -538,6 +538,8 @@ pattern core_stock_3_never on Stock
     def stock(self):
         p = self.p
         cap = p["stock_cap"]
+        if not self.total:  # --only-stock
+            self.total = 2 * len(STOCK_WINDOWS) + 1
         queries = {}
         for w in STOCK_WINDOWS:
             text, source = self.stock_query_text(w)
@@ -686,94 +688,96 @@ def write_markdown(h, path, info, elapsed, plots, load_start, load_end):
              f"{datetime.date.today().isoformat()}, the whole run took "
              f"{elapsed:.0f} s.")
     L.append("")
-    L.append(f"Workload: `{h.workloads.gen_command()}` (N per run below), "
-             f"pattern `patterns/card_testing.cep`, `cep run --match-ids "
-             f"--stats-json`, parallelism 1. Latency is detection latency "
-             f"(from when the completing event was due under `--rate`, or "
-             f"read in a saturation run, to the match handed to the output). "
-             f"RocksDB runs use a fresh `--state rocksdb:DIR` and checkpoint "
-             f"at the loop's own cadence: event loop `--checkpoint-every "
-             f"{a.event_checkpoint}`, microbatch every trigger interval, "
-             f"realtime `--checkpoint-every 1s` (commit interval 1s). "
-             f"Paced runs (`--rate`) carry at least {p['duration']:g} s of input"
-             + (f" at fractions of min(saturation, {p['rate_cap']:,} ev/s)"
-                if p["rate_cap"] else " at fractions of the configuration's own "
-                "saturation rate")
-             + f"; the common rate {fmt_rate(h.common_rate)} ev/s is half the "
-               f"slowest configuration's saturation rate.")
-    L.append("")
-    # Correctness.
-    n_runs = len(h.rows)
-    if h.failures:
-        L.append(f"**Correctness: {len(h.failures)} disagreement(s):**")
+    # The card_testing loops (not with --only-stock).
+    if h.rows:
+        L.append(f"Workload: `{h.workloads.gen_command()}` (N per run below), "
+                 f"pattern `patterns/card_testing.cep`, `cep run --match-ids "
+                 f"--stats-json`, parallelism 1. Latency is detection latency "
+                 f"(from when the completing event was due under `--rate`, or "
+                 f"read in a saturation run, to the match handed to the output). "
+                 f"RocksDB runs use a fresh `--state rocksdb:DIR` and checkpoint "
+                 f"at the loop's own cadence: event loop `--checkpoint-every "
+                 f"{a.event_checkpoint}`, microbatch every trigger interval, "
+                 f"realtime `--checkpoint-every 1s` (commit interval 1s). "
+                 f"Paced runs (`--rate`) carry at least {p['duration']:g} s of input"
+                 + (f" at fractions of min(saturation, {p['rate_cap']:,} ev/s)"
+                    if p["rate_cap"] else " at fractions of the configuration's own "
+                    "saturation rate")
+                 + f"; the common rate {fmt_rate(h.common_rate)} ev/s is half the "
+                   f"slowest configuration's saturation rate.")
         L.append("")
-        for f in h.failures:
-            L.append(f"- {f}")
-    else:
-        files = sorted({r["events"] for r in h.rows})
-        L.append(f"Correctness: all {n_runs} runs found exactly the match ids of "
-                 f"the event-loop/memory run over the same input ({len(files)} "
-                 f"input sizes), and as many matches as `cep gen` planted frauds.")
-    L.append("")
-    # Saturation.
-    L.append("## Saturation (no `--rate`)")
-    L.append("")
-    L.append("| loop | state | checkpoint every | events | max events/s | CPU ns/event "
-             "| peak RSS | latency p50 / p99 | matches |")
-    L.append("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |")
-    for r in h.rows:
-        if r["kind"] != "saturation":
-            continue
-        L.append(f"| {loop_label(r)} | {r['state']} | {r['checkpoint_every'] or '-'} "
-                 f"| {r['events']:,} | {fmt_rate(r['events_per_s'])} "
-                 f"| {r['cpu_ns_per_event']:,.0f} | {r['max_rss_kb'] / 1024:.0f} MiB "
-                 f"| {fmt_ns(r['latency_p50_ns'])} / {fmt_ns(r['latency_p99_ns'])} "
-                 f"| {r['matches']:,} |")
-    L.append("")
-    # p99 pivot.
-    fr = p["fractions"]
-    L.append("## Detection latency p99 by input rate")
-    L.append("")
-    L.append("Each cell: p99 at that fraction of the configuration's saturation "
-             "rate (the rate in ev/s in brackets); `*` marks a run that did not "
-             f"sustain its input rate (below {KEPT_UP:.0%}).")
-    L.append("")
-    L.append("| loop | state | " + " | ".join(f"{f:.0%}" for f in fr)
-             + f" | common {fmt_si(h.common_rate)}/s |")
-    L.append("| --- | --- |" + " ---: |" * (len(fr) + 1))
-    for c in h.configs:
-        cells = []
-        for f in fr + ["common"]:
-            rr = [r for r in h.rows if r["loop"] == c.loop and r["trigger"] == c.trigger
-                  and r["state"] == c.state and
-                  ((r["kind"] == "paced" and r["fraction"] == f) or
-                   (f == "common" and r["kind"] == "common"))]
-            if not rr:
-                cells.append("-")
+        # Correctness.
+        n_runs = len(h.rows)
+        if h.failures:
+            L.append(f"**Correctness: {len(h.failures)} disagreement(s):**")
+            L.append("")
+            for f in h.failures:
+                L.append(f"- {f}")
+        else:
+            files = sorted({r["events"] for r in h.rows})
+            L.append(f"Correctness: all {n_runs} runs found exactly the match ids of "
+                     f"the event-loop/memory run over the same input ({len(files)} "
+                     f"input sizes), and as many matches as `cep gen` planted frauds.")
+        L.append("")
+        # Saturation.
+        L.append("## Saturation (no `--rate`)")
+        L.append("")
+        L.append("| loop | state | checkpoint every | events | max events/s | CPU ns/event "
+                 "| peak RSS | latency p50 / p99 | matches |")
+        L.append("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |")
+        for r in h.rows:
+            if r["kind"] != "saturation":
                 continue
-            r = rr[0]
-            star = "" if r["kept_up"] else "*"
-            cells.append(f"{fmt_ns(r['latency_p99_ns'])}{star}"
-                         + ("" if f == "common" else f" ({fmt_si(r['target_rate'])})"))
-        L.append(f"| {c.loop_name} | {c.state} | " + " | ".join(cells) + " |")
-    L.append("")
-    # All runs.
-    L.append("## Every run")
-    L.append("")
-    L.append("| loop | state | kind | target ev/s | sustained ev/s | events | p50 | "
-             "p99 | p99.9 | max | CPU ns/event | peak RSS | matches |")
-    L.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-             "| ---: | ---: | ---: |")
-    for r in h.rows:
-        kind = r["kind"] + (f" {r['fraction']:.0%}" if r["kind"] == "paced" else "")
-        L.append(f"| {loop_label(r)} | {r['state']} | {kind} "
-                 f"| {fmt_rate(r['target_rate']) if r['target_rate'] else '-'} "
-                 f"| {fmt_rate(r['events_per_s'])}{'' if r['kept_up'] in ('', True) else '*'} "
-                 f"| {r['events']:,} | {fmt_ns(r['latency_p50_ns'])} "
-                 f"| {fmt_ns(r['latency_p99_ns'])} | {fmt_ns(r['latency_p999_ns'])} "
-                 f"| {fmt_ns(r['latency_max_ns'])} | {r['cpu_ns_per_event']:,.0f} "
-                 f"| {r['max_rss_kb'] / 1024:.0f} MiB | {r['matches']:,} |")
-    L.append("")
+            L.append(f"| {loop_label(r)} | {r['state']} | {r['checkpoint_every'] or '-'} "
+                     f"| {r['events']:,} | {fmt_rate(r['events_per_s'])} "
+                     f"| {r['cpu_ns_per_event']:,.0f} | {r['max_rss_kb'] / 1024:.0f} MiB "
+                     f"| {fmt_ns(r['latency_p50_ns'])} / {fmt_ns(r['latency_p99_ns'])} "
+                     f"| {r['matches']:,} |")
+        L.append("")
+        # p99 pivot.
+        fr = p["fractions"]
+        L.append("## Detection latency p99 by input rate")
+        L.append("")
+        L.append("Each cell: p99 at that fraction of the configuration's saturation "
+                 "rate (the rate in ev/s in brackets); `*` marks a run that did not "
+                 f"sustain its input rate (below {KEPT_UP:.0%}).")
+        L.append("")
+        L.append("| loop | state | " + " | ".join(f"{f:.0%}" for f in fr)
+                 + f" | common {fmt_si(h.common_rate)}/s |")
+        L.append("| --- | --- |" + " ---: |" * (len(fr) + 1))
+        for c in h.configs:
+            cells = []
+            for f in fr + ["common"]:
+                rr = [r for r in h.rows if r["loop"] == c.loop and r["trigger"] == c.trigger
+                      and r["state"] == c.state and
+                      ((r["kind"] == "paced" and r["fraction"] == f) or
+                       (f == "common" and r["kind"] == "common"))]
+                if not rr:
+                    cells.append("-")
+                    continue
+                r = rr[0]
+                star = "" if r["kept_up"] else "*"
+                cells.append(f"{fmt_ns(r['latency_p99_ns'])}{star}"
+                             + ("" if f == "common" else f" ({fmt_si(r['target_rate'])})"))
+            L.append(f"| {c.loop_name} | {c.state} | " + " | ".join(cells) + " |")
+        L.append("")
+        # All runs.
+        L.append("## Every run")
+        L.append("")
+        L.append("| loop | state | kind | target ev/s | sustained ev/s | events | p50 | "
+                 "p99 | p99.9 | max | CPU ns/event | peak RSS | matches |")
+        L.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+                 "| ---: | ---: | ---: |")
+        for r in h.rows:
+            kind = r["kind"] + (f" {r['fraction']:.0%}" if r["kind"] == "paced" else "")
+            L.append(f"| {loop_label(r)} | {r['state']} | {kind} "
+                     f"| {fmt_rate(r['target_rate']) if r['target_rate'] else '-'} "
+                     f"| {fmt_rate(r['events_per_s'])}{'' if r['kept_up'] in ('', True) else '*'} "
+                     f"| {r['events']:,} | {fmt_ns(r['latency_p50_ns'])} "
+                     f"| {fmt_ns(r['latency_p99_ns'])} | {fmt_ns(r['latency_p999_ns'])} "
+                     f"| {fmt_ns(r['latency_max_ns'])} | {r['cpu_ns_per_event']:,.0f} "
+                     f"| {r['max_rss_kb'] / 1024:.0f} MiB | {r['matches']:,} |")
+        L.append("")
     # Stock.
     if h.stock_rows:
         L.append("## CORE stock query that never completes, by window")
@@ -953,8 +957,9 @@ def make_plots(h, out, require):
     # (c) the never-completing stock query: events/s by window, per strategy.
     series = []
     for strategy in ("shared", "per-run"):
-        pts = [(r["window"], max(r["events_per_s"], 1)) for r in h.stock_rows
-               if r["strategy"] == strategy]
+        # Events per CPU-second: steadier than wall time on a shared machine.
+        pts = [(r["window"], 1e9 / max(r["cpu_ns_per_event"], 1))
+               for r in h.stock_rows if r["strategy"] == strategy]
         if not pts:
             continue
         d = dat(f"stock-{strategy}.dat", sorted(pts))
@@ -966,8 +971,9 @@ def make_plots(h, out, require):
         with open(gp, "w") as f:
             f.write(f"set terminal {term}\nset output '{os.path.join(out, png)}'\n"
                     "set title 'CORE never-completing stock query: "
-                    "throughput by window'\n"
-                    "set xlabel 'window W (events)'\nset ylabel 'events/s'\n"
+                    "throughput by window (cep run)'\n"
+                    "set xlabel 'window W (events)'\n"
+                    "set ylabel 'events per CPU-second'\n"
                     "set logscale xy\nset grid\nset key outside right top\n"
                     "set format y '%.0s%c'\nset format x '%.0s%c'\n"
                     "plot " + ", \\\n     ".join(series) + "\n")
@@ -1026,6 +1032,9 @@ def parse_args(argv):
                     help="seconds the slowest stock-query window may run "
                          "before the event count is cut (default 30)")
     ap.add_argument("--no-stock", action="store_true", help="skip the stock query")
+    ap.add_argument("--only-stock", action="store_true",
+                    help="run only the stock query (the window sweep of both "
+                         "evaluation strategies)")
     ap.add_argument("--keep-work", action="store_true",
                     help="keep the generated workloads in OUT/work-*")
     return ap.parse_args(argv)
@@ -1066,12 +1075,13 @@ def main(argv):
         f"mode {'smoke' if args.smoke else 'full'}, output in {args.out}")
     h = Harness(args, preset)
     try:
-        h.card_testing()
-        ref_sat = next(r for r in h.rows if r["kind"] == "saturation"
-                       and r["loop"] == "event" and r["state"] == "memory") \
-            if any(c.loop == "event" and c.state == "memory" for c in h.configs) \
-            else h.rows[0]
-        h.vs_default_events = ref_sat["events"]
+        if not args.only_stock:
+            h.card_testing()
+            ref_sat = next(r for r in h.rows if r["kind"] == "saturation"
+                           and r["loop"] == "event" and r["state"] == "memory") \
+                if any(c.loop == "event" and c.state == "memory"
+                       for c in h.configs) else h.rows[0]
+            h.vs_default_events = ref_sat["events"]
         if not args.no_stock:
             h.stock()
         h.versus()

@@ -11,6 +11,10 @@
 //                            counted, kCount: on the timeout counter,
 //                            internal/timeout_counter.hpp). Run side by
 //                            side, E = 1 and 2 are the window sweep.
+//   BM_ThreeStepsAllMatches/E/W, BM_SixStepsAllMatches/E/W  CORE's 3- and
+//                            6-step queries with every match (followed by
+//                            any), within W ticks; the match count is
+//                            checked against a brute-force count.
 //   BM_HotKeyNoCompletion/E/W  one key, A followed by any B+ (any
 //                            combination) followed by C, 10% A / 60% B, no C
 //                            at all, within W events (0: no window; the
@@ -31,6 +35,7 @@
 #include <new>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "benchmark/benchmark.h"
@@ -306,6 +311,64 @@ void BM_ThreeStepsAllMatches(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ThreeStepsAllMatches)
+    ->ArgNames({"shared", "W"})
+    ->Args({0, 100})
+    ->Args({1, 100})
+    ->Args({0, 400})
+    ->Args({1, 400})
+    ->Unit(benchmark::kMillisecond);
+
+// CORE's 6-step query: SELL INTC, then followed by any BUY RIMM, BUY QQQ,
+// SELL ticker 3, BUY ticker 4, BUY ticker 5, within W ticks.
+constexpr std::pair<bool, uint8_t> kSixSteps[] = {
+    {false, 0}, {true, 1}, {true, 2}, {false, 3}, {true, 4}, {true, 5}};
+
+TickPattern SixSteps(int64_t window) {
+  TickPattern p = TickPattern::Begin("s0").Where(Is(false, 0));
+  for (int step = 1; step < 6; ++step) {
+    p.FollowedByAny("s" + std::to_string(step))
+        .Where(Is(kSixSteps[step].first, kSixSteps[step].second));
+  }
+  return p.Within(std::chrono::milliseconds(window));
+}
+
+// Matches of SixSteps: chains i0 < ... < i5 with i5 - i0 < window, counted
+// per start by a DP over its window (O(window) per start).
+int64_t CountSixSteps(const std::vector<Tick>& ticks, int64_t window) {
+  auto is = [&ticks](size_t at, int step) {
+    return ticks[at].buy == kSixSteps[step].first &&
+           ticks[at].ticker == kSixSteps[step].second;
+  };
+  int64_t count = 0;
+  for (size_t start = 0; start < ticks.size(); ++start) {
+    if (!is(start, 0)) continue;
+    int64_t chains[6] = {1, 0, 0, 0, 0, 0};
+    const size_t end =
+        std::min(ticks.size(), start + static_cast<size_t>(window));
+    for (size_t at = start + 1; at < end; ++at) {
+      for (int step = 5; step >= 1; --step) {
+        if (is(at, step)) chains[step] += chains[step - 1];
+      }
+    }
+    count += chains[5];
+  }
+  return count;
+}
+
+void BM_SixStepsAllMatches(benchmark::State& state) {
+  const int kind = static_cast<int>(state.range(0));
+  const int64_t window = state.range(1);
+  const size_t warm = static_cast<size_t>(2 * window);
+  const size_t measured = kind == 0 ? 20'000 : 200'000;
+  const std::vector<Tick> ticks = MakeTicks(warm + measured, 42);
+  RunOneKey(state, SixSteps(window), ticks, warm, kind, 0);
+  if (state.counters["matches"] != 0 &&
+      static_cast<int64_t>(state.counters["matches"]) !=
+          CountSixSteps(ticks, window)) {
+    state.SkipWithError("wrong number of matches");
+  }
+}
+BENCHMARK(BM_SixStepsAllMatches)
     ->ArgNames({"shared", "W"})
     ->Args({0, 100})
     ->Args({1, 100})

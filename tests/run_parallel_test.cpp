@@ -3,6 +3,8 @@
 // order. Outputs (sorted), dead letters, errors and seqs are those of
 // parallelism 1, byte for byte.
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <stdexcept>
 #include <streambuf>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <absl/status/status.h>
@@ -291,6 +294,60 @@ TEST(RunParallelTest, ConditionThatThrowsOnAWorkerStopsTheRun) {
     EXPECT_THAT(result.stats,
                 StatusIs(absl::StatusCode::kUnknown,
                          HasSubstr("threw on the event with seq 3000: boom")))
+        << parallelism;
+  }
+}
+
+// Input that sets a stop flag once `stop_at` bytes were read, as a signal
+// handler would in the middle of a run.
+class StoppingInput final : public std::streambuf {
+ public:
+  StoppingInput(std::string text, size_t stop_at, std::atomic<bool>& stop)
+      : text_(std::move(text)), stop_at_(stop_at), stop_(stop) {}
+
+ protected:
+  int_type underflow() override {
+    if (gptr() != nullptr && gptr() < egptr())
+      return traits_type::to_int_type(*gptr());
+    if (read_ >= text_.size()) return traits_type::eof();
+    if (read_ >= stop_at_) stop_.store(true);
+    const size_t chunk = std::min<size_t>(256, text_.size() - read_);
+    char* begin = text_.data() + read_;
+    setg(begin, begin, begin + chunk);
+    read_ += chunk;
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  std::string text_;
+  size_t stop_at_;
+  std::atomic<bool>& stop_;
+  size_t read_ = 0;
+};
+
+// A stop with several workers: they finish what they were handed before the
+// outputs close and their counters are read, so every match counted was
+// written.
+TEST(RunParallelTest, StopWaitsForTheWorkersBeforeClosingOutputs) {
+  const PatternFile file = File();
+  const std::string input = Workload(20000, /*bad=*/false, nullptr);
+  for (const size_t parallelism : {2u, 4u}) {
+    std::atomic<bool> stop{false};
+    StoppingInput buffer(input, input.size() / 2, stop);
+    std::istream in(&buffer);
+    std::ostringstream matches;
+    RunOutputs outputs{.matches = &matches};
+    RunOptions options = Options(parallelism, Loop::kEvent, false);
+    options.stop = &stop;
+    absl::StatusOr<RunStats> stats =
+        RunPatternFile(file, in, "events.jsonl", options, outputs);
+    ASSERT_THAT(stats, IsOk());
+    EXPECT_TRUE(stats->stopped);
+    EXPECT_LT(stats->events, 20000u);
+    const std::string text = matches.str();
+    EXPECT_GT(stats->matches, 0u) << parallelism;
+    EXPECT_EQ(static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n')),
+              stats->matches)
         << parallelism;
   }
 }

@@ -435,6 +435,28 @@ class Runtime {
     return status;
   }
 
+  // A stop before the end of input (a signal): with parallelism > 1 every
+  // worker processes what was handed to it, commits, and stops; nothing is
+  // released that Push() had not released (no watermark moves, no window
+  // closes), and every output has reached the sink when it returns, so the
+  // counters (stats(), metrics()) can be read. With parallelism 1 there is
+  // nothing to wait for and the runtime stays usable (Export()). Errors: the
+  // first error of the run (as Push()).
+  [[nodiscard]] absl::Status Stop() {
+    if (!threaded_ || finished_) return CheckUsable();
+    finished_ = true;
+    const int64_t tag = options_.clock();
+    for (size_t index = 0; index < workers_.size(); ++index) {
+      outbox_[index].push_back(
+          Control(watermarks_.watermark(), tag, kCommit | kFinish));
+      workers_[index]->queue->PushAll(outbox_[index]);
+    }
+    Shutdown(/*abort=*/false);
+    absl::Status status = WorkerError();
+    if (!status.ok()) error_ = status;
+    return status;
+  }
+
   // The loop's commit points so far (RuntimeStats::commits, without the
   // copy stats() makes): each event in kEvent, each batch in kMicrobatch,
   // each commit_interval in kRealtime. Source thread only.

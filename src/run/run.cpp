@@ -223,6 +223,13 @@ class Runner {
   // closes.
   absl::StatusOr<RunStats> Stop(run::SourcePosition position,
                                 std::vector<uint64_t> decoded_per_thread) {
+    // Workers finish what they were handed before the outputs close and
+    // their counters are read.
+    if (absl::Status status = runtime_->Stop(); !status.ok()) {
+      return absl::Status(
+          status.code(),
+          Cat(input_name_, ": error: ", std::string(status.message())));
+    }
     if (absl::Status closed = writer_.Close(); !closed.ok()) return closed;
     if (durable()) CEP_RETURN_IF_ERROR(Checkpoint(position));
     RunStats stats = Stats();
