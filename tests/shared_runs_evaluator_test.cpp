@@ -451,14 +451,23 @@ TEST(CheckSharedRunsTest, RefusesIterativeConditions) {
 }
 
 TEST(CheckSharedRunsTest, RefusesSkipStrategiesAndStageWindows) {
-  P skip = P::Begin("a", AfterMatchSkip::SkipPastLastEvent())
+  P skip = P::Begin("a", AfterMatchSkip::SkipToNext())
                .Where(NameIs("a"))
                .FollowedBy("b")
                .Where(NameIs("b"));
   auto nfa = CompilePattern(skip);
   ASSERT_TRUE(nfa.ok());
-  EXPECT_THAT(std::string(CheckSharedRuns(*nfa).message()),
-              HasSubstr("skip strategy is not NoSkip"));
+  EXPECT_EQ(CheckSharedRuns(*nfa).message(),
+            "the after-match skip strategy is neither NoSkip nor "
+            "SkipPastLastEvent: only those are supported by shared partial "
+            "matches");
+  P past = P::Begin("a", AfterMatchSkip::SkipPastLastEvent())
+               .Where(NameIs("a"))
+               .FollowedBy("b")
+               .Where(NameIs("b"));
+  nfa = CompilePattern(past);
+  ASSERT_TRUE(nfa.ok());
+  EXPECT_TRUE(CheckSharedRuns(*nfa).ok());
   P window = P::Begin("a")
                  .Where(NameIs("a"))
                  .FollowedBy("b")
@@ -500,6 +509,11 @@ class PatternMaker {
   RandomPattern Make() {
     RandomPattern out;
     const int stages = Uniform(1, 4);
+    // Half of the patterns skip past the last event after a match (the
+    // skip strategy the shared evaluator takes besides NoSkip).
+    const bool skip_past = Chance(0.5);
+    const AfterMatchSkip skip = skip_past ? AfterMatchSkip::SkipPastLastEvent()
+                                          : AfterMatchSkip::NoSkip();
     out.text = "Begin";
     P p;
     for (int i = 0; i < stages; ++i) {
@@ -510,7 +524,7 @@ class PatternMaker {
       if (group) {
         P inner = MakeGroup(name, out.text);
         if (i == 0) {
-          p = P::Begin(inner);
+          p = P::Begin(inner, skip);
         } else if (contiguity <= 3) {
           p.Next(inner);
           out.text += " Next(group)";
@@ -525,7 +539,7 @@ class PatternMaker {
         continue;
       }
       if (i == 0) {
-        p = P::Begin(name);
+        p = P::Begin(name, skip);
         out.text = absl::StrCat("Begin(", name, ")");
       } else if (contiguity <= 3) {
         p.Next(name);
@@ -551,6 +565,7 @@ class PatternMaker {
       p.Within(std::chrono::milliseconds(window));
       out.text += absl::StrCat(" Within(", window, ")");
     }
+    if (skip_past) out.text += " SkipPastLastEvent";
     out.pattern = std::move(p);
     return out;
   }
@@ -699,6 +714,7 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
   const auto deadline = std::chrono::steady_clock::now() + budget;
   int compared = 0, refused = 0, invalid = 0, too_big = 0, compiler_threw = 0;
   int with_matches = 0, with_duplicates = 0, long_streams = 0;
+  int skipping = 0, skipping_with_matches = 0;
   for (uint64_t round = static_cast<uint64_t>(EnvInt("CEP_DIFF_ROUND", 0));
        std::chrono::steady_clock::now() < deadline; ++round) {
     std::mt19937_64 rng(seed * 1'000'003 + round);
@@ -811,6 +827,10 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
       ASSERT_TRUE(shared_state.IsIdle()) << context;
     }
     ++compared;
+    if (nfa->skip().kind() == AfterMatchSkip::Kind::kSkipPastLastEvent) {
+      ++skipping;
+      skipping_with_matches += ref_out.matches.empty() ? 0 : 1;
+    }
     long_streams += long_stream ? 1 : 0;
     with_matches += ref_out.matches.empty() ? 0 : 1;
     std::vector<std::string> sorted = ref_out.matches;
@@ -827,11 +847,14 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
             << ", with duplicate matches " << with_duplicates << "), refused "
             << refused << ", too big " << too_big << ", invalid patterns "
             << invalid << ", compiler threw " << compiler_threw
-            << ", long streams " << long_streams << "\n";
+            << ", long streams " << long_streams << ", skipping past the last "
+            << "event " << skipping << " (with matches "
+            << skipping_with_matches << ")\n";
   ASSERT_GT(generated, 0);
   // Only stage windows and NOT stages next to the start are refused.
   EXPECT_GE(compared + too_big, generated * 9 / 10);
   EXPECT_GT(with_matches, compared / 10);
+  EXPECT_GT(skipping_with_matches, compared / 10);
   // FlinkCEP's duplicates (distinct internal paths, same events) came up
   // (a few per thousand rounds; a sanitizer build may run fewer).
   if (compared >= 2000) {
