@@ -815,7 +815,9 @@ class SharedRunsEvaluator {
       state.skipped_ = true;
       state.skipped_ts_ = last_ts;
       state.skipped_seq_ = last_seq;
-      size_t gone = 0;
+      // The front at least (its start is at or before its last event, but
+      // a damaged state may say otherwise).
+      size_t gone = 1;
       while (gone < held.size() &&
              !internal::StartsAfter(held[gone].start_ts, held[gone].start_seq,
                                     last_ts, last_seq)) {
