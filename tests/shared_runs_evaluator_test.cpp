@@ -101,6 +101,56 @@ TEST(SharedRunsEvaluatorTest, StrictSequence) {
       ElementsAre("a=[a1] b=[b1]"));
 }
 
+// After match skip past last event: `b` alone completes a match while the
+// run from a1 waits for a second `a`, so that match is held back (the run
+// from a1 started first and may complete first); it does, and releasing it
+// discards every run and held-back match that started by its last event.
+TEST(SharedRunsEvaluatorTest, SkipPastLastEventHoldsBackThenDiscards) {
+  P p = P::Begin("a", AfterMatchSkip::SkipPastLastEvent())
+            .Where(NameIs("a"))
+            .Times(2)
+            .Optional()
+            .FollowedBy("b")
+            .Where(NameIs("b"));
+  const std::vector<Ev> events = {E("a1", "a", 1, 1), E("b2", "b", 1, 2),
+                                  E("a3", "a", 1, 3), E("b4", "b", 1, 4),
+                                  E("b5", "b", 1, 5)};
+  SharedHarness h(p);
+  ASSERT_TRUE(h.check().ok()) << h.check();
+  h.Feed(events[0]);
+  h.Feed(events[1]);
+  EXPECT_THAT(h.out.matches, ::testing::IsEmpty());
+  ASSERT_EQ(h.state().held().size(), 1u);
+  h.Feed(events[2]);
+  h.Feed(events[3]);
+  EXPECT_THAT(h.out.matches, ElementsAre("a=[a1 a3] b=[b4]"));
+  EXPECT_THAT(h.state().held(), ::testing::IsEmpty());
+  h.Feed(events[4]);
+  EXPECT_THAT(h.out.matches, ElementsAre("a=[a1 a3] b=[b4]", "b=[b5]"));
+  EXPECT_EQ(h.out.matches, testing::RunPattern(p, events));
+}
+
+// A held-back match comes out when the run that held it back times out.
+TEST(SharedRunsEvaluatorTest, SkipPastLastEventReleasesHeldMatchOnTimeout) {
+  P p = P::Begin("a", AfterMatchSkip::SkipPastLastEvent())
+            .Where(NameIs("a"))
+            .Times(2)
+            .Optional()
+            .FollowedBy("b")
+            .Where(NameIs("b"))
+            .Within(std::chrono::milliseconds(5));
+  SharedHarness h(p);
+  ASSERT_TRUE(h.check().ok()) << h.check();
+  h.FeedAll({E("a1", "a", 1, 1), E("b2", "b", 1, 2)});
+  EXPECT_THAT(h.out.matches, ::testing::IsEmpty());
+  h.Advance(5);
+  EXPECT_THAT(h.out.matches, ::testing::IsEmpty());
+  h.Advance(6);
+  EXPECT_THAT(h.out.matches, ElementsAre("b=[b2]"));
+  EXPECT_EQ(h.out.timeouts.size(), 1u);
+  EXPECT_TRUE(h.state().IsIdle());
+}
+
 TEST(SharedRunsEvaluatorTest, FollowedByAnyReleasesInStartThenTakeOrder) {
   // Every (a, b, c) combination; matches at one event come out by first
   // event, then the earlier b first, as the per-run evaluator releases them.
