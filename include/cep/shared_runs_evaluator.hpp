@@ -10,21 +10,25 @@
 // compact sets), and updates the sets in O(states x transitions) per event,
 // whatever their size. Matches are enumerated from the DAG when a set
 // reaches the final state and released exactly as the per-run Evaluator
-// releases them under NoSkip: same matches, same order (runs by first event,
-// then by the successor positions they took, which the DAG records), same
-// timeouts. The `within` window prunes the enumeration (nodes carry the
-// start times of their runs) and nodes whose runs all expired are reclaimed.
+// releases them under NoSkip or SkipPastLastEvent: same matches, same order
+// (runs by first event, then by the successor positions they took, which the
+// DAG records), same timeouts. The `within` window prunes the enumeration
+// (nodes carry the start times of their runs) and nodes whose runs all expired
+// are reclaimed.
 //
 // CheckSharedRuns(nfa) says whether a compiled pattern can use it and, when
 // not, why ("condition #1 of stage 'b' is iterative"); such patterns keep
 // the per-run Evaluator. It takes every contiguity, quantifier, group, Until,
-// NOT stage and `within` window, with NoSkip; it refuses iterative
-// conditions, aggregates, other skip strategies, windows between events
-// (kPreviousAndCurrent) and automata whose start state reaches a NOT
-// stage's stop state on an event (the per-run evaluator then drops its start
-// computation). EvaluatorOptions' partial-match cap does not apply: memory
-// is bounded by the window instead. KeyedMatcher (matcher.hpp) picks this
-// evaluator for new keys when ChooseSharedRuns(nfa, options) is OK.
+// NOT stage and `within` window, with NoSkip or SkipPastLastEvent (matches
+// held back while an earlier-started run lives are kept in the state, and a
+// released match discards runs by raising a bound on their first event's
+// (timestamp, seq)); it refuses iterative conditions, aggregates, other skip
+// strategies, windows between events (kPreviousAndCurrent) and automata
+// whose start state reaches a NOT stage's stop state on an event (the per-run
+// evaluator then drops its start computation). EvaluatorOptions' partial-match
+// cap does not apply: memory is bounded by the window instead. KeyedMatcher
+// (matcher.hpp) picks this evaluator for new keys when ChooseSharedRuns(nfa,
+// options) is OK.
 //
 // Cost: per event O(states x transitions) plus the nodes made; a match or
 // timeout costs the length of its path (its events, plus one node per event
