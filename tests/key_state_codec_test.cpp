@@ -663,6 +663,18 @@ std::vector<Case> SharedCases() {
                        .FollowedBy("c")
                        .Where(NameIs("c")),
                    {}});
+  // Runs from `a` wait for a second one while `b` alone completes a match:
+  // matches are held back, and each one released discards runs.
+  cases.push_back({"skip_past_last_event",
+                   P::Begin("a", AfterMatchSkip::SkipPastLastEvent())
+                       .Where(NameIs("a"))
+                       .Times(2)
+                       .AllowCombinations()
+                       .Optional()
+                       .FollowedBy("b")
+                       .Where(NameIs("b"))
+                       .Within(milliseconds(16)),
+                   {}});
   return cases;
 }
 
@@ -684,7 +696,7 @@ TEST_P(SharedFormEveryStepTest, SameOutputAsThePerRunEvaluator) {
     KeyState<Ev> ref_state, state;
     state.UseSharedRuns();
     Recorder ref_out, out;
-    size_t max_nodes = 0;
+    size_t max_nodes = 0, max_held = 0;
     const std::vector<Ev> events = RandomStream(seed, 400);
     auto round_trip = [&](size_t step) {
       const std::string bytes = Encode(state);
@@ -696,6 +708,7 @@ TEST_P(SharedFormEveryStepTest, SameOutputAsThePerRunEvaluator) {
       ASSERT_EQ(Encode(fresh), bytes) << "step " << step;
       state = std::move(fresh);
       max_nodes = std::max(max_nodes, state.shared_runs()->node_count());
+      max_held = std::max(max_held, state.shared_runs()->held().size());
     };
     for (size_t step = 0; step < events.size(); ++step) {
       const Ev& e = events[step];
@@ -727,11 +740,14 @@ TEST_P(SharedFormEveryStepTest, SameOutputAsThePerRunEvaluator) {
     EXPECT_EQ(out.out, ref_out.out);
     EXPECT_GT(ref_out.out.size(), 5u) << "seed " << seed;
     EXPECT_GT(max_nodes, 3u);
+    if (std::string_view(c.name) == "skip_past_last_event") {
+      EXPECT_GT(max_held, 0u) << "seed " << seed;
+    }
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Patterns, SharedFormEveryStepTest,
-                         ::testing::Range(0, 4),
+                         ::testing::Range(0, 5),
                          [](const ::testing::TestParamInfo<int>& info) {
                            std::string name = SharedCases()[info.param].name;
                            std::erase(name, '_');
@@ -794,12 +810,15 @@ TEST(KeyStateCodecTest, SharedRunsReferencesAreChecked) {
                        '\x01',          // expired through: -1 (zigzag)
                        '\x00',          // no starts
                        '\x40',          // compact at 64
+                       '\x00',          // nothing skipped
+                       '\x00',          // no match held back
                        '\x01', '\x0a',
                        '\x00'};  // 1 event: ts 5, seq 0, then the event
   EvCodec().Encode(E("a1", "a", 1, 5), bytes);
-  // 1 node: kTake, digit 0, stage 0, event 0, no previous, starts 5..5.
-  const std::string node = {'\x01', '\x00', '\x00', '\x00',
-                            '\x00', '\x00', '\x0a', '\x0a'};
+  // 1 node: kTake, digit 0, stage 0, event 0, no previous, starts 5..5,
+  // the newest with seq 0.
+  const std::string node = {'\x01', '\x00', '\x00', '\x00', '\x00',
+                            '\x00', '\x0a', '\x0a', '\x00'};
   KeyState<Ev> back;
   ASSERT_THAT(DecodeKeyState(bytes + node, EvCodec(), back), IsOk());
   ASSERT_NE(back.shared_runs(), nullptr);

@@ -10,21 +10,25 @@
 // compact sets), and updates the sets in O(states x transitions) per event,
 // whatever their size. Matches are enumerated from the DAG when a set
 // reaches the final state and released exactly as the per-run Evaluator
-// releases them under NoSkip: same matches, same order (runs by first event,
-// then by the successor positions they took, which the DAG records), same
-// timeouts. The `within` window prunes the enumeration (nodes carry the
-// start times of their runs) and nodes whose runs all expired are reclaimed.
+// releases them under NoSkip or SkipPastLastEvent: same matches, same order
+// (runs by first event, then by the successor positions they took, which the
+// DAG records), same timeouts. The `within` window prunes the enumeration
+// (nodes carry the start times of their runs) and nodes whose runs all expired
+// are reclaimed.
 //
 // CheckSharedRuns(nfa) says whether a compiled pattern can use it and, when
 // not, why ("condition #1 of stage 'b' is iterative"); such patterns keep
 // the per-run Evaluator. It takes every contiguity, quantifier, group, Until,
-// NOT stage and `within` window, with NoSkip; it refuses iterative
-// conditions, aggregates, other skip strategies, windows between events
-// (kPreviousAndCurrent) and automata whose start state reaches a NOT
-// stage's stop state on an event (the per-run evaluator then drops its start
-// computation). EvaluatorOptions' partial-match cap does not apply: memory
-// is bounded by the window instead. KeyedMatcher (matcher.hpp) picks this
-// evaluator for new keys when ChooseSharedRuns(nfa, options) is OK.
+// NOT stage and `within` window, with NoSkip or SkipPastLastEvent (matches
+// held back while an earlier-started run lives are kept in the state, and a
+// released match discards runs by raising a bound on their first event's
+// (timestamp, seq)); it refuses iterative conditions, aggregates, other skip
+// strategies, windows between events (kPreviousAndCurrent) and automata
+// whose start state reaches a NOT stage's stop state on an event (the per-run
+// evaluator then drops its start computation). EvaluatorOptions' partial-match
+// cap does not apply: memory is bounded by the window instead. KeyedMatcher
+// (matcher.hpp) picks this evaluator for new keys when ChooseSharedRuns(nfa,
+// options) is OK.
 //
 // Cost: per event O(states x transitions) plus the nodes made; a match or
 // timeout costs the length of its path (its events, plus one node per event
@@ -84,10 +88,12 @@ template <typename Event>
                      nfa.stage_names()[nfa.aggregates().front().stage],
                      "': aggregates are per partial match"));
   }
-  if (nfa.skip().kind() != AfterMatchSkip::Kind::kNoSkip) {
+  if (nfa.skip().kind() != AfterMatchSkip::Kind::kNoSkip &&
+      nfa.skip().kind() != AfterMatchSkip::Kind::kSkipPastLastEvent) {
     return absl::FailedPreconditionError(
-        "the after-match skip strategy is not NoSkip: only NoSkip is "
-        "supported by shared partial matches");
+        "the after-match skip strategy is neither NoSkip nor "
+        "SkipPastLastEvent: only those are supported by shared partial "
+        "matches");
   }
   const auto& states = nfa.states();
   for (uint32_t s = 0; s < states.size(); ++s) {
@@ -206,7 +212,11 @@ class SharedRunsEvaluator {
       ++slots;
     }
     slots_ = slots;
-    count_by_matrix_ = options_.timeouts == SharedRunsTimeouts::kCount &&
+    skip_ = nfa.skip().kind() == AfterMatchSkip::Kind::kSkipPastLastEvent;
+    // The counter does not know which starts the skip strategy discarded:
+    // such patterns count on the DAG.
+    count_by_matrix_ = !skip_ &&
+                       options_.timeouts == SharedRunsTimeouts::kCount &&
                        window_ > 0 && slots > 0 &&
                        slots <= internal::TimeoutCounter::kMaxSlots;
   }
@@ -227,7 +237,14 @@ class SharedRunsEvaluator {
     seq_ = seq;
     event_index_ = internal::kNoRunNode;
     Step(state);
-    if (!finals_.empty()) EmitMatches(state, sink);
+    if (skip_) {
+      if (!finals_.empty() || !state.held_.empty()) {
+        CollectFinals(state);
+        HoldAndRelease(state, sink);
+      }
+    } else if (!finals_.empty()) {
+      EmitMatches(state, sink);
+    }
     event_ = nullptr;
     MaybeCompact(state);
     return status_;
@@ -438,7 +455,7 @@ class SharedRunsEvaluator {
           if (type == StateType::kStop) continue;
           if (stopped && type != StateType::kFinal) continue;
           uint32_t node = dag.AddStep(RunNode::Kind::kTake, digit, s.stage,
-                                      EventIndex(state), kNone, ts_);
+                                      EventIndex(state), kNone, ts_, seq_);
           Arrive(s.target, node, ts_);
           started = true;
         }
@@ -518,8 +535,8 @@ class SharedRunsEvaluator {
   void Collect(const SharedRunsState<Event>& state, uint32_t node, int64_t lo,
                int64_t hi) {
     const internal::RunDag& dag = state.dag_;
-    auto in_range = [lo, hi](const RunNode& n) {
-      return n.max_start > lo && n.min_start <= hi;
+    auto in_range = [lo, hi, &state](const RunNode& n) {
+      return n.max_start > lo && n.min_start <= hi && !Discarded(state, n);
     };
     if (!in_range(dag.node(node))) return;
     stack_.clear();
@@ -543,7 +560,10 @@ class SharedRunsEvaluator {
         continue;
       }
       const auto& first = state.events_[n.event];
-      if (first.timestamp <= lo || first.timestamp > hi) continue;
+      if (first.timestamp <= lo || first.timestamp > hi ||
+          Discarded(state, first.timestamp, first.seq)) {
+        continue;
+      }
       Record r;
       r.start_ts = first.timestamp;
       r.start_seq = first.seq;
@@ -559,8 +579,8 @@ class SharedRunsEvaluator {
   uint64_t Count(const SharedRunsState<Event>& state, uint32_t root, int64_t lo,
                  int64_t hi) {
     const internal::RunDag& dag = state.dag_;
-    auto in_range = [lo, hi](const RunNode& n) {
-      return n.max_start > lo && n.min_start <= hi;
+    auto in_range = [lo, hi, &state](const RunNode& n) {
+      return n.max_start > lo && n.min_start <= hi && !Discarded(state, n);
     };
     if (!in_range(dag.node(root))) return 0;
     // Post-order over the nodes in range.
@@ -594,8 +614,11 @@ class SharedRunsEvaluator {
       } else if (n.previous != kNone) {
         total = in_range(dag.node(n.previous)) ? counts_[n.previous] : 0;
       } else {
-        const int64_t first = state.events_[n.event].timestamp;
-        total = first > lo && first <= hi ? 1 : 0;
+        const auto& first = state.events_[n.event];
+        total = first.timestamp > lo && first.timestamp <= hi &&
+                        !Discarded(state, first.timestamp, first.seq)
+                    ? 1
+                    : 0;
       }
       counts_[index] = total;
     }
@@ -652,7 +675,9 @@ class SharedRunsEvaluator {
     paths_.clear();
   }
 
-  void EmitMatches(SharedRunsState<Event>& state, MatchSink<Event>& sink) {
+  // Leaves in records_ the runs that reached the final state on the
+  // current event, sorted.
+  void CollectFinals(SharedRunsState<Event>& state) {
     ClearRecords();
     const int64_t lo = window_ > 0 ? state.expired_through_
                                    : std::numeric_limits<int64_t>::min();
@@ -660,6 +685,10 @@ class SharedRunsEvaluator {
       Collect(state, node, lo, std::numeric_limits<int64_t>::max());
     }
     SortRecords(state);
+  }
+
+  void EmitMatches(SharedRunsState<Event>& state, MatchSink<Event>& sink) {
+    CollectFinals(state);
     for (const Record& r : records_) {
       ++metrics_.matches;
       sink.OnMatch(BuildMatch(state, r));
@@ -711,11 +740,13 @@ class SharedRunsEvaluator {
         }
       }
       SortRecords(state);
-      for (const Record& r : records_) {
-        ++metrics_.matches;
-        sink.OnMatch(BuildMatch(state, r));
+      if (!skip_) {
+        for (const Record& r : records_) {
+          ++metrics_.matches;
+          sink.OnMatch(BuildMatch(state, r));
+        }
+        ClearRecords();
       }
-      ClearRecords();
     }
     state.expired_through_ = through;
     for (uint32_t& head : state.heads_) {
@@ -723,6 +754,166 @@ class SharedRunsEvaluator {
         head = kNone;
       }
     }
+    // As the Evaluator: the released matches go through the skip strategy,
+    // and runs that expired may free matches held back.
+    if (skip_ && any) HoldAndRelease(state, sink);
+  }
+
+  // ---- after-match skipping (SkipPastLastEvent)
+  // ------------------------------
+
+  // Whether a run starting on (ts, seq) was discarded by the skip strategy.
+  static bool Discarded(const SharedRunsState<Event>& state, int64_t ts,
+                        uint64_t seq) {
+    return state.skipped_ && !internal::StartsAfter(ts, seq, state.skipped_ts_,
+                                                    state.skipped_seq_);
+  }
+  // Whether every run through `n` was.
+  static bool Discarded(const SharedRunsState<Event>& state, const RunNode& n) {
+    return Discarded(state, n.max_start, n.max_start_seq);
+  }
+
+  // The Evaluator's ReleaseWithSkip: the matches in records_ (sorted) join
+  // the held-back ones, sorted by start (held-back ones first on a tie);
+  // each is released in turn unless a live partial match started before
+  // it, and releasing one discards every run and held-back match that
+  // started at or before its last event.
+  void HoldAndRelease(SharedRunsState<Event>& state, MatchSink<Event>& sink) {
+    auto& held = state.held_;
+    const size_t old = held.size();
+    for (const Record& r : records_) {
+      auto& m = held.emplace_back();
+      m.start_ts = r.start_ts;
+      m.start_seq = r.start_seq;
+      for (uint32_t i = 0; i < r.length; ++i) {
+        const RunNode& n = state.dag_.node(paths_[r.first + i]);
+        if (n.kind != RunNode::Kind::kTake) continue;
+        m.steps.push_back({n.stage, state.events_[n.event]});
+      }
+    }
+    ClearRecords();
+    // Stable insertion of the new ones (already sorted among themselves).
+    for (size_t i = std::max<size_t>(old, 1); i < held.size(); ++i) {
+      size_t j = i;
+      while (j > 0 && HeldBefore(held[j], held[j - 1])) {
+        std::swap(held[j], held[j - 1]);
+        --j;
+      }
+    }
+    bool released = false;
+    while (!held.empty()) {
+      const auto& front = held.front();
+      if (LiveRunStartsBefore(state, front.start_ts, front.start_seq)) break;
+      int64_t last_ts = std::numeric_limits<int64_t>::min();
+      uint64_t last_seq = 0;
+      for (const auto& step : front.steps) {
+        if (internal::StartsAfter(step.event.timestamp, step.event.seq, last_ts,
+                                  last_seq)) {
+          last_ts = step.event.timestamp;
+          last_seq = step.event.seq;
+        }
+      }
+      ++metrics_.matches;
+      sink.OnMatch(BuildHeldMatch(front));
+      released = true;
+      state.skipped_ = true;
+      state.skipped_ts_ = last_ts;
+      state.skipped_seq_ = last_seq;
+      // The front at least (its start is at or before its last event, but
+      // a damaged state may say otherwise).
+      size_t gone = 1;
+      while (gone < held.size() &&
+             !internal::StartsAfter(held[gone].start_ts, held[gone].start_seq,
+                                    last_ts, last_seq)) {
+        ++gone;
+      }
+      held.erase(held.begin(), held.begin() + static_cast<ptrdiff_t>(gone));
+    }
+    if (released) {
+      for (uint32_t& head : state.heads_) {
+        if (head != kNone && Discarded(state, state.dag_.node(head))) {
+          head = kNone;
+        }
+      }
+    }
+  }
+
+  static bool HeldBefore(const typename SharedRunsState<Event>::HeldMatch& a,
+                         const typename SharedRunsState<Event>::HeldMatch& b) {
+    return internal::StartsAfter(b.start_ts, b.start_seq, a.start_ts,
+                                 a.start_seq);
+  }
+
+  // Whether a live run (not expired, not discarded) started before
+  // (ts, seq). O(nodes of runs that may have), each visited once.
+  bool LiveRunStartsBefore(const SharedRunsState<Event>& state, int64_t ts,
+                           uint64_t seq) {
+    const int64_t lo = window_ > 0 ? state.expired_through_
+                                   : std::numeric_limits<int64_t>::min();
+    const internal::RunDag& dag = state.dag_;
+    if (visited_.size() < dag.size()) visited_.resize(dag.size(), 0);
+    if (++stamp_ == 0) {
+      std::fill(visited_.begin(), visited_.end(), 0);
+      stamp_ = 1;
+    }
+    auto may = [&](uint32_t index) {
+      const RunNode& n = dag.node(index);
+      return visited_[index] != stamp_ && n.max_start > lo &&
+             n.min_start <= ts && !Discarded(state, n);
+    };
+    visit_stack_.clear();
+    for (uint32_t head : state.heads_) {
+      if (head != kNone && may(head)) {
+        visited_[head] = stamp_;
+        visit_stack_.push_back(head);
+      }
+    }
+    while (!visit_stack_.empty()) {
+      const uint32_t index = visit_stack_.back();
+      visit_stack_.pop_back();
+      const RunNode& n = dag.node(index);
+      if (n.kind == RunNode::Kind::kUnion) {
+        for (uint32_t m = 0; m < n.member_count; ++m) {
+          const uint32_t member = dag.member(n.first_member + m);
+          if (may(member)) {
+            visited_[member] = stamp_;
+            visit_stack_.push_back(member);
+          }
+        }
+      } else if (n.previous != kNone) {
+        if (may(n.previous)) {
+          visited_[n.previous] = stamp_;
+          visit_stack_.push_back(n.previous);
+        }
+      } else {
+        const auto& first = state.events_[n.event];
+        if (first.timestamp > lo &&
+            !Discarded(state, first.timestamp, first.seq) &&
+            internal::StartsAfter(ts, seq, first.timestamp, first.seq)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  Match<Event> BuildHeldMatch(
+      const typename SharedRunsState<Event>::HeldMatch& m) const {
+    Match<Event> match;
+    const auto& names = nfa_.stage_names();
+    for (uint32_t stage = 0; stage < names.size(); ++stage) {
+      StageMatch<Event>* out = nullptr;
+      for (const auto& step : m.steps) {
+        if (step.stage != stage) continue;
+        if (out == nullptr) {
+          match.stages.push_back({names[stage], {}});
+          out = &match.stages.back();
+        }
+        const auto& e = step.event;
+        out->events.push_back({e.event, FromMillis(e.timestamp), e.seq});
+      }
+    }
+    return match;
   }
 
   // The runs (not in kPending states) whose first event's timestamp is in
@@ -781,7 +972,9 @@ class SharedRunsEvaluator {
     event_used_.assign(state.events_.size(), false);
     const size_t reclaimed = state.dag_.Compact(
         state.heads_,
-        [through](const RunNode& n) { return n.max_start > through; },
+        [through, &state](const RunNode& n) {
+          return n.max_start > through && !Discarded(state, n);
+        },
         event_used_);
     metrics_.reclaimed_nodes += reclaimed;
     event_renumber_.assign(state.events_.size(), kNone);
@@ -840,6 +1033,12 @@ class SharedRunsEvaluator {
   uint64_t counted_slots_ = 0;
   uint32_t slots_ = 0;
   bool count_by_matrix_ = false;
+  // SkipPastLastEvent; LiveRunStartsBefore's visit marks (nodes visited in
+  // the current search have visited_ == stamp_) and stack.
+  bool skip_ = false;
+  std::vector<uint32_t> visited_;
+  uint32_t stamp_ = 0;
+  std::vector<uint32_t> visit_stack_;
   std::vector<internal::SlotMove> moves_;
   std::vector<uint64_t> matrix_;
   std::vector<uint64_t> path_counts_;

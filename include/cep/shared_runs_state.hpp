@@ -45,12 +45,25 @@ class SharedRunsState {
     int64_t timestamp = 0;  // milliseconds
     uint64_t seq = 0;
   };
+  // A completed match held back by the after-match skip strategy (while a
+  // partial match that started before it may still complete first): its
+  // events in path order, each with the stage that took it.
+  struct HeldStep {
+    uint32_t stage = 0;
+    StoredEvent event;
+  };
+  struct HeldMatch {
+    int64_t start_ts = 0;
+    uint64_t start_seq = 0;
+    std::vector<HeldStep> steps;
+  };
 
-  // True when no partial match is waiting.
+  // True when no partial match is waiting and no match is held back.
   bool IsIdle() const {
-    return std::all_of(heads_.begin(), heads_.end(), [](uint32_t head) {
-      return head == internal::kNoRunNode;
-    });
+    return held_.empty() &&
+           std::all_of(heads_.begin(), heads_.end(), [](uint32_t head) {
+             return head == internal::kNoRunNode;
+           });
   }
   size_t node_count() const { return dag_.size(); }
   size_t event_count() const { return events_.size(); }
@@ -58,6 +71,8 @@ class SharedRunsState {
   const std::vector<uint32_t>& heads() const { return heads_; }
   const internal::RunDag& dag() const { return dag_; }
   const std::vector<StoredEvent>& events() const { return events_; }
+  // Completed matches held back by the skip strategy, in release order.
+  const std::vector<HeldMatch>& held() const { return held_; }
 
   // The time of the last event a waiting partial match took (what
   // Evaluator::LastActivity says of the same runs), or nullopt when none
@@ -76,7 +91,8 @@ class SharedRunsState {
   }
 
   // Appends the state's encoding to `out`: heads with their last-take
-  // times, the window's bookkeeping, the events (with `events`), the DAG.
+  // times, the window's bookkeeping, the skip strategy's (the newest start
+  // discarded, the held-back matches), the events (with `events`), the DAG.
   // Deterministic: the same state gives the same bytes.
   void AppendTo(std::string& out, const Codec<Event>& events) const {
     using internal::PutSignedVarint;
@@ -93,6 +109,23 @@ class SharedRunsState {
       PutSignedVarint(out, starts_[i]);
     }
     PutVarint(out, compact_at_);
+    out.push_back(skipped_ ? 1 : 0);
+    if (skipped_) {
+      PutSignedVarint(out, skipped_ts_);
+      PutVarint(out, skipped_seq_);
+    }
+    PutVarint(out, held_.size());
+    for (const HeldMatch& m : held_) {
+      PutSignedVarint(out, m.start_ts);
+      PutVarint(out, m.start_seq);
+      PutVarint(out, m.steps.size());
+      for (const HeldStep& step : m.steps) {
+        PutVarint(out, step.stage);
+        PutSignedVarint(out, step.event.timestamp);
+        PutVarint(out, step.event.seq);
+        events.Encode(step.event.event, out);
+      }
+    }
     PutVarint(out, events_.size());
     for (const StoredEvent& e : events_) {
       PutSignedVarint(out, e.timestamp);
@@ -152,6 +185,44 @@ class SharedRunsState {
     }
     if (!GetVarint(in, compact_at)) return cut("the compaction threshold");
     compact_at_ = static_cast<size_t>(compact_at);
+    if (in.empty() || static_cast<uint8_t>(in.front()) > 1) {
+      return cut("the skip state");
+    }
+    skipped_ = in.front() == 1;
+    in.remove_prefix(1);
+    skipped_ts_ = std::numeric_limits<int64_t>::min();
+    skipped_seq_ = 0;
+    if (skipped_ &&
+        (!GetSignedVarint(in, skipped_ts_) || !GetVarint(in, skipped_seq_))) {
+      return cut("the skip state");
+    }
+    uint32_t held_count = 0;
+    if (!GetVarint32(in, held_count)) return cut("the held-back match count");
+    held_.clear();
+    // A held-back match takes at least 3 bytes, a step 3.
+    held_.reserve(std::min<size_t>(held_count, in.size() / 3));
+    for (uint32_t i = 0; i < held_count; ++i) {
+      HeldMatch& m = held_.emplace_back();
+      uint32_t step_count = 0;
+      if (!GetSignedVarint(in, m.start_ts) || !GetVarint(in, m.start_seq) ||
+          !GetVarint32(in, step_count)) {
+        return cut(absl::StrCat("held-back match ", i, " of ", held_count));
+      }
+      m.steps.reserve(std::min<size_t>(step_count, in.size() / 3));
+      for (uint32_t j = 0; j < step_count; ++j) {
+        HeldStep& step = m.steps.emplace_back();
+        if (!GetVarint32(in, step.stage) ||
+            !GetSignedVarint(in, step.event.timestamp) ||
+            !GetVarint(in, step.event.seq)) {
+          return cut(absl::StrCat("step ", j, " of held-back match ", i, " of ",
+                                  held_count));
+        }
+        if (absl::Status s = events.Decode(in, step.event.event); !s.ok()) {
+          return absl::DataLossError(absl::StrCat(
+              "step ", j, " of held-back match ", i, ": ", s.message()));
+        }
+      }
+    }
     uint32_t event_count = 0;
     if (!GetVarint32(in, event_count)) return cut("the event count");
     events_.clear();
@@ -194,6 +265,14 @@ class SharedRunsState {
   size_t first_start_ = 0;
   // Compact the DAG when it reaches this many nodes.
   size_t compact_at_ = 64;
+  // After-match skipping (SkipPastLastEvent): when skipped_, runs whose
+  // first event is at or before (skipped_ts_, skipped_seq_) by timestamp,
+  // then sequence number, were discarded.
+  bool skipped_ = false;
+  int64_t skipped_ts_ = std::numeric_limits<int64_t>::min();
+  uint64_t skipped_seq_ = 0;
+  // Completed matches held back by the skip strategy, sorted by start.
+  std::vector<HeldMatch> held_;
   // A CACHE, not part of the state's value and never serialized: what
   // SharedRunsTimeouts::kCount keeps to count timeouts without walking the
   // DAG (per live start, its runs per NFA state at some time, and the

@@ -64,9 +64,11 @@ std::string PerRunReason(const Nfa<Record>& nfa, std::string reason) {
            "cannot be shared";
   }
   if (nfa.aggregates().empty() &&
-      nfa.skip().kind() != AfterMatchSkip::Kind::kNoSkip) {
+      nfa.skip().kind() != AfterMatchSkip::Kind::kNoSkip &&
+      nfa.skip().kind() != AfterMatchSkip::Kind::kSkipPastLastEvent) {
     return "the pattern has 'after match " + SkipWords(nfa.skip()) +
-           "': partial matches are shared only under 'after match no skip'";
+           "': partial matches are shared only under 'after match no skip' "
+           "and 'after match skip past last event'";
   }
   for (const NfaState& state : nfa.states()) {
     if (nfa.aggregates().empty() && state.window > Duration::zero() &&

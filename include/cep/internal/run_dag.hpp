@@ -55,7 +55,26 @@ struct RunNode {
   // after compaction some may have expired).
   int64_t min_start = 0;
   int64_t max_start = 0;
+  // The sequence number of the newest first event (by timestamp, then
+  // sequence number) of the runs through this node: with max_start, the
+  // newest start, which after-match skipping compares against.
+  uint64_t max_start_seq = 0;
 };
+
+// Whether (ts_a, seq_a) comes after (ts_b, seq_b).
+inline bool StartsAfter(int64_t ts_a, uint64_t seq_a, int64_t ts_b,
+                        uint64_t seq_b) {
+  return ts_a != ts_b ? ts_a > ts_b : seq_a > seq_b;
+}
+
+// Raises the newest start of `n` to that of `other` if later.
+inline void TakeNewestStart(RunNode& n, const RunNode& other) {
+  if (StartsAfter(other.max_start, other.max_start_seq, n.max_start,
+                  n.max_start_seq)) {
+    n.max_start = other.max_start;
+    n.max_start_seq = other.max_start_seq;
+  }
+}
 
 class RunDag {
  public:
@@ -65,10 +84,11 @@ class RunDag {
   const std::vector<uint32_t>& members() const { return members_; }
   uint32_t member(uint32_t index) const { return members_[index]; }
 
-  // A step from the runs in `previous` (kNoRunNode: runs starting here at
-  // `start_ts`).
+  // A step from the runs in `previous` (kNoRunNode: runs starting here on
+  // the event with timestamp `start_ts` and sequence number `start_seq`).
   uint32_t AddStep(RunNode::Kind kind, uint32_t digit, uint32_t stage,
-                   uint32_t event, uint32_t previous, int64_t start_ts) {
+                   uint32_t event, uint32_t previous, int64_t start_ts,
+                   uint64_t start_seq = 0) {
     RunNode n;
     n.kind = kind;
     n.digit = digit;
@@ -77,9 +97,11 @@ class RunDag {
     n.previous = previous;
     if (previous == kNoRunNode) {
       n.min_start = n.max_start = start_ts;
+      n.max_start_seq = start_seq;
     } else {
       n.min_start = nodes_[previous].min_start;
       n.max_start = nodes_[previous].max_start;
+      n.max_start_seq = nodes_[previous].max_start_seq;
     }
     nodes_.push_back(n);
     return static_cast<uint32_t>(nodes_.size() - 1);
@@ -93,10 +115,11 @@ class RunDag {
     n.member_count = static_cast<uint32_t>(count);
     n.min_start = std::numeric_limits<int64_t>::max();
     n.max_start = std::numeric_limits<int64_t>::min();
+    n.max_start_seq = 0;
     for (size_t i = 0; i < count; ++i) {
       members_.push_back(first[i]);
       n.min_start = std::min(n.min_start, nodes_[first[i]].min_start);
-      n.max_start = std::max(n.max_start, nodes_[first[i]].max_start);
+      TakeNewestStart(n, nodes_[first[i]]);
     }
     nodes_.push_back(n);
     return static_cast<uint32_t>(nodes_.size() - 1);
@@ -146,6 +169,7 @@ class RunDag {
         const uint32_t first = static_cast<uint32_t>(kept_members.size());
         n.min_start = std::numeric_limits<int64_t>::max();
         n.max_start = std::numeric_limits<int64_t>::min();
+        n.max_start_seq = 0;
         for (uint32_t m = 0; m < n.member_count; ++m) {
           uint32_t member = members_[n.first_member + m];
           if (renumber[member] == kNoRunNode || renumber[member] == kSeen) {
@@ -154,7 +178,7 @@ class RunDag {
           const uint32_t moved = renumber[member];
           kept_members.push_back(moved);
           n.min_start = std::min(n.min_start, kept[moved].min_start);
-          n.max_start = std::max(n.max_start, kept[moved].max_start);
+          TakeNewestStart(n, kept[moved]);
         }
         n.first_member = first;
         n.member_count = static_cast<uint32_t>(kept_members.size() - first);
@@ -167,6 +191,7 @@ class RunDag {
           n.previous = renumber[n.previous];
           n.min_start = kept[n.previous].min_start;
           n.max_start = kept[n.previous].max_start;
+          n.max_start_seq = kept[n.previous].max_start_seq;
         }
       }
       kept.push_back(n);
@@ -195,7 +220,8 @@ class RunDag {
   }
 
   // Appends the nodes: their count, then per node its kind, its fields and
-  // the start bounds; references as distances back (1: the node before).
+  // the start bounds (with the newest start's sequence number); references as
+  // distances back (1: the node before).
   void AppendTo(std::string& out) const {
     PutVarint(out, nodes_.size());
     for (uint32_t index = 0; index < nodes_.size(); ++index) {
@@ -216,6 +242,7 @@ class RunDag {
       }
       PutSignedVarint(out, n.min_start);
       PutSignedVarint(out, n.max_start);
+      PutVarint(out, n.max_start_seq);
     }
   }
 
@@ -272,7 +299,8 @@ class RunDag {
         n.previous = back == 0 ? kNoRunNode : index - back;
       }
       if (!ok || !GetSignedVarint(in, n.min_start) ||
-          !GetSignedVarint(in, n.max_start)) {
+          !GetSignedVarint(in, n.max_start) ||
+          !GetVarint(in, n.max_start_seq)) {
         return Cut(in, absl::StrCat("node ", index, " of ", count));
       }
       nodes_.push_back(n);
