@@ -148,9 +148,47 @@ TEST(RunCapTest, EvaluationFlagChoosesTheStrategy) {
   EXPECT_EQ(options.evaluator.strategy, EvaluationStrategy::kPerRun);
   ASSERT_THAT(SetRunOption("evaluation", "auto", options), IsOk());
   EXPECT_EQ(options.evaluator.strategy, EvaluationStrategy::kAuto);
-  EXPECT_THAT(SetRunOption("evaluation", "shared", options),
+  ASSERT_THAT(SetRunOption("evaluation", "shared", options), IsOk());
+  EXPECT_EQ(options.evaluator.strategy, EvaluationStrategy::kShared);
+  EXPECT_THAT(SetRunOption("evaluation", "both", options),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       "--evaluation: 'shared' is not auto or per-run"));
+                       "--evaluation: 'both' is not auto, shared or per-run"));
+}
+
+// `after match skip past last event` shares its partial matches only when
+// asked for (--evaluation shared), with the same matches as per run.
+TEST(RunCapTest, SkipPastLastEventSharesOnlyWhenAskedFor) {
+  const std::string text =
+      absl::StrCat(kEvents,
+                   "pattern p on E after match skip past last event {\n"
+                   "  begin a where name == \"a\"\n"
+                   "  followed by any b + where name == \"b\"\n"
+                   "  followed by c where name == \"c\"\n"
+                   "}\n");
+  std::string input;
+  for (int i = 0; i < 40; ++i) {
+    const char* name = i % 7 == 0 ? "a" : i % 5 == 0 ? "c" : "b";
+    absl::StrAppend(&input, R"({"card":"c)", i % 3, R"(","name":")", name,
+                    R"(","ts":)", i, "}\n");
+  }
+  std::string outputs[3];
+  const EvaluationStrategy strategies[] = {EvaluationStrategy::kAuto,
+                                           EvaluationStrategy::kShared,
+                                           EvaluationStrategy::kPerRun};
+  const bool shared[] = {false, true, false};
+  for (int i = 0; i < 3; ++i) {
+    RunOptions options;
+    options.evaluator.strategy = strategies[i];
+    std::ostringstream matches;
+    absl::StatusOr<RunStats> stats =
+        RunText(text, input, options, RunOutputs{.matches = &matches});
+    ASSERT_THAT(stats, IsOk());
+    EXPECT_THAT(stats->pattern_shared, ElementsAre(shared[i])) << i;
+    outputs[i] = matches.str();
+  }
+  EXPECT_NE(outputs[0], "");
+  EXPECT_EQ(outputs[1], outputs[0]);
+  EXPECT_EQ(outputs[2], outputs[0]);
 }
 
 TEST(RunCapTest, TimeoutsWithoutAnOutputAreCountedExactly) {

@@ -175,6 +175,12 @@ template <typename Event>
   if (options.strategy == EvaluationStrategy::kPerRun) {
     return absl::FailedPreconditionError("per-run evaluation was asked for");
   }
+  if (options.strategy == EvaluationStrategy::kAuto &&
+      nfa.skip().kind() != AfterMatchSkip::Kind::kNoSkip) {
+    return absl::FailedPreconditionError(
+        "the after-match skip strategy is not NoSkip: partial matches are "
+        "shared under it only when asked for (kShared)");
+  }
   if (options.state_ttl > Duration::zero() && nfa.window() > Duration::zero()) {
     return absl::FailedPreconditionError(
         "a state TTL is set and the pattern has a window: shared partial "

@@ -266,7 +266,8 @@ class BoundsWriter {
              " discards partial matches only when a match completes\n";
     }
     // A header cap keeps the pattern per run (`cep run`, `cep explain`).
-    if (bounds_.shared_runs && !pattern_.max_partial_matches) {
+    if (bounds_.shared_runs && !pattern_.max_partial_matches &&
+        bounds_.skip.kind() == AfterMatchSkip::Kind::kNoSkip) {
       out +=
           "      memory stays linear: shared partial matches (the shared-runs "
           "strategy, see `cep explain`)\n";

@@ -64,8 +64,11 @@ std::string PerRunReason(const Nfa<Record>& nfa, std::string reason) {
            "cannot be shared";
   }
   if (nfa.aggregates().empty() &&
-      nfa.skip().kind() != AfterMatchSkip::Kind::kNoSkip &&
-      nfa.skip().kind() != AfterMatchSkip::Kind::kSkipPastLastEvent) {
+      nfa.skip().kind() != AfterMatchSkip::Kind::kNoSkip) {
+    if (nfa.skip().kind() == AfterMatchSkip::Kind::kSkipPastLastEvent) {
+      return "the pattern has 'after match skip past last event': its "
+             "partial matches are shared with --evaluation shared";
+    }
     return "the pattern has 'after match " + SkipWords(nfa.skip()) +
            "': partial matches are shared only under 'after match no skip' "
            "and 'after match skip past last event'";
@@ -90,7 +93,7 @@ std::string StrategyLine(const FilePattern& pattern, const Nfa<Record>& nfa) {
            "matches': only partial matches kept as runs of their own can be "
            "capped";
   }
-  const absl::Status shared = CheckSharedRuns(nfa);
+  const absl::Status shared = ChooseSharedRuns(nfa, EvaluatorOptions());
   if (shared.ok()) {
     return "strategy: shared runs (one set of partial matches per automaton "
            "state)";

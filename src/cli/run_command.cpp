@@ -555,12 +555,14 @@ CommandSpec RunCommand() {
                .help = "with --state rocksdb:DIR: key states each pattern "
                        "keeps decoded in memory (LRU)"},
               {.name = "evaluation",
-               .value_name = "auto|per-run",
+               .value_name = "auto|shared|per-run",
                .default_value = "auto",
-               .help = "auto: patterns that allow it share their partial "
-                       "matches (cost per event and memory independent of "
-                       "their number; `cep explain` says which patterns); "
-                       "per-run: every partial match is a run of its own"},
+               .help = "auto: patterns that allow it and have 'after match "
+                       "no skip' share their partial matches (cost per "
+                       "event and memory independent of their number; `cep "
+                       "explain` says which patterns); shared: also those "
+                       "with 'after match skip past last event'; per-run: "
+                       "every partial match is a run of its own"},
               {.name = "max-partial-matches",
                .value_name = "N",
                .default_value = "10000",

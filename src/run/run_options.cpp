@@ -222,9 +222,11 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
       options.evaluator.strategy = EvaluationStrategy::kAuto;
     } else if (value == "per-run") {
       options.evaluator.strategy = EvaluationStrategy::kPerRun;
+    } else if (value == "shared") {
+      options.evaluator.strategy = EvaluationStrategy::kShared;
     } else {
       return absl::InvalidArgumentError(
-          Cat("--evaluation: '", value, "' is not auto or per-run"));
+          Cat("--evaluation: '", value, "' is not auto, shared or per-run"));
     }
     return absl::OkStatus();
   }
