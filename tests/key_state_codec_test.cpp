@@ -852,7 +852,9 @@ TEST(KeyStateCodecTest, SharedKeyedMatcherOverBytesMatchesPerRunInMemory) {
     per_run.strategy = EvaluationStrategy::kPerRun;
     per_run.max_partial_matches = 0;  // the shared form has no cap
     KeyedMatcher<Ev, int> reference(*nfa, key, memory, per_run);
-    KeyedMatcher<Ev, int> shared(*nfa, key, bytes, c.options);
+    EvaluatorOptions sharing = c.options;
+    sharing.strategy = EvaluationStrategy::kShared;  // skip strategies too
+    KeyedMatcher<Ev, int> shared(*nfa, key, bytes, sharing);
     EXPECT_FALSE(reference.shares_partial_matches());
     EXPECT_TRUE(shared.shares_partial_matches());
     KeyedRecorder ref_out, out;
@@ -895,8 +897,10 @@ TEST(KeyStateCodecTest, StoredPerRunStatesGoOnWhenNewKeysShare) {
     for (size_t step = 0; step < events.size(); ++step) {
       if (step == events.size() / 2) {
         // A restart with the default choice: timers rebuilt from the states.
-        first = std::make_unique<KeyedMatcher<Ev, int>>(*nfa, key, bytes,
-                                                        c.options);
+        EvaluatorOptions sharing = c.options;
+        sharing.strategy = EvaluationStrategy::kShared;
+        first =
+            std::make_unique<KeyedMatcher<Ev, int>>(*nfa, key, bytes, sharing);
         ASSERT_THAT(first->RestoreTimers(), IsOk());
       }
       const Ev& e = events[step];
