@@ -198,16 +198,16 @@ class Printer final : public EvaluatorTracer<Record> {
                           nfa_.stage_names()[s.stage], "'");
     }
     std::vector<std::string> names;
-    std::vector<uint32_t> todo = {comp.state};
+    std::vector<uint32_t> to_visit = {comp.state};
     std::set<uint32_t> seen;
-    while (!todo.empty()) {
-      const uint32_t at = todo.back();
-      todo.pop_back();
+    while (!to_visit.empty()) {
+      const uint32_t at = to_visit.back();
+      to_visit.pop_back();
       if (!seen.insert(at).second) continue;
       for (const Transition& t : nfa_.states()[at].transitions) {
         const NfaState& target = nfa_.states()[t.target];
         if (t.action == Action::kProceed) {
-          if (target.type != StateType::kStop) todo.push_back(t.target);
+          if (target.type != StateType::kStop) to_visit.push_back(t.target);
         } else if (t.action == Action::kTake &&
                    target.type != StateType::kStop &&
                    nfa_.states()[at].stage != kNoStage) {
