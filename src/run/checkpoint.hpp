@@ -6,9 +6,9 @@
 // atomic write, and reads it back to resume.
 // Internal to src/run/: not installed, not under include/.
 //
-// The meta ("run", version 2) is written once, with the first pattern's
-// state; the timers ("timers", "timer/<key>") per pattern, from the matchers
-// of worker 0. The state and timers of each pattern are staged by
+// The meta ("run", version 3; version 2 still loads) is written once, with the
+// first pattern's state; the timers ("timers", "timer/<key>") per pattern, from
+// the matchers of worker 0. The state and timers of each pattern are staged by
 // StagePattern(), so that a run with several workers could stage each
 // worker's key groups the same way before the one commit.
 #pragma once
@@ -47,6 +47,9 @@ struct RunMeta {
   Timestamp max_ts = kMinWatermark;
   std::array<uint64_t, kOutputCount> lengths{};  // RecordedLength per output
   RuntimeSnapshot<Record> snapshot;
+  // A source with several partitions (Kafka): the position of each, in the
+  // same atomic write (meta version 3; empty in a version 2 meta).
+  std::vector<PartitionPosition> partitions;
 };
 
 class Checkpointer {

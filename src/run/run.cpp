@@ -38,6 +38,7 @@
 #include "decoding.hpp"
 #include "metrics_server.hpp"
 #include "output_writer.hpp"
+#include "run_source.hpp"
 #include "source.hpp"
 
 namespace cep {
@@ -199,6 +200,7 @@ class Runner {
   // if any: truncates the output files, moves `source` to its position,
   // restores the runtime and the timers.
   absl::Status Resume(run::Source& source) {
+    source_ = &source;
     if (!durable()) return absl::OkStatus();
     CEP_ASSIGN_OR_RETURN(std::optional<run::RunMeta> meta,
                          checkpointer_.Load());
@@ -212,7 +214,7 @@ class Runner {
     while (decoder_.awaiting_header() && source.Next(frame)) {
       CEP_RETURN_IF_ERROR(Take(frame));
     }
-    CEP_RETURN_IF_ERROR(source.Seek(0, meta->position));
+    CEP_RETURN_IF_ERROR(SeekSource(source, *meta));
     errors_ = meta->errors;
     max_ts_ = meta->max_ts;
     return runtime_->Import(std::move(meta->snapshot));
@@ -307,7 +309,16 @@ class Runner {
     return absl::OkStatus();
   }
 
-  // Flushes the outputs, then writes a checkpoint at `position`.
+  // Resume: moves `source` to the checkpoint's position: the one of a file,
+  // or (a source with several partitions: Kafka) those of its partitions.
+  static absl::Status SeekSource(run::Source& source,
+                                 const run::RunMeta& meta) {
+    if (!meta.partitions.empty()) return source.SeekPartitions(meta.partitions);
+    return source.Seek(0, meta.position);
+  }
+
+  // Flushes the outputs, then writes a checkpoint at `position`; then the
+  // source learns that the positions it gave are durable.
   absl::Status Checkpoint(run::SourcePosition position) {
     CEP_RETURN_IF_ERROR(writer_.Flush());
     run::RunMeta meta;
@@ -315,8 +326,11 @@ class Runner {
     meta.errors = errors_;
     meta.max_ts = max_ts_;
     CEP_ASSIGN_OR_RETURN(meta.lengths, writer_.Lengths());
+    if (source_ != nullptr) meta.partitions = source_->Positions();
+    const std::vector<run::PartitionPosition> partitions = meta.partitions;
     const int64_t started = SteadyClockNanos();
     CEP_RETURN_IF_ERROR(checkpointer_.Write(std::move(meta)));
+    if (source_ != nullptr) CEP_RETURN_IF_ERROR(source_->Committed(partitions));
     checkpoint_at_ns_ = SteadyClockNanos();
     checkpoint_ns_ = checkpoint_at_ns_ - started;
     ++checkpoints_;
@@ -438,8 +452,9 @@ class Runner {
   run::OutputWriter writer_;
   run::Checkpointer checkpointer_;
   std::unique_ptr<Runtime<Record, Value>> runtime_;
-  Record record_;      // the event being decoded
-  std::string error_;  // why a line did not decode
+  run::Source* source_ = nullptr;  // set by Resume()
+  Record record_;                  // the event being decoded
+  std::string error_;              // why a line did not decode
   Timestamp max_ts_ = kMinWatermark;
   uint64_t errors_ = 0;
   int64_t next_progress_ = 0;
@@ -463,6 +478,17 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
                                         std::string_view input_name,
                                         const RunOptions& options,
                                         RunOutputs& outputs) {
+  run::StreamSource source(input, input_name, options.max_line_bytes,
+                           options.on_error == OnError::kSkip, options.stop,
+                           options.state_dir);
+  return run::RunSource(file, source, input_name, options, outputs);
+}
+
+absl::StatusOr<RunStats> run::RunSource(const PatternFile& file,
+                                        run::Source& source,
+                                        std::string_view input_name,
+                                        const RunOptions& options,
+                                        RunOutputs& outputs) {
   Runner runner(file, input_name, options, outputs);
   if (absl::Status status = runner.Start(); !status.ok()) return status;
   if (absl::Status status = runner.StartMetrics(); !status.ok()) {
@@ -472,9 +498,6 @@ absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
     if (absl::Status status = outputs.open(); !status.ok()) return status;
   }
   runner.OutputsOpened();
-  run::StreamSource source(input, input_name, options.max_line_bytes,
-                           options.on_error == OnError::kSkip, options.stop,
-                           options.state_dir);
   if (absl::Status status = runner.Resume(source); !status.ok()) {
     return status;
   }

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -28,6 +29,13 @@ namespace cep::run {
 struct SourcePosition {
   uint64_t offset = 0;
   uint64_t line_no = 0;
+};
+
+// One partition's position, for a source with several (Kafka: the
+// partition number and the offset of the next message to read).
+struct PartitionPosition {
+  uint32_t partition = 0;
+  SourcePosition position;
 };
 
 class Source {
@@ -53,6 +61,26 @@ class Source {
   // kFailedPrecondition when the input is shorter than the position.
   [[nodiscard]] virtual absl::Status Seek(size_t partition,
                                           SourcePosition position) = 0;
+
+  // Sources with several partitions (Kafka), which a checkpoint records
+  // all at once; a source with one partition keeps these defaults.
+  //
+  // The position of every partition the source reads now: what a
+  // checkpoint records. Empty: the source has one partition (Position(0)).
+  virtual std::vector<PartitionPosition> Positions() const { return {}; }
+  // Resume: the positions a checkpoint recorded with Positions().
+  [[nodiscard]] virtual absl::Status SeekPartitions(
+      const std::vector<PartitionPosition>& positions) {
+    (void)positions;
+    return absl::OkStatus();
+  }
+  // A checkpoint that recorded `positions` is durable (Kafka commits the
+  // offsets to the consumer group). Errors: the source's own.
+  [[nodiscard]] virtual absl::Status Committed(
+      const std::vector<PartitionPosition>& positions) {
+    (void)positions;
+    return absl::OkStatus();
+  }
 };
 
 // An std::istream (a file, stdin, a pipe) framed into lines: one partition

@@ -1,0 +1,163 @@
+// kafka_mock_host: hosts librdkafka's mock Kafka cluster for the tests of
+// tests/kafka/, so that several `cep run` processes can use one cluster.
+//
+//   kafka_mock_host --topic T [--topic T2]... [--partitions 8] [--brokers 1]
+//                   [--produce FILE --key-field NAME]
+//
+// Creates the cluster and the topics (each with --partitions partitions),
+// prints the bootstrap servers (HOST:PORT[,HOST:PORT]) as its first line on
+// stdout, then, with
+// --produce, writes each non-blank line of FILE (JSON lines) to the first
+// topic as
+// one message keyed by the value of the field NAME (librdkafka's default
+// partitioner: one key, one partition), waits until every message is
+// acknowledged and prints "produced N". It then serves until stdin closes
+// or SIGTERM/SIGINT comes.
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <poll.h>
+#include <unistd.h>
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void OnSignal(int) { g_stop.store(true); }
+
+[[noreturn]] void Fail(const std::string& message) {
+  std::cerr << "kafka_mock_host: " << message << "\n";
+  std::exit(1);
+}
+
+// The value of the member `field` of the JSON object `line`, as text: a
+// string's characters between its quotes, or a number's digits; empty when
+// there is none. Enough for the tests' flat events.
+std::string_view FieldOf(std::string_view line, const std::string& field) {
+  const std::string needle = "\"" + field + "\":";
+  const size_t at = line.find(needle);
+  if (at == std::string_view::npos) return {};
+  size_t start = at + needle.size();
+  while (start < line.size() && line[start] == ' ') ++start;
+  if (start < line.size() && line[start] == '"') {
+    const size_t end = line.find('"', start + 1);
+    if (end == std::string_view::npos) return {};
+    return line.substr(start + 1, end - start - 1);
+  }
+  const size_t end = line.find_first_of(",}", start);
+  return line.substr(start, end - start);
+}
+
+rd_kafka_t* NewClient(rd_kafka_type_t type, const char* bootstrap) {
+  char error[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (bootstrap != nullptr &&
+      rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, error,
+                        sizeof(error)) != RD_KAFKA_CONF_OK) {
+    Fail(error);
+  }
+  rd_kafka_conf_set(conf, "log_level", "0", error, sizeof(error));
+  rd_kafka_t* rk = rd_kafka_new(type, conf, error, sizeof(error));
+  if (rk == nullptr) Fail(error);
+  return rk;
+}
+
+// Writes the lines of `path` to `topic`, each keyed by its `key_field`.
+long Produce(const char* bootstrap, const std::string& topic,
+             const std::string& path, const std::string& key_field) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) Fail("cannot read " + path);
+  rd_kafka_t* producer = NewClient(RD_KAFKA_PRODUCER, bootstrap);
+  long produced = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string_view key = FieldOf(line, key_field);
+    while (true) {
+      const rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+          RD_KAFKA_V_VALUE(line.data(), line.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) Fail(rd_kafka_err2str(err));
+      rd_kafka_poll(producer, 100);
+    }
+    ++produced;
+  }
+  if (rd_kafka_flush(producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    Fail("messages not acknowledged within 30 s");
+  }
+  rd_kafka_destroy(producer);
+  return produced;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> topics;
+  int partitions = 8;
+  int brokers = 1;
+  std::string produce;
+  std::string key_field;
+  for (int idx = 1; idx < argc; ++idx) {
+    const std::string_view arg = argv[idx];
+    if (idx + 1 == argc) Fail("flag " + std::string(arg) + " needs a value");
+    const char* value = argv[++idx];
+    if (arg == "--topic") {
+      topics.push_back(value);
+    } else if (arg == "--partitions") {
+      partitions = std::atoi(value);
+    } else if (arg == "--brokers") {
+      brokers = std::atoi(value);
+    } else if (arg == "--produce") {
+      produce = value;
+    } else if (arg == "--key-field") {
+      key_field = value;
+    } else {
+      Fail("unknown flag " + std::string(arg));
+    }
+  }
+  if (topics.empty()) Fail("--topic is required");
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  rd_kafka_t* host = NewClient(RD_KAFKA_PRODUCER, nullptr);
+  rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(host, brokers);
+  if (cluster == nullptr) Fail("cannot create the mock cluster");
+  for (const std::string& topic : topics) {
+    if (rd_kafka_mock_topic_create(cluster, topic.c_str(), partitions, 1) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      Fail("cannot create topic " + topic);
+    }
+  }
+  const char* bootstrap = rd_kafka_mock_cluster_bootstraps(cluster);
+  std::cout << bootstrap << std::endl;
+  if (!produce.empty()) {
+    std::cout << "produced "
+              << Produce(bootstrap, topics[0], produce, key_field) << std::endl;
+  }
+  // Serves until stdin closes or a signal comes.
+  while (!g_stop.load()) {
+    struct pollfd wait = {.fd = 0, .events = POLLIN, .revents = 0};
+    if (::poll(&wait, 1, 100) > 0) {
+      char buffer[256];
+      if (::read(0, buffer, sizeof(buffer)) <= 0) break;
+    }
+  }
+  rd_kafka_mock_cluster_destroy(cluster);
+  rd_kafka_destroy(host);
+  return 0;
+}
