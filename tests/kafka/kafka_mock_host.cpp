@@ -13,6 +13,12 @@
 // partitioner: one key, one partition), waits until every message is
 // acknowledged and prints "produced N". It then serves until stdin closes
 // or SIGTERM/SIGINT comes.
+//
+//   kafka_mock_host --dump BOOTSTRAP TOPIC
+//
+// Prints every message of TOPIC on the cluster at BOOTSTRAP (a running
+// host's), from the start of each partition to its current end, one line
+// each: PARTITION, a tab, the key, a tab, the value.
 
 #include <atomic>
 #include <csignal>
@@ -68,6 +74,13 @@ rd_kafka_t* NewClient(rd_kafka_type_t type, const char* bootstrap) {
     Fail(error);
   }
   rd_kafka_conf_set(conf, "log_level", "0", error, sizeof(error));
+  // rd_kafka_consumer_poll() needs a group, even with assign().
+  if (type == RD_KAFKA_CONSUMER) {
+    rd_kafka_conf_set(conf, "group.id", "kafka_mock_host_dump", error,
+                      sizeof(error));
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", error,
+                      sizeof(error));
+  }
   rd_kafka_t* rk = rd_kafka_new(type, conf, error, sizeof(error));
   if (rk == nullptr) Fail(error);
   return rk;
@@ -103,9 +116,70 @@ long Produce(const char* bootstrap, const std::string& topic,
   return produced;
 }
 
+// --dump: the messages of every partition of `topic`, up to their ends.
+int Dump(const char* bootstrap, const std::string& topic) {
+  rd_kafka_t* consumer = NewClient(RD_KAFKA_CONSUMER, bootstrap);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  rd_kafka_topic_t* handle =
+      rd_kafka_topic_new(consumer, topic.c_str(), nullptr);
+  if (rd_kafka_metadata(consumer, 0, handle, &metadata, 10000) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      metadata->topic_cnt != 1) {
+    Fail("no metadata for " + topic);
+  }
+  const int partitions = metadata->topics[0].partition_cnt;
+  rd_kafka_metadata_destroy(metadata);
+  rd_kafka_topic_destroy(handle);
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(partitions);
+  int open = 0;
+  std::vector<int64_t> ends(static_cast<size_t>(partitions));
+  for (int partition = 0; partition < partitions; ++partition) {
+    int64_t low = 0;
+    int64_t high = 0;
+    if (rd_kafka_query_watermark_offsets(consumer, topic.c_str(), partition,
+                                         &low, &high,
+                                         10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      Fail("no offsets for " + topic);
+    }
+    ends[static_cast<size_t>(partition)] = high;
+    if (high > low) {
+      rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)
+          ->offset = low;
+      ++open;
+    }
+  }
+  rd_kafka_assign(consumer, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  while (open > 0) {
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer, 10000);
+    if (message == nullptr) Fail("no message within 10 s");
+    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::cout << message->partition << "\t"
+                << std::string_view(static_cast<const char*>(message->key),
+                                    message->key_len)
+                << "\t"
+                << std::string_view(static_cast<const char*>(message->payload),
+                                    message->len)
+                << "\n";
+      if (message->offset + 1 ==
+          ends[static_cast<size_t>(message->partition)]) {
+        --open;
+      }
+    }
+    rd_kafka_message_destroy(message);
+  }
+  rd_kafka_consumer_close(consumer);
+  rd_kafka_destroy(consumer);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string_view(argv[1]) == "--dump") {
+    return Dump(argv[2], argv[3]);
+  }
   std::vector<std::string> topics;
   int partitions = 8;
   int brokers = 1;
