@@ -172,8 +172,19 @@ void KafkaSource::OnRebalance(int err,
     numbers.push_back(partitions->elems[idx].partition);
   }
   std::sort(numbers.begin(), numbers.end());
+  // partition.assignment.strategy=cooperative-sticky moves only the
+  // partitions that change hands, through the incremental calls.
+  const bool cooperative =
+      std::string_view(rd_kafka_rebalance_protocol(consumer_)) == "COOPERATIVE";
   if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    rd_kafka_assign(consumer_, nullptr);
+    if (cooperative) {
+      rd_kafka_error_destroy(
+          rd_kafka_incremental_unassign(consumer_, partitions));
+    } else {
+      rd_kafka_assign(consumer_, nullptr);
+    }
+    // Messages queued and not handed out are dropped: the partition's next
+    // owner reads them from its committed offset.
     for (int32_t number : numbers) {
       Partition& partition = partitions_[static_cast<size_t>(number)];
       partition.assigned = false;
@@ -188,8 +199,10 @@ void KafkaSource::OnRebalance(int err,
     return;
   }
   const int timeout_ms = static_cast<int>(Millis(options_.timeout));
-  // Where each partition starts: the checkpoint's offset, else the group's
-  // committed one, else its first.
+  // Where each partition starts: after what this process handed out of it
+  // already (its events are in this process's state), or the checkpoint's
+  // offset (SeekPartitions), else the group's committed one, else its
+  // first.
   rd_kafka_committed(consumer_, partitions, timeout_ms);
   const int64_t now = SteadyClockNanos();
   for (int idx = 0; idx < partitions->cnt; ++idx) {
@@ -199,21 +212,25 @@ void KafkaSource::OnRebalance(int err,
     rd_kafka_query_watermark_offsets(consumer_, options_.url.topic.c_str(),
                                      element.partition, &low, &high,
                                      timeout_ms);
-    int64_t start = element.offset >= 0 ? element.offset : low;
-    if (auto it = resume_.find(static_cast<uint32_t>(element.partition));
-        it != resume_.end()) {
-      start = it->second;
-    }
-    element.offset = start;
     Partition& partition = partitions_[static_cast<size_t>(element.partition)];
+    int64_t start = element.offset >= 0 ? element.offset : low;
+    if (partition.known) start = partition.next_offset;
+    element.offset = start;
+    const uint64_t taken = partition.taken;
     partition = Partition();
     partition.assigned = true;
+    partition.known = true;
+    partition.taken = taken;
     partition.next_offset = start;
     partition.fetched_offset = start;
     partition.end_offset = high;
     partition.last_message_ns = now;
   }
-  rd_kafka_assign(consumer_, partitions);
+  if (cooperative) {
+    rd_kafka_error_destroy(rd_kafka_incremental_assign(consumer_, partitions));
+  } else {
+    rd_kafka_assign(consumer_, partitions);
+  }
   assigned_once_ = true;
   Warn(Cat("cep: kafka: group '", options_.group, "' assigned partitions ",
            numbers.empty() ? std::string("(none)") : Join(numbers), " of '",
@@ -255,8 +272,11 @@ void KafkaSource::Poll(int timeout_ms) {
                err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
       status_ = absl::NotFoundError(
           Cat(name_, ": error: no topic '", options_.url.topic, "'"));
+    } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+      // librdkafka reconnects by itself, without a bound.
+      Warn(Cat("cep: warning: kafka: ", name_,
+               ": no broker can be reached; retrying"));
     }
-    // Other errors (a broker down) librdkafka retries by itself.
   }
   rd_kafka_message_destroy(message);
 }
@@ -430,8 +450,15 @@ std::vector<PartitionPosition> KafkaSource::Positions() const {
 absl::Status KafkaSource::SeekPartitions(
     const std::vector<PartitionPosition>& positions) {
   for (const PartitionPosition& position : positions) {
-    resume_[position.partition] =
-        static_cast<int64_t>(position.position.offset);
+    if (position.partition >= partitions_.size()) {
+      return absl::FailedPreconditionError(
+          Cat(name_, ": error: the checkpoint has partition ",
+              position.partition, " but the topic has ", partitions_.size()));
+    }
+    Partition& partition = partitions_[position.partition];
+    partition.known = true;
+    partition.next_offset = static_cast<int64_t>(position.position.offset);
+    partition.taken = position.position.line_no;
   }
   return absl::OkStatus();
 }

@@ -91,8 +91,9 @@ struct KafkaSourceOptions {
   // stopped).
   bool stop_at_end = false;
   // How long the brokers may take to answer before the run fails
-  // (--kafka-timeout): the topic's metadata at the start, a partition
-  // assignment, and the brokers being down while running. Default: 30 s.
+  // (--kafka-timeout): the topic's metadata at the start and the first
+  // partition assignment. Brokers that go down later are retried without a
+  // bound (librdkafka's reconnects), with a warning. Default: 30 s.
   std::chrono::milliseconds timeout{30000};
   // The run's: format (JSON lines only), time mode, on_error,
   // max_line_bytes, stop.
@@ -147,6 +148,8 @@ class KafkaSource final : public Source {
   };
   struct Partition {
     bool assigned = false;
+    // next_offset is this process's (handed out, or from a checkpoint).
+    bool known = false;
     // Offset of the next message to hand out (after the last one handed
     // out), and messages handed out.
     int64_t next_offset = 0;
@@ -185,8 +188,6 @@ class KafkaSource final : public Source {
   rd_kafka_s* consumer_ = nullptr;
   size_t partition_count_ = 0;
   std::vector<Partition> partitions_;
-  // SeekPartitions(): where to start when the partition is assigned.
-  absl::flat_hash_map<uint32_t, int64_t> resume_;
   bool assigned_once_ = false;
   bool closing_ = false;  // the destructor leaves the group
   int64_t started_ns_ = 0;

@@ -2,7 +2,7 @@
 // tests/kafka/, so that several `cep run` processes can use one cluster.
 //
 //   kafka_mock_host --topic T [--topic T2]... [--partitions 8] [--brokers 1]
-//                   [--produce FILE --key-field NAME]
+//                   [--produce FILE --key-field NAME [--to-partition P]]
 //
 // Creates the cluster and the topics (each with --partitions partitions),
 // prints the bootstrap servers (HOST:PORT[,HOST:PORT]) as its first line on
@@ -10,7 +10,8 @@
 // --produce, writes each non-blank line of FILE (JSON lines) to the first
 // topic as
 // one message keyed by the value of the field NAME (librdkafka's default
-// partitioner: one key, one partition), waits until every message is
+// partitioner: one key, one partition; with --to-partition, every message
+// to partition P), waits until every message is
 // acknowledged and prints "produced N". It then serves until stdin closes
 // or SIGTERM/SIGINT comes.
 //
@@ -22,6 +23,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -88,7 +90,8 @@ rd_kafka_t* NewClient(rd_kafka_type_t type, const char* bootstrap) {
 
 // Writes the lines of `path` to `topic`, each keyed by its `key_field`.
 long Produce(const char* bootstrap, const std::string& topic,
-             const std::string& path, const std::string& key_field) {
+             const std::string& path, const std::string& key_field,
+             int32_t to_partition) {
   std::ifstream in(path, std::ios::binary);
   if (!in) Fail("cannot read " + path);
   rd_kafka_t* producer = NewClient(RD_KAFKA_PRODUCER, bootstrap);
@@ -100,6 +103,7 @@ long Produce(const char* bootstrap, const std::string& topic,
     while (true) {
       const rd_kafka_resp_err_t err = rd_kafka_producev(
           producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+          RD_KAFKA_V_PARTITION(to_partition),
           RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
           RD_KAFKA_V_VALUE(line.data(), line.size()),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
@@ -185,6 +189,7 @@ int main(int argc, char** argv) {
   int brokers = 1;
   std::string produce;
   std::string key_field;
+  int32_t to_partition = RD_KAFKA_PARTITION_UA;
   for (int idx = 1; idx < argc; ++idx) {
     const std::string_view arg = argv[idx];
     if (idx + 1 == argc) Fail("flag " + std::string(arg) + " needs a value");
@@ -197,6 +202,8 @@ int main(int argc, char** argv) {
       brokers = std::atoi(value);
     } else if (arg == "--produce") {
       produce = value;
+    } else if (arg == "--to-partition") {
+      to_partition = std::atoi(value);
     } else if (arg == "--key-field") {
       key_field = value;
     } else {
@@ -221,7 +228,8 @@ int main(int argc, char** argv) {
   std::cout << bootstrap << std::endl;
   if (!produce.empty()) {
     std::cout << "produced "
-              << Produce(bootstrap, topics[0], produce, key_field) << std::endl;
+              << Produce(bootstrap, topics[0], produce, key_field, to_partition)
+              << std::endl;
   }
   // Serves until stdin closes or a signal comes.
   while (!g_stop.load()) {

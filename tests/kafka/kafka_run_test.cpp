@@ -390,6 +390,111 @@ TEST_F(KafkaRunTest, KilledProcessResumesFromCheckpointedOffsets) {
   EXPECT_EQ(Sorted(Lines(ReadFile(dir_ / "matches.jsonl"))), expected_);
 }
 
+// --output kafka:// with --state rocksdb, killed and resumed: at least once.
+// Matches written after the last checkpoint come again from the resumed
+// run, with the same ids; dropping repeated ids gives exactly the file's
+// matches.
+TEST_F(KafkaRunTest, KilledProcessWritesMatchesAtLeastOnceWithStableIds) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  const std::vector<std::string> args = {"run",
+                                         "p.cep",
+                                         "--input",
+                                         Topic("auths"),
+                                         "--group",
+                                         "durable",
+                                         "--kafka-stop-at-end",
+                                         "--match-ids",
+                                         "--state",
+                                         "rocksdb:state",
+                                         "--checkpoint-every",
+                                         "1000events",
+                                         "--output",
+                                         Topic("matches"),
+                                         "--kafka-config",
+                                         "session.timeout.ms=6000",
+                                         "--kafka-config",
+                                         "heartbeat.interval.ms=500"};
+  std::vector<std::string> paced = args;
+  paced.insert(paced.end(), {"--rate", "1000"});
+  const pid_t killed = Cep("killed", paced);
+  // Killed about half-way (the events are paced at 1000/s and the group
+  // assigns after about 3 s).
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  ::kill(killed, SIGKILL);
+  EXPECT_EQ(Wait(killed), -1);
+  ASSERT_EQ(Wait(Cep("resumed", args)), 0) << Err("resumed");
+  ASSERT_EQ(Wait(Spawn(
+                dir_, "dump",
+                {CEP_KAFKA_MOCK_HOST, "--dump", host_.bootstrap(), "matches"})),
+            0)
+      << Err("dump");
+  std::vector<std::string> values;
+  for (const std::string& line : Lines(Out("dump"))) {
+    values.push_back(line.substr(line.find('\t', line.find('\t') + 1) + 1));
+  }
+  EXPECT_GE(values.size(), expected_.size());
+  std::vector<std::string> unique = Sorted(values);
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  EXPECT_EQ(unique, expected_);
+}
+
+// Event time per partition: a live partition without messages holds the
+// others back (nothing is handed to the patterns), until --idle-timeout
+// declares it idle. The topic has 2 partitions; every event is on
+// partition 0.
+TEST_F(KafkaRunTest, EmptyPartitionHoldsBackEventsUntilIdle) {
+  const std::string events = (fs::path(CEP_SOURCE_DIR) / "tests" / "cases" /
+                              "card_testing_basic" / "events.jsonl")
+                                 .string();
+  ASSERT_TRUE(
+      host_.Start({"--topic", "auths", "--partitions", "2", "--produce", events,
+                   "--key-field", "card", "--to-partition", "0"}));
+  ASSERT_EQ(host_.produced(), "produced 12");
+  // The file's one match: its cashout is released by the events after it.
+  ASSERT_EQ(Wait(Cep("file", {"run", "p.cep", "--input", events})), 0);
+  ASSERT_EQ(Lines(Out("file")).size(), 1u);
+  struct Case {
+    std::string name;
+    std::vector<std::string> flags;
+    std::string summary;
+    std::string matches;
+  };
+  const Case cases[] = {
+      {"held",
+       {},
+       "cep: 0 events, 0 matches, 0 timeouts, 0 late, 0 errors",
+       ""},
+      {"idle",
+       {"--idle-timeout", "200ms"},
+       "cep: 12 events, 1 matches, 0 timeouts, 0 late, 0 errors",
+       Out("file")},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"run",          "p.cep",   "--input",
+                                     Topic("auths"), "--group", c.name};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    const pid_t pid = Cep(c.name, args);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (Err(c.name).empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    // The run goes on (no --kafka-stop-at-end): stopped by SIGTERM after
+    // well over the idle timeout.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    ::kill(pid, SIGTERM);
+    EXPECT_EQ(Wait(pid), 0) << Err(c.name);
+    const std::vector<std::string> lines = Lines(Err(c.name));
+    ASSERT_GE(lines.size(), 3u) << Err(c.name);
+    EXPECT_EQ(lines[0], "cep: kafka: group '" + c.name +
+                            "' assigned partitions 0,1 of 'auths'");
+    EXPECT_EQ(lines[1], "cep: stopped by a signal");
+    EXPECT_EQ(lines[2].substr(0, c.summary.size()), c.summary);
+    EXPECT_EQ(Out(c.name), c.matches);
+  }
+}
+
 // A message that does not decode stops the run, named by topic, partition
 // and offset (one partition, so the offset is the line's index).
 TEST_F(KafkaRunTest, BadMessageStopsTheRunNamingPartitionAndOffset) {
