@@ -13,7 +13,11 @@
 // partitioner: one key, one partition; with --to-partition, every message
 // to partition P), waits until every message is
 // acknowledged and prints "produced N". It then serves until stdin closes
-// or SIGTERM/SIGINT comes.
+// or SIGTERM/SIGINT comes, and obeys one command per line of stdin,
+// answering "ok" (or what went wrong) on a line of stdout:
+//   down B / up B            broker B (1-based) stops / starts answering
+//   errors API COUNT ERROR   the next COUNT requests of Kafka API key API
+//                            (0 Produce, 1 Fetch) fail with error code ERROR
 //
 //   kafka_mock_host --dump BOOTSTRAP TOPIC
 //
@@ -29,6 +33,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -178,6 +183,33 @@ int Dump(const char* bootstrap, const std::string& topic) {
   return 0;
 }
 
+// One command of stdin; what to answer.
+std::string Obey(rd_kafka_mock_cluster_t* cluster, const std::string& line) {
+  std::istringstream words(line);
+  std::string verb;
+  words >> verb;
+  if (verb == "down" || verb == "up") {
+    int32_t broker = 0;
+    words >> broker;
+    const rd_kafka_resp_err_t err =
+        verb == "down" ? rd_kafka_mock_broker_set_down(cluster, broker)
+                       : rd_kafka_mock_broker_set_up(cluster, broker);
+    return err == RD_KAFKA_RESP_ERR_NO_ERROR ? "ok" : rd_kafka_err2str(err);
+  }
+  if (verb == "errors") {
+    int api_key = 0;
+    size_t count = 0;
+    int error = 0;
+    words >> api_key >> count >> error;
+    std::vector<rd_kafka_resp_err_t> errors(
+        count, static_cast<rd_kafka_resp_err_t>(error));
+    rd_kafka_mock_push_request_errors_array(
+        cluster, static_cast<int16_t>(api_key), count, errors.data());
+    return "ok";
+  }
+  return "unknown command: " + line;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -231,13 +263,20 @@ int main(int argc, char** argv) {
               << Produce(bootstrap, topics[0], produce, key_field, to_partition)
               << std::endl;
   }
-  // Serves until stdin closes or a signal comes.
+  // Serves until stdin closes or a signal comes, obeying the commands on
+  // stdin (see the file comment).
+  std::string command;
   while (!g_stop.load()) {
     struct pollfd wait = {.fd = 0, .events = POLLIN, .revents = 0};
-    if (::poll(&wait, 1, 100) > 0) {
-      char buffer[256];
-      if (::read(0, buffer, sizeof(buffer)) <= 0) break;
+    if (::poll(&wait, 1, 100) <= 0) continue;
+    char c;
+    if (::read(0, &c, 1) != 1) break;
+    if (c != '\n') {
+      command += c;
+      continue;
     }
+    std::cout << Obey(cluster, command) << std::endl;
+    command.clear();
   }
   rd_kafka_mock_cluster_destroy(cluster);
   rd_kafka_destroy(host);

@@ -153,6 +153,16 @@ class MockHost {
     Wait(pid_, 10);
   }
 
+  // Sends a command (kafka_mock_host.cpp); its answer, "ok" when done.
+  std::string Command(const std::string& command) {
+    const std::string line = command + "\n";
+    if (::write(stdin_, line.data(), line.size()) !=
+        static_cast<ssize_t>(line.size())) {
+      return "cannot write to the host";
+    }
+    return ReadLine().value_or("no answer");
+  }
+
   const std::string& bootstrap() const { return bootstrap_; }
   const std::string& produced() const { return produced_; }
 
@@ -493,6 +503,45 @@ TEST_F(KafkaRunTest, EmptyPartitionHoldsBackEventsUntilIdle) {
     EXPECT_EQ(lines[2].substr(0, c.summary.size()), c.summary);
     EXPECT_EQ(Out(c.name), c.matches);
   }
+}
+
+// Broker errors: Fetch and Produce requests that fail (injected with
+// rd_kafka_mock_push_request_errors) and the broker down for 1.5 s while
+// the events flow: librdkafka retries, and the topic gets exactly the file's
+// matches, none lost and none twice (the idempotent producer).
+TEST_F(KafkaRunTest, BrokerErrorsAndAnOutageLoseNothing) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  // 6: NOT_LEADER_FOR_PARTITION; 7: REQUEST_TIMED_OUT.
+  ASSERT_EQ(host_.Command("errors 1 5 6"), "ok");
+  ASSERT_EQ(host_.Command("errors 0 3 7"), "ok");
+  const pid_t pid =
+      Cep("outage", {"run", "p.cep", "--input", Topic("auths"), "--group",
+                     "outage", "--kafka-stop-at-end", "--match-ids", "--output",
+                     Topic("matches"), "--rate", "2000"});
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Err("outage").empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(host_.Command("down 1"), "ok");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_EQ(host_.Command("up 1"), "ok");
+  ASSERT_EQ(Wait(pid), 0) << Err("outage");
+  EXPECT_EQ(Assignment("outage"),
+            "cep: kafka: group 'outage' assigned partitions 0,1,2,3,4,5,6,7 "
+            "of 'auths'");
+  ASSERT_EQ(Wait(Spawn(
+                dir_, "dump",
+                {CEP_KAFKA_MOCK_HOST, "--dump", host_.bootstrap(), "matches"})),
+            0)
+      << Err("dump");
+  std::vector<std::string> values;
+  for (const std::string& line : Lines(Out("dump"))) {
+    values.push_back(line.substr(line.find('\t', line.find('\t') + 1) + 1));
+  }
+  EXPECT_EQ(Sorted(values), expected_);
 }
 
 // A message that does not decode stops the run, named by topic, partition
