@@ -5,9 +5,9 @@
 // A source has one or more partitions, each an ordered sequence of frames
 // with its own position (a byte offset for a file); the run reads them
 // through Next() in one order, the one seq numbers follow. A file or stdin
-// has one partition. A message-queue source (Kafka) would have several,
-// each message a frame and its offset the position; a checkpoint would then
-// record one position per partition.
+// has one partition. A message-queue source (Kafka, kafka_source.hpp) has
+// several, each message a frame and its offset the position; a checkpoint
+// then records one position per partition (Positions()).
 #pragma once
 
 #include <cstddef>
