@@ -400,6 +400,50 @@ TEST_F(KafkaRunTest, KilledProcessResumesFromCheckpointedOffsets) {
   EXPECT_EQ(Sorted(Lines(ReadFile(dir_ / "matches.jsonl"))), expected_);
 }
 
+// After each checkpoint the offsets go to the group too: a later process of
+// the group without a state directory starts where the checkpoint was (here
+// the end: nothing left to read); a process of another group starts at the
+// beginning.
+TEST_F(KafkaRunTest, CheckpointCommitsOffsetsToTheGroup) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  // The mock cluster lets a group that its last member left form again
+  // only after the session timeout.
+  const std::vector<std::string> session = {
+      "--kafka-config", "session.timeout.ms=6000", "--kafka-config",
+      "heartbeat.interval.ms=500"};
+  struct Step {
+    std::string name;
+    std::string group;
+    std::vector<std::string> flags;
+    std::string summary;
+  };
+  const Step steps[] = {
+      {"durable",
+       "committed",
+       {"--state", "rocksdb:state", "--output", "durable.jsonl"},
+       "cep: 4000 events, 35 matches, .*"},
+      {"same", "committed", {}, "cep: 0 events, 0 matches, .*"},
+      {"other", "other", {}, "cep: 4000 events, 35 matches, .*"},
+  };
+  for (const Step& step : steps) {
+    std::vector<std::string> args = {"run",
+                                     "p.cep",
+                                     "--input",
+                                     Topic("auths"),
+                                     "--group",
+                                     step.group,
+                                     "--kafka-stop-at-end"};
+    args.insert(args.end(), session.begin(), session.end());
+    args.insert(args.end(), step.flags.begin(), step.flags.end());
+    ASSERT_EQ(Wait(Cep(step.name, args)), 0) << Err(step.name);
+    EXPECT_THAT(Lines(Err(step.name)).at(1), MatchesRegex(step.summary))
+        << step.name;
+  }
+  EXPECT_EQ(Sorted(Lines(ReadFile(dir_ / "durable.jsonl"))).size(),
+            static_cast<size_t>(kPlantedFrauds));
+}
+
 // --output kafka:// with --state rocksdb, killed and resumed: at least once.
 // Matches written after the last checkpoint come again from the resumed
 // run, with the same ids; dropping repeated ids gives exactly the file's
