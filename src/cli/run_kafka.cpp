@@ -74,6 +74,14 @@ absl::Status ParseKafkaFlags(const Invocation& args, KafkaFlags& flags) {
   } else if (!args.Has("group")) {
     return absl::InvalidArgumentError("--input kafka:// needs --group G");
   }
+  if (!flags.input.has_value() && !flags.output.has_value()) {
+    for (const char* flag : {"kafka-config", "kafka-timeout"}) {
+      if (args.Has(flag)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", flag, " needs a kafka:// --input or --output"));
+      }
+    }
+  }
   flags.group = args.Get("group").value_or("");
   if (const std::optional<std::string> config = args.Get("kafka-config")) {
     size_t start = 0;

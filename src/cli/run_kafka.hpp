@@ -43,7 +43,9 @@ struct KafkaFlags {
 
 // Reads the flags. Errors (command-line use, exit 2): kInvalidArgument
 // "--input: 'URL': REASON" (kafka_url.hpp), "--input kafka:// needs --group
-// G", "--kafka-config: 'TEXT' is not key=value", "--idle-timeout: ..." and
+// G", "--kafka-config: 'TEXT' is not key=value", "--kafka-config needs a
+// kafka:// --input or --output" (and --kafka-timeout), "--idle-timeout: ..."
+// and
 // "--kafka-timeout: ..." (durations; a zero timeout), "--group,
 // --idle-timeout and --kafka-stop-at-end need --input kafka://...",
 // "--timeouts, --late and --dead-letter cannot be kafka:// yet".

@@ -687,6 +687,8 @@ TEST_F(KafkaRunTest, FlagErrors) {
        "cep: error: --kafka-config: 'x' is not key=value"},
       {{"--input", "kafka://h:1/t", "--group", "g", "--kafka-timeout", "0"},
        "cep: error: --kafka-timeout: '0' is not a positive duration"},
+      {{"--kafka-config", "acks=all"},
+       "cep: error: --kafka-config needs a kafka:// --input or --output"},
       {{"--late", "kafka://h:1/t"},
        "cep: error: --late: only --output can be kafka:// yet"},
   };
