@@ -65,7 +65,8 @@ absl::Status ParseKafkaFlags(const Invocation& args, KafkaFlags& flags) {
     }
   }
   if (!flags.input.has_value()) {
-    for (const char* flag : {"group", "idle-timeout", "kafka-stop-at-end"}) {
+    for (const char* flag :
+         {"group", "idle-timeout", "kafka-stop-at-end", "kafka-csv-header"}) {
       if (args.Has(flag)) {
         return absl::InvalidArgumentError(
             absl::StrCat("--", flag, " needs --input kafka://HOST:PORT/TOPIC"));
@@ -83,6 +84,16 @@ absl::Status ParseKafkaFlags(const Invocation& args, KafkaFlags& flags) {
     }
   }
   flags.group = args.Get("group").value_or("");
+  flags.csv_header = args.Get("kafka-csv-header").value_or("");
+  const bool csv = args.Get("format").value_or("jsonl") == "csv";
+  if (flags.input.has_value() && csv && flags.csv_header.empty()) {
+    return absl::InvalidArgumentError(
+        "--input kafka:// with --format csv needs --kafka-csv-header (the "
+        "messages are rows without a header)");
+  }
+  if (!csv && args.Has("kafka-csv-header")) {
+    return absl::InvalidArgumentError("--kafka-csv-header needs --format csv");
+  }
   if (const std::optional<std::string> config = args.Get("kafka-config")) {
     size_t start = 0;
     while (start <= config->size()) {
@@ -115,6 +126,7 @@ absl::Status OpenKafka(const KafkaFlags& flags, const PatternFile& file,
     run::KafkaSourceOptions source;
     source.url = *flags.input;
     source.group = flags.group;
+    source.csv_header = flags.csv_header;
     source.config = flags.config;
     source.idle_timeout = flags.idle_timeout;
     source.stop_at_end = flags.stop_at_end;
@@ -151,6 +163,10 @@ std::vector<FlagSpec> KafkaFlagSpecs() {
        .default_value = "0",
        .help = "with --input kafka://: a partition without messages for "
                "this long stops holding back the watermark (0: never)"},
+      {.name = "kafka-csv-header",
+       .value_name = "LINE",
+       .help = "with --input kafka:// and --format csv: the header row of "
+               "the messages, which are rows without one"},
       {.name = "kafka-stop-at-end",
        .help = "with --input kafka://: end the run (as at the end of a file) "
                "once every assigned partition reached the end it had when "

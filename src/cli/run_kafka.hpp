@@ -35,6 +35,7 @@ struct KafkaFlags {
   std::optional<run::KafkaUrl> input;   // --input kafka://...
   std::optional<run::KafkaUrl> output;  // --output kafka://...
   std::string group;
+  std::string csv_header;  // --kafka-csv-header
   std::vector<std::pair<std::string, std::string>> config;
   std::chrono::milliseconds idle_timeout{0};
   bool stop_at_end = false;

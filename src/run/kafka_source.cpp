@@ -65,16 +65,29 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Open(
   if (options.run == nullptr) {
     return absl::InternalError("KafkaSource::Open: no RunOptions");
   }
-  if (options.run->format != InputFormat::kJsonl) {
+  const bool csv = options.run->format == InputFormat::kCsv;
+  if (csv != !options.csv_header.empty()) {
     return absl::InvalidArgumentError(
-        "--input kafka://: only --format jsonl is supported (a CSV row "
-        "without its header cannot be decoded)");
+        csv ? "--input kafka:// with --format csv needs --kafka-csv-header "
+              "(the messages are rows without a header)"
+            : "--kafka-csv-header needs --format csv");
   }
   if (options.group.empty()) {
     return absl::InvalidArgumentError("--input kafka:// needs --group G");
   }
   std::unique_ptr<KafkaSource> source(
       new KafkaSource(file, std::move(options)));
+  if (csv) {
+    // The header goes through this source's decoder now, and to the run's
+    // as the first frame.
+    const Decoded decoded = source->decoder_.Decode(
+        source->options_.csv_header, source->record_, source->error_);
+    if (decoded == Decoded::kFatal || decoded == Decoded::kBad) {
+      return absl::InvalidArgumentError(
+          Cat("--kafka-csv-header: ", source->error_));
+    }
+    source->header_pending_ = true;
+  }
   CEP_RETURN_IF_ERROR(source->Connect());
   return source;
 }
@@ -83,7 +96,7 @@ KafkaSource::KafkaSource(const PatternFile& file, KafkaSourceOptions options)
     : file_(file),
       options_(std::move(options)),
       name_(KafkaName(options_.url)),
-      decoder_(file, InputFormat::kJsonl),
+      decoder_(file, options_.run->format),
       key_partitions_(file.patterns().size()) {}
 
 KafkaSource::~KafkaSource() {
@@ -238,6 +251,17 @@ void KafkaSource::OnRebalance(int err,
 }
 
 bool KafkaSource::Next(Frame& frame) {
+  if (header_pending_) {
+    // The CSV header, before any message: frame 0 of no partition's.
+    header_pending_ = false;
+    current_ = options_.csv_header;
+    frame.text = current_;
+    frame.too_long = false;
+    frame.partition = 0;
+    frame.line_no = 0;
+    frame.end_offset = 0;
+    return true;
+  }
   while (true) {
     if (options_.run->stop != nullptr && options_.run->stop->load()) {
       return false;

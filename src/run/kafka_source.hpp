@@ -1,7 +1,8 @@
 // KafkaSource: a Source (source.hpp) over the partitions of one Kafka topic
 // that this process's consumer group assigns to it (`cep run --input
 // kafka://HOST:PORT/TOPIC --group G`). Each message value is one frame (a
-// JSON line, as in a file). Internal to src/run/: not installed, not under
+// JSON line, or a CSV row after the header given as an option, as in a
+// file). Internal to src/run/: not installed, not under
 // include/.
 //
 // Offsets: enable.auto.commit is off and cannot be turned on. Where a
@@ -95,8 +96,11 @@ struct KafkaSourceOptions {
   // partition assignment. Brokers that go down later are retried without a
   // bound (librdkafka's reconnects), with a warning. Default: 30 s.
   std::chrono::milliseconds timeout{30000};
-  // The run's: format (JSON lines only), time mode, on_error,
-  // max_line_bytes, stop.
+  // --format csv: the header row of the messages, which are rows without
+  // one (--kafka-csv-header); Next() hands it out first, as a file's first
+  // line. Empty for JSON lines.
+  std::string csv_header;
+  // The run's: format, time mode, on_error, max_line_bytes, stop.
   const RunOptions* run = nullptr;
   // Warnings (assignments, keys on two partitions). nullptr: none.
   std::ostream* warnings = nullptr;
@@ -106,7 +110,8 @@ class KafkaSource final : public Source {
  public:
   // Connects, checks that the topic exists (its partition count) and
   // subscribes. `file` must outlive the source. Errors: kInvalidArgument for
-  // a bad --kafka-config or enable.auto.commit, or --format csv;
+  // a bad --kafka-config or enable.auto.commit, --format csv without a
+  // header or a header that does not decode ("--kafka-csv-header: ...");
   // kUnavailable "kafka://...: error: no broker answered within Ns
   // (--kafka-timeout)"; kNotFound "kafka://...: error: no topic 'T'".
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<KafkaSource>> Open(
@@ -189,7 +194,8 @@ class KafkaSource final : public Source {
   size_t partition_count_ = 0;
   std::vector<Partition> partitions_;
   bool assigned_once_ = false;
-  bool closing_ = false;  // the destructor leaves the group
+  bool closing_ = false;         // the destructor leaves the group
+  bool header_pending_ = false;  // the CSV header is still to hand out
   int64_t started_ns_ = 0;
   int64_t brokers_down_since_ns_ = 0;
   absl::Status status_;

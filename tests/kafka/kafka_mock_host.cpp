@@ -2,7 +2,8 @@
 // tests/kafka/, so that several `cep run` processes can use one cluster.
 //
 //   kafka_mock_host --topic T [--topic T2]... [--partitions 8] [--brokers 1]
-//                   [--produce FILE --key-field NAME [--to-partition P]]
+//                   [--produce FILE (--key-field NAME | --key-column N)
+//                    [--to-partition P]]
 //
 // Creates the cluster and the topics (each with --partitions partitions),
 // prints the bootstrap servers (HOST:PORT[,HOST:PORT]) as its first line on
@@ -11,9 +12,10 @@
 // topic as
 // one message keyed by the value of the field NAME (librdkafka's default
 // partitioner: one key, one partition; with --to-partition, every message
-// to partition P), waits until every message is
-// acknowledged and prints "produced N". It then serves until stdin closes
-// or SIGTERM/SIGINT comes, and obeys one command per line of stdin,
+// to partition P); with --key-column, FILE is CSV: its header row is not
+// produced and the key is column N (0-based; no quoting), waits until every
+// message is acknowledged and prints "produced N". It then serves until stdin
+// closes or SIGTERM/SIGINT comes, and obeys one command per line of stdin,
 // answering "ok" (or what went wrong) on a line of stdout:
 //   down B / up B            broker B (1-based) stops / starts answering
 //   errors API COUNT ERROR   the next COUNT requests of Kafka API key API
@@ -57,6 +59,7 @@ extern "C" void OnSignal(int) { g_stop.store(true); }
 // The value of the member `field` of the JSON object `line`, as text: a
 // string's characters between its quotes, or a number's digits; empty when
 // there is none. Enough for the tests' flat events.
+// (--key-column: see CsvColumn.)
 std::string_view FieldOf(std::string_view line, const std::string& field) {
   const std::string needle = "\"" + field + "\":";
   const size_t at = line.find(needle);
@@ -70,6 +73,18 @@ std::string_view FieldOf(std::string_view line, const std::string& field) {
   }
   const size_t end = line.find_first_of(",}", start);
   return line.substr(start, end - start);
+}
+
+// Column `column` (0-based) of a CSV row without quoted fields.
+std::string_view CsvColumn(std::string_view row, int column) {
+  size_t start = 0;
+  for (int idx = 0; idx < column; ++idx) {
+    start = row.find(',', start);
+    if (start == std::string_view::npos) return {};
+    ++start;
+  }
+  const size_t end = row.find(',', start);
+  return row.substr(start, end == std::string_view::npos ? end : end - start);
 }
 
 rd_kafka_t* NewClient(rd_kafka_type_t type, const char* bootstrap) {
@@ -96,15 +111,17 @@ rd_kafka_t* NewClient(rd_kafka_type_t type, const char* bootstrap) {
 // Writes the lines of `path` to `topic`, each keyed by its `key_field`.
 long Produce(const char* bootstrap, const std::string& topic,
              const std::string& path, const std::string& key_field,
-             int32_t to_partition) {
+             int key_column, int32_t to_partition) {
   std::ifstream in(path, std::ios::binary);
   if (!in) Fail("cannot read " + path);
   rd_kafka_t* producer = NewClient(RD_KAFKA_PRODUCER, bootstrap);
   long produced = 0;
   std::string line;
+  if (key_column >= 0) std::getline(in, line);  // the CSV header
   while (std::getline(in, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string_view key = FieldOf(line, key_field);
+    const std::string_view key = key_column >= 0 ? CsvColumn(line, key_column)
+                                                 : FieldOf(line, key_field);
     while (true) {
       const rd_kafka_resp_err_t err = rd_kafka_producev(
           producer, RD_KAFKA_V_TOPIC(topic.c_str()),
@@ -222,6 +239,7 @@ int main(int argc, char** argv) {
   std::string produce;
   std::string key_field;
   int32_t to_partition = RD_KAFKA_PARTITION_UA;
+  int key_column = -1;
   for (int idx = 1; idx < argc; ++idx) {
     const std::string_view arg = argv[idx];
     if (idx + 1 == argc) Fail("flag " + std::string(arg) + " needs a value");
@@ -234,6 +252,8 @@ int main(int argc, char** argv) {
       brokers = std::atoi(value);
     } else if (arg == "--produce") {
       produce = value;
+    } else if (arg == "--key-column") {
+      key_column = std::atoi(value);
     } else if (arg == "--to-partition") {
       to_partition = std::atoi(value);
     } else if (arg == "--key-field") {
@@ -260,7 +280,8 @@ int main(int argc, char** argv) {
   std::cout << bootstrap << std::endl;
   if (!produce.empty()) {
     std::cout << "produced "
-              << Produce(bootstrap, topics[0], produce, key_field, to_partition)
+              << Produce(bootstrap, topics[0], produce, key_field, key_column,
+                         to_partition)
               << std::endl;
   }
   // Serves until stdin closes or a signal comes, obeying the commands on

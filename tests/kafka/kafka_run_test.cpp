@@ -293,6 +293,43 @@ TEST_F(KafkaRunTest, OneProcessFindsTheMatchesOfTheFile) {
               HasSubstr(",\"kafka_split_keys\":0}"));
 }
 
+// --format csv: the messages are rows, the header comes from
+// --kafka-csv-header; the same matches as the CSV file, seqs and ids
+// included.
+TEST_F(KafkaRunTest, CsvRowsWithTheHeaderGivenAsAFlag) {
+  ASSERT_EQ(
+      Wait(Cep("gen", {"gen", "card-testing", "--events",
+                       std::to_string(kEvents), "--seed", "7", "--keys", "200",
+                       "--fraud-rate", "0.01", "--format", "csv"})),
+      0);
+  const std::vector<std::string> rows = Lines(Out("gen"));
+  ASSERT_EQ(rows.at(0), "card,amount,merchant,result,ts");
+  std::string csv = rows[0] + "\n";
+  int64_t next_ts = 1764547200000;
+  for (size_t idx = 1; idx < rows.size(); ++idx) {
+    next_ts += 250;
+    csv += rows[idx].substr(0, rows[idx].rfind(',') + 1) +
+           std::to_string(next_ts) + "\n";
+  }
+  WriteFile(dir_ / "events.csv", csv);
+  ASSERT_EQ(Wait(Cep("file", {"run", "p.cep", "--format", "csv", "--input",
+                              "events.csv", "--match-ids"})),
+            0);
+  const std::vector<std::string> expected = Sorted(Lines(Out("file")));
+  ASSERT_EQ(expected.size(), static_cast<size_t>(kPlantedFrauds));
+  ASSERT_TRUE(
+      host_.Start({"--topic", "auths", "--partitions", "8", "--produce",
+                   (dir_ / "events.csv").string(), "--key-column", "0"}));
+  ASSERT_EQ(host_.produced(), "produced " + std::to_string(kEvents));
+  ASSERT_EQ(
+      Wait(Cep("csv", {"run", "p.cep", "--format", "csv", "--input",
+                       Topic("auths"), "--group", "csv", "--kafka-csv-header",
+                       rows[0], "--kafka-stop-at-end", "--match-ids"})),
+      0)
+      << Err("csv");
+  EXPECT_EQ(Sorted(Lines(Out("csv"))), expected);
+}
+
 // (b) Two processes of one group: four partitions each, and together the
 // file's matches (each process numbers its own events, so seqs and ids are
 // left out of the comparison).
@@ -687,6 +724,11 @@ TEST_F(KafkaRunTest, FlagErrors) {
        "cep: error: --kafka-config: 'x' is not key=value"},
       {{"--input", "kafka://h:1/t", "--group", "g", "--kafka-timeout", "0"},
        "cep: error: --kafka-timeout: '0' is not a positive duration"},
+      {{"--input", "kafka://h:1/t", "--group", "g", "--format", "csv"},
+       "cep: error: --input kafka:// with --format csv needs "
+       "--kafka-csv-header (the messages are rows without a header)"},
+      {{"--input", "kafka://h:1/t", "--group", "g", "--kafka-csv-header", "a"},
+       "cep: error: --kafka-csv-header needs --format csv"},
       {{"--kafka-config", "acks=all"},
        "cep: error: --kafka-config needs a kafka:// --input or --output"},
       {{"--late", "kafka://h:1/t"},
