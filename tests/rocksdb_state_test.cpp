@@ -516,6 +516,122 @@ TEST_F(RocksDbStateTest, SharedStoresCommitTogetherInTheirOwnNamespaces) {
                        HasSubstr("bad namespace 'x/y'")));
 }
 
+// Forks: batches of their own over the same namespaces; CommitTogether()
+// writes them all, and the meta's, in one write.
+TEST_F(RocksDbStateTest, ForksStageApartAndCommitTogether) {
+  RocksDbStoreOptions options;
+  options.path = path_;
+  {
+    auto shared = RocksDbStore::OpenShared(options, {"a", "b"});
+    ASSERT_THAT(shared.status(), IsOk());
+    std::vector<RocksDbStore*> opened = {shared->stores[0].get(),
+                                         shared->stores[1].get()};
+    std::vector<std::unique_ptr<RocksDbStore>> one = RocksDbStore::Fork(opened);
+    std::vector<std::unique_ptr<RocksDbStore>> two = RocksDbStore::Fork(opened);
+    ASSERT_THAT(one, SizeIs(2));
+    EXPECT_EQ(one[1]->path(), path_ + "[b]");
+    one[0]->Put("k1", "one in a");
+    one[1]->Put("k1", "one in b");
+    two[0]->Put("k2", "two in a");
+    opened[0]->PutMeta("m", "meta of a");
+    // Each fork sees its own batch only; the opened stores theirs.
+    EXPECT_THAT(one[0]->Get("k1"),
+                IsOkAndHolds(std::optional<std::string>("one in a")));
+    EXPECT_THAT(two[0]->Get("k1"), IsOkAndHolds(std::nullopt));
+    EXPECT_THAT(opened[0]->Get("k2"), IsOkAndHolds(std::nullopt));
+    EXPECT_TRUE(one[1]->has_pending());
+    EXPECT_FALSE(two[1]->has_pending() && !two[0]->has_pending());
+    ASSERT_THAT(
+        RocksDbStore::CommitTogether(
+            {opened[0], opened[1], one[0].get(), one[1].get(), two[0].get()}),
+        IsOk());
+    for (RocksDbStore* store : {opened[0], one[0].get(), two[1].get()}) {
+      EXPECT_FALSE(store->has_pending());
+    }
+    // Committed: every fork reads every write.
+    EXPECT_THAT(two[0]->Get("k1"),
+                IsOkAndHolds(std::optional<std::string>("one in a")));
+    EXPECT_THAT(two[1]->Get("k1"),
+                IsOkAndHolds(std::optional<std::string>("one in b")));
+    EXPECT_THAT(RocksDbStore::CommitTogether({two[0].get()}), IsOk());
+  }
+  auto reopened = RocksDbStore::OpenShared(options, {"a", "b"});
+  ASSERT_THAT(reopened.status(), IsOk());
+  RocksDbStore& a = *reopened->stores[0];
+  EXPECT_THAT(a.Get("k1"),
+              IsOkAndHolds(std::optional<std::string>("one in a")));
+  EXPECT_THAT(a.Get("k2"),
+              IsOkAndHolds(std::optional<std::string>("two in a")));
+  EXPECT_THAT(a.GetMeta("m"),
+              IsOkAndHolds(std::optional<std::string>("meta of a")));
+  EXPECT_THAT(reopened->stores[1]->Get("k1"),
+              IsOkAndHolds(std::optional<std::string>("one in b")));
+}
+
+// What a fork stages is lost unless committed, like any batch.
+TEST_F(RocksDbStateTest, UncommittedForksLeaveNothing) {
+  RocksDbStoreOptions options;
+  options.path = path_;
+  {
+    auto shared = RocksDbStore::OpenShared(options, {"a"});
+    ASSERT_THAT(shared.status(), IsOk());
+    auto forks = RocksDbStore::Fork({shared->stores[0].get()});
+    forks[0]->Put("k", "v");
+    ASSERT_THAT(shared->stores[0]->Commit(), IsOk());  // its own batch only
+  }
+  auto reopened = RocksDbStore::OpenShared(options, {"a"});
+  ASSERT_THAT(reopened.status(), IsOk());
+  EXPECT_THAT(reopened->stores[0]->Get("k"), IsOkAndHolds(std::nullopt));
+}
+
+// Workers own contiguous ranges of key groups that cover every group once,
+// and the runtime's routing of KeyGroupRouteHash picks the same worker.
+TEST(RocksDbStoreTest, KeyGroupRangesCoverEveryGroupOnce) {
+  for (size_t workers = 1; workers <= 130; ++workers) {
+    SCOPED_TRACE(workers);
+    EXPECT_EQ(KeyGroupStart(0, workers), 0u);
+    EXPECT_EQ(KeyGroupStart(workers, workers), kKeyGroups);
+    for (size_t worker = 0; worker < workers; ++worker) {
+      for (uint32_t group = KeyGroupStart(worker, workers);
+           group < KeyGroupStart(worker + 1, workers); ++group) {
+        ASSERT_EQ(KeyGroupWorker(group, workers), worker) << group;
+        // Runtime::WorkerOfHash: the high 32 bits scaled to the workers.
+        const uint64_t hash = KeyGroupRouteHash(group);
+        ASSERT_EQ(((hash >> 32) * workers) >> 32, worker) << group;
+      }
+    }
+  }
+}
+
+// A backend over part of the key groups counts only their keys at Open and
+// leaves the key count meta to its caller.
+TEST_F(RocksDbStateTest, BackendOverSomeKeyGroupsCountsTheirKeys) {
+  size_t in_low_half = 0;
+  {
+    auto backend = OpenStrings();
+    for (int key_idx = 0; key_idx < 200; ++key_idx) {
+      const std::string key = absl::StrCat("card", key_idx);
+      std::string encoded;
+      strings_.Encode(key, encoded);
+      if (RocksDbStore::KeyGroup(encoded) < kKeyGroups / 2) ++in_low_half;
+      PutLive(*backend, key, "a", 1);
+    }
+    ASSERT_THAT(backend->Commit(), IsOk());
+  }
+  RocksDbStateOptions options = Options();
+  options.end_key_group = kKeyGroups / 2;
+  auto part = OpenStrings(options);
+  ASSERT_NE(part, nullptr);
+  EXPECT_EQ(part->key_count(), in_low_half);
+  EXPECT_GT(in_low_half, 50u);
+  EXPECT_LT(in_low_half, 150u);
+  PutLive(*part, std::string("fresh"), "b", 2);
+  part->Stage();
+  ASSERT_THAT(part->store().Commit(), IsOk());
+  EXPECT_THAT(part->GetMeta("key_count"),
+              IsOkAndHolds(std::optional<std::string>("200")));
+}
+
 TEST_F(RocksDbStateTest, KeyGroupIsOneContiguousRange) {
   RocksDbStoreOptions options;
   options.path = path_;

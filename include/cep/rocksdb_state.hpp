@@ -65,6 +65,27 @@ namespace cep {
 // of RocksDbStore::KeyGroup) makes existing databases unreadable.
 inline constexpr uint32_t kKeyGroups = 128;
 
+// The worker, of `workers`, that owns key group `group` when a run spreads
+// the key groups over several: contiguous ranges, as Flink's key-group
+// ranges, so that a different number of workers re-divides them.
+inline size_t KeyGroupWorker(uint32_t group, size_t workers) {
+  return static_cast<size_t>(uint64_t{group} * workers / kKeyGroups);
+}
+// The first key group KeyGroupWorker() gives to `worker` (the groups of
+// `worker` are [KeyGroupStart(worker), KeyGroupStart(worker + 1))).
+inline uint32_t KeyGroupStart(size_t worker, size_t workers) {
+  return static_cast<uint32_t>((uint64_t{worker} * kKeyGroups + workers - 1) /
+                               workers);
+}
+
+// A RuntimePattern::key_hash for a key in key group `group`: the runtime
+// (Runtime::WorkerOfHash, the hash's high 32 bits scaled to the workers)
+// then picks KeyGroupWorker(group, workers).
+inline uint64_t KeyGroupRouteHash(uint32_t group) {
+  static_assert(kKeyGroups == 128, "the shift is 64 - log2(kKeyGroups)");
+  return uint64_t{group} << 57;
+}
+
 struct RocksDbStoreOptions {
   // -- Behaviour --
 
@@ -161,6 +182,22 @@ class RocksDbStore {
                                      std::string_view value)>
           fn);
 
+  // Stores over the database and namespaces of `stores` (from one Open or
+  // OpenShared) that share a NEW pending batch: what they stage stays apart
+  // from the batch of `stores` until CommitTogether(). Reads see the
+  // committed data and their own batch. For threads that each own some key
+  // groups of the same namespaces (one fork each; the database itself is
+  // thread-safe, a store is not). A fork keeps the database open while it
+  // lives.
+  [[nodiscard]] static std::vector<std::unique_ptr<RocksDbStore>> Fork(
+      const std::vector<RocksDbStore*>& stores);
+  // Writes the pending batches of `stores` (each distinct batch once) in ONE
+  // atomic write, then empties them. REQUIRES: the stores share one
+  // database (forks of each other). On error the batches are kept.
+  // Errors: as Commit().
+  [[nodiscard]] static absl::Status CommitTogether(
+      const std::vector<RocksDbStore*>& stores);
+
   // Writes the pending batch (WAL on, fsync if options.sync) and empties it.
   // Does nothing when the batch is empty. On error the batch is kept, so a
   // retry writes it again. Errors: kUnavailable, kDataLoss.
@@ -250,6 +287,13 @@ struct RocksDbStateOptions {
   // different value fails with kFailedPrecondition, since states of one NFA
   // mean nothing to another. Default: "" (no pattern named).
   std::string pattern_hash;
+  // The key groups this backend holds states of, [first, end): a worker of
+  // a run with several owns a range (KeyGroupStart) and never sees a key of
+  // another. With part of the groups, Open() counts their keys with a scan,
+  // and Commit()/Stage() leave the namespace's "key_count" to the caller
+  // (the sum over the workers). Defaults: all groups.
+  uint32_t first_key_group = 0;
+  uint32_t end_key_group = kKeyGroups;
   // See RocksDbStoreOptions. Defaults: true, false.
   bool create_if_missing = true;
   bool sync = false;
@@ -310,9 +354,24 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
         internal::CheckStateMeta(*store, absl::StrCat(kKeyStateFormatVersion),
                                  options.pattern_hash,
                                  absl::StrCat(kOldestKeyStateFormatVersion)));
-    return std::unique_ptr<RocksDbStateBackend>(
+    const bool all_groups =
+        options.first_key_group == 0 && options.end_key_group >= kKeyGroups;
+    if (!all_groups) {
+      key_count = 0;
+      for (uint32_t group = options.first_key_group;
+           group < options.end_key_group && group < kKeyGroups; ++group) {
+        CEP_RETURN_IF_ERROR(store->ForEachInKeyGroup(
+            group, [&](std::string_view, std::string_view) {
+              ++key_count;
+              return absl::OkStatus();
+            }));
+      }
+    }
+    auto backend = std::unique_ptr<RocksDbStateBackend>(
         new RocksDbStateBackend(std::move(store), options.cache_capacity,
                                 key_count, key_codec, event_codec));
+    backend->all_groups_ = all_groups;
+    return backend;
   }
 
   // Drops what was not committed.
@@ -424,12 +483,13 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
   }
 
   // Commit() without the write: encodes every dirty state and the key
-  // count into the store's pending batch. Backends over one shared
+  // count (when the backend holds every key group) into the store's
+  // pending batch. Backends over one shared
   // database (RocksDbStore::OpenShared) each Stage(), then one store
   // Commit() writes them all atomically.
   void Stage() {
     FlushDirty();
-    if (store_->has_pending()) {
+    if (all_groups_ && store_->has_pending()) {
       store_->PutMeta(internal::kMetaKeyCount, absl::StrCat(live_keys_));
     }
   }
@@ -604,6 +664,7 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
   // Keys whose state is non-idle: stored keys not cached, plus cached keys
   // that are live. Signed so a corrupt stored count cannot wrap.
   int64_t live_keys_;
+  bool all_groups_ = true;  // see RocksDbStateOptions::first_key_group
   const Codec<Key>& key_codec_;
   const Codec<Event>& event_codec_;
   std::list<Entry> cache_;  // most recently used first; nodes never move

@@ -307,16 +307,20 @@ class Runner {
     return absl::OkStatus();
   }
 
-  // Flushes the outputs, then writes a checkpoint at `position`.
+  // Flushes the outputs, then writes a checkpoint at `position`; with
+  // several workers at an aligned barrier, so that the outputs, the input
+  // position and every worker's state are of the same point of the input.
   absl::Status Checkpoint(run::SourcePosition position) {
-    CEP_RETURN_IF_ERROR(writer_.Flush());
-    run::RunMeta meta;
-    meta.position = position;
-    meta.errors = errors_;
-    meta.max_ts = max_ts_;
-    CEP_ASSIGN_OR_RETURN(meta.lengths, writer_.Lengths());
     const int64_t started = SteadyClockNanos();
-    CEP_RETURN_IF_ERROR(checkpointer_.Write(std::move(meta)));
+    CEP_RETURN_IF_ERROR(runtime_->AtBarrier([&]() -> absl::Status {
+      CEP_RETURN_IF_ERROR(writer_.Flush());
+      run::RunMeta meta;
+      meta.position = position;
+      meta.errors = errors_;
+      meta.max_ts = max_ts_;
+      CEP_ASSIGN_OR_RETURN(meta.lengths, writer_.Lengths());
+      return checkpointer_.Write(std::move(meta));
+    }));
     checkpoint_at_ns_ = SteadyClockNanos();
     checkpoint_ns_ = checkpoint_at_ns_ - started;
     ++checkpoints_;
