@@ -302,6 +302,41 @@ TEST_F(RocksDbStateTest, EvictingDirtyEntriesLosesNothing) {
   EXPECT_EQ(visited, 100);
 }
 
+// Keys without state that stay idle are never cached: they neither take
+// memory nor evict a live key (capacity 1 here), and a key that becomes
+// live is cached from its first Put().
+TEST_F(RocksDbStateTest, IdleKeysWithoutStateAreNotCached) {
+  auto backend = OpenStrings(1);
+  PutLive(*backend, std::string("live"), "a", 5);
+  for (int key_idx = 0; key_idx < 100; ++key_idx) {
+    const std::string key = absl::StrCat("idle", key_idx);
+    auto state = backend->Get(key);
+    ASSERT_THAT(state.status(), IsOk());
+    EXPECT_TRUE((*state)->IsIdle());
+    ASSERT_THAT(backend->Put(key, **state), IsOk());
+  }
+  EXPECT_EQ(backend->cached_keys(), 1u);
+  EXPECT_EQ(backend->metrics().evictions, 0u);
+  EXPECT_EQ(backend->key_count(), 1u);
+  const uint64_t hits = backend->metrics().cache_hits;
+  EXPECT_EQ(Read(*backend, std::string("live")), "a@5");
+  EXPECT_EQ(backend->metrics().cache_hits, hits + 1);
+  // Put of a state from an earlier Get() of another key is refused.
+  auto first = backend->Get(std::string("x"));
+  ASSERT_THAT(first.status(), IsOk());
+  KeyState<Ev>* x = *first;
+  ASSERT_THAT(backend->Get(std::string("y")).status(), IsOk());
+  EXPECT_THAT(backend->Put(std::string("x"), *x),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("put of key 'x' with a state its Get() did "
+                                 "not return")));
+  PutLive(*backend, std::string("new"), "b", 6);
+  EXPECT_EQ(backend->key_count(), 2u);
+  ASSERT_THAT(backend->Commit(), IsOk());
+  EXPECT_EQ(Read(*backend, std::string("live")), "a@5");  // evicted, stored
+  EXPECT_EQ(Read(*backend, std::string("new")), "b@6");
+}
+
 TEST_F(RocksDbStateTest, GetNeverEvictsTheStateItReturns) {
   auto backend = OpenStrings(/*cache_capacity=*/1);
   ASSERT_NE(backend, nullptr);

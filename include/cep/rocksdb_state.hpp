@@ -432,14 +432,14 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
   [[nodiscard]] absl::Status Put(const Key& key,
                                  KeyState<Event>& state) override {
     Entry* entry = last_;
-    bool cached_now = false;
-    if (entry == &scratch_ && &state == &scratch_.state &&
-        scratch_.key == key) {
+    const bool from_scratch =
+        entry == &scratch_ && &state == &scratch_.state && scratch_.key == key;
+    if (from_scratch) {
       last_ = nullptr;
       if (state.IsIdle()) return absl::OkStatus();  // nothing stored
       entry = &Cache(std::move(scratch_));
-      cached_now = true;
-    } else if (entry == nullptr || &entry->state != &state) {
+    } else if (entry == nullptr || entry == &scratch_ ||
+               &entry->state != &state) {
       auto it = index_.find(key);
       entry = it == index_.end() ? nullptr : &*it->second;
       if (entry == nullptr || &entry->state != &state) {
@@ -457,7 +457,7 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
       entry->dirty_slot = dirty_.size();
       dirty_.push_back(entry);
     }
-    if (cached_now) {
+    if (from_scratch) {
       last_ = entry;
       EvictOverCapacity();
     }
