@@ -515,8 +515,9 @@ class Runtime {
   // while they wait, so it may read and change any worker's operator and
   // backends (Export(), the matchers' timers, the backends' batches); then
   // they go on. With parallelism 1, or once the workers stopped (Finish(),
-  // Stop()), `fn` runs at once. Returns fn's result. Errors: as Push(), and
-  // then `fn` does not run. REQUIRES: the source thread.
+  // Stop()), `fn` runs at once. Returns fn's result. Errors: as Push() (a
+  // worker failed before the barrier, say), and then `fn` does not run.
+  // REQUIRES: the source thread.
   [[nodiscard]] absl::Status AtBarrier(absl::FunctionRef<absl::Status()> fn) {
     if (!threaded_ || finished_) return fn();
     if (absl::Status status = CheckUsable(); !status.ok()) return status;
@@ -531,7 +532,11 @@ class Runtime {
     }
     std::unique_lock<std::mutex> lock(barrier_mu_);
     barrier_cv_.wait(lock, [&] { return barrier_arrived_ == workers_.size(); });
-    absl::Status status = fn();
+    // A worker that failed before the barrier leaves its state part-way:
+    // nothing of it may be saved (the last checkpoint stays the valid one).
+    absl::Status status = worker_failed_.load(std::memory_order_acquire)
+                              ? Fail(WorkerError())
+                              : fn();
     barrier_arrived_ = 0;
     ++barrier_generation_;
     lock.unlock();
