@@ -97,6 +97,9 @@ struct RocksDbStoreOptions {
   // fsync the write-ahead log at every Commit(). Without it a commit
   // survives a crash of the process but not of the machine. Default: false.
   bool sync = false;
+  // Collect RocksDB's statistics (BlockCacheStats()), at a small cost per
+  // read. Default: false.
+  bool statistics = false;
 
   // -- Performance --
 
@@ -226,6 +229,14 @@ class RocksDbStore {
   // copy of the rest (rocksdb::Checkpoint). The copy opens like any
   // database. Errors: kInvalidArgument (dir exists), kUnavailable.
   [[nodiscard]] absl::Status Checkpoint(const std::string& dir);
+
+  // Reads of the database's block cache so far (all its stores together);
+  // zeros unless opened with RocksDbStoreOptions::statistics.
+  struct BlockCacheStats {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  BlockCacheStats block_cache_stats() const;
 
   // RocksDB's estimate of the keys in "state" (committed data only).
   uint64_t EstimateKeyCount() const;

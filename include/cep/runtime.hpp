@@ -473,7 +473,7 @@ class Runtime {
   }
 
   // Evaluator counters of `pattern`, summed over the workers. REQUIRES:
-  // parallelism 1, or after Finish().
+  // parallelism 1, inside AtBarrier(), or after Finish() or Stop().
   EvaluatorMetrics metrics(size_t pattern) const {
     EvaluatorMetrics sum;
     for (const auto& worker : workers_) {
@@ -483,7 +483,8 @@ class Runtime {
   }
 
   // Keys holding state of `pattern` (StateBackend::key_count), summed over
-  // the workers. REQUIRES: parallelism 1, or after Finish().
+  // the workers. REQUIRES: parallelism 1, inside AtBarrier(), or after
+  // Finish() or Stop().
   size_t key_count(size_t pattern) const {
     size_t sum = 0;
     for (const auto& worker : workers_) {
@@ -916,6 +917,8 @@ class Runtime {
         if (aborted_.load(std::memory_order_relaxed)) break;
         absl::Status status = Apply(worker, item);
         if (!status.ok()) RecordWorkerError(std::move(status));
+        // After the error of the barrier's own advance is recorded.
+        if ((item.flags & kBarrier) != 0) WaitAtBarrier();
         if ((item.flags & kFinish) != 0) finish = true;
       }
       inbox.clear();
@@ -938,7 +941,6 @@ class Runtime {
     if (options_.loop == Loop::kEvent || (item.flags & kCommit) != 0) {
       Keep(status, CommitBackends(worker));
     }
-    if ((item.flags & kBarrier) != 0) WaitAtBarrier();
     return status;
   }
 

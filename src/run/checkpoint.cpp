@@ -464,6 +464,7 @@ absl::Status Checkpointer::Open(
   RocksDbStoreOptions store_options;
   store_options.path =
       (std::filesystem::path(options_.state_dir) / "db").string();
+  store_options.statistics = options_.metrics_port.has_value();
   std::vector<std::string> names;
   for (const auto& pattern : patterns_) {
     names.push_back(Cat(pattern->file_pattern->name, "@", Hash(*pattern)));

@@ -92,6 +92,13 @@ class Checkpointer {
   // several workers, inside Runtime::AtBarrier() (or after they stopped).
   [[nodiscard]] absl::Status Write(RunMeta meta);
 
+  // The database's block cache reads so far (counted when the run serves
+  // metrics).
+  RocksDbStore::BlockCacheStats block_cache_stats() const {
+    return backends_.empty() ? RocksDbStore::BlockCacheStats()
+                             : backends_[0]->store().block_cache_stats();
+  }
+
   uint64_t checkpoint() const { return checkpoint_; }
   void set_checkpoint(uint64_t checkpoint) { checkpoint_ = checkpoint; }
   const std::vector<std::string>& migrations() const { return migrations_; }

@@ -153,7 +153,13 @@ class Runner {
     const int64_t now = SteadyClockNanos();
     if (!force && now < next_metrics_ns_) return;
     next_metrics_ns_ = now + kMetricsIntervalNs;
-    metrics_->Publish(MetricsSnapshotAt(offset));
+    // With several workers their counters are theirs until they wait at a
+    // barrier (a failed worker's error surfaces at the next Push()).
+    absl::Status ignored = runtime_->AtBarrier([&] {
+      metrics_->Publish(MetricsSnapshotAt(offset));
+      return absl::OkStatus();
+    });
+    (void)ignored;
   }
 
   // The outputs are open (RunOutputs::open set their streams).
@@ -327,9 +333,10 @@ class Runner {
     return absl::OkStatus();
   }
 
-  // What the metrics server shows now. Parallelism 1 adds the evaluators'
-  // counters and keys (the workers own them otherwise). Old versions being
-  // drained (--migrate) are left out: they share their pattern's name.
+  // What the metrics server shows now, the evaluators' counters and keys
+  // included. REQUIRES: inside Runtime::AtBarrier() (parallelism > 1). Old
+  // versions being drained (--migrate) are left out: they share their pattern's
+  // name.
   run::MetricsSnapshot MetricsSnapshotAt(uint64_t offset) const {
     const RuntimeStats runtime_stats = runtime_->stats();
     run::MetricsSnapshot snapshot;
@@ -341,26 +348,29 @@ class Runner {
       snapshot.watermark_lag_seconds =
           static_cast<double>(Nanos(max_ts_ - watermark)) / 1e9;
     }
-    snapshot.has_evaluator = options_.parallelism == 1;
     const size_t current = file_.patterns().size();
     for (size_t p = 0; p < current && p < patterns_.size(); ++p) {
       run::MetricsSnapshot::Pattern& pattern = snapshot.patterns.emplace_back();
       pattern.name = patterns_[p]->file_pattern->name;
       pattern.latency =
           run::LatencyBuckets::Of(runtime_stats.pattern_latency[p]);
-      if (snapshot.has_evaluator) {
-        const EvaluatorMetrics metrics = runtime_->metrics(p);
-        pattern.events = metrics.events;
-        pattern.timeouts = metrics.timeouts;
-        pattern.evicted_partial_matches = metrics.evicted_partial_matches;
-        pattern.keys = runtime_->key_count(p);
-      }
+      const EvaluatorMetrics metrics = runtime_->metrics(p);
+      pattern.events = metrics.events;
+      pattern.timeouts = metrics.timeouts;
+      pattern.evicted_partial_matches = metrics.evicted_partial_matches;
+      pattern.keys = runtime_->key_count(p);
     }
     snapshot.has_checkpoints = durable();
     snapshot.checkpoints = checkpoints_;
     snapshot.checkpoint_duration_seconds =
         static_cast<double>(checkpoint_ns_) / 1e9;
     snapshot.checkpoint_at_ns = checkpoint_at_ns_;
+    if (durable()) {
+      const RocksDbStore::BlockCacheStats cache =
+          checkpointer_.block_cache_stats();
+      snapshot.block_cache_hits = cache.hits;
+      snapshot.block_cache_misses = cache.misses;
+    }
     return snapshot;
   }
 
