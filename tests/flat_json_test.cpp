@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -116,6 +117,30 @@ TEST(FlatJsonTest, LeavesEverythingElseToTheDomParser) {
           R"()",
       }) {
     EXPECT_FALSE(io::DecodeFlatJson(line, auth, values)) << line;
+  }
+}
+
+TEST(FlatJsonTest, DecimalsRoundAsStrtod) {
+  // The short-decimal path divides by a power of ten: each result must be
+  // the correctly rounded double, bit for bit.
+  const Schema one("One", {{"x", FieldType::kDouble}});
+  std::mt19937_64 rng(7);
+  std::vector<Value> values;
+  for (int round = 0; round < 200000; ++round) {
+    std::string number = rng() % 2 == 0 ? "-" : "";
+    const size_t int_digits = 1 + rng() % 8;
+    const size_t fraction_digits = 1 + rng() % (16 - int_digits);
+    number += std::to_string(1 + rng() % 9);
+    for (size_t idx = 1; idx < int_digits + fraction_digits; ++idx) {
+      if (idx == int_digits) number += '.';
+      number += static_cast<char>('0' + rng() % 10);
+    }
+    if (int_digits == 1 && rng() % 2 == 0) number[number[0] == '-'] = '0';
+    ASSERT_TRUE(io::DecodeFlatJson("{\"x\":" + number + "}", one, values))
+        << number;
+    const double want = std::strtod(number.c_str(), nullptr);
+    const double got = std::get<double>(values[0]);
+    ASSERT_EQ(std::memcmp(&got, &want, sizeof(double)), 0) << number;
   }
 }
 

@@ -28,16 +28,34 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 constexpr uint64_t kOnes = 0x0101010101010101ull;
 constexpr uint64_t kHighs = 0x8080808080808080ull;
 
-// Whether one of the eight bytes of `word` may end a plain string run: a
-// quote, a backslash, a control character or a byte of a multi-byte UTF-8
-// character. May say yes for bytes after such a byte (the borrow of the
-// subtraction), never no for one.
-bool MayStopRun(uint64_t word) {
-  auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+// The bytes of `word` that end a plain run of string content: a quote, a
+// backslash, a control character or a byte of a multi-byte UTF-8
+// character, each marked by its high bit. Bytes after the first such byte
+// may be marked wrongly (a borrow of the subtraction); the first is exact.
+uint64_t RunStops(uint64_t word) {
+  auto zero_bytes = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
   const uint64_t controls = (word - 0x20 * kOnes) & ~word & kHighs;
-  return (has_zero(word ^ ('"' * kOnes)) | has_zero(word ^ ('\\' * kOnes)) |
-          controls | (word & kHighs)) != 0;
+  return zero_bytes(word ^ ('"' * kOnes)) | zero_bytes(word ^ ('\\' * kOnes)) |
+         controls | (word & kHighs);
 }
+
+// 10^0 .. 10^22: the powers of ten a double holds exactly.
+constexpr double kExactPowers[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+// A number token as Scanner::Number reads it.
+struct NumberToken {
+  std::string_view text;
+  bool negative = false;
+  bool integer = true;  // neither fraction nor exponent
+  bool exponent = false;
+  // Every digit of the integer and fraction parts, as one integer, when
+  // there are at most 19 of them (`digits` counts them all).
+  uint64_t mantissa = 0;
+  size_t digits = 0;
+  size_t fraction_digits = 0;
+};
 
 // A one-pass reader over the line; `pos` moves forward only.
 class Scanner {
@@ -68,11 +86,15 @@ class Scanner {
   bool String(std::string_view& content) {
     if (!Take('"')) return false;
     const size_t begin = pos_;
-    // Eight plain ASCII bytes at a time, then byte by byte.
+    // Eight bytes at a time up to the first that ends a plain run, then
+    // byte by byte.
     uint64_t word = 0;
     while (pos_ + sizeof(word) <= line_.size()) {
       std::memcpy(&word, line_.data() + pos_, sizeof(word));
-      if (MayStopRun(word)) break;
+      if (const uint64_t stops = RunStops(word); stops != 0) {
+        pos_ += static_cast<size_t>(__builtin_ctzll(stops)) / 8;
+        break;
+      }
       pos_ += sizeof(word);
     }
     bool ascii = true;
@@ -88,30 +110,29 @@ class Scanner {
     return ascii || !FirstInvalidUtf8(content).has_value();
   }
 
-  // A number by RFC 8259's grammar: its text, and whether it has neither
-  // fraction nor exponent.
-  bool Number(std::string_view& text, bool& integer) {
+  // A number by RFC 8259's grammar.
+  bool Number(NumberToken& number) {
     const size_t begin = pos_;
-    Take('-');
+    number.negative = Take('-');
     if (Take('0')) {
-      // no more integer digits after a leading zero
-    } else if (pos_ < line_.size() && line_[pos_] >= '1' &&
-               line_[pos_] <= '9') {
-      SkipDigits();
-    } else {
+      number.digits = 1;  // no more integer digits after a leading zero
+    } else if (!Digits(number)) {
       return false;
     }
-    integer = true;
     if (Take('.')) {
-      integer = false;
-      if (!SkipDigits()) return false;
+      number.integer = false;
+      const size_t before = number.digits;
+      if (!Digits(number)) return false;
+      number.fraction_digits = number.digits - before;
     }
     if (Take('e') || Take('E')) {
-      integer = false;
+      number.integer = false;
+      number.exponent = true;
       if (!Take('+')) Take('-');
-      if (!SkipDigits()) return false;
+      NumberToken exponent;
+      if (!Digits(exponent)) return false;
     }
-    text = line_.substr(begin, pos_ - begin);
+    number.text = line_.substr(begin, pos_ - begin);
     return true;
   }
 
@@ -123,10 +144,16 @@ class Scanner {
   }
 
  private:
-  // One or more digits.
-  bool SkipDigits() {
+  // One or more digits, added to `number`'s mantissa.
+  bool Digits(NumberToken& number) {
     const size_t begin = pos_;
-    while (pos_ < line_.size() && IsDigit(line_[pos_])) ++pos_;
+    uint64_t mantissa = number.mantissa;
+    while (pos_ < line_.size() && IsDigit(line_[pos_])) {
+      mantissa = mantissa * 10 + static_cast<uint64_t>(line_[pos_] - '0');
+      ++pos_;
+    }
+    number.digits += pos_ - begin;
+    number.mantissa = mantissa;  // meaningful while digits <= 19
     return pos_ > begin;
   }
 
@@ -134,17 +161,33 @@ class Scanner {
   size_t pos_ = 0;
 };
 
-// An integer token (from Scanner::Number) of at most kMaxIntegerDigits
-// digits, not "-0" (the DOM parser may read that as the double -0.0).
-bool SmallInteger(std::string_view text, int64_t& value) {
-  const bool negative = text.front() == '-';
-  const std::string_view digits = negative ? text.substr(1) : text;
-  if (digits.size() > kMaxIntegerDigits) return false;
-  if (negative && digits == "0") return false;
-  int64_t magnitude = 0;
-  for (const char c : digits) magnitude = magnitude * 10 + (c - '0');
-  value = negative ? -magnitude : magnitude;
+// An integer token of at most kMaxIntegerDigits digits, not "-0" (the DOM
+// parser may read that as the double -0.0).
+bool SmallInteger(const NumberToken& number, int64_t& value) {
+  if (!number.integer || number.digits > kMaxIntegerDigits) return false;
+  if (number.negative && number.mantissa == 0) return false;
+  const auto magnitude = static_cast<int64_t>(number.mantissa);
+  value = number.negative ? -magnitude : magnitude;
   return true;
+}
+
+// A number with a fraction or an exponent, as the nearest double; false
+// when it is out of the double range.
+bool Real(const NumberToken& number, double& value) {
+  // Up to 15 digits and 22 fraction digits, both the digits as an integer
+  // and the power of ten are exact doubles, so one division rounds
+  // correctly (Clinger's fast path), as the DOM parser and from_chars do.
+  if (!number.exponent && number.digits <= 15 && number.fraction_digits <= 22) {
+    const double magnitude = static_cast<double>(number.mantissa) /
+                             kExactPowers[number.fraction_digits];
+    value = number.negative ? -magnitude : magnitude;
+    return true;
+  }
+  const std::string_view text = number.text;
+  const auto [end, error] =
+      std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size() &&
+         std::isfinite(value);
 }
 
 // The value of one field, of its declared type.
@@ -171,8 +214,6 @@ bool FieldValue(Scanner& scanner, FieldType type, Value& value) {
     case FieldType::kDouble:
       break;
   }
-  std::string_view text;
-  bool integer = false;
   if (type == FieldType::kTimestamp && scanner.Peek() == '"') {
     // An RFC 3339 string.
     std::string_view content;
@@ -182,26 +223,22 @@ bool FieldValue(Scanner& scanner, FieldType type, Value& value) {
     value = parsed.millis;
     return true;
   }
-  if (!scanner.Number(text, integer)) return false;
+  NumberToken token;
+  if (!scanner.Number(token)) return false;
   int64_t number = 0;
   if (type == FieldType::kDouble) {
-    if (integer) {
+    if (token.integer) {
       // As the DOM path: an integer read as int64_t, then converted.
-      if (!SmallInteger(text, number)) return false;
+      if (!SmallInteger(token, number)) return false;
       value = static_cast<double>(number);
       return true;
     }
     double real = 0;
-    const auto [end, error] =
-        std::from_chars(text.data(), text.data() + text.size(), real);
-    if (error != std::errc() || end != text.data() + text.size() ||
-        !std::isfinite(real)) {
-      return false;
-    }
+    if (!Real(token, real)) return false;
     value = real;
     return true;
   }
-  if (!integer || !SmallInteger(text, number)) return false;
+  if (!SmallInteger(token, number)) return false;
   if (type == FieldType::kTimestamp &&
       (number < kMinMillis || number > kMaxMillis)) {
     return false;
