@@ -3,6 +3,7 @@
 
 #include "flat_json.hpp"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -25,6 +26,10 @@ constexpr size_t kMaxIntegerDigits = 18;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+// The eight-bytes-at-a-time paths read the first byte as the lowest; on
+// other machines the byte-by-byte paths do all the work.
+constexpr bool kWordPaths = std::endian::native == std::endian::little;
+
 constexpr uint64_t kOnes = 0x0101010101010101ull;
 constexpr uint64_t kHighs = 0x8080808080808080ull;
 
@@ -37,6 +42,22 @@ uint64_t RunStops(uint64_t word) {
   const uint64_t controls = (word - 0x20 * kOnes) & ~word & kHighs;
   return zero_bytes(word ^ ('"' * kOnes)) | zero_bytes(word ^ ('\\' * kOnes)) |
          controls | (word & kHighs);
+}
+
+// Whether the eight bytes of `word` are all ASCII digits.
+bool EightDigits(uint64_t word) {
+  return (word & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull &&
+         ((word + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) ==
+             0x3030303030303030ull;
+}
+
+// The number eight ASCII digits write, the first byte (lowest in memory)
+// the most significant. REQUIRES: EightDigits(word).
+uint64_t EightDigitsValue(uint64_t word) {
+  word -= 0x3030303030303030ull;
+  word = (word * 10 + (word >> 8)) & 0x00FF00FF00FF00FFull;
+  word = (word * 100 + (word >> 16)) & 0x0000FFFF0000FFFFull;
+  return (word * 10000 + (word >> 32)) & 0xFFFFFFFFull;
 }
 
 // 10^0 .. 10^22: the powers of ten a double holds exactly.
@@ -89,7 +110,7 @@ class Scanner {
     // Eight bytes at a time up to the first that ends a plain run, then
     // byte by byte.
     uint64_t word = 0;
-    while (pos_ + sizeof(word) <= line_.size()) {
+    while (kWordPaths && pos_ + sizeof(word) <= line_.size()) {
       std::memcpy(&word, line_.data() + pos_, sizeof(word));
       if (const uint64_t stops = RunStops(word); stops != 0) {
         pos_ += static_cast<size_t>(__builtin_ctzll(stops)) / 8;
@@ -148,6 +169,14 @@ class Scanner {
   bool Digits(NumberToken& number) {
     const size_t begin = pos_;
     uint64_t mantissa = number.mantissa;
+    // Eight digits at a time (epoch milliseconds have 13), then one by one.
+    uint64_t word = 0;
+    while (kWordPaths && pos_ + sizeof(word) <= line_.size()) {
+      std::memcpy(&word, line_.data() + pos_, sizeof(word));
+      if (!EightDigits(word)) break;
+      mantissa = mantissa * 100000000 + EightDigitsValue(word);
+      pos_ += sizeof(word);
+    }
     while (pos_ < line_.size() && IsDigit(line_[pos_])) {
       mantissa = mantissa * 10 + static_cast<uint64_t>(line_[pos_] - '0');
       ++pos_;
