@@ -276,15 +276,27 @@ bool FieldValue(Scanner& scanner, FieldType type, Value& value) {
   return true;
 }
 
+// Whether `a` and `b` hold the same bytes: inline, for the short names of
+// fields (a call to memcmp costs more than the comparison).
+bool SameName(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t idx = 0; idx < a.size(); ++idx) {
+    if (a[idx] != b[idx]) return false;
+  }
+  return true;
+}
+
 // The index of the field called `name`, trying `guess` (the member's
 // position: lines usually list the fields in declaration order) first.
 int FieldNamed(const std::vector<FieldDef>& fields, std::string_view name,
                size_t guess) {
-  if (guess < fields.size() && fields[guess].name == name) {
+  if (guess < fields.size() && SameName(fields[guess].name, name)) {
     return static_cast<int>(guess);
   }
   for (size_t field_idx = 0; field_idx < fields.size(); ++field_idx) {
-    if (fields[field_idx].name == name) return static_cast<int>(field_idx);
+    if (SameName(fields[field_idx].name, name)) {
+      return static_cast<int>(field_idx);
+    }
   }
   return -1;
 }
