@@ -131,6 +131,26 @@ class Scanner {
     return ascii || !FirstInvalidUtf8(content).has_value();
   }
 
+  // The string `name` (of plain ASCII: no quote, backslash, control or
+  // multi-byte character), as String() would read it, without scanning
+  // for its end; false, moving nothing, when the next string is another.
+  bool Name(std::string_view name) {
+    const size_t size = name.size();
+    if (pos_ + size + 2 > line_.size() || line_[pos_] != '"' ||
+        line_[pos_ + 1 + size] != '"') {
+      return false;
+    }
+    for (size_t idx = 0; idx < size; ++idx) {
+      const auto c = static_cast<unsigned char>(name[idx]);
+      if (line_[pos_ + 1 + idx] != name[idx] || c < 0x20 || c == '"' ||
+          c == '\\' || c >= 0x80) {
+        return false;
+      }
+    }
+    pos_ += size + 2;
+    return true;
+  }
+
   // A number by RFC 8259's grammar.
   bool Number(NumberToken& number) {
     const size_t begin = pos_;
@@ -286,13 +306,8 @@ bool SameName(std::string_view a, std::string_view b) {
   return true;
 }
 
-// The index of the field called `name`, trying `guess` (the member's
-// position: lines usually list the fields in declaration order) first.
-int FieldNamed(const std::vector<FieldDef>& fields, std::string_view name,
-               size_t guess) {
-  if (guess < fields.size() && SameName(fields[guess].name, name)) {
-    return static_cast<int>(guess);
-  }
+// The index of the field called `name`, or -1.
+int FieldNamed(const std::vector<FieldDef>& fields, std::string_view name) {
   for (size_t field_idx = 0; field_idx < fields.size(); ++field_idx) {
     if (SameName(fields[field_idx].name, name)) {
       return static_cast<int>(field_idx);
@@ -316,10 +331,14 @@ bool DecodeFlatJson(std::string_view line, const Schema& schema,
   if (!scanner.Take('{')) return false;
   for (size_t member_idx = 0;; ++member_idx) {
     scanner.SkipBlanks();
-    std::string_view name;
-    if (!scanner.String(name)) return false;
-    const int field_idx = FieldNamed(fields, name, member_idx);
-    if (field_idx < 0) return false;
+    // Lines usually list the fields in declaration order.
+    int field_idx = static_cast<int>(member_idx);
+    if (member_idx >= fields.size() || !scanner.Name(fields[member_idx].name)) {
+      std::string_view name;
+      if (!scanner.String(name)) return false;
+      field_idx = FieldNamed(fields, name);
+      if (field_idx < 0) return false;
+    }
     const uint64_t bit = uint64_t{1} << field_idx;
     if ((seen & bit) != 0) return false;
     seen |= bit;
