@@ -1,5 +1,6 @@
-// JSON lines in (RecordDecoder, over simdjson's validating DOM parser) and
-// out (FormatMatch, FormatLate). See cep/record_json.hpp.
+// JSON lines in (RecordDecoder: the flat scanner of flat_json.hpp for the
+// lines it takes, simdjson's validating DOM parser for every other line and
+// every error) and out (FormatMatch, FormatLate). See cep/record_json.hpp.
 
 #include "cep/record_json.hpp"
 
