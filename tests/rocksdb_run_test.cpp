@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cep/dsl.hpp"
+#include "cep/rocksdb_state.hpp"
 #include "cep/run.hpp"
 
 #include "testing/status_matchers.hpp"
@@ -215,6 +216,98 @@ TEST_F(RocksDbRunTest, StopsAndResumesToTheSameBytes) {
   }
 }
 
+// The lines of `text`, sorted.
+std::vector<std::string> SortedLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+// Several workers, each owning a range of key groups, checkpoint at aligned
+// barriers; every stop resumes with another number of workers (the key
+// groups, timers and waiting events divided again). The outputs are those
+// of one worker in memory, line for line (keys interleave as they ran).
+TEST_F(RocksDbRunTest, StopsAndResumesWithAnotherNumberOfWorkers) {
+  for (const char* loop : {"event", "microbatch", "realtime"}) {
+    SCOPED_TRACE(loop);
+    std::filesystem::remove_all(dir_ / "state");
+    const std::vector<std::string> common = {
+        "--max-out-of-orderness", "2s", "--loop", loop, "--trigger", "7events"};
+    const Result reference = Run(std::string("memory_") + loop, common);
+    ASSERT_THAT(reference.status, IsOk());
+    const std::string prefix = std::string("durable_") + loop;
+    const std::vector<std::pair<size_t, const char*>> runs = {
+        {1000, "2"}, {1500, "3"}, {2222, "1"}, {0, "2"}};
+    for (const auto& [stop, workers] : runs) {
+      std::vector<std::string> words = common;
+      words.insert(words.end(), {"--checkpoint-every", "97events",
+                                 "--parallelism", workers});
+      const Result result = Run(prefix, State(words), stop);
+      if (stop != 0) {
+        EXPECT_THAT(result.status,
+                    StatusIs(absl::StatusCode::kAborted, ::testing::_));
+        continue;
+      }
+      ASSERT_THAT(result.status, IsOk());
+      EXPECT_EQ(SortedLines(result.matches), SortedLines(reference.matches));
+      EXPECT_EQ(SortedLines(result.timeouts), SortedLines(reference.timeouts));
+      EXPECT_EQ(SortedLines(result.late), SortedLines(reference.late));
+    }
+  }
+}
+
+// A checkpoint of several workers is one database: every key once, under
+// its key group, and each pattern's key count the sum over the workers; a
+// run with one worker resumes from it.
+TEST_F(RocksDbRunTest, WorkersCheckpointIntoOneDatabase) {
+  const std::vector<std::string> common = {"--max-out-of-orderness", "2s"};
+  const Result reference = Run("memory", common);
+  ASSERT_THAT(reference.status, IsOk());
+  std::vector<std::string> words = common;
+  words.insert(words.end(), {"--checkpoint-every", "50events"});
+  EXPECT_THAT(Run("durable", State(words), 1710,
+                  [](RunOptions& o) { o.parallelism = 4; })
+                  .status,
+              StatusIs(absl::StatusCode::kAborted, ::testing::_));
+  {
+    RocksDbStoreOptions options;
+    options.path = (dir_ / "state" / "db").string();
+    options.create_if_missing = false;
+    absl::StatusOr<RocksDbStore::Shared> listed =
+        RocksDbStore::OpenShared(options, {});
+    ASSERT_THAT(listed.status(), IsOk());
+    const std::vector<std::string> names = listed->other_namespaces;
+    ASSERT_EQ(names.size(), 2u);
+    listed->stores.clear();
+    *listed = RocksDbStore::Shared();
+    absl::StatusOr<RocksDbStore::Shared> shared =
+        RocksDbStore::OpenShared(options, names);
+    ASSERT_THAT(shared.status(), IsOk());
+    uint64_t all_keys = 0;
+    for (auto& store : shared->stores) {
+      uint64_t keys = 0;
+      ASSERT_THAT(store->ForEach([&](std::string_view, std::string_view) {
+        ++keys;
+        return absl::OkStatus();
+      }),
+                  IsOk());
+      absl::StatusOr<std::optional<std::string>> count =
+          store->GetMeta("key_count");
+      ASSERT_THAT(count.status(), IsOk());
+      ASSERT_TRUE(count->has_value());
+      EXPECT_EQ(**count, std::to_string(keys)) << store->path();
+      all_keys += keys;
+    }
+    EXPECT_GT(all_keys, 0u);
+  }
+  const Result resumed = Run("durable", State(words));
+  ASSERT_THAT(resumed.status, IsOk());
+  EXPECT_EQ(SortedLines(resumed.matches), SortedLines(reference.matches));
+  EXPECT_EQ(SortedLines(resumed.timeouts), SortedLines(reference.timeouts));
+}
+
 TEST_F(RocksDbRunTest, CheckpointsAtTheLoopsCommitPointsAndResumes) {
   for (const char* loop : {"event", "microbatch", "realtime"}) {
     SCOPED_TRACE(loop);
@@ -339,10 +432,7 @@ TEST_F(RocksDbRunTest, RefusesStateOfAPatternNoLongerDeclared) {
                                  "with --migrate to let it drain")));
 }
 
-TEST_F(RocksDbRunTest, RefusesParallelismAndSortedOutput) {
-  EXPECT_THAT(Run("p", State({"--parallelism", "2"})).status,
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("--parallelism 1")));
+TEST_F(RocksDbRunTest, RefusesSortedOutput) {
   EXPECT_THAT(
       Run("s", State({"--sort-output"})).status,
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--sort-output")));

@@ -302,6 +302,41 @@ TEST_F(RocksDbStateTest, EvictingDirtyEntriesLosesNothing) {
   EXPECT_EQ(visited, 100);
 }
 
+// Keys without state that stay idle are never cached: they neither take
+// memory nor evict a live key (capacity 1 here), and a key that becomes
+// live is cached from its first Put().
+TEST_F(RocksDbStateTest, IdleKeysWithoutStateAreNotCached) {
+  auto backend = OpenStrings(1);
+  PutLive(*backend, std::string("live"), "a", 5);
+  for (int key_idx = 0; key_idx < 100; ++key_idx) {
+    const std::string key = absl::StrCat("idle", key_idx);
+    auto state = backend->Get(key);
+    ASSERT_THAT(state.status(), IsOk());
+    EXPECT_TRUE((*state)->IsIdle());
+    ASSERT_THAT(backend->Put(key, **state), IsOk());
+  }
+  EXPECT_EQ(backend->cached_keys(), 1u);
+  EXPECT_EQ(backend->metrics().evictions, 0u);
+  EXPECT_EQ(backend->key_count(), 1u);
+  const uint64_t hits = backend->metrics().cache_hits;
+  EXPECT_EQ(Read(*backend, std::string("live")), "a@5");
+  EXPECT_EQ(backend->metrics().cache_hits, hits + 1);
+  // Put of a state from an earlier Get() of another key is refused.
+  auto first = backend->Get(std::string("x"));
+  ASSERT_THAT(first.status(), IsOk());
+  KeyState<Ev>* x = *first;
+  ASSERT_THAT(backend->Get(std::string("y")).status(), IsOk());
+  EXPECT_THAT(backend->Put(std::string("x"), *x),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("put of key 'x' with a state its Get() did "
+                                 "not return")));
+  PutLive(*backend, std::string("new"), "b", 6);
+  EXPECT_EQ(backend->key_count(), 2u);
+  ASSERT_THAT(backend->Commit(), IsOk());
+  EXPECT_EQ(Read(*backend, std::string("live")), "a@5");  // evicted, stored
+  EXPECT_EQ(Read(*backend, std::string("new")), "b@6");
+}
+
 TEST_F(RocksDbStateTest, GetNeverEvictsTheStateItReturns) {
   auto backend = OpenStrings(/*cache_capacity=*/1);
   ASSERT_NE(backend, nullptr);
@@ -514,6 +549,153 @@ TEST_F(RocksDbStateTest, SharedStoresCommitTogetherInTheirOwnNamespaces) {
   EXPECT_THAT(RocksDbStore::OpenShared(options, {"x/y"}).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("bad namespace 'x/y'")));
+}
+
+// Forks: batches of their own over the same namespaces; CommitTogether()
+// writes them all, and the meta's, in one write.
+TEST_F(RocksDbStateTest, ForksStageApartAndCommitTogether) {
+  RocksDbStoreOptions options;
+  options.path = path_;
+  {
+    auto shared = RocksDbStore::OpenShared(options, {"a", "b"});
+    ASSERT_THAT(shared.status(), IsOk());
+    std::vector<RocksDbStore*> opened = {shared->stores[0].get(),
+                                         shared->stores[1].get()};
+    std::vector<std::unique_ptr<RocksDbStore>> one = RocksDbStore::Fork(opened);
+    std::vector<std::unique_ptr<RocksDbStore>> two = RocksDbStore::Fork(opened);
+    ASSERT_THAT(one, SizeIs(2));
+    EXPECT_EQ(one[1]->path(), path_ + "[b]");
+    one[0]->Put("k1", "one in a");
+    one[1]->Put("k1", "one in b");
+    two[0]->Put("k2", "two in a");
+    opened[0]->PutMeta("m", "meta of a");
+    // Each fork sees its own batch only; the opened stores theirs.
+    EXPECT_THAT(one[0]->Get("k1"),
+                IsOkAndHolds(std::optional<std::string>("one in a")));
+    EXPECT_THAT(two[0]->Get("k1"), IsOkAndHolds(std::nullopt));
+    EXPECT_THAT(opened[0]->Get("k2"), IsOkAndHolds(std::nullopt));
+    EXPECT_TRUE(one[1]->has_pending());
+    EXPECT_FALSE(two[1]->has_pending() && !two[0]->has_pending());
+    ASSERT_THAT(
+        RocksDbStore::CommitTogether(
+            {opened[0], opened[1], one[0].get(), one[1].get(), two[0].get()}),
+        IsOk());
+    for (RocksDbStore* store : {opened[0], one[0].get(), two[1].get()}) {
+      EXPECT_FALSE(store->has_pending());
+    }
+    // Committed: every fork reads every write.
+    EXPECT_THAT(two[0]->Get("k1"),
+                IsOkAndHolds(std::optional<std::string>("one in a")));
+    EXPECT_THAT(two[1]->Get("k1"),
+                IsOkAndHolds(std::optional<std::string>("one in b")));
+    EXPECT_THAT(RocksDbStore::CommitTogether({two[0].get()}), IsOk());
+  }
+  auto reopened = RocksDbStore::OpenShared(options, {"a", "b"});
+  ASSERT_THAT(reopened.status(), IsOk());
+  RocksDbStore& a = *reopened->stores[0];
+  EXPECT_THAT(a.Get("k1"),
+              IsOkAndHolds(std::optional<std::string>("one in a")));
+  EXPECT_THAT(a.Get("k2"),
+              IsOkAndHolds(std::optional<std::string>("two in a")));
+  EXPECT_THAT(a.GetMeta("m"),
+              IsOkAndHolds(std::optional<std::string>("meta of a")));
+  EXPECT_THAT(reopened->stores[1]->Get("k1"),
+              IsOkAndHolds(std::optional<std::string>("one in b")));
+}
+
+// What a fork stages is lost unless committed, like any batch.
+TEST_F(RocksDbStateTest, UncommittedForksLeaveNothing) {
+  RocksDbStoreOptions options;
+  options.path = path_;
+  {
+    auto shared = RocksDbStore::OpenShared(options, {"a"});
+    ASSERT_THAT(shared.status(), IsOk());
+    auto forks = RocksDbStore::Fork({shared->stores[0].get()});
+    forks[0]->Put("k", "v");
+    ASSERT_THAT(shared->stores[0]->Commit(), IsOk());  // its own batch only
+  }
+  auto reopened = RocksDbStore::OpenShared(options, {"a"});
+  ASSERT_THAT(reopened.status(), IsOk());
+  EXPECT_THAT(reopened->stores[0]->Get("k"), IsOkAndHolds(std::nullopt));
+}
+
+// Workers own contiguous ranges of key groups that cover every group once,
+// and the runtime's routing of KeyGroupRouteHash picks the same worker.
+TEST(RocksDbStoreTest, KeyGroupRangesCoverEveryGroupOnce) {
+  for (size_t workers = 1; workers <= 130; ++workers) {
+    SCOPED_TRACE(workers);
+    EXPECT_EQ(KeyGroupStart(0, workers), 0u);
+    EXPECT_EQ(KeyGroupStart(workers, workers), kKeyGroups);
+    for (size_t worker = 0; worker < workers; ++worker) {
+      for (uint32_t group = KeyGroupStart(worker, workers);
+           group < KeyGroupStart(worker + 1, workers); ++group) {
+        ASSERT_EQ(KeyGroupWorker(group, workers), worker) << group;
+        // Runtime::WorkerOfHash: the high 32 bits scaled to the workers.
+        const uint64_t hash = KeyGroupRouteHash(group);
+        ASSERT_EQ(((hash >> 32) * workers) >> 32, worker) << group;
+      }
+    }
+  }
+}
+
+// A backend over part of the key groups counts only their keys at Open and
+// leaves the key count meta to its caller.
+TEST_F(RocksDbStateTest, BackendOverSomeKeyGroupsCountsTheirKeys) {
+  size_t in_low_half = 0;
+  {
+    auto backend = OpenStrings();
+    for (int key_idx = 0; key_idx < 200; ++key_idx) {
+      const std::string key = absl::StrCat("card", key_idx);
+      std::string encoded;
+      strings_.Encode(key, encoded);
+      if (RocksDbStore::KeyGroup(encoded) < kKeyGroups / 2) ++in_low_half;
+      PutLive(*backend, key, "a", 1);
+    }
+    ASSERT_THAT(backend->Commit(), IsOk());
+  }
+  RocksDbStateOptions options = Options();
+  options.end_key_group = kKeyGroups / 2;
+  auto part = OpenStrings(options);
+  ASSERT_NE(part, nullptr);
+  EXPECT_EQ(part->key_count(), in_low_half);
+  EXPECT_GT(in_low_half, 50u);
+  EXPECT_LT(in_low_half, 150u);
+  PutLive(*part, std::string("fresh"), "b", 2);
+  part->Stage();
+  ASSERT_THAT(part->store().Commit(), IsOk());
+  EXPECT_THAT(part->GetMeta("key_count"),
+              IsOkAndHolds(std::optional<std::string>("200")));
+}
+
+// With statistics on, reads from table files count block-cache misses, then
+// hits; without, the counts stay 0.
+TEST_F(RocksDbStateTest, BlockCacheStatsCountReads) {
+  RocksDbStoreOptions options;
+  options.path = path_;
+  options.write_buffer_bytes = 64 << 10;
+  {
+    auto store = RocksDbStore::Open(options);
+    ASSERT_THAT(store.status(), IsOk());
+    for (int key_idx = 0; key_idx < 3000; ++key_idx) {
+      (*store)->Put(absl::StrCat("key", key_idx), std::string(100, 'v'));
+    }
+    ASSERT_THAT((*store)->Commit(), IsOk());
+    EXPECT_EQ((*store)->block_cache_stats().hits, 0u);
+    EXPECT_EQ((*store)->block_cache_stats().misses, 0u);
+  }
+  options.statistics = true;
+  auto store = RocksDbStore::Open(options);  // the log replays into tables
+  ASSERT_THAT(store.status(), IsOk());
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int key_idx = 0; key_idx < 3000; key_idx += 100) {
+      ASSERT_THAT(
+          (*store)->Get(absl::StrCat("key", key_idx)),
+          IsOkAndHolds(std::optional<std::string>(std::string(100, 'v'))));
+    }
+  }
+  const RocksDbStore::BlockCacheStats stats = (*store)->block_cache_stats();
+  EXPECT_GT(stats.misses, 0u);
+  EXPECT_GT(stats.hits, 0u);
 }
 
 TEST_F(RocksDbStateTest, KeyGroupIsOneContiguousRange) {

@@ -653,6 +653,40 @@ TEST(RuntimeTest, ConditionErrorsReachTheCallerAndStopTheRun) {
   }
 }
 
+// A worker that failed before a barrier: the barrier's function (a
+// checkpoint) never runs, the error comes back instead.
+TEST(RuntimeTest, BarrierAfterAWorkerFailedDoesNotRunItsFunction) {
+  auto nfa = CompilePattern(P::Begin("a")
+                                .Where([](const Ev& e) {
+                                  if (e.label == "boom")
+                                    throw std::runtime_error("bad event");
+                                  return e.name == "a";
+                                })
+                                .FollowedBy("b")
+                                .Where(NameIs("b")));
+  ASSERT_THAT(nfa.status(), IsOk());
+  RuntimeOptions options;
+  options.parallelism = 2;
+  options.external_commits = true;
+  Recorder sink;
+  auto runtime =
+      RT::Create({{&*nfa, [](const Ev& e) { return e.id; }}}, options, sink);
+  ASSERT_THAT(runtime.status(), IsOk());
+  ASSERT_THAT((*runtime)->Push(K(1, "boom", "a", 1), FromMillis(1)), IsOk());
+  // The watermark passes "boom" (its worker processes it at the latest at
+  // the barrier, which carries the watermark).
+  ASSERT_THAT((*runtime)->Push(K(3, "e", "x", 5), FromMillis(5)), IsOk());
+  bool ran = false;
+  EXPECT_THAT((*runtime)->AtBarrier([&] {
+    ran = true;
+    return absl::OkStatus();
+  }),
+              StatusIs(absl::StatusCode::kUnknown, HasSubstr("bad event")));
+  EXPECT_FALSE(ran);
+  EXPECT_THAT((*runtime)->Finish(),
+              StatusIs(absl::StatusCode::kUnknown, HasSubstr("bad event")));
+}
+
 TEST(RuntimeTest, PushAfterFinishFails) {
   auto nfa = CompilePattern(AThenB(10));
   ASSERT_THAT(nfa.status(), IsOk());
@@ -767,6 +801,109 @@ TEST(RuntimeTest, KeyHashRoutesInsteadOfTheKeySelector) {
     EXPECT_EQ(outputs.late, reference.late) << parallelism;
   }
   EXPECT_GT(hashes->load(), 0u);
+}
+
+// At an aligned barrier every worker has processed what was pushed before
+// it: the outputs so far and the snapshot (waiting events once each, in
+// processing order; the operators' watermark) are those of one worker at
+// the same place of the stream, in every loop.
+TEST(RuntimeTest, BarrierSnapshotIsTheOneWorkerSnapshot) {
+  const Workload w = MakeWorkload(5, 400);
+  for (Loop loop : {Loop::kEvent, Loop::kMicrobatch, Loop::kRealtime}) {
+    SCOPED_TRACE(LoopName(loop));
+    auto at_half = [&](size_t parallelism, std::vector<std::string>& out) {
+      RuntimeOptions options;
+      options.loop = loop;
+      options.parallelism = parallelism;
+      options.max_out_of_orderness = w.bound;
+      options.trigger_interval = Duration(0);
+      options.trigger_events = 7;
+      options.commit_interval = Duration(0);
+      options.external_commits = true;
+      Recorder sink;
+      auto runtime = RT::Create(w.patterns, options, sink);
+      EXPECT_THAT(runtime.status(), IsOk());
+      for (size_t idx = 0; idx < w.events.size() / 2; ++idx) {
+        const Ev& e = w.events[idx];
+        EXPECT_THAT((*runtime)->Push(e, FromMillis(e.ts), 0), IsOk());
+      }
+      RuntimeSnapshot<Ev> snapshot;
+      int calls = 0;
+      EXPECT_THAT((*runtime)->AtBarrier([&] {
+        ++calls;
+        snapshot = (*runtime)->Export();
+        out = sink.out;
+        return absl::OkStatus();
+      }),
+                  IsOk());
+      EXPECT_EQ(calls, 1);
+      EXPECT_THAT((*runtime)->AtBarrier(
+                      [] { return absl::DataLossError("from the function"); }),
+                  StatusIs(absl::StatusCode::kDataLoss, "from the function"));
+      EXPECT_THAT((*runtime)->Finish(), IsOk());
+      std::sort(out.begin(), out.end());
+      return snapshot;
+    };
+    std::vector<std::string> one_out;
+    std::vector<std::string> three_out;
+    const RuntimeSnapshot<Ev> one = at_half(1, one_out);
+    const RuntimeSnapshot<Ev> three = at_half(3, three_out);
+    EXPECT_EQ(three_out, one_out);
+    EXPECT_FALSE(one_out.empty());
+    EXPECT_EQ(three.next_seq, one.next_seq);
+    EXPECT_EQ(three.max_ts, one.max_ts);
+    EXPECT_EQ(three.source_watermark, one.source_watermark);
+    EXPECT_EQ(three.operator_watermark, one.operator_watermark);
+    auto describe = [](const RuntimeSnapshot<Ev>& snapshot) {
+      std::vector<std::string> held;
+      for (const HeldEvent<Ev>& e : snapshot.pending) {
+        held.push_back(
+            absl::StrCat(e.event.label, "@", ToMillis(e.ts), "#", e.seq));
+      }
+      return held;
+    };
+    EXPECT_EQ(describe(three), describe(one));
+    EXPECT_FALSE(one.pending.empty());
+  }
+}
+
+// A snapshot imports into a fresh runtime with any number of workers; each
+// keeps the waiting events of its keys, so what they release is the same
+// for any number (the backends start empty here: only matches among the
+// waiting events come out).
+TEST(RuntimeTest, ImportSpreadsWaitingEventsOverAnyNumberOfWorkers) {
+  Workload w = MakeWorkload(6, 300);
+  w.bound = Duration(200);  // many events wait
+  RuntimeOptions options;
+  options.max_out_of_orderness = w.bound;
+  RuntimeSnapshot<Ev> snapshot;
+  {
+    Recorder sink;
+    auto runtime = RT::Create(w.patterns, options, sink);
+    ASSERT_THAT(runtime.status(), IsOk());
+    for (const Ev& e : w.events) {
+      ASSERT_THAT((*runtime)->Push(e, FromMillis(e.ts), 0), IsOk());
+    }
+    snapshot = (*runtime)->Export();
+  }
+  ASSERT_GT(snapshot.pending.size(), 50u);
+  std::vector<std::string> one_worker;
+  for (size_t parallelism : {1, 2, 4}) {
+    SCOPED_TRACE(parallelism);
+    options.parallelism = parallelism;
+    Recorder sink;
+    auto runtime = RT::Create(w.patterns, options, sink);
+    ASSERT_THAT(runtime.status(), IsOk());
+    ASSERT_THAT((*runtime)->Import(snapshot), IsOk());
+    ASSERT_THAT((*runtime)->Finish(), IsOk());
+    std::sort(sink.out.begin(), sink.out.end());
+    if (parallelism == 1) one_worker = sink.out;
+    EXPECT_EQ(sink.out, one_worker);
+    EXPECT_THAT((*runtime)->Import(snapshot),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         "runtime import needs a fresh runtime"));
+  }
+  EXPECT_FALSE(one_worker.empty());
 }
 
 }  // namespace

@@ -20,7 +20,11 @@
 #      input left alone); --seed without --generate warns; --generate
 #      beyond memory fails with a clear error;
 #   6. a run on an idle named pipe holds the state: a second run is refused
-#      without creating its alerts file, and SIGTERM stops the first.
+#      without creating its alerts file, and SIGTERM stops the first;
+#   7. with --parallelism 2: the alerts of step 1 (as a set of lines: the
+#      workers interleave cards), also across a SIGKILL and a restart with
+#      --parallelism 2, and across a SIGTERM and a restart with 3 workers;
+#      --max-partial-matches and --overflow are taken.
 # Alerts are compared byte for byte without their "latency_us" member,
 # which differs from run to run.
 set -euo pipefail
@@ -189,5 +193,40 @@ status=0
 wait "$pid" || status=$?
 [[ $status == 0 ]] || fail "run D after SIGTERM exited $status"
 grep -q "stopped by a signal" d1.err || fail "run D: no 'stopped' in summary"
+
+# 7. Two workers; a kill and a restart; a stop and a restart with three.
+same_lines() {  # same_lines FILE1 FILE2 WHAT
+  cmp -s <(strip_latency "$1" | sort) <(strip_latency "$2" | sort) ||
+    fail "$3: $1 and $2 differ as sets of lines: $(diff \
+      <(strip_latency "$1" | sort) <(strip_latency "$2" | sort) | head -4)"
+}
+"$fs" --input events.jsonl --state p.state --alerts p.jsonl --parallelism 2 \
+  --max-partial-matches 5000 --overflow drop-oldest 2>p.err ||
+  fail "run P exited $?"
+same_lines a.jsonl p.jsonl "--parallelism 2"
+"$fs" --input events.jsonl --state k.state --alerts k.jsonl --parallelism 2 \
+  --rate 10000 --checkpoint-every 1000events 2>k1.err &
+pid=$!
+wait_lines k.jsonl 3
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+(($(wc -l <k.jsonl) < $(wc -l <a.jsonl))) || fail "run K was not killed mid-way"
+"$fs" --input events.jsonl --state k.state --alerts k.jsonl --parallelism 2 \
+  2>k2.err || fail "run K restart exited $?"
+events=$(sed -nE 's/^fraud_service: ([0-9]+) events.*/\1/p' k2.err)
+((events > 0 && events < 50000)) ||
+  fail "run K restart processed $events events, not the rest of the input"
+same_lines a.jsonl k.jsonl "--parallelism 2, SIGKILL and restart"
+"$fs" --input events.jsonl --state t.state --alerts t.jsonl --parallelism 2 \
+  --rate 10000 --checkpoint-every 1000events 2>t1.err &
+pid=$!
+wait_lines t.jsonl 3
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+[[ $status == 0 ]] || fail "run T after SIGTERM exited $status"
+"$fs" --input events.jsonl --state t.state --alerts t.jsonl --parallelism 3 \
+  2>t2.err || fail "run T restart exited $?"
+same_lines a.jsonl t.jsonl "--parallelism 2, SIGTERM and restart with 3"
 
 echo "fraud_service e2e: OK ($(wc -l <a.jsonl) alerts)"

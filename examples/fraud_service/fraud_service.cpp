@@ -61,6 +61,9 @@ Flags:
   --alerts FILE           where alerts are appended (default: fraud-alerts.jsonl)
   --state DIR             RocksDB state and checkpoints (default: fraud-state)
   --checkpoint-every X    10000events or a duration like 5s (default: 10000events)
+  --parallelism N         worker threads, each owning a range of the cards'
+                          key groups in the state; a restart may use another
+                          N (default: 1)
   --max-out-of-orderness D  how late a transaction may arrive (default: 0)
   --rate N                pace reading at N transactions per second; latency
                           counts from when each was due (default: unpaced)
@@ -171,9 +174,10 @@ std::string Summary(const cep::RunStats& stats, const std::string& state) {
 
 // The flags main() takes (see kUsage).
 bool IsFlag(const std::string& name) {
-  for (const char* flag : {"input", "generate", "seed", "cards", "alerts",
-                           "state", "checkpoint-every", "max-out-of-orderness",
-                           "rate", "metrics-port", "metrics-address"}) {
+  for (const char* flag :
+       {"input", "generate", "seed", "cards", "alerts", "state",
+        "checkpoint-every", "parallelism", "max-out-of-orderness", "rate",
+        "max-partial-matches", "overflow", "metrics-port", "metrics-address"}) {
     if (name == flag) return true;
   }
   return false;
@@ -239,7 +243,7 @@ int main(int argc, char** argv) {
             target, kMaxGenerate));
       }
     } else if (name == "checkpoint-every" || name == "rate" ||
-               name == "max-out-of-orderness" ||
+               name == "parallelism" || name == "max-out-of-orderness" ||
                name == "max-partial-matches" || name == "overflow" ||
                name == "metrics-port" || name == "metrics-address") {
       if (absl::Status s = cep::SetRunOption(name, value, options); !s.ok()) {

@@ -65,6 +65,27 @@ namespace cep {
 // of RocksDbStore::KeyGroup) makes existing databases unreadable.
 inline constexpr uint32_t kKeyGroups = 128;
 
+// The worker, of `workers`, that owns key group `group` when a run spreads
+// the key groups over several: contiguous ranges, as Flink's key-group
+// ranges, so that a different number of workers re-divides them.
+inline size_t KeyGroupWorker(uint32_t group, size_t workers) {
+  return static_cast<size_t>(uint64_t{group} * workers / kKeyGroups);
+}
+// The first key group KeyGroupWorker() gives to `worker` (the groups of
+// `worker` are [KeyGroupStart(worker), KeyGroupStart(worker + 1))).
+inline uint32_t KeyGroupStart(size_t worker, size_t workers) {
+  return static_cast<uint32_t>((uint64_t{worker} * kKeyGroups + workers - 1) /
+                               workers);
+}
+
+// A RuntimePattern::key_hash for a key in key group `group`: the runtime
+// (Runtime::WorkerOfHash, the hash's high 32 bits scaled to the workers)
+// then picks KeyGroupWorker(group, workers).
+inline uint64_t KeyGroupRouteHash(uint32_t group) {
+  static_assert(kKeyGroups == 128, "the shift is 64 - log2(kKeyGroups)");
+  return uint64_t{group} << 57;
+}
+
 struct RocksDbStoreOptions {
   // -- Behaviour --
 
@@ -76,6 +97,9 @@ struct RocksDbStoreOptions {
   // fsync the write-ahead log at every Commit(). Without it a commit
   // survives a crash of the process but not of the machine. Default: false.
   bool sync = false;
+  // Collect RocksDB's statistics (BlockCacheStats()), at a small cost per
+  // read. Default: false.
+  bool statistics = false;
 
   // -- Performance --
 
@@ -161,6 +185,22 @@ class RocksDbStore {
                                      std::string_view value)>
           fn);
 
+  // Stores over the database and namespaces of `stores` (from one Open or
+  // OpenShared) that share a NEW pending batch: what they stage stays apart
+  // from the batch of `stores` until CommitTogether(). Reads see the
+  // committed data and their own batch. For threads that each own some key
+  // groups of the same namespaces (one fork each; the database itself is
+  // thread-safe, a store is not). A fork keeps the database open while it
+  // lives.
+  [[nodiscard]] static std::vector<std::unique_ptr<RocksDbStore>> Fork(
+      const std::vector<RocksDbStore*>& stores);
+  // Writes the pending batches of `stores` (each distinct batch once) in ONE
+  // atomic write, then empties them. REQUIRES: the stores share one
+  // database (forks of each other). On error the batches are kept.
+  // Errors: as Commit().
+  [[nodiscard]] static absl::Status CommitTogether(
+      const std::vector<RocksDbStore*>& stores);
+
   // Writes the pending batch (WAL on, fsync if options.sync) and empties it.
   // Does nothing when the batch is empty. On error the batch is kept, so a
   // retry writes it again. Errors: kUnavailable, kDataLoss.
@@ -189,6 +229,14 @@ class RocksDbStore {
   // copy of the rest (rocksdb::Checkpoint). The copy opens like any
   // database. Errors: kInvalidArgument (dir exists), kUnavailable.
   [[nodiscard]] absl::Status Checkpoint(const std::string& dir);
+
+  // Reads of the database's block cache so far (all its stores together);
+  // zeros unless opened with RocksDbStoreOptions::statistics.
+  struct BlockCacheStats {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  BlockCacheStats block_cache_stats() const;
 
   // RocksDB's estimate of the keys in "state" (committed data only).
   uint64_t EstimateKeyCount() const;
@@ -250,6 +298,13 @@ struct RocksDbStateOptions {
   // different value fails with kFailedPrecondition, since states of one NFA
   // mean nothing to another. Default: "" (no pattern named).
   std::string pattern_hash;
+  // The key groups this backend holds states of, [first, end): a worker of
+  // a run with several owns a range (KeyGroupStart) and never sees a key of
+  // another. With part of the groups, Open() counts their keys with a scan,
+  // and Commit()/Stage() leave the namespace's "key_count" to the caller
+  // (the sum over the workers). Defaults: all groups.
+  uint32_t first_key_group = 0;
+  uint32_t end_key_group = kKeyGroups;
   // See RocksDbStoreOptions. Defaults: true, false.
   bool create_if_missing = true;
   bool sync = false;
@@ -310,9 +365,24 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
         internal::CheckStateMeta(*store, absl::StrCat(kKeyStateFormatVersion),
                                  options.pattern_hash,
                                  absl::StrCat(kOldestKeyStateFormatVersion)));
-    return std::unique_ptr<RocksDbStateBackend>(
+    const bool all_groups =
+        options.first_key_group == 0 && options.end_key_group >= kKeyGroups;
+    if (!all_groups) {
+      key_count = 0;
+      for (uint32_t group = options.first_key_group;
+           group < options.end_key_group && group < kKeyGroups; ++group) {
+        CEP_RETURN_IF_ERROR(store->ForEachInKeyGroup(
+            group, [&](std::string_view, std::string_view) {
+              ++key_count;
+              return absl::OkStatus();
+            }));
+      }
+    }
+    auto backend = std::unique_ptr<RocksDbStateBackend>(
         new RocksDbStateBackend(std::move(store), options.cache_capacity,
                                 key_count, key_codec, event_codec));
+    backend->all_groups_ = all_groups;
+    return backend;
   }
 
   // Drops what was not committed.
@@ -336,6 +406,16 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
     key_codec_.Encode(key, encoded_key);
     CEP_ASSIGN_OR_RETURN(std::optional<std::string> value,
                          store_->Get(encoded_key));
+    if (!value.has_value()) {
+      // A key without state (most keys, most of the time): a fresh state in
+      // the scratch entry, cached only if Put() makes it live, so that idle
+      // keys neither allocate an entry nor evict a live one.
+      scratch_.key = key;
+      scratch_.key_bytes = std::move(encoded_key);
+      scratch_.state = KeyState<Event>();
+      last_ = &scratch_;
+      return &scratch_.state;
+    }
     cache_.emplace_front(key, std::move(encoded_key));
     Entry& entry = cache_.front();
     if (value.has_value()) {
@@ -363,7 +443,14 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
   [[nodiscard]] absl::Status Put(const Key& key,
                                  KeyState<Event>& state) override {
     Entry* entry = last_;
-    if (entry == nullptr || &entry->state != &state) {
+    const bool from_scratch =
+        entry == &scratch_ && &state == &scratch_.state && scratch_.key == key;
+    if (from_scratch) {
+      last_ = nullptr;
+      if (state.IsIdle()) return absl::OkStatus();  // nothing stored
+      entry = &Cache(std::move(scratch_));
+    } else if (entry == nullptr || entry == &scratch_ ||
+               &entry->state != &state) {
       auto it = index_.find(key);
       entry = it == index_.end() ? nullptr : &*it->second;
       if (entry == nullptr || &entry->state != &state) {
@@ -373,13 +460,17 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
                          " with a state its Get() did not return"));
       }
     }
-    const bool live = !state.IsIdle();
+    const bool live = !entry->state.IsIdle();
     live_keys_ +=
         static_cast<int64_t>(live) - static_cast<int64_t>(entry->live);
     entry->live = live;
     if (entry->dirty_slot == kClean) {
       entry->dirty_slot = dirty_.size();
       dirty_.push_back(entry);
+    }
+    if (from_scratch) {
+      last_ = entry;
+      EvictOverCapacity();
     }
     return absl::OkStatus();
   }
@@ -424,12 +515,13 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
   }
 
   // Commit() without the write: encodes every dirty state and the key
-  // count into the store's pending batch. Backends over one shared
+  // count (when the backend holds every key group) into the store's
+  // pending batch. Backends over one shared
   // database (RocksDbStore::OpenShared) each Stage(), then one store
   // Commit() writes them all atomically.
   void Stage() {
     FlushDirty();
-    if (store_->has_pending()) {
+    if (all_groups_ && store_->has_pending()) {
       store_->PutMeta(internal::kMetaKeyCount, absl::StrCat(live_keys_));
     }
   }
@@ -573,6 +665,15 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
     dirty_.clear();
   }
 
+  // Puts a scratch entry's key and state in the cache, most recent.
+  Entry& Cache(Entry&& scratch) {
+    cache_.emplace_front(std::move(scratch.key), std::move(scratch.key_bytes));
+    Entry& entry = cache_.front();
+    entry.state = std::move(scratch.state);
+    index_.emplace(entry.key, cache_.begin());
+    return entry;
+  }
+
   // Takes the entry off dirty_ (swap with the last).
   void MarkClean(Entry& entry) {
     if (entry.dirty_slot == kClean) return;
@@ -604,12 +705,14 @@ class RocksDbStateBackend final : public StateBackend<Event, Key> {
   // Keys whose state is non-idle: stored keys not cached, plus cached keys
   // that are live. Signed so a corrupt stored count cannot wrap.
   int64_t live_keys_;
+  bool all_groups_ = true;  // see RocksDbStateOptions::first_key_group
   const Codec<Key>& key_codec_;
   const Codec<Event>& event_codec_;
   std::list<Entry> cache_;  // most recently used first; nodes never move
   absl::flat_hash_map<Key, typename std::list<Entry>::iterator> index_;
   std::vector<Entry*> dirty_;  // entries Put() since their last flush
   Entry* last_ = nullptr;      // what the last Get() returned
+  Entry scratch_{Key{}, {}};   // a key without state, not cached
   std::string buffer_;         // encoding scratch
   RocksDbStateMetrics metrics_;
 };

@@ -132,7 +132,7 @@ struct RunOptions {
   // Worker threads (flag --parallelism). Default: 1.
   size_t parallelism = 1;
 
-  // Durable state (parallelism 1 only).
+  // Durable state.
 
   // Flag --state memory|rocksdb:DIR: with a directory, the keyed state of
   // every pattern lives in one RocksDB database DIR/db (a column family per
@@ -147,7 +147,13 @@ struct RunOptions {
   // seek (a pipe) is read and its first bytes, up to the recorded position,
   // skipped: the producer must send the stream again from its start.
   // Outputs without a path (stdout) may repeat what was written after the
-  // last checkpoint.
+  // last checkpoint. With parallelism > 1 each worker owns a range of the
+  // key groups (the keys route there), checkpoints are taken at an aligned
+  // barrier through the workers' queues, and every worker's state commits
+  // in the same atomic write; outputs of different keys interleave as the
+  // workers ran, so a resumed run gives the same lines, each once, in an
+  // order that may differ between keys. A run may resume with another
+  // parallelism: the key groups are divided again.
   // Empty: memory. Default: empty.
   std::string state_dir;
   // Flag --checkpoint-every 10000events|5s|loop: a checkpoint after this
@@ -297,7 +303,8 @@ struct RunStats {
   // events and windows the watermark releases, a microbatch when it
   // triggers, the checkpoint's commit is not included; with more, the
   // hand-off to the workers, without the decoding, which the decoding
-  // threads do).
+  // threads do). Sampled: every 8th event is timed, the first included (a
+  // clock read costs about 5% of an event).
   LatencyHistogram event_time;
   // Parallelism > 1: input lines each decoding thread decoded (threads
   // decode batches of lines while the reading thread reads on; the reading
@@ -322,7 +329,7 @@ struct RunStats {
 //   kUnknown "INPUT:LINE: error: ..." when a condition threw;
 //   kUnavailable when the input cannot be read or an output written;
 //   the error of RunOutputs::open;
-//   with state_dir: kInvalidArgument for parallelism > 1 or sort_output;
+//   with state_dir: kInvalidArgument for sort_output;
 //   kFailedPrecondition naming the database and both hashes when DIR/NAME
 //   holds the state of another pattern, or when the input to resume is
 //   shorter than the recorded position; the state backend's errors

@@ -63,8 +63,10 @@
 //   std::cout << runtime->stats().latency.Summary() << "\n";
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -77,6 +79,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -85,6 +88,7 @@
 #include "cep/evaluator.hpp"
 #include "cep/histogram.hpp"
 #include "cep/internal/bounded_queue.hpp"
+#include "cep/internal/status_macros.hpp"
 #include "cep/match.hpp"
 #include "cep/nfa.hpp"
 #include "cep/operator.hpp"
@@ -185,22 +189,25 @@ struct RuntimeOptions {
 
   // Durability.
 
-  // The runtime never commits the backends itself; the caller commits with
-  // Runtime::Commit() at points of its choosing (after saving what goes with
-  // the state, as `cep run --state rocksdb:DIR` does). REQUIRES: parallelism
-  // 1. Default: false.
+  // The runtime never commits the backends itself; the caller commits at
+  // points of its choosing (after saving what goes with the state, as
+  // `cep run --state rocksdb:DIR` does): with parallelism 1 between two
+  // Push() calls (Runtime::Commit()), with more inside AtBarrier(), where
+  // every worker waits at the same place of the stream. Default: false.
   bool external_commits = false;
 };
 
-// What a Runtime with parallelism 1 holds besides its backends and timers:
-// see Runtime::Export().
+// What a Runtime holds besides its backends and timers: see
+// Runtime::Export().
 template <typename Event>
 struct RuntimeSnapshot {
   uint64_t next_seq = 0;
   Timestamp max_ts = kMinWatermark;            // largest timestamp pushed
   Timestamp source_watermark = kMinWatermark;  // lateness
   Timestamp operator_watermark = kMinWatermark;
-  std::vector<HeldEvent<Event>> pending;  // in processing order
+  // In processing order; with several workers, every worker's (each event
+  // once).
+  std::vector<HeldEvent<Event>> pending;
 };
 
 // One pattern run by a Runtime. The runtime calls `key_selector` and
@@ -303,7 +310,7 @@ class Runtime {
   // `sink` must outlive the runtime; a null `factory` makes in-memory
   // backends. Errors: kInvalidArgument for no patterns, a pattern without an
   // NFA or key selector, parallelism 0, or a factory returning null; the
-  // factory's own errors; external_commits with parallelism > 1.
+  // factory's own errors.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Runtime>> Create(
       std::vector<Pattern> patterns, RuntimeOptions options, Sink& sink,
       Factory factory = nullptr) {
@@ -322,10 +329,6 @@ class Runtime {
     }
     if (options.parallelism == 0) {
       return absl::InvalidArgumentError("runtime parallelism must be >= 1");
-    }
-    if (options.external_commits && options.parallelism != 1) {
-      return absl::InvalidArgumentError(
-          "runtime external_commits needs parallelism 1");
     }
     if (!options.clock) options.clock = SteadyClockNanos;
     if (!factory) {
@@ -470,7 +473,7 @@ class Runtime {
   }
 
   // Evaluator counters of `pattern`, summed over the workers. REQUIRES:
-  // parallelism 1, or after Finish().
+  // parallelism 1, inside AtBarrier(), or after Finish() or Stop().
   EvaluatorMetrics metrics(size_t pattern) const {
     EvaluatorMetrics sum;
     for (const auto& worker : workers_) {
@@ -480,7 +483,8 @@ class Runtime {
   }
 
   // Keys holding state of `pattern` (StateBackend::key_count), summed over
-  // the workers. REQUIRES: parallelism 1, or after Finish().
+  // the workers. REQUIRES: parallelism 1, inside AtBarrier(), or after
+  // Finish() or Stop().
   size_t key_count(size_t pattern) const {
     size_t sum = 0;
     for (const auto& worker : workers_) {
@@ -489,11 +493,11 @@ class Runtime {
     return sum;
   }
 
-  // ---- durability (parallelism 1) ---------------------------------------
+  // ---- durability ---------------------------------------------------------
 
   // Commits every backend now (with RuntimeOptions::external_commits, the
-  // only commits). Errors: kFailedPrecondition with parallelism > 1; the
-  // backends' errors.
+  // only commits). Errors: kFailedPrecondition with parallelism > 1 (commit
+  // inside AtBarrier()); the backends' errors.
   [[nodiscard]] absl::Status Commit() {
     if (threaded_) {
       return absl::FailedPreconditionError(
@@ -504,9 +508,47 @@ class Runtime {
     return first;
   }
 
+  // An aligned barrier: with parallelism > 1, a marker goes through every
+  // worker's queue after the events pushed so far (kEvent and kRealtime:
+  // with the watermark advanced to the source's, as each event's would be;
+  // kMicrobatch: the open batch's events go along, held until the batch
+  // ends); once every worker reached it, `fn` runs on the calling thread
+  // while they wait, so it may read and change any worker's operator and
+  // backends (Export(), the matchers' timers, the backends' batches); then
+  // they go on. With parallelism 1, or once the workers stopped (Finish(),
+  // Stop()), `fn` runs at once. Returns fn's result. Errors: as Push() (a
+  // worker failed before the barrier, say), and then `fn` does not run.
+  // REQUIRES: the source thread.
+  [[nodiscard]] absl::Status AtBarrier(absl::FunctionRef<absl::Status()> fn) {
+    if (!threaded_ || finished_) return fn();
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    const bool batch = options_.loop == Loop::kMicrobatch;
+    const Timestamp watermark = watermarks_.watermark();
+    for (size_t index = 0; index < workers_.size(); ++index) {
+      Item barrier = Control(watermark, watermark_tag_,
+                             batch ? kBarrier : kAdvance | kBarrier);
+      outbox_[index].push_back(std::move(barrier));
+      workers_[index]->queue->PushAll(outbox_[index]);
+      if (!batch) last_sent_watermark_[index] = watermark;
+    }
+    std::unique_lock<std::mutex> lock(barrier_mu_);
+    barrier_cv_.wait(lock, [&] { return barrier_arrived_ == workers_.size(); });
+    // A worker that failed before the barrier leaves its state part-way:
+    // nothing of it may be saved (the last checkpoint stays the valid one).
+    absl::Status status = worker_failed_.load(std::memory_order_acquire)
+                              ? Fail(WorkerError())
+                              : fn();
+    barrier_arrived_ = 0;
+    ++barrier_generation_;
+    lock.unlock();
+    barrier_cv_.notify_all();
+    return status;
+  }
+
   // Where the stream is, between two Push() calls: everything a restarted
   // runtime needs besides the backends and the matchers' timers
-  // (operator(0).matcher(p).ExportSchedule()). REQUIRES: parallelism 1.
+  // (op(worker).matcher(p).ExportSchedule()). REQUIRES: parallelism 1, or
+  // inside AtBarrier(), or after Finish() or Stop().
   RuntimeSnapshot<Event> Export() const {
     RuntimeSnapshot<Event> snapshot;
     snapshot.next_seq = next_seq_;
@@ -514,24 +556,55 @@ class Runtime {
     snapshot.source_watermark = watermarks_.watermark();
     snapshot.operator_watermark = workers_[0]->op.watermark();
     snapshot.pending = workers_[0]->op.ExportPending();
+    if (workers_.size() > 1) {
+      // An event several workers hold (its keys for different patterns
+      // belong to them) is kept once.
+      for (size_t index = 1; index < workers_.size(); ++index) {
+        for (HeldEvent<Event>& held : workers_[index]->op.ExportPending()) {
+          snapshot.pending.push_back(std::move(held));
+        }
+      }
+      auto order = [](const HeldEvent<Event>& a, const HeldEvent<Event>& b) {
+        return a.ts != b.ts ? a.ts < b.ts : a.seq < b.seq;
+      };
+      std::sort(snapshot.pending.begin(), snapshot.pending.end(), order);
+      snapshot.pending.erase(
+          std::unique(snapshot.pending.begin(), snapshot.pending.end(),
+                      [](const HeldEvent<Event>& a, const HeldEvent<Event>& b) {
+                        return a.seq == b.seq;
+                      }),
+          snapshot.pending.end());
+    }
     return snapshot;
   }
 
-  // Puts a snapshot back into a runtime nothing was pushed to.
-  // Errors: kFailedPrecondition with parallelism > 1 or after a Push().
+  // Puts a snapshot back into a runtime nothing was pushed to. With
+  // parallelism > 1 (any number, not only the one that exported it) every
+  // worker gets every waiting event and keeps those of its keys.
+  // Errors: kFailedPrecondition after a Push().
   [[nodiscard]] absl::Status Import(RuntimeSnapshot<Event> snapshot) {
-    if (threaded_ || next_seq_ != 0) {
+    if (next_seq_ != 0) {
       return absl::FailedPreconditionError(
-          "runtime import needs parallelism 1 and a fresh runtime");
+          "runtime import needs a fresh runtime");
     }
     next_seq_ = snapshot.next_seq;
     watermarks_.Restore(snapshot.max_ts, snapshot.source_watermark);
-    return workers_[0]->op.Restore(snapshot.operator_watermark,
-                                   std::move(snapshot.pending));
+    // Workers touch their operator only after taking an item from their
+    // queue, which happens after this (the queue's lock orders it).
+    for (size_t index = 0; index + 1 < workers_.size(); ++index) {
+      CEP_RETURN_IF_ERROR(workers_[index]->op.Restore(
+          snapshot.operator_watermark, snapshot.pending));
+    }
+    return workers_.back()->op.Restore(snapshot.operator_watermark,
+                                       std::move(snapshot.pending));
   }
 
   // The operator of worker `worker` (recovery: its matchers' timers).
+  // With parallelism > 1: before the first Push(), inside AtBarrier(), or
+  // after Finish() or Stop().
   Operator<Event, Key>& op(size_t worker = 0) { return workers_[worker]->op; }
+  // Worker threads (RuntimeOptions::parallelism).
+  size_t workers() const { return workers_.size(); }
 
   // The source's watermark: events at or behind it are late.
   Timestamp watermark() const { return watermarks_.watermark(); }
@@ -546,12 +619,19 @@ class Runtime {
     return WorkerOfHash(absl::Hash<Key>{}(key), workers);
   }
 
+  // The worker of a key whose RuntimePattern::key_hash is `hash`: the hash's
+  // high 32 bits scaled to [0, workers).
+  static size_t WorkerOfHash(uint64_t hash, size_t workers) {
+    return static_cast<size_t>(((hash >> 32) * workers) >> 32);
+  }
+
  private:
   // What a worker's queue carries: an event, a control message (watermark
   // advance, commit, end), or an event with a control message after it.
   static constexpr uint8_t kAdvance = 1;  // advance to `watermark`
   static constexpr uint8_t kCommit = 2;   // commit every backend
   static constexpr uint8_t kFinish = 4;   // the last item: exit
+  static constexpr uint8_t kBarrier = 8;  // wait at AtBarrier()
   struct Item {
     std::optional<Event> event;
     Timestamp ts{};
@@ -561,11 +641,6 @@ class Runtime {
     int64_t watermark_tag = 0;  // current_tag() while the advance fires timers
     uint8_t flags = 0;
   };
-
-  // WorkerOf() of a key hashed as absl::Hash<Key>.
-  static size_t WorkerOfHash(uint64_t hash, size_t workers) {
-    return static_cast<size_t>(((hash >> 32) * workers) >> 32);
-  }
 
   // The worker that owns the key of `event` for `pattern`.
   static size_t RouteOf(const Pattern& pattern, const Event& event,
@@ -842,6 +917,8 @@ class Runtime {
         if (aborted_.load(std::memory_order_relaxed)) break;
         absl::Status status = Apply(worker, item);
         if (!status.ok()) RecordWorkerError(std::move(status));
+        // After the error of the barrier's own advance is recorded.
+        if ((item.flags & kBarrier) != 0) WaitAtBarrier();
         if ((item.flags & kFinish) != 0) finish = true;
       }
       inbox.clear();
@@ -865,6 +942,15 @@ class Runtime {
       Keep(status, CommitBackends(worker));
     }
     return status;
+  }
+
+  // A worker at the barrier: counts itself in and waits until AtBarrier()'s
+  // function ran.
+  void WaitAtBarrier() {
+    std::unique_lock<std::mutex> lock(barrier_mu_);
+    const uint64_t generation = barrier_generation_;
+    if (++barrier_arrived_ == workers_.size()) barrier_cv_.notify_all();
+    barrier_cv_.wait(lock, [&] { return barrier_generation_ != generation; });
   }
 
   void RecordWorkerError(absl::Status status) {
@@ -954,6 +1040,11 @@ class Runtime {
   std::atomic<bool> worker_failed_{false};
   std::mutex error_mu_;
   absl::Status worker_error_;  // guarded by error_mu_
+  // AtBarrier(): workers waiting, and the barriers passed.
+  std::mutex barrier_mu_;
+  std::condition_variable barrier_cv_;
+  size_t barrier_arrived_ = 0;       // guarded by barrier_mu_
+  uint64_t barrier_generation_ = 0;  // guarded by barrier_mu_
 
   // Outputs: stats_.matches, timeouts and the histograms are guarded by
   // sink_mu_ when workers run; the other counters belong to the source.

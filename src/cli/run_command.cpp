@@ -312,10 +312,6 @@ int RunRun(const CommandContext& context) {
   if (context.args.Has("latency")) options.match_latency = true;
   if (context.args.Has("migrate")) options.migrate = true;
   const bool durable = !options.state_dir.empty();
-  if (durable && options.parallelism != 1) {
-    return UsageError(context.program, context.err,
-                      "--state rocksdb: needs --parallelism 1 in this version");
-  }
   if (durable && options.sort_output) {
     return UsageError(context.program, context.err,
                       "--state rocksdb: cannot be combined with --sort-output");
@@ -571,10 +567,12 @@ CommandSpec RunCommand() {
                .default_value = "memory",
                .help = "where keyed state lives; rocksdb:DIR checkpoints to "
                        "DIR and resumes from it after a crash or a stop by "
-                       "SIGINT/SIGTERM (parallelism 1; output files given "
-                       "with --output, --timeouts, --late come out exactly "
-                       "once, stdout may repeat lines after a crash; a "
-                       "resumed run from stdin skips what was read)"},
+                       "SIGINT/SIGTERM, with any --parallelism (each worker "
+                       "owns a range of key groups; a run may resume with "
+                       "another N); output files given with --output, "
+                       "--timeouts, --late come out exactly once, stdout "
+                       "may repeat lines after a crash; a resumed run from "
+                       "stdin skips what was read"},
               {.name = "checkpoint-every",
                .value_name = "Nevents|DURATION|loop",
                .default_value = "10000events",

@@ -77,8 +77,10 @@ Checkpointer::Checkpointer(
 
 void Checkpointer::Attach(Runtime<Record, Value>& runtime) {
   runtime_ = &runtime;
-  for (size_t pattern = 0; pattern < patterns_.size(); ++pattern) {
-    runtime.op().matcher(pattern).TrackScheduleChanges(true);
+  for (size_t worker = 0; worker < runtime.workers(); ++worker) {
+    for (size_t pattern = 0; pattern < patterns_.size(); ++pattern) {
+      runtime.op(worker).matcher(pattern).TrackScheduleChanges(true);
+    }
   }
 }
 
@@ -136,15 +138,34 @@ absl::Status Checkpointer::Write(RunMeta meta) {
   for (size_t pattern = 0; pattern < backends_.size(); ++pattern) {
     CEP_RETURN_IF_ERROR(StagePattern(pattern));
   }
-  // The patterns share one database and one batch: one atomic write.
-  CEP_RETURN_IF_ERROR(backends_[0]->store().Commit());
+  // The patterns share one database; the batches of the workers and of
+  // the meta go in one atomic write.
+  std::vector<RocksDbStore*> stores;
+  for (Backend* backend : backends_) stores.push_back(&backend->store());
+  if (worker_backends_.size() > 1) {
+    for (const std::vector<Backend*>& backends : worker_backends_) {
+      for (Backend* backend : backends) stores.push_back(&backend->store());
+    }
+  }
+  CEP_RETURN_IF_ERROR(RocksDbStore::CommitTogether(stores));
   return KeepSnapshot();
 }
 
 absl::Status Checkpointer::StagePattern(size_t pattern) {
   Backend& backend = *backends_[pattern];
   CEP_RETURN_IF_ERROR(StageTimers(pattern, backend));
-  backend.Stage();
+  if (worker_backends_.size() == 1) {
+    backend.Stage();
+    return absl::OkStatus();
+  }
+  // Each worker's states into its batch; the namespace's key count is the
+  // sum over the workers' key groups.
+  size_t keys = 0;
+  for (const std::vector<Backend*>& backends : worker_backends_) {
+    backends[pattern]->Stage();
+    keys += backends[pattern]->key_count();
+  }
+  backend.store().PutMeta(internal::kMetaKeyCount, Cat(keys));
   return absl::OkStatus();
 }
 
@@ -153,16 +174,29 @@ absl::Status Checkpointer::StagePattern(size_t pattern) {
 // the next timer order and the sensitive keys. Costs what changed, not
 // the number of keys with timers.
 absl::Status Checkpointer::StageTimers(size_t pattern, Backend& backend) {
-  auto& matcher = runtime_->op().matcher(pattern);
+  // The workers' keys are apart; their timer orders only matter within
+  // one, so the largest next order serves them all.
+  uint64_t next_order = 0;
+  std::vector<Value> sensitive;
+  std::vector<std::pair<Value, std::optional<TimerSlot>>> changes;
+  for (size_t worker = 0; worker < runtime_->workers(); ++worker) {
+    auto& matcher = runtime_->op(worker).matcher(pattern);
+    next_order = std::max(next_order, matcher.next_timer_order());
+    for (Value& key : matcher.SensitiveKeys()) {
+      sensitive.push_back(std::move(key));
+    }
+    for (auto& change : matcher.TakeScheduleChanges()) {
+      changes.push_back(std::move(change));
+    }
+  }
   std::string timers;
-  internal::PutVarint(timers, matcher.next_timer_order());
-  const std::vector<Value> sensitive = matcher.SensitiveKeys();
+  internal::PutVarint(timers, next_order);
   internal::PutVarint(timers, sensitive.size());
   for (const Value& key : sensitive) value_codec_.Encode(key, timers);
   CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaTimers, timers));
   std::string name;
   std::string slot;
-  for (const auto& [key, timer] : matcher.TakeScheduleChanges()) {
+  for (const auto& [key, timer] : changes) {
     name.assign(kMetaTimerPrefix);
     value_codec_.Encode(key, name);
     if (!timer) {
@@ -262,38 +296,51 @@ absl::StatusOr<std::optional<RunMeta>> Checkpointer::Load() {
   if (version != kRunMetaVersionWithoutPartitions) {
     CEP_RETURN_IF_ERROR(LoadPartitions(in, meta.partitions, corrupt));
   }
+  // Each key's timer goes to the worker that owns its key group now.
+  const size_t workers = runtime_->workers();
+  std::string encoded;
+  auto owner = [&](const Value& key) {
+    if (workers == 1) return size_t{0};
+    encoded.clear();
+    value_codec_.Encode(key, encoded);
+    return KeyGroupWorker(RocksDbStore::KeyGroup(encoded), workers);
+  };
   for (size_t pattern = 0; pattern < backends_.size(); ++pattern) {
     Backend& backend = *backends_[pattern];
     CEP_ASSIGN_OR_RETURN(std::optional<std::string> timers,
                          backend.GetMeta(kMetaTimers));
     if (!timers.has_value()) continue;  // a pattern new in this run
-    KeyedMatcher<Record, Value>::TimerSchedule schedule;
+    std::vector<KeyedMatcher<Record, Value>::TimerSchedule> schedules(workers);
     std::string_view t = *timers;
+    uint64_t next_order = 0;
     uint64_t count = 0;
-    if (!internal::GetVarint(t, schedule.next_order) ||
-        !internal::GetVarint(t, count)) {
+    if (!internal::GetVarint(t, next_order) || !internal::GetVarint(t, count)) {
       return corrupt("timers");
     }
+    for (auto& schedule : schedules) schedule.next_order = next_order;
     for (uint64_t idx = 0; idx < count; ++idx) {
       Value key;
       if (!value_codec_.Decode(t, key).ok()) return corrupt("sensitive keys");
-      schedule.sensitive_keys.push_back(std::move(key));
+      schedules[owner(key)].sensitive_keys.push_back(std::move(key));
     }
     absl::Status scanned = backend.ForEachMeta(
         kMetaTimerPrefix,
         [&](std::string_view name, std::string_view value) -> absl::Status {
           Value key;
-          KeyedMatcher<Record, Value>::TimerSlot slot;
+          TimerSlot slot;
           if (!value_codec_.Decode(name, key).ok() || !name.empty() ||
               !internal::GetSignedVarint(value, slot.at) ||
               !internal::GetVarint(value, slot.order)) {
             return corrupt("a timer");
           }
-          schedule.timers.emplace_back(std::move(key), slot);
+          schedules[owner(key)].timers.emplace_back(std::move(key), slot);
           return absl::OkStatus();
         });
     CEP_RETURN_IF_ERROR(scanned);
-    runtime_->op().matcher(pattern).ImportSchedule(std::move(schedule));
+    for (size_t worker = 0; worker < workers; ++worker) {
+      runtime_->op(worker).matcher(pattern).ImportSchedule(
+          std::move(schedules[worker]));
+    }
   }
   checkpoint_ = meta.checkpoint;
   return meta;
@@ -319,7 +366,9 @@ Checkpointer::OpenBackend(std::unique_ptr<RocksDbStore> store,
                        *record_codec_);
 }
 
-void Checkpointer::AddBackend(std::unique_ptr<Backend> backend) {
+void Checkpointer::AddBackend(std::unique_ptr<Backend> backend,
+                              std::string hash) {
+  hashes_.push_back(std::move(hash));
   owned_backends_.push_back(std::move(backend));
   backends_.push_back(owned_backends_.back().get());
 }
@@ -404,7 +453,7 @@ absl::Status Checkpointer::DrainOrDrop(
                             hash, " drains the partial matches of ",
                             backend->key_count(), " keys"));
   CEP_RETURN_IF_ERROR(backend->SetMeta(kMetaDraining, "1"));
-  AddBackend(std::move(backend));
+  AddBackend(std::move(backend), hash);
   return absl::OkStatus();
 }
 
@@ -421,10 +470,6 @@ const CompiledPattern* Checkpointer::FindCompiled(
 absl::Status Checkpointer::Open(
     std::vector<RuntimePattern<Record, Value>>& runtime,
     BackendFactory<Record, Value>& factory) {
-  if (options_.parallelism != 1) {
-    return absl::InvalidArgumentError(
-        "--state rocksdb: needs --parallelism 1 in this version");
-  }
   if (options_.sort_output) {
     return absl::InvalidArgumentError(
         "--state rocksdb: cannot be combined with --sort-output");
@@ -453,6 +498,7 @@ absl::Status Checkpointer::Open(
   RocksDbStoreOptions store_options;
   store_options.path =
       (std::filesystem::path(options_.state_dir) / "db").string();
+  store_options.statistics = options_.metrics_port.has_value();
   std::vector<std::string> names;
   for (const auto& pattern : patterns_) {
     names.push_back(Cat(pattern->file_pattern->name, "@", Hash(*pattern)));
@@ -480,21 +526,59 @@ absl::Status Checkpointer::Open(
       CEP_RETURN_IF_ERROR(
           backend->SetMeta(kMetaSource, pattern.file_pattern->source));
     }
-    AddBackend(std::move(backend));
+    AddBackend(std::move(backend), Hash(pattern));
   }
   for (size_t idx = 0; idx < others.size(); ++idx) {
     CEP_RETURN_IF_ERROR(DrainOrDrop(
         others[idx], std::move(shared.stores[current + idx]), runtime));
   }
+  if (options_.parallelism > 1) {
+    CEP_RETURN_IF_ERROR(OpenWorkerBackends());
+    for (size_t pattern = 0; pattern < runtime.size(); ++pattern) {
+      const FilePattern& file_pattern = *patterns_[pattern]->file_pattern;
+      runtime[pattern].key_hash = KeyGroupHashOf(file_pattern);
+    }
+  } else {
+    owned_worker_backends_.push_back(std::move(owned_backends_));
+    worker_backends_.push_back(backends_);
+  }
   factory = [this](size_t worker, size_t pattern)
       -> absl::StatusOr<std::unique_ptr<StateBackend<Record, Value>>> {
-    (void)worker;
-    if (pattern >= owned_backends_.size() || !owned_backends_[pattern]) {
+    if (worker >= owned_worker_backends_.size() ||
+        pattern >= owned_worker_backends_[worker].size() ||
+        !owned_worker_backends_[worker][pattern]) {
       return absl::InternalError("state backend taken twice");
     }
     return std::unique_ptr<StateBackend<Record, Value>>(
-        std::move(owned_backends_[pattern]));
+        std::move(owned_worker_backends_[worker][pattern]));
   };
+  return absl::OkStatus();
+}
+
+absl::Status Checkpointer::OpenWorkerBackends() {
+  std::vector<RocksDbStore*> stores;
+  for (Backend* backend : backends_) stores.push_back(&backend->store());
+  const size_t workers = options_.parallelism;
+  owned_worker_backends_.resize(workers);
+  worker_backends_.resize(workers);
+  for (size_t worker = 0; worker < workers; ++worker) {
+    std::vector<std::unique_ptr<RocksDbStore>> forks =
+        RocksDbStore::Fork(stores);
+    for (size_t pattern = 0; pattern < forks.size(); ++pattern) {
+      RocksDbStateOptions state_options;
+      state_options.cache_capacity =
+          std::max<size_t>(1, options_.state_cache_keys / workers);
+      state_options.pattern_hash = hashes_[pattern];
+      state_options.first_key_group = KeyGroupStart(worker, workers);
+      state_options.end_key_group = KeyGroupStart(worker + 1, workers);
+      CEP_ASSIGN_OR_RETURN(
+          std::unique_ptr<Backend> backend,
+          Backend::Open(std::move(forks[pattern]), state_options, value_codec_,
+                        *record_codec_));
+      worker_backends_[worker].push_back(backend.get());
+      owned_worker_backends_[worker].push_back(std::move(backend));
+    }
+  }
   return absl::OkStatus();
 }
 

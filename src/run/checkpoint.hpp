@@ -8,9 +8,13 @@
 //
 // The meta ("run", version 3; version 2 still loads) is written once, with the
 // first pattern's state; the timers ("timers", "timer/<key>") per pattern, from
-// the matchers of worker 0. The state and timers of each pattern are staged by
-// StagePattern(), so that a run with several workers could stage each
-// worker's key groups the same way before the one commit.
+// the matchers of every worker. With several workers each owns a range of key
+// groups (KeyGroupWorker; the runtime routes keys there) and its backends write
+// into a batch of their own (RocksDbStore::Fork); a checkpoint is taken at an
+// aligned barrier (Runtime::AtBarrier), where the caller flushes the outputs,
+// and every worker's batch commits with the meta in one atomic write. A run may
+// resume with another number of workers: the key groups are divided again, the
+// timers go to the workers owning their keys.
 #pragma once
 
 #include <array>
@@ -28,6 +32,7 @@
 #include "cep/codec.hpp"
 #include "cep/dsl.hpp"
 #include "cep/event.hpp"
+#include "cep/matcher.hpp"
 #include "cep/rocksdb_state.hpp"
 #include "cep/run.hpp"
 #include "cep/runtime.hpp"
@@ -61,8 +66,9 @@ class Checkpointer {
                bool report_timeouts);
 
   // Opens the state under RunOptions::state_dir: `runtime` gets the old
-  // versions to drain, `factory` hands the backends to the runtime.
-  // Errors: kInvalidArgument for parallelism > 1 or sort_output;
+  // versions to drain, `factory` hands the backends to the runtime, and
+  // with RunOptions::parallelism > 1 the patterns route by key group
+  // (KeyGroupHashOf). Errors: kInvalidArgument for sort_output;
   // kFailedPrecondition for state of another pattern version (without
   // --migrate) or one that cannot drain; the store's errors.
   [[nodiscard]] absl::Status Open(
@@ -85,8 +91,16 @@ class Checkpointer {
   // Writes a checkpoint: `meta` (its checkpoint number and snapshot are set
   // here) and every pattern's state, in one atomic write; then, with
   // --keep-checkpoints, a copy of the database.
-  // REQUIRES: the outputs are flushed and their lengths in `meta`.
+  // REQUIRES: the outputs are flushed and their lengths in `meta`; with
+  // several workers, inside Runtime::AtBarrier() (or after they stopped).
   [[nodiscard]] absl::Status Write(RunMeta meta);
+
+  // The database's block cache reads so far (counted when the run serves
+  // metrics).
+  RocksDbStore::BlockCacheStats block_cache_stats() const {
+    return backends_.empty() ? RocksDbStore::BlockCacheStats()
+                             : backends_[0]->store().block_cache_stats();
+  }
 
   uint64_t checkpoint() const { return checkpoint_; }
   void set_checkpoint(uint64_t checkpoint) { checkpoint_ = checkpoint; }
@@ -94,11 +108,14 @@ class Checkpointer {
 
  private:
   using Backend = RocksDbStateBackend<Record, Value>;
+  using TimerSlot = KeyedMatcher<Record, Value>::TimerSlot;
 
   std::string Hash(const CompiledPattern& pattern) const;
   absl::StatusOr<std::unique_ptr<Backend>> OpenBackend(
       std::unique_ptr<RocksDbStore> store, const std::string& hash);
-  void AddBackend(std::unique_ptr<Backend> backend);
+  void AddBackend(std::unique_ptr<Backend> backend, std::string hash);
+  // Parallelism > 1: each worker's backends over a fork of the stores.
+  absl::Status OpenWorkerBackends();
   absl::Status DrainOrDrop(const std::string& space,
                            std::unique_ptr<RocksDbStore> store,
                            std::vector<RuntimePattern<Record, Value>>& runtime);
@@ -116,9 +133,16 @@ class Checkpointer {
   Runtime<Record, Value>* runtime_ = nullptr;
   ValueCodec value_codec_;
   std::unique_ptr<RecordCodec> record_codec_;
-  // The backends, owned by the runtime once it starts.
+  // The backends over the stores the database was opened with, one per
+  // pattern (current versions, then old ones draining): they carry the
+  // meta, and with one worker they are its backends.
   std::vector<std::unique_ptr<Backend>> owned_backends_;
   std::vector<Backend*> backends_;
+  std::vector<std::string> hashes_;  // of backends_' patterns
+  // [worker][pattern]: the backends the runtime runs with (owned by it
+  // once it starts; with one worker, backends_).
+  std::vector<std::vector<std::unique_ptr<Backend>>> owned_worker_backends_;
+  std::vector<std::vector<Backend*>> worker_backends_;
   std::string schema_text_;  // the event types, for pattern hashes
   // --migrate: the old versions' files, and what is drained.
   std::vector<std::unique_ptr<PatternFile>> old_files_;

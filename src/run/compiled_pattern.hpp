@@ -10,10 +10,12 @@
 
 #include "absl/hash/hash.h"
 
+#include "cep/codec.hpp"
 #include "cep/dsl.hpp"
 #include "cep/evaluator.hpp"
 #include "cep/event.hpp"
 #include "cep/nfa.hpp"
+#include "cep/rocksdb_state.hpp"
 
 namespace cep::run {
 
@@ -44,6 +46,23 @@ inline std::function<uint64_t(const Record&)> KeyHashOf(
     const int index = pattern.key_index[record.schema().id()];
     if (index < 0) return absl::Hash<Value>{}(Value());
     return absl::Hash<Value>{}(record[static_cast<size_t>(index)]);
+  };
+}
+
+// With durable state and several workers: a key_hash that routes each key
+// to the worker owning its key group (RocksDbStore::KeyGroup of its
+// encoding; KeyGroupWorker), so that every worker's state is a range of
+// key groups, whatever the number of workers that wrote it.
+inline std::function<uint64_t(const Record&)> KeyGroupHashOf(
+    const FilePattern& pattern) {
+  return [&pattern](const Record& record) -> uint64_t {
+    thread_local std::string encoded;
+    encoded.clear();
+    const int index = pattern.key_index[record.schema().id()];
+    static const ValueCodec codec;
+    codec.Encode(index < 0 ? Value() : record[static_cast<size_t>(index)],
+                 encoded);
+    return KeyGroupRouteHash(RocksDbStore::KeyGroup(encoded));
   };
 }
 

@@ -1,5 +1,6 @@
 // RocksDbStore (cep/rocksdb_state.hpp): the only file that talks to RocksDB,
 // with rocksdb_status.cpp for its statuses.
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
@@ -46,8 +48,15 @@ std::string_view ToView(const rocksdb::Slice& s) {
 
 }  // namespace
 
-// The database that one or several stores (namespaces) share, with their
-// one pending batch.
+// Writes staged for one atomic commit; shared by the stores of one
+// OpenShared() (or one Fork()).
+struct PendingBatch {
+  // overwrite_key: reads through the batch see the last write of a key.
+  rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0,
+                                     /*overwrite_key=*/true};
+};
+
+// The database that one or several stores (namespaces) share.
 struct SharedDatabase {
   ~SharedDatabase() {
     if (db == nullptr) return;
@@ -64,10 +73,8 @@ struct SharedDatabase {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // as opened
   rocksdb::ColumnFamilyHandle* meta = nullptr;
-  // overwrite_key: reads through the batch see the last write of a key.
-  rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0,
-                                     /*overwrite_key=*/true};
   rocksdb::WriteOptions write_options;
+  std::shared_ptr<rocksdb::Statistics> statistics;  // or null
 };
 
 struct RocksDbStore::Impl {
@@ -96,7 +103,7 @@ struct RocksDbStore::Impl {
   absl::StatusOr<std::optional<std::string>> Read(
       rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key) {
     rocksdb::PinnableSlice value;
-    rocksdb::Status s = shared->batch.GetFromBatchAndDB(
+    rocksdb::Status s = batch().GetFromBatchAndDB(
         shared->db.get(), rocksdb::ReadOptions(), family, key, &value);
     if (s.IsNotFound()) return std::nullopt;
     if (!s.ok()) return internal::FromRocksDbStatus(s, What("read"));
@@ -106,7 +113,7 @@ struct RocksDbStore::Impl {
   absl::Status Scan(
       const rocksdb::Slice* prefix,
       absl::FunctionRef<absl::Status(std::string_view, std::string_view)> fn) {
-    std::unique_ptr<rocksdb::Iterator> it(shared->batch.NewIteratorWithBase(
+    std::unique_ptr<rocksdb::Iterator> it(batch().NewIteratorWithBase(
         state, shared->db->NewIterator(rocksdb::ReadOptions(), state)));
     if (prefix != nullptr) {
       it->Seek(*prefix);
@@ -126,7 +133,10 @@ struct RocksDbStore::Impl {
     return internal::FromRocksDbStatus(it->status(), What("scan"));
   }
 
+  rocksdb::WriteBatchWithIndex& batch() { return pending->batch; }
+
   std::shared_ptr<SharedDatabase> shared;
+  std::shared_ptr<PendingBatch> pending;
   rocksdb::ColumnFamilyHandle* state = nullptr;
   std::string meta_prefix;  // "" or "NAME/"
   std::string path;         // for messages: the directory, or DIR[NAME]
@@ -169,6 +179,10 @@ absl::StatusOr<std::shared_ptr<SharedDatabase>> OpenDatabase(
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
+  if (options.statistics) {
+    db_options.statistics = rocksdb::CreateDBStatistics();
+    db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptTimers);
+  }
 
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -210,6 +224,7 @@ absl::StatusOr<std::shared_ptr<SharedDatabase>> OpenDatabase(
     handles.push_back(shared->handles[2 + idx]);
   }
   shared->write_options.sync = options.sync;
+  shared->statistics = db_options.statistics;
   shared->write_options.disableWAL = false;
   return shared;
 }
@@ -224,6 +239,7 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
                        OpenDatabase(options, {kStateFamily}, handles, others));
   auto impl = std::make_unique<Impl>();
   impl->shared = std::move(shared);
+  impl->pending = std::make_shared<PendingBatch>();
   impl->state = handles[0];
   impl->path = options.path;
   return std::unique_ptr<RocksDbStore>(new RocksDbStore(std::move(impl)));
@@ -249,9 +265,11 @@ absl::StatusOr<RocksDbStore::Shared> RocksDbStore::OpenShared(
     const std::string prefix = absl::StrCat(kStateFamily, ".");
     if (other.rfind(prefix, 0) == 0) other.erase(0, prefix.size());
   }
+  auto pending = std::make_shared<PendingBatch>();
   for (size_t idx = 0; idx < names.size(); ++idx) {
     auto impl = std::make_unique<Impl>();
     impl->shared = shared;
+    impl->pending = pending;
     impl->state = handles[idx];
     impl->meta_prefix = absl::StrCat(names[idx], "/");
     impl->path =
@@ -290,13 +308,15 @@ absl::StatusOr<std::optional<std::string>> RocksDbStore::Get(
 
 void RocksDbStore::Put(std::string_view key, std::string_view value) {
   // WriteBatchWithIndex only fails on a key or value over 4 GiB.
-  impl_->shared->batch.Put(impl_->state, impl_->StateKey(key), ToSlice(value))
+  impl_->batch()
+      .Put(impl_->state, impl_->StateKey(key), ToSlice(value))
       .PermitUncheckedError();
 }
 
 void RocksDbStore::Delete(std::string_view key) {
   // As in Put(): cannot fail for keys under 4 GiB.
-  impl_->shared->batch.Delete(impl_->state, impl_->StateKey(key))
+  impl_->batch()
+      .Delete(impl_->state, impl_->StateKey(key))
       .PermitUncheckedError();
 }
 
@@ -307,14 +327,15 @@ absl::StatusOr<std::optional<std::string>> RocksDbStore::GetMeta(
 
 void RocksDbStore::PutMeta(std::string_view name, std::string_view value) {
   // As in Put(): cannot fail for keys under 4 GiB.
-  impl_->shared->batch
+  impl_->batch()
       .Put(impl_->shared->meta, impl_->MetaKey(name), ToSlice(value))
       .PermitUncheckedError();
 }
 
 void RocksDbStore::DeleteMeta(std::string_view name) {
   // As in Put(): cannot fail for keys under 4 GiB.
-  impl_->shared->batch.Delete(impl_->shared->meta, impl_->MetaKey(name))
+  impl_->batch()
+      .Delete(impl_->shared->meta, impl_->MetaKey(name))
       .PermitUncheckedError();
 }
 
@@ -326,7 +347,8 @@ absl::StatusOr<std::optional<std::string>> RocksDbStore::GetSharedMeta(
 void RocksDbStore::PutSharedMeta(std::string_view name,
                                  std::string_view value) {
   // As in Put(): cannot fail for keys under 4 GiB.
-  impl_->shared->batch.Put(impl_->shared->meta, ToSlice(name), ToSlice(value))
+  impl_->batch()
+      .Put(impl_->shared->meta, ToSlice(name), ToSlice(value))
       .PermitUncheckedError();
 }
 
@@ -348,7 +370,7 @@ absl::Status RocksDbStore::ForEachMeta(
     absl::FunctionRef<absl::Status(std::string_view, std::string_view)> fn) {
   SharedDatabase& shared = *impl_->shared;
   const std::string start = impl_->MetaKey(prefix).ToString();
-  std::unique_ptr<rocksdb::Iterator> it(shared.batch.NewIteratorWithBase(
+  std::unique_ptr<rocksdb::Iterator> it(impl_->batch().NewIteratorWithBase(
       shared.meta,
       shared.db->NewIterator(rocksdb::ReadOptions(), shared.meta)));
   for (it->Seek(ToSlice(start)); it->Valid(); it->Next()) {
@@ -362,20 +384,106 @@ absl::Status RocksDbStore::ForEachMeta(
 
 absl::Status RocksDbStore::Commit() {
   SharedDatabase& shared = *impl_->shared;
-  rocksdb::WriteBatch* batch = shared.batch.GetWriteBatch();
+  rocksdb::WriteBatch* batch = impl_->batch().GetWriteBatch();
   if (batch->Count() == 0) return absl::OkStatus();
   rocksdb::Status s = shared.db->Write(shared.write_options, batch);
   if (!s.ok()) return internal::FromRocksDbStatus(s, impl_->What("commit"));
-  shared.batch.Clear();
+  impl_->batch().Clear();
+  return absl::OkStatus();
+}
+
+std::vector<std::unique_ptr<RocksDbStore>> RocksDbStore::Fork(
+    const std::vector<RocksDbStore*>& stores) {
+  auto pending = std::make_shared<PendingBatch>();
+  std::vector<std::unique_ptr<RocksDbStore>> forks;
+  for (const RocksDbStore* store : stores) {
+    auto impl = std::make_unique<Impl>();
+    impl->shared = store->impl_->shared;
+    impl->pending = pending;
+    impl->state = store->impl_->state;
+    impl->meta_prefix = store->impl_->meta_prefix;
+    impl->path = store->impl_->path;
+    forks.push_back(
+        std::unique_ptr<RocksDbStore>(new RocksDbStore(std::move(impl))));
+  }
+  return forks;
+}
+
+namespace {
+
+// Copies the writes of batches into one, by column family id.
+class BatchCopier final : public rocksdb::WriteBatch::Handler {
+ public:
+  BatchCopier(const SharedDatabase& shared, rocksdb::WriteBatch& out)
+      : shared_(shared), out_(out) {}
+  rocksdb::Status PutCF(uint32_t family, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    rocksdb::ColumnFamilyHandle* handle = Find(family);
+    if (handle == nullptr) return Unknown(family);
+    return out_.Put(handle, key, value);
+  }
+  rocksdb::Status DeleteCF(uint32_t family,
+                           const rocksdb::Slice& key) override {
+    rocksdb::ColumnFamilyHandle* handle = Find(family);
+    if (handle == nullptr) return Unknown(family);
+    return out_.Delete(handle, key);
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Find(uint32_t family) const {
+    for (rocksdb::ColumnFamilyHandle* handle : shared_.handles) {
+      if (handle->GetID() == family) return handle;
+    }
+    return nullptr;
+  }
+  static rocksdb::Status Unknown(uint32_t family) {
+    return rocksdb::Status::Corruption(
+        absl::StrCat("pending write to unknown column family ", family));
+  }
+
+  const SharedDatabase& shared_;
+  rocksdb::WriteBatch& out_;
+};
+
+}  // namespace
+
+absl::Status RocksDbStore::CommitTogether(
+    const std::vector<RocksDbStore*>& stores) {
+  std::vector<PendingBatch*> batches;
+  for (RocksDbStore* store : stores) {
+    PendingBatch* pending = store->impl_->pending.get();
+    if (std::find(batches.begin(), batches.end(), pending) == batches.end() &&
+        pending->batch.GetWriteBatch()->Count() > 0) {
+      batches.push_back(pending);
+    }
+  }
+  if (batches.empty()) return absl::OkStatus();
+  RocksDbStore& first = *stores.front();
+  SharedDatabase& shared = *first.impl_->shared;
+  rocksdb::WriteBatch combined;
+  rocksdb::WriteBatch* write = batches.front()->batch.GetWriteBatch();
+  if (batches.size() > 1) {
+    BatchCopier copier(shared, combined);
+    for (PendingBatch* pending : batches) {
+      rocksdb::Status s = pending->batch.GetWriteBatch()->Iterate(&copier);
+      if (!s.ok())
+        return internal::FromRocksDbStatus(s, first.impl_->What("commit"));
+    }
+    write = &combined;
+  }
+  rocksdb::Status s = shared.db->Write(shared.write_options, write);
+  if (!s.ok())
+    return internal::FromRocksDbStatus(s, first.impl_->What("commit"));
+  for (PendingBatch* pending : batches) pending->batch.Clear();
   return absl::OkStatus();
 }
 
 bool RocksDbStore::has_pending() const {
-  return impl_->shared->batch.GetWriteBatch()->Count() > 0;
+  return impl_->pending->batch.GetWriteBatch()->Count() > 0;
 }
 
 size_t RocksDbStore::pending_bytes() const {
-  return impl_->shared->batch.GetDataSize();
+  return impl_->pending->batch.GetDataSize();
 }
 
 absl::Status RocksDbStore::ForEach(
@@ -404,6 +512,16 @@ absl::Status RocksDbStore::Checkpoint(const std::string& dir) {
   if (s.ok()) s = checkpoint->CreateCheckpoint(dir);
   return internal::FromRocksDbStatus(
       s, impl_->What(absl::StrCat("checkpoint to '", dir, "'")));
+}
+
+RocksDbStore::BlockCacheStats RocksDbStore::block_cache_stats() const {
+  BlockCacheStats stats;
+  const std::shared_ptr<rocksdb::Statistics>& statistics =
+      impl_->shared->statistics;
+  if (statistics == nullptr) return stats;
+  stats.hits = statistics->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
+  stats.misses = statistics->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
+  return stats;
 }
 
 uint64_t RocksDbStore::EstimateKeyCount() const {
