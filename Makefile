@@ -26,7 +26,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SEED ?= $(shell date +%s)
 
 DEB_PACKAGES := g++ cmake make pkg-config libboost-dev libabsl-dev librocksdb-dev \
-                libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev librdkafka-dev \
+                libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev libjemalloc-dev librdkafka-dev \
                 clang-format graphviz python3 gnuplot-nox
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 

@@ -171,11 +171,12 @@ struct RuntimeOptions {
   // before Push() blocks. A microbatch is never split, so a queue may hold
   // up to this plus one batch. Default: 4096.
   size_t queue_capacity = 4096;
-  // Parallelism > 1, kEvent and kRealtime: a worker learns of a watermark
-  // advance with the next event sent to it, or, when none is, within this
-  // much clock time (noticed by Push() or Poll()); 0 tells every worker at
-  // every advance (lowest latency for timeouts and out-of-order events, one
-  // message per worker per event). Default: 1 ms.
+  // Parallelism > 1, kEvent and kRealtime: events and watermark advances
+  // reach a worker in hand-offs of up to 256 items, or within this much
+  // clock time (noticed by Push() or Poll(), so a source calls Poll() when
+  // it has nothing to push); 0 hands each event over at once and tells every
+  // worker of every advance (lowest latency, one wake-up of a worker per
+  // event). Default: 1 ms.
   std::chrono::microseconds watermark_interval{1000};
 
   // Time.
@@ -632,6 +633,8 @@ class Runtime {
   static constexpr uint8_t kCommit = 2;   // commit every backend
   static constexpr uint8_t kFinish = 4;   // the last item: exit
   static constexpr uint8_t kBarrier = 8;  // wait at AtBarrier()
+  // Items a worker gets at most per hand-off (see Send()).
+  static constexpr size_t kHandOffItems = 256;
   struct Item {
     std::optional<Event> event;
     Timestamp ts{};
@@ -839,8 +842,26 @@ class Runtime {
       item.watermark = watermark;
       item.watermark_tag = watermark_tag_;
       item.flags = kAdvance;
-      workers_[index]->queue->Push(std::move(item));
+      Send(index, std::move(item));
       last_sent_watermark_[index] = watermark;
+    }
+  }
+
+  // Parallelism > 1, kEvent and kRealtime: queues `item` for worker
+  // `index`. Items are handed over in batches (kHandOffItems, or at the
+  // next watermark broadcast: every watermark_interval, at Poll(), at a
+  // barrier, at the end), so that a worker is woken once per batch rather
+  // than once per event.
+  void Send(size_t index, Item item) {
+    std::vector<Item>& outbox = outbox_[index];
+    outbox.push_back(std::move(item));
+    if (outbox.size() >= kHandOffItems) workers_[index]->queue->PushAll(outbox);
+  }
+
+  // Hands every worker what Send() queued for it.
+  void HandOff() {
+    for (size_t index = 0; index < workers_.size(); ++index) {
+      workers_[index]->queue->PushAll(outbox_[index]);
     }
   }
 
@@ -850,10 +871,11 @@ class Runtime {
     const Timestamp watermark = watermarks_.watermark();
     for (size_t index = 0; index < workers_.size(); ++index) {
       if (flags == 0 && last_sent_watermark_[index] >= watermark) continue;
-      workers_[index]->queue->Push(
+      outbox_[index].push_back(
           Control(watermark, watermark_tag_, kAdvance | flags));
       last_sent_watermark_[index] = watermark;
     }
+    HandOff();
   }
 
   absl::Status MaybeEndBatchOnCount() {

@@ -196,6 +196,16 @@ class Runner {
 
   bool durable() const { return !options_.state_dir.empty(); }
 
+  // The input has nothing more yet (after `frame`): the runtime hands what
+  // it holds to the workers and lets clock-driven steps happen.
+  absl::Status Poll(const Frame& frame) {
+    absl::Status status = runtime_->Poll();
+    if (status.ok()) return status;
+    return absl::Status(status.code(),
+                        Cat(input_name_, ":", frame.line_no,
+                            ": error: ", std::string(status.message())));
+  }
+
   // Durable state: after `frame`, checkpoints when --checkpoint-every says
   // so.
   absl::Status MaybeCheckpoint(const Frame& frame) {
@@ -537,9 +547,12 @@ absl::StatusOr<RunStats> run::RunSource(const PatternFile& file,
           Cat(input_name, ": stopped after line ", frame.line_no));
     }
     CEP_RETURN_IF_ERROR(runner.MaybeCheckpoint(frame));
-    // Live metrics: when due, and before reading waits for more input.
+    // Before reading waits for more input: what was read reaches the
+    // workers, and live metrics are published.
+    const bool waits = !source.Ready();
+    if (waits) CEP_RETURN_IF_ERROR(runner.Poll(frame));
     if (runner.metrics_on()) {
-      runner.PublishMetrics(frame.end_offset, /*force=*/!source.Ready());
+      runner.PublishMetrics(frame.end_offset, /*force=*/waits);
     }
     return absl::OkStatus();
   };
