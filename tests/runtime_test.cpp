@@ -616,15 +616,19 @@ TEST(RuntimeTest, RealtimeCommitsEveryCommitInterval) {
 
 // ---- errors and lifecycle -------------------------------------------------
 
+// a followed by b, whose first condition throws on events labelled "boom".
+P ThrowsOnBoom() {
+  return P::Begin("a")
+      .Where([](const Ev& e) {
+        if (e.label == "boom") throw std::runtime_error("bad event");
+        return e.name == "a";
+      })
+      .FollowedBy("b")
+      .Where(NameIs("b"));
+}
+
 TEST(RuntimeTest, ConditionErrorsReachTheCallerAndStopTheRun) {
-  auto nfa = CompilePattern(P::Begin("a")
-                                .Where([](const Ev& e) {
-                                  if (e.label == "boom")
-                                    throw std::runtime_error("bad event");
-                                  return e.name == "a";
-                                })
-                                .FollowedBy("b")
-                                .Where(NameIs("b")));
+  auto nfa = CompilePattern(ThrowsOnBoom());
   ASSERT_THAT(nfa.status(), IsOk());
   const auto expected = StatusIs(absl::StatusCode::kUnknown,
                                  HasSubstr("threw on the event with seq 1: "
@@ -656,14 +660,7 @@ TEST(RuntimeTest, ConditionErrorsReachTheCallerAndStopTheRun) {
 // A worker that failed before a barrier: the barrier's function (a
 // checkpoint) never runs, the error comes back instead.
 TEST(RuntimeTest, BarrierAfterAWorkerFailedDoesNotRunItsFunction) {
-  auto nfa = CompilePattern(P::Begin("a")
-                                .Where([](const Ev& e) {
-                                  if (e.label == "boom")
-                                    throw std::runtime_error("bad event");
-                                  return e.name == "a";
-                                })
-                                .FollowedBy("b")
-                                .Where(NameIs("b")));
+  auto nfa = CompilePattern(ThrowsOnBoom());
   ASSERT_THAT(nfa.status(), IsOk());
   RuntimeOptions options;
   options.parallelism = 2;

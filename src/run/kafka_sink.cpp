@@ -16,6 +16,7 @@
 #include "cep/internal/status_macros.hpp"
 
 #include "../io/io_util.hpp"
+#include "kafka_config.hpp"
 
 namespace cep::run {
 namespace {
@@ -91,14 +92,8 @@ KafkaOutput::~KafkaOutput() {
 absl::Status KafkaOutput::Connect() {
   char error[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const std::string& key,
-                 const std::string& value) -> absl::Status {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error,
-                          sizeof(error)) != RD_KAFKA_CONF_OK) {
-      return absl::InvalidArgumentError(
-          Cat("--kafka-config ", key, "=", value, ": ", error));
-    }
-    return absl::OkStatus();
+  auto set = [conf](const std::string& key, const std::string& value) {
+    return SetKafkaConfig(conf, key, value);
   };
   absl::Status status = [&]() -> absl::Status {
     CEP_RETURN_IF_ERROR(

@@ -23,6 +23,7 @@
 #include "cep/time.hpp"
 
 #include "../io/io_util.hpp"
+#include "kafka_config.hpp"
 
 namespace cep::run {
 namespace {
@@ -111,14 +112,8 @@ KafkaSource::~KafkaSource() {
 absl::Status KafkaSource::Connect() {
   char error[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const std::string& key,
-                 const std::string& value) -> absl::Status {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error,
-                          sizeof(error)) != RD_KAFKA_CONF_OK) {
-      return absl::InvalidArgumentError(
-          Cat("--kafka-config ", key, "=", value, ": ", error));
-    }
-    return absl::OkStatus();
+  auto set = [conf](const std::string& key, const std::string& value) {
+    return SetKafkaConfig(conf, key, value);
   };
   absl::Status status = [&]() -> absl::Status {
     CEP_RETURN_IF_ERROR(

@@ -1,0 +1,32 @@
+// Setting librdkafka properties with errors that name the flag: shared by
+// the Kafka source and the Kafka output.
+// Internal to src/run/: not installed, not under include/.
+//
+// Example:
+//   CEP_RETURN_IF_ERROR(SetKafkaConfig(conf, "client.id", "cep"));
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include <librdkafka/rdkafka.h>
+
+#include "../io/io_util.hpp"
+
+namespace cep::run {
+
+// Sets `key` to `value` in `conf`. Errors: kInvalidArgument
+// "--kafka-config KEY=VALUE: WHY" when librdkafka refuses it.
+inline absl::Status SetKafkaConfig(rd_kafka_conf_t* conf,
+                                   const std::string& key,
+                                   const std::string& value) {
+  char error[512];
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error,
+                        sizeof(error)) != RD_KAFKA_CONF_OK) {
+    return absl::InvalidArgumentError(
+        io::Cat("--kafka-config ", key, "=", value, ": ", error));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace cep::run
