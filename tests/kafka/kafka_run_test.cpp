@@ -261,6 +261,10 @@ class KafkaRunTest : public ::testing::Test {
   }
 
   // The first line of `name`'s stderr.
+  void KillAndResume(const std::string& group,
+                     const std::string& killed_workers,
+                     const std::string& resumed_workers);
+
   std::string Assignment(const std::string& name) const {
     return Lines(Err(name)).at(0);
   }
@@ -424,11 +428,17 @@ TEST_F(KafkaRunTest, MatchesGoToATopicKeyedByTheMatchKey) {
 // again resumes from the partition offsets of its last checkpoint: its
 // output file (truncated to the checkpoint's length) ends up exactly the
 // file's matches, seqs and ids included.
-TEST_F(KafkaRunTest, KilledProcessResumesFromCheckpointedOffsets) {
+// A paced run with durable state killed once some matches are out, then
+// resumed to the end: exactly the file's matches, the resumed run reading
+// only what the checkpoint had not. `killed_workers` and `resumed_workers`:
+// --parallelism of each (the key groups are divided again on resume).
+void KafkaRunTest::KillAndResume(const std::string& group,
+                                 const std::string& killed_workers,
+                                 const std::string& resumed_workers) {
   ASSERT_NO_FATAL_FAILURE(MakeEvents());
   ASSERT_NO_FATAL_FAILURE(StartHost());
   const std::vector<std::string> args = {
-      "run", "p.cep", "--input", Topic("auths"), "--group", "durable",
+      "run", "p.cep", "--input", Topic("auths"), "--group", group,
       "--kafka-stop-at-end", "--match-ids", "--state", "rocksdb:state",
       "--checkpoint-every", "100events", "--output", "matches.jsonl",
       // The killed member leaves the
@@ -436,7 +446,8 @@ TEST_F(KafkaRunTest, KilledProcessResumesFromCheckpointedOffsets) {
       "--kafka-config", "session.timeout.ms=6000", "--kafka-config",
       "heartbeat.interval.ms=500"};
   std::vector<std::string> paced = args;
-  paced.insert(paced.end(), {"--rate", "1000"});
+  paced.insert(paced.end(),
+               {"--rate", "1000", "--parallelism", killed_workers});
   const pid_t killed = Cep("killed", paced);
   // Killed once some matches are out and more are to come.
   const auto deadline =
@@ -450,13 +461,24 @@ TEST_F(KafkaRunTest, KilledProcessResumesFromCheckpointedOffsets) {
   const size_t before = Lines(ReadFile(dir_ / "matches.jsonl")).size();
   EXPECT_GE(before, 3u);
   EXPECT_LT(before, static_cast<size_t>(kPlantedFrauds));
-  ASSERT_EQ(Wait(Cep("resumed", args)), 0) << Err("resumed");
+  std::vector<std::string> resume = args;
+  resume.insert(resume.end(), {"--parallelism", resumed_workers});
+  ASSERT_EQ(Wait(Cep("resumed", resume)), 0) << Err("resumed");
   const std::vector<std::string> events = Lines(Err("resumed"));
   ASSERT_GE(events.size(), 2u);
   // The resumed run read only what the checkpoint had not.
   EXPECT_THAT(events[1], MatchesRegex("cep: [0-9]+ events, .*"));
   EXPECT_THAT(events[1], ::testing::Not(HasSubstr("cep: 4000 events")));
   EXPECT_EQ(Sorted(Lines(ReadFile(dir_ / "matches.jsonl"))), expected_);
+}
+
+TEST_F(KafkaRunTest, KilledProcessResumesFromCheckpointedOffsets) {
+  KillAndResume("durable", "1", "1");
+}
+
+// Two workers with RocksDB state over a topic, killed, resumed with three.
+TEST_F(KafkaRunTest, KilledWorkersResumeWithAnotherNumberOfWorkers) {
+  KillAndResume("workers", "2", "3");
 }
 
 // After each checkpoint the offsets go to the group too: a later process of
