@@ -30,9 +30,10 @@
 // events go to the worker hash(key_p(event)) picks, so each key's state lives
 // in one worker. The source sends each event only to the workers that need
 // it, through one bounded queue per worker (a full queue blocks Push():
-// backpressure), and watermark advances and commit points travel in-band, in
-// the same queues, so a worker never sees a watermark before the events it
-// covers. Output per (pattern, key) comes in the same order for every loop
+// backpressure) in hand-offs of up to 256 items or one watermark_interval,
+// and watermark advances, commit points and barriers (AtBarrier: aligned
+// checkpoints) travel in-band, in the same queues, so a worker never sees a
+// watermark before the events it covers. Output per (pattern, key) comes in the same order for every loop
 // and every N; outputs of different keys may interleave differently when
 // N > 1 (sort them, or use parallelism 1, for byte-identical output). With
 // parallelism 1 everything runs on the caller's thread, and the order of all
