@@ -75,6 +75,10 @@ struct MetricsSnapshot {
   // SteadyClockNanos() when the last checkpoint was written (0: none yet);
   // the age is measured at the scrape.
   int64_t checkpoint_at_ns = 0;
+  // --watch only: new pattern versions swapped in, and refused.
+  bool has_reloads = false;
+  uint64_t reloads = 0;
+  uint64_t rejected_reloads = 0;
 };
 
 // The text exposition of `snapshot`; `now_ns` (SteadyClockNanos) gives the
