@@ -57,9 +57,16 @@ std::string Kept(const absl::Status& error) {
 absl::Status CheckReload(const PatternFile& running,
                          const PatternFile& candidate) {
   if (absl::Status same = CheckSameEventTypes(running, candidate); !same.ok()) {
+    std::string text(same.message());
+    const std::string first = Cat(" (first file: ", running.filename(), ")");
+    if (text.size() >= first.size() &&
+        text.compare(text.size() - first.size(), first.size(), first) == 0) {
+      text.resize(text.size() - first.size());
+    }
     return absl::InvalidArgumentError(
-        Cat(std::string(same.message()),
-            " (changing the event types needs a restart)"));
+        Cat(text,
+            " as in the running version (changing the event types needs a "
+            "restart)"));
   }
   if (candidate.patterns().empty()) {
     return absl::InvalidArgumentError(
