@@ -240,7 +240,8 @@ class WatchCommandTest : public ::testing::Test {
 // reported with its position and ignored, every output exact.
 TEST_F(WatchCommandTest, GoodThenBadThenGoodOverANamedPipe) {
   const pid_t pid = Start({"run", "p.cep", "--input", "in.fifo", "--output",
-                           "out.jsonl", "--watch", "--watch-interval", "20ms"});
+                           "out.jsonl", "--watch", "--watch-interval", "20ms",
+                           "--stats-json", "stats.json"});
   OpenFifo();
   Feed(kPhase1);
   Rewrite(dir_ / "p.cep", std::string(kTypes) + After(50, 60));
@@ -277,6 +278,11 @@ TEST_F(WatchCommandTest, GoodThenBadThenGoodOverANamedPipe) {
                        "errors in "));
   EXPECT_THAT(err,
               ::testing::HasSubstr("cep: --watch: 2 reloaded, 1 refused\n"));
+  EXPECT_THAT(ReadFile(dir_ / "stats.json"),
+              ::testing::HasSubstr(
+                  "\"matches\":8,\"timeouts\":4,\"late\":0,\"errors\":0,"));
+  EXPECT_THAT(ReadFile(dir_ / "stats.json"),
+              ::testing::HasSubstr("\"reloads\":2,\"rejected_reloads\":1}"));
   EXPECT_EQ(ReadFile(dir_ / "out.jsonl"),
             kExpected12 + Match("mid", "c6", 13, 58, 6000, 15, 59, 7000) +
                 Match("mid", "c7", 16, 75, 7100, 17, 76, 7200));

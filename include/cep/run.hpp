@@ -262,8 +262,10 @@ struct RunOptions {
   //     version that finishes draining later is dropped at the next
   //     reload, or with state_dir at the next run);
   //   - the swap happens at the watermark: new versions see the events the
-  //     watermark had not passed yet (those waiting for it included), and
-  //     the old versions every event before them.
+  //     watermark had not passed yet (those read before the swap but still
+  //     waiting for it included: with max_out_of_orderness 0, the events at
+  //     the largest timestamp read), and old versions go on with those
+  //     without starting partial matches with them.
   // With state_dir the swap is part of a checkpoint: the run checkpoints at
   // the current input position, then reopens the state over the new files
   // with `migrate` semantics and goes on from that checkpoint; a crash
