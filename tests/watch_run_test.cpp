@@ -134,15 +134,17 @@ std::string Event(const std::string& card, int amount, int ts) {
 }
 
 // Before the swap: partial matches of big (c1, c3), small (c2), gone (c4);
-// c5's 55 would start `mid`, which does not exist yet; c9's event, the
-// last, waits for the watermark at the swap and matters to no pattern.
+// c5's 55 would start `mid`, which does not exist yet; c8's 500, the last,
+// still waits for the watermark at the swap: read before it, it starts a
+// match of the old `big` (which drains, so finishes it) and none of the
+// new one.
 const std::string kPhase1 = Event("c1", 150, 1000) + Event("c2", 5, 2000) +
                             Event("c3", 300, 2500) + Event("c4", 42, 2600) +
-                            Event("c5", 55, 2650) + Event("c9", 20, 2700);
-const std::string kPhase2 = Event("c1", 160, 3000) + Event("c2", 6, 4000) +
-                            Event("c3", 350, 4500) + Event("c4", 42, 4600) +
-                            Event("c5", 56, 4700) + Event("c5", 57, 4800) +
-                            Event("c3", 400, 5000);
+                            Event("c5", 55, 2650) + Event("c8", 500, 2700);
+const std::string kPhase2 =
+    Event("c1", 160, 3000) + Event("c2", 6, 4000) + Event("c3", 350, 4500) +
+    Event("c4", 42, 4600) + Event("c5", 56, 4700) + Event("c5", 57, 4800) +
+    Event("c3", 400, 5000) + Event("c8", 510, 5100) + Event("c8", 520, 5200);
 
 std::string Match(const std::string& pattern, const std::string& card,
                   int seq_a, int amount_a, int ts_a, int seq_b, int amount_b,
@@ -157,16 +159,18 @@ std::string Match(const std::string& pattern, const std::string& card,
          ",\"b\":" + event(seq_b, amount_b, ts_b) + "}}\n";
 }
 
-// In time order: the old `big` drains (c1, c3), `small` goes on (c2), the
-// removed `gone` drains (c4), `mid` starts after the swap (56, 57: not 55),
-// the new `big` matches only from the swap on (350, 400; 160 and the
-// earlier 300 are below it or before it).
+// In time order: the old `big` drains (c1, c3, and c8 from its waiting
+// 500), `small` goes on (c2), the removed `gone` drains (c4), `mid` starts
+// after the swap (56, 57: not 55), the new `big` matches only events read
+// after the swap (350 then 400; 510 then 520; not 500).
 const std::string kExpected = Match("big", "c1", 0, 150, 1000, 6, 160, 3000) +
                               Match("small", "c2", 1, 5, 2000, 7, 6, 4000) +
                               Match("big", "c3", 2, 300, 2500, 8, 350, 4500) +
                               Match("gone", "c4", 3, 42, 2600, 9, 42, 4600) +
                               Match("mid", "c5", 10, 56, 4700, 11, 57, 4800) +
-                              Match("big", "c3", 8, 350, 4500, 12, 400, 5000);
+                              Match("big", "c3", 8, 350, 4500, 12, 400, 5000) +
+                              Match("big", "c8", 5, 500, 2700, 13, 510, 5100) +
+                              Match("big", "c8", 13, 510, 5100, 14, 520, 5200);
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -207,6 +211,7 @@ struct Mode {
   const char* name;
   bool rocksdb;
   size_t parallelism;
+  bool per_run = false;  // EvaluationStrategy::kPerRun (default: shared)
 };
 
 class WatchRunTest : public ::testing::TestWithParam<Mode> {
@@ -241,6 +246,7 @@ TEST_P(WatchRunTest, SwapsTheNewVersionInWithoutStopping) {
 
   RunOptions options;
   options.parallelism = mode.parallelism;
+  if (mode.per_run) options.evaluator.strategy = EvaluationStrategy::kPerRun;
   if (mode.rocksdb) options.state_dir = (dir_ / "state").string();
   options.watch_files = {path_};
   options.watch_interval = std::chrono::milliseconds(20);
@@ -279,8 +285,8 @@ TEST_P(WatchRunTest, SwapsTheNewVersionInWithoutStopping) {
                   "key)"));
   EXPECT_EQ(stats->reloads, 1u);
   EXPECT_EQ(stats->rejected_reloads, 0u);
-  EXPECT_EQ(stats->events, 13u);
-  EXPECT_EQ(stats->matches, 6u);
+  EXPECT_EQ(stats->events, 15u);
+  EXPECT_EQ(stats->matches, 8u);
   if (mode.parallelism == 1) {
     EXPECT_EQ(matches.str(), kExpected);
   } else {
@@ -300,14 +306,15 @@ TEST_P(WatchRunTest, SwapsTheNewVersionInWithoutStopping) {
   EXPECT_FALSE(OfPattern(reference.str(), "small").empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, WatchRunTest,
-                         ::testing::Values(Mode{"memory", false, 1},
-                                           Mode{"memory_p2", false, 2},
-                                           Mode{"rocksdb", true, 1},
-                                           Mode{"rocksdb_p2", true, 2}),
-                         [](const ::testing::TestParamInfo<Mode>& info) {
-                           return std::string(info.param.name);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Modes, WatchRunTest,
+    ::testing::Values(Mode{"memory", false, 1}, Mode{"memory_p2", false, 2},
+                      Mode{"rocksdb", true, 1}, Mode{"rocksdb_p2", true, 2},
+                      Mode{"memory_per_run", false, 1, true},
+                      Mode{"rocksdb_per_run", true, 1, true}),
+    [](const ::testing::TestParamInfo<Mode>& info) {
+      return std::string(info.param.name);
+    });
 
 }  // namespace
 }  // namespace cep

@@ -169,7 +169,9 @@ struct RunOptions {
   // pattern (its structure hash differs) or of a pattern the files no longer
   // declare, the current version starts fresh while the old one drains:
   // its definition, kept in the state, runs on over the new events without
-  // starting new partial matches, its matches and timeouts come out under
+  // starting new partial matches (the events the checkpoint held waiting for
+  // the watermark, read before, still start the old version's and not the
+  // new one's), its matches and timeouts come out under
   // the pattern's name, and once it holds no partial match its state is
   // dropped (at the next run). Keep the flag until then. Without it such
   // state is an error. Old versions need the same event types.
@@ -261,11 +263,13 @@ struct RunOptions {
   //     a version that holds no partial match is dropped at once (an old
   //     version that finishes draining later is dropped at the next
   //     reload, or with state_dir at the next run);
-  //   - the swap happens at the watermark: new versions see the events the
-  //     watermark had not passed yet (those read before the swap but still
-  //     waiting for it included: with max_out_of_orderness 0, the events at
-  //     the largest timestamp read), and old versions go on with those
-  //     without starting partial matches with them.
+  //   - each event starts partial matches of the versions that ran when it
+  //     was read: events read before the swap that still wait for the
+  //     watermark (with max_out_of_orderness 0, those at the largest
+  //     timestamp read) may start partial matches of the old versions, not
+  //     of the new ones; events read after it only of the new ones
+  //     (EvaluatorOptions::start_matches_before_seq, _from_seq). Every
+  //     version takes them into the partial matches it holds.
   // With state_dir the swap is part of a checkpoint: the run checkpoints at
   // the current input position, then reopens the state over the new files
   // with `migrate` semantics and goes on from that checkpoint; a crash

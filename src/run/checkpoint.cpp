@@ -312,6 +312,31 @@ absl::StatusOr<std::optional<RunMeta>> Checkpointer::Load() {
   return meta;
 }
 
+absl::StatusOr<uint64_t> Checkpointer::NextSeq() const {
+  CEP_ASSIGN_OR_RETURN(std::optional<std::string> run,
+                       backends_[0]->store().GetSharedMeta(kMetaRun));
+  if (!run.has_value()) return uint64_t{0};
+  // The fields before it, as Load() reads them.
+  std::string_view in = *run;
+  uint64_t skip = 0;
+  int64_t max_ts = 0;
+  bool ok = internal::GetVarint(in, skip) && skip == kRunMetaVersion;
+  for (int field = 0; ok && field < 4; ++field) {
+    ok = internal::GetVarint(in, skip);
+  }
+  ok = ok && internal::GetSignedVarint(in, max_ts);
+  for (size_t output = 0; ok && output < kOutputCount; ++output) {
+    ok = internal::GetVarint(in, skip);
+  }
+  uint64_t next_seq = 0;
+  if (!ok || !internal::GetVarint(in, next_seq)) {
+    return absl::DataLossError(Cat(backends_[0]->store().path(),
+                                   ": error: checkpoint meta '", kMetaRun,
+                                   "' does not decode (next seq)"));
+  }
+  return next_seq;
+}
+
 // The structure hash of a compiled pattern over the file's event types:
 // 16 hex digits.
 std::string Checkpointer::Hash(const CompiledPattern& pattern) const {
@@ -491,6 +516,7 @@ absl::Status Checkpointer::Open(
       CEP_RETURN_IF_ERROR(
           backend->SetMeta(kMetaSource, pattern.file_pattern->source));
     }
+    fresh_.push_back(!source.has_value());
     AddBackend(std::move(backend), Hash(pattern));
   }
   for (size_t idx = 0; idx < others.size(); ++idx) {

@@ -92,6 +92,16 @@ class Checkpointer {
   // several workers, inside Runtime::AtBarrier() (or after they stopped).
   [[nodiscard]] absl::Status Write(RunMeta meta);
 
+  // After Open(): the seq of the next input event at the last checkpoint
+  // (0: none), read from its meta without the runtime (a live reload, and
+  // a run resumed over old versions, give it to the versions' evaluators:
+  // EvaluatorOptions::start_matches_before_seq, _from_seq).
+  // Errors: kDataLoss; the store's errors.
+  [[nodiscard]] absl::StatusOr<uint64_t> NextSeq() const;
+  // After Open(), per current version: whether its namespace is new (no
+  // state of it was ever checkpointed).
+  const std::vector<bool>& fresh() const { return fresh_; }
+
   uint64_t checkpoint() const { return checkpoint_; }
   void set_checkpoint(uint64_t checkpoint) { checkpoint_ = checkpoint; }
   const std::vector<std::string>& migrations() const { return migrations_; }
@@ -129,6 +139,7 @@ class Checkpointer {
   std::vector<std::unique_ptr<Backend>> owned_backends_;
   std::vector<Backend*> backends_;
   std::vector<std::string> hashes_;  // of backends_' patterns
+  std::vector<bool> fresh_;          // fresh()
   // [worker][pattern]: the backends the runtime runs with (owned by it
   // once it starts; with one worker, backends_).
   std::vector<std::vector<std::unique_ptr<Backend>>> owned_worker_backends_;

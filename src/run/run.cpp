@@ -126,7 +126,7 @@ class Runner {
           Cat(file_->filename(), ": error: the file declares no pattern"));
     }
     CEP_ASSIGN_OR_RETURN(patterns_, Compile(*file_));
-    CEP_RETURN_IF_ERROR(CreateRuntime(nullptr));
+    CEP_RETURN_IF_ERROR(CreateRuntime(nullptr, 0, {}));
     initial_migrations_ = checkpointer_->migrations();
     next_progress_ = SteadyClockNanos() + Nanos(options_.progress_interval);
     if (!options_.watch_files.empty()) {
@@ -177,8 +177,14 @@ class Runner {
   // Creates runtime_ over patterns_ (current versions, then old ones that
   // drain): with durable state the checkpointer opens the state (adding
   // the old versions it holds) and hands the backends; else `factory`
-  // (nullptr: fresh in-memory backends).
-  absl::Status CreateRuntime(BackendFactory<Record, Value> factory) {
+  // (nullptr: fresh in-memory backends). Events from seq `swap_seq` on
+  // start no partial match of an old version, and events before it none of
+  // a current version that starts fresh (`fresh`, per current version;
+  // empty: none): a swap's waiting events belong to the versions that ran
+  // when they were read. With durable state the checkpoint and the state's
+  // namespaces say both.
+  absl::Status CreateRuntime(BackendFactory<Record, Value> factory,
+                             uint64_t swap_seq, std::vector<bool> fresh) {
     current_count_ = file_->patterns().size();
     std::vector<RuntimePattern<Record, Value>> runtime_patterns;
     for (size_t idx = 0; idx < patterns_.size(); ++idx) {
@@ -186,6 +192,17 @@ class Runner {
     }
     if (durable()) {
       CEP_RETURN_IF_ERROR(checkpointer_->Open(runtime_patterns, factory));
+      CEP_ASSIGN_OR_RETURN(swap_seq, checkpointer_->NextSeq());
+      fresh = checkpointer_->fresh();
+    }
+    for (size_t idx = 0; idx < runtime_patterns.size(); ++idx) {
+      EvaluatorOptions& evaluator = *runtime_patterns[idx].evaluator;
+      if (idx >= current_count_) {
+        evaluator.start_new_matches = true;
+        evaluator.start_matches_before_seq = swap_seq;
+      } else if (idx < fresh.size() && fresh[idx]) {
+        evaluator.start_matches_from_seq = swap_seq;
+      }
     }
     RuntimeOptions runtime_options;
     runtime_options.external_commits = durable();
@@ -511,7 +528,7 @@ class Runner {
       patterns_ = std::move(next);
       checkpointer_.emplace(*file_, options_, patterns_,
                             outputs_.timeouts != nullptr);
-      CEP_RETURN_IF_ERROR(CreateRuntime(nullptr));
+      CEP_RETURN_IF_ERROR(CreateRuntime(nullptr, 0, {}));
       CEP_ASSIGN_OR_RETURN(std::optional<run::RunMeta> meta,
                            checkpointer_->Load());
       if (!meta.has_value() || meta->position.offset != position.offset) {
@@ -521,6 +538,10 @@ class Runner {
       }
     } else {
       std::vector<std::optional<size_t>> from = plan.takes_over;
+      std::vector<bool> fresh;
+      for (const std::optional<size_t>& held_idx : from) {
+        fresh.push_back(!held_idx.has_value());
+      }
       for (const size_t h : plan.drains) {
         next.push_back(std::move(patterns_[h]));
         from.push_back(h);
@@ -534,7 +555,8 @@ class Runner {
               return std::move(backends[worker][*from[pattern]]);
             }
             return std::make_unique<InMemoryStateBackend<Record, Value>>();
-          }));
+          },
+          snapshot.next_seq, std::move(fresh)));
       for (size_t w = 0; w < runtime_->workers(); ++w) {
         for (size_t p = 0; p < patterns_.size(); ++p) {
           if (!from[p].has_value()) continue;
