@@ -13,7 +13,7 @@
 # Build trees: build/release, build/debug, build/sanitize, build/consumer.
 
 .PHONY: all deps build debug sanitize test test-debug test-sanitize demo bench \
-        bench-compare bench-smoke fuzz format format-check install consumer clean
+        bench-compare bench-throughput bench-smoke fuzz format format-check install consumer clean
 
 # Warnings are errors in CI (CI=true), as .ci/run runs the README's commands.
 CEP_WERROR ?= $(if $(CI),ON,OFF)
@@ -26,7 +26,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SEED ?= $(shell date +%s)
 
 DEB_PACKAGES := g++ cmake make pkg-config libboost-dev libabsl-dev librocksdb-dev \
-                libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev \
+                libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev librdkafka-dev \
                 clang-format graphviz python3 gnuplot-nox
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
@@ -96,6 +96,12 @@ bench: build
 # options with COMPARE_FLAGS, e.g. COMPARE_FLAGS="--vs 'flink-cep {input}'".
 bench-compare: build
 	python3 bench/compare.py --cep build/release/cep --out build/bench-compare $(COMPARE_FLAGS)
+
+# bench/compare.py --throughput: `cep run` over 10M card-testing events in
+# memory with --parallelism 1 and 2 (wall, CPU, events per CPU-second), and
+# bench/runtime_benchmark; writes build/bench-compare/throughput.md.
+bench-throughput: build
+	python3 bench/compare.py --throughput --cep build/release/cep --out build/bench-compare $(COMPARE_FLAGS)
 
 bench-smoke: build
 	python3 bench/compare.py --smoke --cep build/release/cep --out build/bench-smoke $(COMPARE_FLAGS)

@@ -29,10 +29,18 @@ Drives the `cep` binary as subprocesses, standard library only:
      timed-out partial matches wherever both read every event.
   6. --vs 'COMMAND {input}': times an external command on the workload file;
      it prints its match count as the last line of stdout.
+  7. --throughput (issue 15): only `cep run patterns/card_testing.cep` over
+     `cep gen card-testing --events N` (default 10M) in memory (a file on
+     /dev/shm), one run each with --parallelism 1 and 2: wall time, CPU
+     time, events/s, events per CPU-second and the ratios; both runs must
+     find every planted fraud and write the same sorted matches. Then, when
+     built, bench/runtime_benchmark (the same pattern through a Runtime over
+     typed events, no decoding). Writes OUT/throughput.md.
 
 Usage:
   python3 bench/compare.py [--smoke] [--cep build/release/cep] [--out DIR]
                            [--seed S] [--vs 'COMMAND {input}'] [--require-plots]
+  python3 bench/compare.py --throughput [--smoke] [--throughput-events N]
 
 Exit status: 0 all runs agree; 1 a correctness check failed (the report is
 still written); 2 the harness could not run (bad flags, cep failed, ...).
@@ -994,6 +1002,91 @@ def make_plots(h, out, require):
 
 # -- Main ----------------------------------------------------------------------
 
+# -- Throughput of cep run, one and two workers (--throughput) -----------------
+
+def throughput(args, info, load_start):
+    """One run each of `cep run` with --parallelism 1 and 2 over one
+    card-testing file in memory; returns the markdown report, or raises
+    HarnessError. Correctness failures are appended to `failures`."""
+    events = args.throughput_events or (20000 if args.smoke else 10_000_000)
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    work = tempfile.mkdtemp(prefix="cep-throughput-", dir=shm)
+    failures, rows = [], []
+    try:
+        path = os.path.join(work, "card-testing.jsonl")
+        cmd = [args.cep, "gen", "card-testing", "--events", str(events),
+               "--seed", str(args.seed), "--output", path]
+        rc, _, err, _, _ = run_process(cmd, timeout=1200)
+        m = re.search(r"(\d+) events, (\d+) planted frauds", err)
+        if rc != 0 or not m:
+            raise HarnessError(f"cep gen failed (status {rc}): {err}")
+        planted = int(m.group(2))
+        outputs = {}
+        for parallelism in (1, 2):
+            out = os.path.join(work, f"matches-p{parallelism}.jsonl")
+            stats = os.path.join(work, f"stats-p{parallelism}.json")
+            cmd = [args.cep, "run", PATTERN, "--input", path, "--output", out,
+                   "--parallelism", str(parallelism), "--stats-json", stats]
+            log(f"compare.py: {' '.join(map(shlex.quote, cmd))}")
+            rc, _, err, wall, _ = run_process(cmd, timeout=3600)
+            if rc != 0:
+                raise HarnessError(f"cep run failed (status {rc}): {err}")
+            with open(stats) as f:
+                st = json.load(f)
+            with open(out) as f:
+                outputs[parallelism] = sorted(f)
+            if st["matches"] != planted:
+                failures.append(f"--parallelism {parallelism}: {st['matches']} "
+                                f"matches, {planted} planted frauds")
+            rows.append({"parallelism": parallelism, "events": st["events"],
+                         "wall": st["wall_s"], "cpu": st["cpu_s"],
+                         "matches": st["matches"]})
+        if outputs[1] != outputs[2]:
+            failures.append("--parallelism 2 wrote other matches than 1")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    load_end = os.getloadavg()[0]
+    lines = [f"# `cep run` throughput, one and two workers", "",
+             f"Machine: {machine_line(info, load_start, load_end)}.", "",
+             f"Workload: `cep run patterns/card_testing.cep` over `cep gen "
+             f"card-testing --events {events} --seed {args.seed}` (a file on "
+             f"{shm or 'the temporary directory'}), {planted} planted frauds; "
+             f"in-memory state, event loop; one run each.", "",
+             "| run | wall | CPU | events/s (wall) | events per CPU-second | matches |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| `--parallelism {r['parallelism']}` | {r['wall']:.2f} s | "
+                     f"{r['cpu']:.2f} s | {fmt_si(r['events'] / r['wall'])} | "
+                     f"{fmt_si(r['events'] / r['cpu'])} | {r['matches']} |")
+    one, two = rows
+    lines += ["", f"Two workers against one: {one['wall'] / two['wall']:.2f}x "
+              f"the events/s in wall time, for {two['cpu'] / one['cpu']:.2f}x "
+              f"the CPU time. While other work keeps the load average above "
+              f"the cores' number, wall times include waiting for a core and "
+              f"events per CPU-second are the measure that holds."]
+    bench = os.path.join(os.path.dirname(args.cep), "runtime_benchmark")
+    if not args.smoke and os.access(bench, os.X_OK):
+        rc, out, err, _, _ = run_process([bench, "--benchmark_format=json"],
+                                         timeout=1200, stdout=subprocess.PIPE)
+        if rc == 0:
+            lines += ["", "The same pattern through a `Runtime` over typed events "
+                      "(`bench/runtime_benchmark`, no framing or decoding, "
+                      "2M events):", "",
+                      "| run | wall | CPU | events/s (wall) | events per CPU-second |",
+                      "| --- | ---: | ---: | ---: | ---: |"]
+            for b in json.loads(out)["benchmarks"]:
+                n = b["items_per_second"] * b["real_time"] / 1e3
+                lines.append(f"| `{b['name'].split('/process_time')[0]}` | "
+                             f"{b['real_time'] / 1e3:.2f} s | "
+                             f"{b['cpu_time'] / 1e3:.2f} s | "
+                             f"{fmt_si(b['items_per_second'])} | "
+                             f"{fmt_si(n / (b['cpu_time'] / 1e3))} |")
+    if failures:
+        lines += ["", "**Correctness checks FAILED:**", ""] + \
+            [f"- {f}" for f in failures]
+    return "\n".join(lines) + "\n", failures
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(
         description="Compare cep's loops (event, microbatch, realtime) with "
@@ -1035,6 +1128,12 @@ def parse_args(argv):
     ap.add_argument("--only-stock", action="store_true",
                     help="run only the stock query (the window sweep of both "
                          "evaluation strategies)")
+    ap.add_argument("--throughput", action="store_true",
+                    help="only `cep run` throughput with --parallelism 1 and 2 "
+                         "(issue 15), into OUT/throughput.md")
+    ap.add_argument("--throughput-events", type=int, default=0,
+                    help="events for --throughput (default 10000000, smoke "
+                         "20000)")
     ap.add_argument("--keep-work", action="store_true",
                     help="keep the generated workloads in OUT/work-*")
     return ap.parse_args(argv)
@@ -1071,6 +1170,16 @@ def main(argv):
     started = time.monotonic()
     load_start = os.getloadavg()[0]
     info = machine_info(args.cep)
+    if args.throughput:
+        try:
+            report, failures = throughput(args, info, load_start)
+        except HarnessError as e:
+            log(f"compare.py: error: {e}")
+            return 2
+        with open(os.path.join(args.out, "throughput.md"), "w") as f:
+            f.write(report)
+        print(report, end="")
+        return 1 if failures else 0
     log(f"compare.py: {machine_line(info, load_start, load_start)}; "
         f"mode {'smoke' if args.smoke else 'full'}, output in {args.out}")
     h = Harness(args, preset)

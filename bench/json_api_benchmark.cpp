@@ -6,8 +6,10 @@
 //   BM_OnDemandFields   the on-demand API: the five fields, in line order
 //   BM_OnDemandKey      the on-demand API: only the key field ("card"), as a
 //                       worker that routes by key before decoding would
-//   BM_RecordDecoder    RecordDecoder::Decode into an Auth Record (DOM, the
-//                       checks of record_json.hpp, the Record's values)
+//   BM_RecordDecoder    RecordDecoder::Decode into an Auth Record (the
+//                       checks of record_json.hpp, the Record's values);
+//                       parsing:0 its one-pass scanner (JsonParsing::kFast,
+//                       what `cep run` uses), parsing:1 the DOM (kDom)
 //
 // Each reports items/s (lines) and checks the values it read before timing.
 #include <cstdint>
@@ -167,8 +169,15 @@ void BM_RecordDecoder(benchmark::State& state) {
       "pattern p on Auth {\n  begin a where amount > 1\n}\n",
       "auth.cep");
   Check(file.ok(), "pattern file");
-  cep::RecordDecoder decoder(*file);
-  Check(decoder.Decode(lines.text[0]).ok(), "record: decode failed");
+  const auto parsing =
+      state.range(0) == 0 ? cep::JsonParsing::kFast : cep::JsonParsing::kDom;
+  cep::RecordDecoder decoder(*file, parsing);
+  cep::RecordDecoder dom(*file, cep::JsonParsing::kDom);
+  for (const std::string& line : lines.text) {
+    absl::StatusOr<cep::Record> got = decoder.Decode(line);
+    absl::StatusOr<cep::Record> want = dom.Decode(line);
+    Check(got.ok() && want.ok() && *got == *want, "record: wrong values");
+  }
   size_t idx = 0;
   for (auto _ : state) {
     absl::StatusOr<cep::Record> record = decoder.Decode(lines.text[idx]);
@@ -178,7 +187,7 @@ void BM_RecordDecoder(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_RecordDecoder);
+BENCHMARK(BM_RecordDecoder)->ArgName("parsing")->Arg(0)->Arg(1);
 
 }  // namespace
 

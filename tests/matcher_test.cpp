@@ -285,25 +285,36 @@ TEST(KeyedMatcherTest, WithoutStateTtlPartialMatchesWaitForever) {
   EXPECT_EQ(matcher.metrics().expired_keys, 0u);
 }
 
+// Keys whose state Put() finds live are stored; a key Get() without a
+// live Put() is not (idle keys cost nothing), and stays stored once it is.
 TEST(InMemoryStateBackendTest, GetPutEraseForEach) {
   InMemoryStateBackend<Ev, std::string> backend;
-  auto state = backend.Get("k1");
-  ASSERT_THAT(state.status(), IsOk());
-  EXPECT_TRUE((*state)->partial().empty());
-  (*state)->partial().emplace_back();
-  ASSERT_THAT(backend.Put("k1", **state), IsOk());
-  ASSERT_THAT(backend.Get("k2").status(), IsOk());
+  auto live = [&backend](const std::string& key) {
+    auto state = backend.Get(key);
+    ASSERT_THAT(state.status(), IsOk());
+    EXPECT_TRUE((*state)->partial().empty());
+    (*state)->partial().emplace_back().has_start = true;
+    ASSERT_THAT(backend.Put(key, **state), IsOk());
+  };
+  live("k1");
+  auto idle = backend.Get("k2");
+  ASSERT_THAT(idle.status(), IsOk());
+  ASSERT_THAT(backend.Put("k2", **idle), IsOk());
+  live("k3");
   EXPECT_EQ(backend.key_count(), 2u);
   EXPECT_EQ((*backend.Get("k1"))->partial().size(), 1u);
+  EXPECT_TRUE((*backend.Get("k2"))->partial().empty());
   std::vector<std::string> keys;
   ASSERT_THAT(backend.ForEach([&](const std::string& key, KeyState<Ev>&) {
     keys.push_back(key);
     return absl::OkStatus();
   }),
               IsOk());
-  EXPECT_THAT(keys, ::testing::UnorderedElementsAre("k1", "k2"));
+  EXPECT_THAT(keys, ::testing::UnorderedElementsAre("k1", "k3"));
   ASSERT_THAT(backend.Erase("k1"), IsOk());
+  ASSERT_THAT(backend.Erase("k2"), IsOk());
   EXPECT_EQ(backend.key_count(), 1u);
+  EXPECT_EQ((*backend.Get("k3"))->partial().size(), 1u);
   ASSERT_THAT(backend.Commit(), IsOk());
   EXPECT_THAT(backend.ForEach([](const std::string&, KeyState<Ev>&) {
     return absl::InternalError("stop");

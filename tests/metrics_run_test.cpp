@@ -201,6 +201,39 @@ TEST_F(MetricsRunTest, ScrapesALiveRunThenEndsCleanly) {
   EXPECT_EQ(HttpGet(port, "/metrics"), "");
 }
 
+// With two workers the per-pattern counters are read at a barrier: the same
+// values as with one.
+TEST_F(MetricsRunTest, TwoWorkersExportThePerPatternCounters) {
+  ASSERT_EQ(::mkfifo((dir_ / "in.fifo").c_str(), 0600), 0);
+  pid_ = Spawn(
+      dir_, {"run", "p.cep", "--input", "in.fifo", "--output", "matches.jsonl",
+             "--metrics-port", "0", "--parallelism", "2"});
+  ASSERT_TRUE(Eventually([&] {
+    writer_ = ::open((dir_ / "in.fifo").c_str(), O_WRONLY | O_NONBLOCK);
+    return writer_ >= 0;
+  })) << std::strerror(errno);
+  ASSERT_EQ(::fcntl(writer_, F_SETFL, 0), 0);
+  const int port = PortFromStderr();
+  ASSERT_GT(port, 0) << ReadFile(dir_ / "stderr");
+  ASSERT_EQ(::write(writer_, input_.data(), input_.size()),
+            static_cast<ssize_t>(input_.size()));
+  const std::string pattern = "{pattern=\"card_testing\"}";
+  std::string text;
+  ASSERT_TRUE(Eventually([&] {
+    text = HttpBody(HttpGet(port, "/metrics"));
+    return SampleValue(text, "cep_events_total" + pattern) == "11";
+  })) << text;
+  EXPECT_THAT(CheckExposition(text), IsEmpty()) << text;
+  EXPECT_EQ(SampleValue(text, "cep_input_events_total"), "12");
+  EXPECT_EQ(SampleValue(text, "cep_matches_total" + pattern), "1");
+  EXPECT_EQ(SampleValue(text, "cep_timeouts_total" + pattern), "0");
+  EXPECT_EQ(SampleValue(text, "cep_keys" + pattern), "3");
+  ::close(writer_);
+  writer_ = -1;
+  EXPECT_EQ(Wait(pid_), 0) << ReadFile(dir_ / "stderr");
+  pid_ = -1;
+}
+
 // With RocksDB state, the checkpoint families come too.
 TEST_F(MetricsRunTest, CheckpointMetricsWithRocksDbState) {
   ASSERT_EQ(::mkfifo((dir_ / "in.fifo").c_str(), 0600), 0);
@@ -228,6 +261,10 @@ TEST_F(MetricsRunTest, CheckpointMetricsWithRocksDbState) {
   EXPECT_NE(SampleValue(text, "cep_checkpoint_age_seconds"), "");
   EXPECT_EQ(SampleValue(text, "cep_matches_total{pattern=\"card_testing\"}"),
             "1");
+  // A fresh database answers from its memtable: no block-cache read yet.
+  EXPECT_EQ(SampleValue(text, "cep_rocksdb_block_cache_hits_total"), "0");
+  EXPECT_EQ(SampleValue(text, "cep_rocksdb_block_cache_misses_total"), "0");
+  EXPECT_EQ(SampleValue(text, "cep_rocksdb_block_cache_hit_ratio"), "0");
   ::close(writer_);
   writer_ = -1;
   EXPECT_EQ(Wait(pid_), 0) << ReadFile(dir_ / "stderr");

@@ -302,6 +302,41 @@ TEST_F(RocksDbStateTest, EvictingDirtyEntriesLosesNothing) {
   EXPECT_EQ(visited, 100);
 }
 
+// Keys without state that stay idle are never cached: they neither take
+// memory nor evict a live key (capacity 1 here), and a key that becomes
+// live is cached from its first Put().
+TEST_F(RocksDbStateTest, IdleKeysWithoutStateAreNotCached) {
+  auto backend = OpenStrings(1);
+  PutLive(*backend, std::string("live"), "a", 5);
+  for (int key_idx = 0; key_idx < 100; ++key_idx) {
+    const std::string key = absl::StrCat("idle", key_idx);
+    auto state = backend->Get(key);
+    ASSERT_THAT(state.status(), IsOk());
+    EXPECT_TRUE((*state)->IsIdle());
+    ASSERT_THAT(backend->Put(key, **state), IsOk());
+  }
+  EXPECT_EQ(backend->cached_keys(), 1u);
+  EXPECT_EQ(backend->metrics().evictions, 0u);
+  EXPECT_EQ(backend->key_count(), 1u);
+  const uint64_t hits = backend->metrics().cache_hits;
+  EXPECT_EQ(Read(*backend, std::string("live")), "a@5");
+  EXPECT_EQ(backend->metrics().cache_hits, hits + 1);
+  // Put of a state from an earlier Get() of another key is refused.
+  auto first = backend->Get(std::string("x"));
+  ASSERT_THAT(first.status(), IsOk());
+  KeyState<Ev>* x = *first;
+  ASSERT_THAT(backend->Get(std::string("y")).status(), IsOk());
+  EXPECT_THAT(backend->Put(std::string("x"), *x),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("put of key 'x' with a state its Get() did "
+                                 "not return")));
+  PutLive(*backend, std::string("new"), "b", 6);
+  EXPECT_EQ(backend->key_count(), 2u);
+  ASSERT_THAT(backend->Commit(), IsOk());
+  EXPECT_EQ(Read(*backend, std::string("live")), "a@5");  // evicted, stored
+  EXPECT_EQ(Read(*backend, std::string("new")), "b@6");
+}
+
 TEST_F(RocksDbStateTest, GetNeverEvictsTheStateItReturns) {
   auto backend = OpenStrings(/*cache_capacity=*/1);
   ASSERT_NE(backend, nullptr);
@@ -630,6 +665,37 @@ TEST_F(RocksDbStateTest, BackendOverSomeKeyGroupsCountsTheirKeys) {
   ASSERT_THAT(part->store().Commit(), IsOk());
   EXPECT_THAT(part->GetMeta("key_count"),
               IsOkAndHolds(std::optional<std::string>("200")));
+}
+
+// With statistics on, reads from table files count block-cache misses, then
+// hits; without, the counts stay 0.
+TEST_F(RocksDbStateTest, BlockCacheStatsCountReads) {
+  RocksDbStoreOptions options;
+  options.path = path_;
+  options.write_buffer_bytes = 64 << 10;
+  {
+    auto store = RocksDbStore::Open(options);
+    ASSERT_THAT(store.status(), IsOk());
+    for (int key_idx = 0; key_idx < 3000; ++key_idx) {
+      (*store)->Put(absl::StrCat("key", key_idx), std::string(100, 'v'));
+    }
+    ASSERT_THAT((*store)->Commit(), IsOk());
+    EXPECT_EQ((*store)->block_cache_stats().hits, 0u);
+    EXPECT_EQ((*store)->block_cache_stats().misses, 0u);
+  }
+  options.statistics = true;
+  auto store = RocksDbStore::Open(options);  // the log replays into tables
+  ASSERT_THAT(store.status(), IsOk());
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int key_idx = 0; key_idx < 3000; key_idx += 100) {
+      ASSERT_THAT(
+          (*store)->Get(absl::StrCat("key", key_idx)),
+          IsOkAndHolds(std::optional<std::string>(std::string(100, 'v'))));
+    }
+  }
+  const RocksDbStore::BlockCacheStats stats = (*store)->block_cache_stats();
+  EXPECT_GT(stats.misses, 0u);
+  EXPECT_GT(stats.hits, 0u);
 }
 
 TEST_F(RocksDbStateTest, KeyGroupIsOneContiguousRange) {

@@ -653,6 +653,40 @@ TEST(RuntimeTest, ConditionErrorsReachTheCallerAndStopTheRun) {
   }
 }
 
+// A worker that failed before a barrier: the barrier's function (a
+// checkpoint) never runs, the error comes back instead.
+TEST(RuntimeTest, BarrierAfterAWorkerFailedDoesNotRunItsFunction) {
+  auto nfa = CompilePattern(P::Begin("a")
+                                .Where([](const Ev& e) {
+                                  if (e.label == "boom")
+                                    throw std::runtime_error("bad event");
+                                  return e.name == "a";
+                                })
+                                .FollowedBy("b")
+                                .Where(NameIs("b")));
+  ASSERT_THAT(nfa.status(), IsOk());
+  RuntimeOptions options;
+  options.parallelism = 2;
+  options.external_commits = true;
+  Recorder sink;
+  auto runtime =
+      RT::Create({{&*nfa, [](const Ev& e) { return e.id; }}}, options, sink);
+  ASSERT_THAT(runtime.status(), IsOk());
+  ASSERT_THAT((*runtime)->Push(K(1, "boom", "a", 1), FromMillis(1)), IsOk());
+  // The watermark passes "boom" (its worker processes it at the latest at
+  // the barrier, which carries the watermark).
+  ASSERT_THAT((*runtime)->Push(K(3, "e", "x", 5), FromMillis(5)), IsOk());
+  bool ran = false;
+  EXPECT_THAT((*runtime)->AtBarrier([&] {
+    ran = true;
+    return absl::OkStatus();
+  }),
+              StatusIs(absl::StatusCode::kUnknown, HasSubstr("bad event")));
+  EXPECT_FALSE(ran);
+  EXPECT_THAT((*runtime)->Finish(),
+              StatusIs(absl::StatusCode::kUnknown, HasSubstr("bad event")));
+}
+
 TEST(RuntimeTest, PushAfterFinishFails) {
   auto nfa = CompilePattern(AThenB(10));
   ASSERT_THAT(nfa.status(), IsOk());

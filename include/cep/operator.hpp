@@ -33,13 +33,13 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 
 #include "cep/evaluator.hpp"
+#include "cep/internal/mostly_sorted_queue.hpp"
 #include "cep/match.hpp"
 #include "cep/matcher.hpp"
 #include "cep/nfa.hpp"
@@ -181,8 +181,8 @@ class Operator {
         typename Slot::Forward forward(*timer_slot, sink);
         status = timer_slot->matcher.AdvanceTime(*timer, forward);
       } else if (has_event) {
-        // top() is const; the event is moved out just before pop().
-        Pending next = std::move(const_cast<Pending&>(pending_.top()));
+        // The event is moved out just before pop().
+        Pending next = std::move(pending_.top());
         pending_.pop();
         current_tag_ = next.tag;
         status = Process(next, sink);
@@ -214,14 +214,11 @@ class Operator {
 
   // Copies of the held events, in processing order.
   std::vector<HeldEvent<Event>> ExportPending() const {
-    auto heap = pending_;
     std::vector<HeldEvent<Event>> out;
-    out.reserve(heap.size());
-    while (!heap.empty()) {
-      const Pending& top = heap.top();
-      out.push_back(
-          HeldEvent<Event>{FromMillis(top.ts), top.seq, top.event, top.tag});
-      heap.pop();
+    out.reserve(pending_.size());
+    for (Pending& held : pending_.Sorted()) {
+      out.push_back(HeldEvent<Event>{FromMillis(held.ts), held.seq,
+                                     std::move(held.event), held.tag});
     }
     return out;
   }
@@ -255,9 +252,11 @@ class Operator {
     uint64_t seq = 0;
     int64_t tag = 0;
     Event event;
-    // Min-heap order: earliest timestamp, then earliest arrival.
-    bool operator>(const Pending& other) const {
-      return ts != other.ts ? ts > other.ts : seq > other.seq;
+  };
+  // Processing order: earliest timestamp, then earliest arrival.
+  struct Earlier {
+    bool operator()(const Pending& a, const Pending& b) const {
+      return a.ts != b.ts ? a.ts < b.ts : a.seq < b.seq;
     }
   };
 
@@ -320,8 +319,9 @@ class Operator {
 
   // unique_ptr: a KeyedMatcher does not move.
   std::vector<std::unique_ptr<Slot>> patterns_;
-  std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>>
-      pending_;
+  // Events arrive mostly in time order: appended in O(1), the late few in
+  // a heap.
+  internal::MostlySortedQueue<Pending, Earlier> pending_;
   Timestamp watermark_ = kMinWatermark;
   int64_t current_tag_ = 0;
 };

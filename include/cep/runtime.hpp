@@ -473,7 +473,7 @@ class Runtime {
   }
 
   // Evaluator counters of `pattern`, summed over the workers. REQUIRES:
-  // parallelism 1, or after Finish().
+  // parallelism 1, inside AtBarrier(), or after Finish() or Stop().
   EvaluatorMetrics metrics(size_t pattern) const {
     EvaluatorMetrics sum;
     for (const auto& worker : workers_) {
@@ -483,7 +483,8 @@ class Runtime {
   }
 
   // Keys holding state of `pattern` (StateBackend::key_count), summed over
-  // the workers. REQUIRES: parallelism 1, or after Finish().
+  // the workers. REQUIRES: parallelism 1, inside AtBarrier(), or after
+  // Finish() or Stop().
   size_t key_count(size_t pattern) const {
     size_t sum = 0;
     for (const auto& worker : workers_) {
@@ -515,8 +516,9 @@ class Runtime {
   // while they wait, so it may read and change any worker's operator and
   // backends (Export(), the matchers' timers, the backends' batches); then
   // they go on. With parallelism 1, or once the workers stopped (Finish(),
-  // Stop()), `fn` runs at once. Returns fn's result. Errors: as Push(), and
-  // then `fn` does not run. REQUIRES: the source thread.
+  // Stop()), `fn` runs at once. Returns fn's result. Errors: as Push() (a
+  // worker failed before the barrier, say), and then `fn` does not run.
+  // REQUIRES: the source thread.
   [[nodiscard]] absl::Status AtBarrier(absl::FunctionRef<absl::Status()> fn) {
     if (!threaded_ || finished_) return fn();
     if (absl::Status status = CheckUsable(); !status.ok()) return status;
@@ -531,7 +533,11 @@ class Runtime {
     }
     std::unique_lock<std::mutex> lock(barrier_mu_);
     barrier_cv_.wait(lock, [&] { return barrier_arrived_ == workers_.size(); });
-    absl::Status status = fn();
+    // A worker that failed before the barrier leaves its state part-way:
+    // nothing of it may be saved (the last checkpoint stays the valid one).
+    absl::Status status = worker_failed_.load(std::memory_order_acquire)
+                              ? Fail(WorkerError())
+                              : fn();
     barrier_arrived_ = 0;
     ++barrier_generation_;
     lock.unlock();
@@ -928,6 +934,8 @@ class Runtime {
         if (aborted_.load(std::memory_order_relaxed)) break;
         absl::Status status = Apply(worker, item);
         if (!status.ok()) RecordWorkerError(std::move(status));
+        // After the error of the barrier's own advance is recorded.
+        if ((item.flags & kBarrier) != 0) WaitAtBarrier();
         if ((item.flags & kFinish) != 0) finish = true;
       }
       inbox.clear();
@@ -950,7 +958,6 @@ class Runtime {
     if (options_.loop == Loop::kEvent || (item.flags & kCommit) != 0) {
       Keep(status, CommitBackends(worker));
     }
-    if ((item.flags & kBarrier) != 0) WaitAtBarrier();
     return status;
   }
 

@@ -59,22 +59,28 @@ class StateBackend {
   virtual size_t key_count() const = 0;
 };
 
-// Keeps every key's state in memory: a hash map from key to a slot of a
-// vector of states, so that the map's entries stay small and a lookup
-// touches few cache lines. Not thread-safe.
+// Keeps the states of keys with partial matches in memory: a hash map from
+// key to a slot of a vector of states, so that the map's entries stay small
+// and a lookup touches few cache lines. A key without state gets a scratch
+// state, stored only if Put() finds it live: keys whose events start
+// nothing cost no memory (a key stored once stays until Erase(), idle or
+// not). Not thread-safe.
 template <typename Event, typename Key>
 class InMemoryStateBackend final : public StateBackend<Event, Key> {
  public:
   [[nodiscard]] absl::StatusOr<KeyState<Event>*> Get(const Key& key) override {
-    auto [it, inserted] =
-        slots_.try_emplace(key, static_cast<uint32_t>(states_.size()));
-    if (inserted) {
-      states_.emplace_back();
-      keys_.push_back(key);
+    if (auto it = slots_.find(key); it != slots_.end()) {
+      return &states_[it->second];
     }
-    return &states_[it->second];
+    scratch_ = KeyState<Event>();
+    return &scratch_;
   }
-  [[nodiscard]] absl::Status Put(const Key&, KeyState<Event>&) override {
+  [[nodiscard]] absl::Status Put(const Key& key,
+                                 KeyState<Event>& state) override {
+    if (&state != &scratch_ || state.IsIdle()) return absl::OkStatus();
+    slots_.emplace(key, static_cast<uint32_t>(states_.size()));
+    states_.push_back(std::move(scratch_));
+    keys_.push_back(key);
     return absl::OkStatus();
   }
   [[nodiscard]] absl::Status Erase(const Key& key) override {
@@ -106,7 +112,8 @@ class InMemoryStateBackend final : public StateBackend<Event, Key> {
  private:
   absl::flat_hash_map<Key, uint32_t> slots_;
   std::vector<KeyState<Event>> states_;
-  std::vector<Key> keys_;  // keys_[i] owns states_[i]
+  std::vector<Key> keys_;    // keys_[i] owns states_[i]
+  KeyState<Event> scratch_;  // what Get() gave a key without state
 };
 
 }  // namespace cep

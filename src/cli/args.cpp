@@ -189,6 +189,12 @@ absl::StatusOr<ParsedCommandLine> Parse(const ProgramSpec& program,
       }
       value = args[++arg_idx];
     }
+    auto given_before = invocation.flags.find(flag->name);
+    if (flag->repeatable && given_before != invocation.flags.end()) {
+      given_before->second += '\n';
+      given_before->second += *value;
+      continue;
+    }
     invocation.flags.insert_or_assign(std::string(flag->name),
                                       *std::move(value));
   }

@@ -44,6 +44,8 @@ struct FlagSpec {
                                      // for a switch
   std::string_view default_value{};  // shown in help; returned by Get()
   std::string_view help{};           // one line, no trailing period
+  bool repeatable = false;           // may be given several times: Get()
+                                     // returns the values joined by '\n'
 };
 
 // A positional argument of a command, in order.

@@ -30,8 +30,10 @@
 #include "cep/run.hpp"
 #include "cep/run_files.hpp"
 
+#include "../run/run_source.hpp"
 #include "args.hpp"
 #include "commands.hpp"
+#include "run_kafka.hpp"
 
 namespace cep::cli {
 namespace {
@@ -329,11 +331,18 @@ int RunRun(const CommandContext& context) {
     return UsageError(context.program, context.err,
                       "--state rocksdb: cannot be combined with --sort-output");
   }
+  KafkaFlags kafka_flags;
+  if (absl::Status status = ParseKafkaFlags(context.args, kafka_flags);
+      !status.ok()) {
+    return UsageError(context.program, context.err,
+                      std::string(status.message()));
+  }
   // Before anything is opened: no output may overwrite an input or another
-  // output.
+  // output (Kafka topics are no files).
   {
     std::vector<RunPath> inputs;
-    if (std::optional<std::string> input = context.args.Get("input")) {
+    if (std::optional<std::string> input = context.args.Get("input");
+        input && !kafka_flags.input) {
       inputs.push_back({"--input", *input});
     }
     for (const std::string& path : context.args.positionals) {
@@ -341,7 +350,8 @@ int RunRun(const CommandContext& context) {
     }
     std::vector<RunPath> outputs;
     for (const char* flag : kOutputFlags) {
-      if (std::optional<std::string> path = context.args.Get(flag)) {
+      if (std::optional<std::string> path = context.args.Get(flag);
+          path && !(kafka_flags.output && std::string_view(flag) == "output")) {
         outputs.push_back({absl::StrCat("--", flag), *path});
       }
     }
@@ -371,7 +381,16 @@ int RunRun(const CommandContext& context) {
   std::unique_ptr<InputFile> input_file;
   std::istream* input = &std::cin;
   std::string input_name = "<stdin>";
-  if (input_path != "-") {
+  KafkaRun kafka;
+  if (kafka_flags.input || kafka_flags.output) {
+    if (absl::Status status =
+            OpenKafka(kafka_flags, *file, options, context.err, kafka);
+        !status.ok()) {
+      context.err << status.message() << "\n";
+      return kExitFailure;
+    }
+  }
+  if (input_path != "-" && !kafka.source) {
     absl::StatusOr<std::unique_ptr<InputFile>> opened =
         InputFile::Open(input_path, &g_stop);
     if (absl::IsCancelled(opened.status())) {
@@ -406,7 +425,11 @@ int RunRun(const CommandContext& context) {
     if (!out_path && std::string_view(target.flag) == "output") {
       out_path = "-";
     }
-    if (out_path) *target.stream = files.Add(*out_path);
+    if (std::string_view(target.flag) == "output" && kafka.output) {
+      *target.stream = &kafka.output->stream();
+    } else if (out_path) {
+      *target.stream = files.Add(*out_path);
+    }
   }
   // Once the run has started (its state directory locked).
   outputs.open = [&]() -> absl::Status {
@@ -416,6 +439,7 @@ int RunRun(const CommandContext& context) {
       // Exactly-once needs a file to truncate; /dev/null and pipes are not.
       std::error_code ec;
       if (durable && out_path && *out_path != "-" &&
+          !(std::string_view(target.flag) == "output" && kafka.output) &&
           std::filesystem::is_regular_file(*out_path, ec)) {
         *target.path = *out_path;
       }
@@ -437,7 +461,10 @@ int RunRun(const CommandContext& context) {
   };
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<RunStats> stats =
-      RunPatternFile(*file, *input, input_name, options, outputs);
+      kafka.source
+          ? run::RunSource(*file, *kafka.source, kafka.source->name(), options,
+                           outputs)
+          : RunPatternFile(*file, *input, input_name, options, outputs);
   const std::chrono::duration<double> elapsed =
       std::chrono::steady_clock::now() - start;
   if (progress) context.err << "\r\033[K";
@@ -459,7 +486,13 @@ int RunRun(const CommandContext& context) {
   }
   context.err << Summary(*stats, elapsed.count());
   if (stats_json) {
-    *stats_json << StatsJson(*stats, elapsed.count());
+    std::string json = StatsJson(*stats, elapsed.count());
+    if (kafka.source) {
+      // Keys the producer sent to two partitions (kafka_source.hpp).
+      json.insert(json.size() - 2, absl::StrCat(",\"kafka_split_keys\":",
+                                                kafka.source->split_keys()));
+    }
+    *stats_json << json;
     if (!stats_json->flush()) {
       context.err << "cep: error: cannot write the --stats-json file\n";
       return kExitFailure;
@@ -471,7 +504,7 @@ int RunRun(const CommandContext& context) {
 }  // namespace
 
 CommandSpec RunCommand() {
-  return CommandSpec{
+  CommandSpec spec{
       .name = "run",
       .summary = "Run the patterns of a file over events (JSON lines or CSV)",
       .positionals = {{.name = "FILE",
@@ -485,12 +518,16 @@ CommandSpec RunCommand() {
                .value_name = "FILE",
                .default_value = "-",
                .help = "events: JSON lines, or CSV with --format csv; - is "
-                       "stdin"},
+                       "stdin; kafka://HOST:PORT[,HOST:PORT]/TOPIC reads a "
+                       "topic (JSON lines, one per message) with --group "
+                       "(see the README's Kafka section)"},
               {.name = "output",
                .short_name = 'o',
                .value_name = "FILE",
                .default_value = "-",
-               .help = "matches, one JSON object per line; - is stdout"},
+               .help = "matches, one JSON object per line; - is stdout; "
+                       "kafka://HOST:PORT/TOPIC writes one message per match "
+                       "(key: the match's key; at least once)"},
               {.name = "timeouts",
                .value_name = "FILE",
                .help = "timed-out partial matches (default: counted only)"},
@@ -654,6 +691,8 @@ CommandSpec RunCommand() {
           },
       .run = RunRun,
   };
+  for (FlagSpec& flag : KafkaFlagSpecs()) spec.flags.push_back(flag);
+  return spec;
 }
 
 }  // namespace cep::cli

@@ -1,5 +1,6 @@
-// JSON lines in (RecordDecoder, over simdjson's validating DOM parser) and
-// out (FormatMatch, FormatLate). See cep/record_json.hpp.
+// JSON lines in (RecordDecoder: the flat scanner of flat_json.hpp for the
+// lines it takes, simdjson's validating DOM parser for every other line and
+// every error) and out (FormatMatch, FormatLate). See cep/record_json.hpp.
 
 #include "cep/record_json.hpp"
 
@@ -31,6 +32,7 @@
 #include "cep/match.hpp"
 #include "cep/time.hpp"
 
+#include "flat_json.hpp"
 #include "io_util.hpp"
 #include "simdjson.h"
 
@@ -666,6 +668,7 @@ struct RecordDecoder::Impl {
   };
 
   std::vector<const Schema*> schemas;
+  JsonParsing parsing = JsonParsing::kFast;
   simdjson::dom::parser parser;
   // The line, followed by the padding simdjson reads past the end.
   std::string buffer;
@@ -746,6 +749,12 @@ absl::Status RecordDecoder::Impl::Recover(std::string_view line,
 }
 
 absl::StatusOr<Record> RecordDecoder::Impl::Decode(std::string_view line) {
+  if (parsing == JsonParsing::kFast && schemas.size() == 1) {
+    std::vector<Value> values;
+    if (io::DecodeFlatJson(line, *schemas.front(), values)) {
+      return Record(schemas.front(), std::move(values));
+    }
+  }
   buffer.assign(line);
   buffer.append(simdjson::SIMDJSON_PADDING, '\0');
   big_members.clear();
@@ -947,15 +956,18 @@ absl::Status RecordDecoder::Impl::DecodeField(const FieldDef& field,
   return absl::InternalError("unknown field type");
 }
 
-RecordDecoder::RecordDecoder(const PatternFile& file)
+RecordDecoder::RecordDecoder(const PatternFile& file, JsonParsing parsing)
     : impl_(std::make_unique<Impl>()) {
+  impl_->parsing = parsing;
   for (const auto& schema : file.schemas()) {
     impl_->schemas.push_back(schema.get());
   }
 }
 
-RecordDecoder::RecordDecoder(std::vector<const Schema*> schemas)
+RecordDecoder::RecordDecoder(std::vector<const Schema*> schemas,
+                             JsonParsing parsing)
     : impl_(std::make_unique<Impl>()) {
+  impl_->parsing = parsing;
   impl_->schemas = std::move(schemas);
 }
 

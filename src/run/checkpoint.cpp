@@ -28,7 +28,10 @@ namespace {
 using io::Cat;
 
 // Meta names in the state databases (see Checkpointer::Write()).
-constexpr uint64_t kRunMetaVersion = 2;
+// Version 3 appends the positions of a source's partitions (Kafka);
+// version 2 metas (without them) still load.
+constexpr uint64_t kRunMetaVersion = 3;
+constexpr uint64_t kRunMetaVersionWithoutPartitions = 2;
 constexpr std::string_view kMetaRun = "run";
 constexpr std::string_view kMetaTimers = "timers";
 constexpr std::string_view kMetaTimerPrefix = "timer/";
@@ -39,6 +42,26 @@ constexpr std::string_view kMetaDraining = "draining";
 
 int64_t Nanos(Duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+
+// Version 3 of the run meta: the positions of a source's partitions.
+template <typename Corrupt>
+absl::Status LoadPartitions(std::string_view& in,
+                            std::vector<PartitionPosition>& partitions,
+                            const Corrupt& corrupt) {
+  uint64_t count = 0;
+  if (!internal::GetVarint(in, count)) return corrupt("partitions");
+  for (uint64_t idx = 0; idx < count; ++idx) {
+    PartitionPosition& partition = partitions.emplace_back();
+    uint64_t number = 0;
+    if (!internal::GetVarint(in, number) || number > UINT32_MAX ||
+        !internal::GetVarint(in, partition.position.offset) ||
+        !internal::GetVarint(in, partition.position.line_no)) {
+      return corrupt("partitions");
+    }
+    partition.partition = static_cast<uint32_t>(number);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -104,6 +127,12 @@ absl::Status Checkpointer::Write(RunMeta meta) {
     bytes.clear();
     record_codec_->Encode(held.event, bytes);
     internal::PutLengthPrefixed(run, bytes);
+  }
+  internal::PutVarint(run, meta.partitions.size());
+  for (const PartitionPosition& partition : meta.partitions) {
+    internal::PutVarint(run, partition.partition);
+    internal::PutVarint(run, partition.position.offset);
+    internal::PutVarint(run, partition.position.line_no);
   }
   backends_[0]->store().PutSharedMeta(kMetaRun, run);
   for (size_t pattern = 0; pattern < backends_.size(); ++pattern) {
@@ -222,7 +251,9 @@ absl::StatusOr<std::optional<RunMeta>> Checkpointer::Load() {
   std::string_view in = *run;
   uint64_t version = 0;
   int64_t max_ts = 0;
-  if (!internal::GetVarint(in, version) || version != kRunMetaVersion) {
+  if (!internal::GetVarint(in, version) ||
+      (version != kRunMetaVersion &&
+       version != kRunMetaVersionWithoutPartitions)) {
     return corrupt("version");
   }
   if (!internal::GetVarint(in, meta.checkpoint) ||
@@ -261,6 +292,9 @@ absl::StatusOr<std::optional<RunMeta>> Checkpointer::Load() {
     }
     held.ts = FromMillis(ts);
     snapshot.pending.push_back(std::move(held));
+  }
+  if (version != kRunMetaVersionWithoutPartitions) {
+    CEP_RETURN_IF_ERROR(LoadPartitions(in, meta.partitions, corrupt));
   }
   // Each key's timer goes to the worker that owns its key group now.
   const size_t workers = runtime_->workers();
@@ -489,6 +523,7 @@ absl::Status Checkpointer::Open(
   RocksDbStoreOptions store_options;
   store_options.path =
       (std::filesystem::path(options_.state_dir) / "db").string();
+  store_options.statistics = options_.metrics_port.has_value();
   std::vector<std::string> names;
   for (const auto& pattern : patterns_) {
     names.push_back(Cat(pattern->file_pattern->name, "@", Hash(*pattern)));

@@ -6,15 +6,15 @@
 // atomic write, and reads it back to resume.
 // Internal to src/run/: not installed, not under include/.
 //
-// The meta ("run", version 2) is written once, with the first pattern's
-// state; the timers ("timers", "timer/<key>") per pattern, from the matchers
-// of every worker. With several workers each owns a range of key groups
-// (KeyGroupWorker; the runtime routes keys there) and its backends write
-// into a batch of their own (RocksDbStore::Fork); a checkpoint is taken at
-// an aligned barrier (Runtime::AtBarrier), where the caller flushes the
-// outputs, and every worker's batch commits with the meta in one atomic
-// write. A run may resume with another number of workers: the key groups
-// are divided again, the timers go to the workers owning their keys.
+// The meta ("run", version 3; version 2 still loads) is written once, with the
+// first pattern's state; the timers ("timers", "timer/<key>") per pattern, from
+// the matchers of every worker. With several workers each owns a range of key
+// groups (KeyGroupWorker; the runtime routes keys there) and its backends write
+// into a batch of their own (RocksDbStore::Fork); a checkpoint is taken at an
+// aligned barrier (Runtime::AtBarrier), where the caller flushes the outputs,
+// and every worker's batch commits with the meta in one atomic write. A run may
+// resume with another number of workers: the key groups are divided again, the
+// timers go to the workers owning their keys.
 #pragma once
 
 #include <array>
@@ -52,6 +52,9 @@ struct RunMeta {
   Timestamp max_ts = kMinWatermark;
   std::array<uint64_t, kOutputCount> lengths{};  // RecordedLength per output
   RuntimeSnapshot<Record> snapshot;
+  // A source with several partitions (Kafka): the position of each, in the
+  // same atomic write (meta version 3; empty in a version 2 meta).
+  std::vector<PartitionPosition> partitions;
 };
 
 class Checkpointer {
@@ -101,6 +104,12 @@ class Checkpointer {
   // After Open(), per current version: whether its namespace is new (no
   // state of it was ever checkpointed).
   const std::vector<bool>& fresh() const { return fresh_; }
+  // The database's block cache reads so far (counted when the run serves
+  // metrics).
+  RocksDbStore::BlockCacheStats block_cache_stats() const {
+    return backends_.empty() ? RocksDbStore::BlockCacheStats()
+                             : backends_[0]->store().block_cache_stats();
+  }
 
   uint64_t checkpoint() const { return checkpoint_; }
   void set_checkpoint(uint64_t checkpoint) { checkpoint_ = checkpoint; }

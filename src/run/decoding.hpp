@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -53,7 +54,8 @@ class LineDecoder {
   InputFormat format_;
   RecordDecoder json_;
   RecordCsvDecoder csv_;
-  std::string header_;  // the CSV header, for Clone()
+  std::string header_;         // the CSV header, for Clone()
+  std::vector<Value> values_;  // of the record being decoded
 };
 
 }  // namespace cep::run

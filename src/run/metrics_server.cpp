@@ -125,7 +125,7 @@ std::string FormatMetrics(const MetricsSnapshot& snapshot, int64_t now_ns) {
                       snapshot.patterns[p].latency.count, "\n");
     }
   }
-  if (snapshot.has_evaluator && !snapshot.patterns.empty()) {
+  if (!snapshot.patterns.empty()) {
     for (const Counter& counter : counters) {
       Header(out, counter.name, counter.type, counter.help);
       for (size_t p = 0; p < snapshot.patterns.size(); ++p) {
@@ -169,6 +169,23 @@ std::string FormatMetrics(const MetricsSnapshot& snapshot, int64_t now_ns) {
           &out, "cep_checkpoint_age_seconds ",
           Number(static_cast<double>(age_ns < 0 ? 0 : age_ns) / 1e9), "\n");
     }
+    const uint64_t hits = snapshot.block_cache_hits;
+    const uint64_t reads = hits + snapshot.block_cache_misses;
+    Header(out, "cep_rocksdb_block_cache_hits_total", "counter",
+           "State reads served by RocksDB's block cache.");
+    absl::StrAppend(&out, "cep_rocksdb_block_cache_hits_total ", hits, "\n");
+    Header(out, "cep_rocksdb_block_cache_misses_total", "counter",
+           "State reads that missed RocksDB's block cache.");
+    absl::StrAppend(&out, "cep_rocksdb_block_cache_misses_total ",
+                    snapshot.block_cache_misses, "\n");
+    Header(out, "cep_rocksdb_block_cache_hit_ratio", "gauge",
+           "Block-cache hits over block-cache reads since the start (0 "
+           "before any).");
+    absl::StrAppend(&out, "cep_rocksdb_block_cache_hit_ratio ",
+                    Number(reads == 0 ? 0.0
+                                      : static_cast<double>(hits) /
+                                            static_cast<double>(reads)),
+                    "\n");
   }
   if (snapshot.has_reloads) {
     Header(out, "cep_pattern_reloads_total", "counter",

@@ -54,16 +54,13 @@ struct MetricsSnapshot {
     std::string name;
     // Detection latency of its matches; its count is the pattern's matches.
     LatencyBuckets latency;
-    // From the evaluator (parallelism 1 only, see `has_evaluator`).
+    // From the evaluators (with several workers, read at a barrier).
     uint64_t events = 0;
     uint64_t timeouts = 0;
     uint64_t evicted_partial_matches = 0;
     uint64_t keys = 0;
   };
   std::vector<Pattern> patterns;
-  // Whether Pattern::events, timeouts, evicted_partial_matches and keys are
-  // known (with parallelism > 1 the workers own them during the run).
-  bool has_evaluator = true;
   uint64_t input_events = 0;  // decoded events, late ones included
   uint64_t late_events = 0;
   uint64_t input_offset_bytes = 0;
@@ -75,6 +72,9 @@ struct MetricsSnapshot {
   // SteadyClockNanos() when the last checkpoint was written (0: none yet);
   // the age is measured at the scrape.
   int64_t checkpoint_at_ns = 0;
+  // RocksDB's block cache: reads served from it and reads that missed it.
+  uint64_t block_cache_hits = 0;
+  uint64_t block_cache_misses = 0;
   // --watch only: new pattern versions swapped in, and refused.
   bool has_reloads = false;
   uint64_t reloads = 0;

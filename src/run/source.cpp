@@ -30,6 +30,7 @@ absl::Status StreamSource::Status() const {
 }
 
 bool StreamSource::Ready() const {
+  if (framer_.buffered() > 0) return true;
   std::streambuf* buffer = input_.rdbuf();
   if (buffer != nullptr && buffer->in_avail() > 0) return true;
   if (&input_ != &std::cin) return false;
@@ -75,12 +76,15 @@ absl::Status StreamSource::Seek(size_t partition, SourcePosition position) {
   bool ok = false;
   if (input && size >= 0 && available >= offset) {
     input.seekg(static_cast<std::streamoff>(offset));
+    framer_.DiscardBuffered();
     ok = true;
   } else if (!input || size < 0) {  // cannot seek: read up to `offset`
     input.clear();
+    // The bytes the framer read ahead come first.
     const uint64_t to_skip = offset > consumed ? offset - consumed : 0;
-    input.ignore(static_cast<std::streamsize>(to_skip));
-    available = consumed + static_cast<uint64_t>(input.gcount());
+    const size_t dropped = framer_.DropBuffered(to_skip);
+    input.ignore(static_cast<std::streamsize>(to_skip - dropped));
+    available = consumed + dropped + static_cast<uint64_t>(input.gcount());
     ok = available >= offset;
   }
   if (!ok) {

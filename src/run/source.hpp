@@ -5,9 +5,9 @@
 // A source has one or more partitions, each an ordered sequence of frames
 // with its own position (a byte offset for a file); the run reads them
 // through Next() in one order, the one seq numbers follow. A file or stdin
-// has one partition. A message-queue source (Kafka) would have several,
-// each message a frame and its offset the position; a checkpoint would then
-// record one position per partition.
+// has one partition. A message-queue source (Kafka, kafka_source.hpp) has
+// several, each message a frame and its offset the position; a checkpoint
+// then records one position per partition (Positions()).
 #pragma once
 
 #include <chrono>
@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -29,6 +30,13 @@ namespace cep::run {
 struct SourcePosition {
   uint64_t offset = 0;
   uint64_t line_no = 0;
+};
+
+// One partition's position, for a source with several (Kafka: the
+// partition number and the offset of the next message to read).
+struct PartitionPosition {
+  uint32_t partition = 0;
+  SourcePosition position;
 };
 
 class Source {
@@ -49,7 +57,13 @@ class Source {
   // Next() also answers at once); true when one came. A run that has
   // something to do while its input is idle (`cep run --watch` polls the
   // pattern files) waits here instead of in Next().
-  virtual bool WaitReady(std::chrono::nanoseconds timeout) = 0;
+  // The default answers true at once (a source whose Ready() only knows
+  // what Next() already fetched, Kafka's, must be read to see more): the
+  // run then reads it as before.
+  virtual bool WaitReady(std::chrono::nanoseconds timeout) {
+    (void)timeout;
+    return true;
+  }
   // After Next() returned false: kUnavailable when reading failed.
   [[nodiscard]] virtual absl::Status Status() const = 0;
   // The position of `partition` after the frames taken so far.
@@ -59,6 +73,26 @@ class Source {
   // kFailedPrecondition when the input is shorter than the position.
   [[nodiscard]] virtual absl::Status Seek(size_t partition,
                                           SourcePosition position) = 0;
+
+  // Sources with several partitions (Kafka), which a checkpoint records
+  // all at once; a source with one partition keeps these defaults.
+  //
+  // The position of every partition the source reads now: what a
+  // checkpoint records. Empty: the source has one partition (Position(0)).
+  virtual std::vector<PartitionPosition> Positions() const { return {}; }
+  // Resume: the positions a checkpoint recorded with Positions().
+  [[nodiscard]] virtual absl::Status SeekPartitions(
+      const std::vector<PartitionPosition>& positions) {
+    (void)positions;
+    return absl::OkStatus();
+  }
+  // A checkpoint that recorded `positions` is durable (Kafka commits the
+  // offsets to the consumer group). Errors: the source's own.
+  [[nodiscard]] virtual absl::Status Committed(
+      const std::vector<PartitionPosition>& positions) {
+    (void)positions;
+    return absl::OkStatus();
+  }
 };
 
 // An std::istream (a file, stdin, a pipe) framed into lines: one partition

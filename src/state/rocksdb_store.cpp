@@ -20,6 +20,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
@@ -73,6 +74,7 @@ struct SharedDatabase {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // as opened
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   rocksdb::WriteOptions write_options;
+  std::shared_ptr<rocksdb::Statistics> statistics;  // or null
 };
 
 struct RocksDbStore::Impl {
@@ -177,6 +179,10 @@ absl::StatusOr<std::shared_ptr<SharedDatabase>> OpenDatabase(
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
+  if (options.statistics) {
+    db_options.statistics = rocksdb::CreateDBStatistics();
+    db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptTimers);
+  }
 
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -218,6 +224,7 @@ absl::StatusOr<std::shared_ptr<SharedDatabase>> OpenDatabase(
     handles.push_back(shared->handles[2 + idx]);
   }
   shared->write_options.sync = options.sync;
+  shared->statistics = db_options.statistics;
   shared->write_options.disableWAL = false;
   return shared;
 }
@@ -505,6 +512,16 @@ absl::Status RocksDbStore::Checkpoint(const std::string& dir) {
   if (s.ok()) s = checkpoint->CreateCheckpoint(dir);
   return internal::FromRocksDbStatus(
       s, impl_->What(absl::StrCat("checkpoint to '", dir, "'")));
+}
+
+RocksDbStore::BlockCacheStats RocksDbStore::block_cache_stats() const {
+  BlockCacheStats stats;
+  const std::shared_ptr<rocksdb::Statistics>& statistics =
+      impl_->shared->statistics;
+  if (statistics == nullptr) return stats;
+  stats.hits = statistics->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
+  stats.misses = statistics->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
+  return stats;
 }
 
 uint64_t RocksDbStore::EstimateKeyCount() const {

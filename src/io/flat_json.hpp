@@ -1,0 +1,44 @@
+// DecodeFlatJson: the fast path of RecordDecoder (record_json.hpp) for the
+// lines almost every input consists of: one JSON object whose members are
+// exactly the declared fields of one event type, each once, with plain
+// values. It reads such a line in one pass, without simdjson's padded copy,
+// tape or member table, and without the duplicate-name scan.
+// Internal: not installed, not under include/.
+//
+// It accepts a subset of what the DOM path accepts and, on it, yields the
+// same values. It declines (returns false, and the caller decodes the line
+// with simdjson's DOM parser, which accepts it or says why not) every line
+// outside that subset:
+//   - anything that is not valid JSON, or not an object;
+//   - a member that is not a declared field (the DOM path ignores those,
+//     whatever their value), a missing or repeated field;
+//   - a member name or a string value with an escape ('\') or a control
+//     character; a string that is not valid UTF-8;
+//   - a value of the wrong JSON type for its field, a timestamp out of range
+//     or not RFC 3339, an integer of more than 18 digits, "-0" as an
+//     integer, a double that does not read back finite.
+// So error messages and dead letters come from the DOM path alone and do not
+// change; tests/flat_json_test.cpp compares the two paths line by line.
+//
+// Example:
+//   std::vector<Value> values;
+//   if (io::DecodeFlatJson(line, schema, values)) {
+//     return Record(&schema, std::move(values));
+//   }
+//   ...  // the DOM path
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "cep/event.hpp"
+
+namespace cep::io {
+
+// Decodes `line` into `values` (resized to the schema's fields) when it is
+// in the subset above; false otherwise (`values` then holds anything).
+// REQUIRES: `schema` has at most 64 fields (more: always false).
+bool DecodeFlatJson(std::string_view line, const Schema& schema,
+                    std::vector<Value>& values);
+
+}  // namespace cep::io

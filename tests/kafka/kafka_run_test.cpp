@@ -1,0 +1,747 @@
+// `cep run` against librdkafka's mock cluster: a kafka_mock_host child
+// process hosts it (a topic of 8 partitions, the events produced keyed by
+// card), and `cep` child processes read from it and write to it, as users
+// run them. The reference is always `cep run` over the same events from a
+// file. Every wait is bounded; each test takes a few seconds (the mock
+// cluster waits 3 s for more members before it assigns the partitions of
+// a new group).
+//
+// The events: `cep gen card-testing` with planted frauds, their timestamps
+// rewritten to be 250 ms apart, so that the event-time merge of the
+// partitions (kafka_source.hpp) gives exactly the file's order, and with it
+// the same seq numbers and match ids.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+constexpr int kEvents = 4000;
+constexpr int kPlantedFrauds = 35;  // what `cep gen` plants with this seed
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void WriteFile(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> lines) {
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+// A match line without its "seq" numbers and "id": what two processes of
+// one group agree on with a single process (each numbers its own events).
+std::string WithoutSeqs(const std::string& line) {
+  static const std::regex seq("\"seq\":[0-9]+,");
+  static const std::regex id(",\"id\":\"[0-9a-f]+\"");
+  return std::regex_replace(std::regex_replace(line, seq, ""), id, "");
+}
+
+// Starts `program ARGS...` in `dir`, stdout and stderr to files named
+// `name`.out and `name`.err there; returns the pid.
+pid_t Spawn(const fs::path& dir, const std::string& name,
+            std::vector<std::string> args) {
+  const std::string out = (dir / (name + ".out")).string();
+  const std::string err = (dir / (name + ".err")).string();
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  if (::chdir(dir.c_str()) != 0) ::_exit(126);
+  const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ::dup2(out_fd, STDOUT_FILENO);
+  ::dup2(err_fd, STDERR_FILENO);
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  ::_exit(127);
+}
+
+// Waits up to `seconds` for `pid`: its exit status, or -1 when it died of a
+// signal or had to be killed.
+int Wait(pid_t pid, int seconds = 60) {
+  for (int tries = 0; tries < seconds * 100; ++tries) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+// kafka_mock_host as a child: its stdin is a pipe (closing it ends the
+// host), its stdout a pipe read line by line.
+class MockHost {
+ public:
+  // Starts the host; returns false when it does not print the bootstrap
+  // servers (and "produced N" after --produce) within 30 s.
+  bool Start(const std::vector<std::string>& flags) {
+    int in[2];
+    int out[2];
+    if (::pipe(in) != 0 || ::pipe(out) != 0) return false;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(in[0], STDIN_FILENO);
+      ::dup2(out[1], STDOUT_FILENO);
+      ::close(in[1]);
+      ::close(out[0]);
+      std::vector<std::string> args = {CEP_KAFKA_MOCK_HOST};
+      args.insert(args.end(), flags.begin(), flags.end());
+      std::vector<char*> argv;
+      for (std::string& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    stdin_ = in[1];
+    stdout_ = out[0];
+    std::optional<std::string> bootstrap = ReadLine();
+    if (!bootstrap) return false;
+    bootstrap_ = *bootstrap;
+    if (std::find(flags.begin(), flags.end(), "--produce") != flags.end()) {
+      std::optional<std::string> produced = ReadLine();
+      if (!produced) return false;
+      produced_ = *produced;
+    }
+    return true;
+  }
+  ~MockHost() {
+    if (pid_ <= 0) return;
+    ::close(stdin_);
+    ::close(stdout_);
+    Wait(pid_, 10);
+  }
+
+  // Sends a command (kafka_mock_host.cpp); its answer, "ok" when done.
+  std::string Command(const std::string& command) {
+    const std::string line = command + "\n";
+    if (::write(stdin_, line.data(), line.size()) !=
+        static_cast<ssize_t>(line.size())) {
+      return "cannot write to the host";
+    }
+    return ReadLine().value_or("no answer");
+  }
+
+  const std::string& bootstrap() const { return bootstrap_; }
+  const std::string& produced() const { return produced_; }
+
+ private:
+  std::optional<std::string> ReadLine() {
+    std::string line;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      struct pollfd wait = {.fd = stdout_, .events = POLLIN, .revents = 0};
+      if (::poll(&wait, 1, 100) <= 0) continue;
+      char c;
+      if (::read(stdout_, &c, 1) != 1) return std::nullopt;
+      if (c == '\n') return line;
+      line += c;
+    }
+    return std::nullopt;
+  }
+
+  pid_t pid_ = -1;
+  int stdin_ = -1;
+  int stdout_ = -1;
+  std::string bootstrap_;
+  std::string produced_;
+};
+
+class KafkaRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("cep_kafka_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::copy_file(fs::path(CEP_SOURCE_DIR) / "patterns" / "card_testing.cep",
+                  dir_ / "p.cep");
+  }
+  void TearDown() override {
+    for (const pid_t pid : spawned_) {
+      if (::waitpid(pid, nullptr, WNOHANG) == 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+    fs::remove_all(dir_);
+  }
+
+  pid_t Cep(const std::string& name, std::vector<std::string> args) {
+    args.insert(args.begin(), CEP_BINARY);
+    const pid_t pid = Spawn(dir_, name, std::move(args));
+    spawned_.push_back(pid);
+    return pid;
+  }
+  std::string Out(const std::string& name) const {
+    return ReadFile(dir_ / (name + ".out"));
+  }
+  std::string Err(const std::string& name) const {
+    return ReadFile(dir_ / (name + ".err"));
+  }
+
+  // events.jsonl (see the file comment) and expected: the sorted match
+  // lines (with ids) of `cep run` over it from the file.
+  void MakeEvents() {
+    ASSERT_EQ(Wait(Cep("gen", {"gen", "card-testing", "--events",
+                               std::to_string(kEvents), "--seed", "7", "--keys",
+                               "200", "--fraud-rate", "0.01"})),
+              0);
+    static const std::regex ts("\"ts\":[0-9]+");
+    std::string events;
+    int64_t next_ts = 1764547200000;
+    for (const std::string& line : Lines(Out("gen"))) {
+      next_ts += 250;
+      events +=
+          std::regex_replace(line, ts, "\"ts\":" + std::to_string(next_ts)) +
+          "\n";
+    }
+    WriteFile(dir_ / "events.jsonl", events);
+    ASSERT_EQ(Wait(Cep("file", {"run", "p.cep", "--input", "events.jsonl",
+                                "--match-ids"})),
+              0);
+    expected_ = Sorted(Lines(Out("file")));
+    ASSERT_EQ(expected_.size(), static_cast<size_t>(kPlantedFrauds));
+  }
+
+  // A host with topics auths (the events, keyed by card) and matches.
+  void StartHost() {
+    ASSERT_TRUE(
+        host_.Start({"--topic", "auths", "--topic", "matches", "--partitions",
+                     "8", "--produce", (dir_ / "events.jsonl").string(),
+                     "--key-field", "card"}));
+    ASSERT_EQ(host_.produced(), "produced " + std::to_string(kEvents));
+  }
+
+  std::string Topic(const std::string& topic) const {
+    return "kafka://" + host_.bootstrap() + "/" + topic;
+  }
+
+  // The first line of `name`'s stderr.
+  std::string Assignment(const std::string& name) const {
+    return Lines(Err(name)).at(0);
+  }
+
+  fs::path dir_;
+  std::vector<pid_t> spawned_;
+  std::vector<std::string> expected_;
+  MockHost host_;
+};
+
+// (a) One process over the whole topic: exactly the file's matches, seq
+// numbers and ids included.
+TEST_F(KafkaRunTest, OneProcessFindsTheMatchesOfTheFile) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  ASSERT_EQ(Wait(Cep("one", {"run", "p.cep", "--input", Topic("auths"),
+                             "--group", "one", "--kafka-stop-at-end",
+                             "--match-ids", "--stats-json", "one.json"})),
+            0)
+      << Err("one");
+  EXPECT_EQ(Assignment("one"),
+            "cep: kafka: group 'one' assigned partitions 0,1,2,3,4,5,6,7 of "
+            "'auths'");
+  EXPECT_THAT(Lines(Err("one")).at(1),
+              MatchesRegex("cep: 4000 events, 35 matches, 0 timeouts, 0 late, "
+                           "0 errors in .*"));
+  EXPECT_EQ(Sorted(Lines(Out("one"))), expected_);
+  // The producer partitioned by card: no key came on two partitions.
+  EXPECT_THAT(ReadFile(dir_ / "one.json"),
+              HasSubstr(",\"kafka_split_keys\":0}"));
+}
+
+// --format csv: the messages are rows, the header comes from
+// --kafka-csv-header; the same matches as the CSV file, seqs and ids
+// included.
+TEST_F(KafkaRunTest, CsvRowsWithTheHeaderGivenAsAFlag) {
+  ASSERT_EQ(
+      Wait(Cep("gen", {"gen", "card-testing", "--events",
+                       std::to_string(kEvents), "--seed", "7", "--keys", "200",
+                       "--fraud-rate", "0.01", "--format", "csv"})),
+      0);
+  const std::vector<std::string> rows = Lines(Out("gen"));
+  ASSERT_EQ(rows.at(0), "card,amount,merchant,result,ts");
+  std::string csv = rows[0] + "\n";
+  int64_t next_ts = 1764547200000;
+  for (size_t idx = 1; idx < rows.size(); ++idx) {
+    next_ts += 250;
+    csv += rows[idx].substr(0, rows[idx].rfind(',') + 1) +
+           std::to_string(next_ts) + "\n";
+  }
+  WriteFile(dir_ / "events.csv", csv);
+  ASSERT_EQ(Wait(Cep("file", {"run", "p.cep", "--format", "csv", "--input",
+                              "events.csv", "--match-ids"})),
+            0);
+  const std::vector<std::string> expected = Sorted(Lines(Out("file")));
+  ASSERT_EQ(expected.size(), static_cast<size_t>(kPlantedFrauds));
+  ASSERT_TRUE(
+      host_.Start({"--topic", "auths", "--partitions", "8", "--produce",
+                   (dir_ / "events.csv").string(), "--key-column", "0"}));
+  ASSERT_EQ(host_.produced(), "produced " + std::to_string(kEvents));
+  ASSERT_EQ(
+      Wait(Cep("csv", {"run", "p.cep", "--format", "csv", "--input",
+                       Topic("auths"), "--group", "csv", "--kafka-csv-header",
+                       rows[0], "--kafka-stop-at-end", "--match-ids"})),
+      0)
+      << Err("csv");
+  EXPECT_EQ(Sorted(Lines(Out("csv"))), expected);
+}
+
+// (b) Two processes of one group: four partitions each, and together the
+// file's matches (each process numbers its own events, so seqs and ids are
+// left out of the comparison).
+TEST_F(KafkaRunTest, TwoProcessesOfOneGroupSplitThePartitions) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  const std::vector<std::string> args = {"run",
+                                         "p.cep",
+                                         "--input",
+                                         Topic("auths"),
+                                         "--group",
+                                         "halves",
+                                         "--kafka-stop-at-end"};
+  const pid_t first = Cep("first", args);
+  const pid_t second = Cep("second", args);
+  ASSERT_EQ(Wait(first), 0) << Err("first");
+  ASSERT_EQ(Wait(second), 0) << Err("second");
+  const std::set<std::string> assignments = {Assignment("first"),
+                                             Assignment("second")};
+  EXPECT_THAT(assignments,
+              ElementsAre("cep: kafka: group 'halves' assigned partitions "
+                          "0,1,2,3 of 'auths'",
+                          "cep: kafka: group 'halves' assigned partitions "
+                          "4,5,6,7 of 'auths'"));
+  // Nothing was revoked and read twice: one assignment line each, then the
+  // summary.
+  EXPECT_THAT(Lines(Err("first")).at(1),
+              MatchesRegex("cep: [0-9]+ events, .*"));
+  EXPECT_THAT(Lines(Err("second")).at(1),
+              MatchesRegex("cep: [0-9]+ events, .*"));
+  std::vector<std::string> together = Lines(Out("first"));
+  for (const std::string& line : Lines(Out("second"))) together.push_back(line);
+  std::vector<std::string> expected;
+  for (const std::string& line : expected_)
+    expected.push_back(WithoutSeqs(line));
+  for (std::string& line : together) line = WithoutSeqs(line);
+  EXPECT_EQ(Sorted(together), Sorted(expected));
+}
+
+// Matches to a topic: one message per match, the value the match line, the
+// key the match's key; every message of a key in one partition.
+TEST_F(KafkaRunTest, MatchesGoToATopicKeyedByTheMatchKey) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  ASSERT_EQ(Wait(Cep("sink", {"run", "p.cep", "--input", Topic("auths"),
+                              "--group", "sink", "--kafka-stop-at-end",
+                              "--match-ids", "--output", Topic("matches")})),
+            0)
+      << Err("sink");
+  EXPECT_EQ(Out("sink"), "");
+  ASSERT_EQ(Wait(Spawn(
+                dir_, "dump",
+                {CEP_KAFKA_MOCK_HOST, "--dump", host_.bootstrap(), "matches"})),
+            0)
+      << Err("dump");
+  std::vector<std::string> values;
+  static const std::regex message(
+      "([0-7])\t([^\t]+)\t(\\{\"pattern\":\"card_testing\",\"key\":\"([^\"]+)"
+      "\".*)");
+  for (const std::string& line : Lines(Out("dump"))) {
+    std::smatch parts;
+    ASSERT_TRUE(std::regex_match(line, parts, message)) << line;
+    EXPECT_EQ(parts[2].str(), parts[4].str()) << line;
+    values.push_back(parts[3].str());
+  }
+  EXPECT_EQ(Sorted(values), expected_);
+}
+
+// --state rocksdb: a process killed with SIGKILL mid-stream and started
+// again resumes from the partition offsets of its last checkpoint: its
+// output file (truncated to the checkpoint's length) ends up exactly the
+// file's matches, seqs and ids included.
+TEST_F(KafkaRunTest, KilledProcessResumesFromCheckpointedOffsets) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  const std::vector<std::string> args = {
+      "run", "p.cep", "--input", Topic("auths"), "--group", "durable",
+      "--kafka-stop-at-end", "--match-ids", "--state", "rocksdb:state",
+      "--checkpoint-every", "100events", "--output", "matches.jsonl",
+      // The killed member leaves the
+      // group when its session expires.
+      "--kafka-config", "session.timeout.ms=6000", "--kafka-config",
+      "heartbeat.interval.ms=500"};
+  std::vector<std::string> paced = args;
+  paced.insert(paced.end(), {"--rate", "1000"});
+  const pid_t killed = Cep("killed", paced);
+  // Killed once some matches are out and more are to come.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Lines(ReadFile(dir_ / "matches.jsonl")).size() < 3 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(killed, SIGKILL);
+  EXPECT_EQ(Wait(killed), -1);
+  const size_t before = Lines(ReadFile(dir_ / "matches.jsonl")).size();
+  EXPECT_GE(before, 3u);
+  EXPECT_LT(before, static_cast<size_t>(kPlantedFrauds));
+  ASSERT_EQ(Wait(Cep("resumed", args)), 0) << Err("resumed");
+  const std::vector<std::string> events = Lines(Err("resumed"));
+  ASSERT_GE(events.size(), 2u);
+  // The resumed run read only what the checkpoint had not.
+  EXPECT_THAT(events[1], MatchesRegex("cep: [0-9]+ events, .*"));
+  EXPECT_THAT(events[1], ::testing::Not(HasSubstr("cep: 4000 events")));
+  EXPECT_EQ(Sorted(Lines(ReadFile(dir_ / "matches.jsonl"))), expected_);
+}
+
+// After each checkpoint the offsets go to the group too: a later process of
+// the group without a state directory starts where the checkpoint was (here
+// the end: nothing left to read); a process of another group starts at the
+// beginning.
+TEST_F(KafkaRunTest, CheckpointCommitsOffsetsToTheGroup) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  // The mock cluster lets a group that its last member left form again
+  // only after the session timeout.
+  const std::vector<std::string> session = {
+      "--kafka-config", "session.timeout.ms=6000", "--kafka-config",
+      "heartbeat.interval.ms=500"};
+  struct Step {
+    std::string name;
+    std::string group;
+    std::vector<std::string> flags;
+    std::string summary;
+  };
+  const Step steps[] = {
+      {"durable",
+       "committed",
+       {"--state", "rocksdb:state", "--output", "durable.jsonl"},
+       "cep: 4000 events, 35 matches, .*"},
+      {"same", "committed", {}, "cep: 0 events, 0 matches, .*"},
+      {"other", "other", {}, "cep: 4000 events, 35 matches, .*"},
+  };
+  for (const Step& step : steps) {
+    std::vector<std::string> args = {"run",
+                                     "p.cep",
+                                     "--input",
+                                     Topic("auths"),
+                                     "--group",
+                                     step.group,
+                                     "--kafka-stop-at-end"};
+    args.insert(args.end(), session.begin(), session.end());
+    args.insert(args.end(), step.flags.begin(), step.flags.end());
+    ASSERT_EQ(Wait(Cep(step.name, args)), 0) << Err(step.name);
+    EXPECT_THAT(Lines(Err(step.name)).at(1), MatchesRegex(step.summary))
+        << step.name;
+  }
+  EXPECT_EQ(Sorted(Lines(ReadFile(dir_ / "durable.jsonl"))).size(),
+            static_cast<size_t>(kPlantedFrauds));
+}
+
+// --output kafka:// with --state rocksdb, killed and resumed: at least once.
+// Matches written after the last checkpoint come again from the resumed
+// run, with the same ids; dropping repeated ids gives exactly the file's
+// matches.
+TEST_F(KafkaRunTest, KilledProcessWritesMatchesAtLeastOnceWithStableIds) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  const std::vector<std::string> args = {"run",
+                                         "p.cep",
+                                         "--input",
+                                         Topic("auths"),
+                                         "--group",
+                                         "durable",
+                                         "--kafka-stop-at-end",
+                                         "--match-ids",
+                                         "--state",
+                                         "rocksdb:state",
+                                         "--checkpoint-every",
+                                         "1000events",
+                                         "--output",
+                                         Topic("matches"),
+                                         "--kafka-config",
+                                         "session.timeout.ms=6000",
+                                         "--kafka-config",
+                                         "heartbeat.interval.ms=500"};
+  std::vector<std::string> paced = args;
+  paced.insert(paced.end(), {"--rate", "1000"});
+  const pid_t killed = Cep("killed", paced);
+  // Killed about half-way (the events are paced at 1000/s and the group
+  // assigns after about 3 s).
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  ::kill(killed, SIGKILL);
+  EXPECT_EQ(Wait(killed), -1);
+  ASSERT_EQ(Wait(Cep("resumed", args)), 0) << Err("resumed");
+  ASSERT_EQ(Wait(Spawn(
+                dir_, "dump",
+                {CEP_KAFKA_MOCK_HOST, "--dump", host_.bootstrap(), "matches"})),
+            0)
+      << Err("dump");
+  std::vector<std::string> values;
+  for (const std::string& line : Lines(Out("dump"))) {
+    values.push_back(line.substr(line.find('\t', line.find('\t') + 1) + 1));
+  }
+  EXPECT_GE(values.size(), expected_.size());
+  std::vector<std::string> unique = Sorted(values);
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  EXPECT_EQ(unique, expected_);
+}
+
+// Event time per partition: a live partition without messages holds the
+// others back (nothing is handed to the patterns), until --idle-timeout
+// declares it idle. The topic has 2 partitions; every event is on
+// partition 0.
+TEST_F(KafkaRunTest, EmptyPartitionHoldsBackEventsUntilIdle) {
+  const std::string events = (fs::path(CEP_SOURCE_DIR) / "tests" / "cases" /
+                              "card_testing_basic" / "events.jsonl")
+                                 .string();
+  ASSERT_TRUE(
+      host_.Start({"--topic", "auths", "--partitions", "2", "--produce", events,
+                   "--key-field", "card", "--to-partition", "0"}));
+  ASSERT_EQ(host_.produced(), "produced 12");
+  // The file's one match: its cashout is released by the events after it.
+  ASSERT_EQ(Wait(Cep("file", {"run", "p.cep", "--input", events})), 0);
+  ASSERT_EQ(Lines(Out("file")).size(), 1u);
+  struct Case {
+    std::string name;
+    std::vector<std::string> flags;
+    std::string summary;
+    std::string matches;
+  };
+  const Case cases[] = {
+      {"held",
+       {},
+       "cep: 0 events, 0 matches, 0 timeouts, 0 late, 0 errors",
+       ""},
+      {"idle",
+       {"--idle-timeout", "200ms"},
+       "cep: 12 events, 1 matches, 0 timeouts, 0 late, 0 errors",
+       Out("file")},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"run",          "p.cep",   "--input",
+                                     Topic("auths"), "--group", c.name};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    const pid_t pid = Cep(c.name, args);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (Err(c.name).empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    // The run goes on (no --kafka-stop-at-end): stopped by SIGTERM after
+    // well over the idle timeout.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    ::kill(pid, SIGTERM);
+    EXPECT_EQ(Wait(pid), 0) << Err(c.name);
+    const std::vector<std::string> lines = Lines(Err(c.name));
+    ASSERT_GE(lines.size(), 3u) << Err(c.name);
+    EXPECT_EQ(lines[0], "cep: kafka: group '" + c.name +
+                            "' assigned partitions 0,1 of 'auths'");
+    EXPECT_EQ(lines[1], "cep: stopped by a signal");
+    EXPECT_EQ(lines[2].substr(0, c.summary.size()), c.summary);
+    EXPECT_EQ(Out(c.name), c.matches);
+  }
+}
+
+// Broker errors: Fetch and Produce requests that fail (injected with
+// rd_kafka_mock_push_request_errors) and the broker down for 1.5 s while
+// the events flow: librdkafka retries, and the topic gets exactly the file's
+// matches, none lost and none twice (the idempotent producer).
+TEST_F(KafkaRunTest, BrokerErrorsAndAnOutageLoseNothing) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  // 6: NOT_LEADER_FOR_PARTITION; 7: REQUEST_TIMED_OUT.
+  ASSERT_EQ(host_.Command("errors 1 5 6"), "ok");
+  ASSERT_EQ(host_.Command("errors 0 3 7"), "ok");
+  const pid_t pid =
+      Cep("outage", {"run", "p.cep", "--input", Topic("auths"), "--group",
+                     "outage", "--kafka-stop-at-end", "--match-ids", "--output",
+                     Topic("matches"), "--rate", "2000"});
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Err("outage").empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(host_.Command("down 1"), "ok");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_EQ(host_.Command("up 1"), "ok");
+  ASSERT_EQ(Wait(pid), 0) << Err("outage");
+  EXPECT_EQ(Assignment("outage"),
+            "cep: kafka: group 'outage' assigned partitions 0,1,2,3,4,5,6,7 "
+            "of 'auths'");
+  ASSERT_EQ(Wait(Spawn(
+                dir_, "dump",
+                {CEP_KAFKA_MOCK_HOST, "--dump", host_.bootstrap(), "matches"})),
+            0)
+      << Err("dump");
+  std::vector<std::string> values;
+  for (const std::string& line : Lines(Out("dump"))) {
+    values.push_back(line.substr(line.find('\t', line.find('\t') + 1) + 1));
+  }
+  EXPECT_EQ(Sorted(values), expected_);
+}
+
+// A message that does not decode stops the run, named by topic, partition
+// and offset (one partition, so the offset is the line's index).
+TEST_F(KafkaRunTest, BadMessageStopsTheRunNamingPartitionAndOffset) {
+  WriteFile(dir_ / "bad.jsonl",
+            "{\"card\":\"c1\",\"amount\":1.0,\"merchant\":\"m\","
+            "\"result\":\"approved\",\"ts\":1000}\n"
+            "{\"card\":\"c1\",\"amount\":\"x\",\"merchant\":\"m\","
+            "\"result\":\"approved\",\"ts\":2000}\n");
+  ASSERT_TRUE(
+      host_.Start({"--topic", "auths", "--partitions", "1", "--produce",
+                   (dir_ / "bad.jsonl").string(), "--key-field", "card"}));
+  EXPECT_EQ(Wait(Cep("bad", {"run", "p.cep", "--input", Topic("auths"),
+                             "--group", "bad", "--kafka-stop-at-end"})),
+            1);
+  EXPECT_THAT(Lines(Err("bad")),
+              ElementsAre("cep: kafka: group 'bad' assigned partitions 0 of "
+                          "'auths'",
+                          "kafka topic 'auths' partition 0 offset 1: error: "
+                          "field 'amount' must be a number, not a string"));
+  // With --on-error skip it goes to the dead letters, verbatim.
+  EXPECT_EQ(
+      Wait(Cep("skip", {"run", "p.cep", "--input", Topic("auths"), "--group",
+                        "skip", "--kafka-stop-at-end", "--on-error", "skip",
+                        "--dead-letter", "dead.jsonl"})),
+      0)
+      << Err("skip");
+  EXPECT_EQ(ReadFile(dir_ / "dead.jsonl"),
+            Lines(ReadFile(dir_ / "bad.jsonl"))[1] + "\n");
+}
+
+// A key the producer sent to two partitions is reported and counted.
+TEST_F(KafkaRunTest, KeyOnTwoPartitionsIsReported) {
+  // Keyed by the merchant instead of the card: card c1's events go to the
+  // partitions of merchants a to h, card c2's to one.
+  std::string events;
+  int64_t ts = 1000;
+  for (char merchant = 'a'; merchant <= 'h'; ++merchant) {
+    events += "{\"card\":\"c1\",\"amount\":5.0,\"merchant\":\"";
+    events += merchant;
+    events +=
+        "\",\"result\":\"approved\",\"ts\":" + std::to_string(ts += 10) + "}\n";
+  }
+  events +=
+      "{\"card\":\"c2\",\"amount\":5.0,\"merchant\":\"z\",\"result\":"
+      "\"approved\",\"ts\":2000}\n";
+  WriteFile(dir_ / "split.jsonl", events);
+  ASSERT_TRUE(host_.Start({"--topic", "auths", "--partitions", "8", "--produce",
+                           (dir_ / "split.jsonl").string(), "--key-field",
+                           "merchant"}));
+  ASSERT_EQ(Wait(Cep("split", {"run", "p.cep", "--input", Topic("auths"),
+                               "--group", "split", "--kafka-stop-at-end",
+                               "--stats-json", "split.json"})),
+            0)
+      << Err("split");
+  const std::vector<std::string> lines = Lines(Err("split"));
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_THAT(lines[1],
+              MatchesRegex("cep: warning: kafka: key \"c1\" of pattern "
+                           "'card_testing' came on partitions [0-7] and [0-7] "
+                           "of 'auths'; the producer must partition by the "
+                           "key \\(counted in --stats-json as "
+                           "kafka_split_keys\\)"));
+  EXPECT_THAT(lines[2], MatchesRegex("cep: 9 events, 0 matches, .*"));
+  EXPECT_THAT(ReadFile(dir_ / "split.json"),
+              HasSubstr(",\"kafka_split_keys\":1}"));
+}
+
+// No broker at the address: a clear error after --kafka-timeout, exit 1.
+TEST_F(KafkaRunTest, UnreachableBrokerFailsAfterTheTimeout) {
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(
+      Wait(Cep("down", {"run", "p.cep", "--input", "kafka://127.0.0.1:1/auths",
+                        "--group", "g", "--kafka-timeout", "2s"})),
+      1);
+  EXPECT_EQ(Err("down"),
+            "kafka://127.0.0.1:1/auths: error: no broker answered within 2s "
+            "(--kafka-timeout)\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - started,
+            std::chrono::seconds(20));
+}
+
+// Command-line errors, exit 2.
+TEST_F(KafkaRunTest, FlagErrors) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  const std::string usage = " (see 'cep --help')\n";
+  const Case cases[] = {
+      {{"--input", "kafka://h/t", "--group", "g"},
+       "cep: error: --input: 'kafka://h/t': broker 'h' is not HOST:PORT"},
+      {{"--input", "kafka://h:1/t"},
+       "cep: error: --input kafka:// needs --group G"},
+      {{"--group", "g"},
+       "cep: error: --group needs --input kafka://HOST:PORT/TOPIC"},
+      {{"--input", "kafka://h:1/t", "--group", "g", "--kafka-config", "x"},
+       "cep: error: --kafka-config: 'x' is not key=value"},
+      {{"--input", "kafka://h:1/t", "--group", "g", "--kafka-timeout", "0"},
+       "cep: error: --kafka-timeout: '0' is not a positive duration"},
+      {{"--input", "kafka://h:1/t", "--group", "g", "--format", "csv"},
+       "cep: error: --input kafka:// with --format csv needs "
+       "--kafka-csv-header (the messages are rows without a header)"},
+      {{"--input", "kafka://h:1/t", "--group", "g", "--kafka-csv-header", "a"},
+       "cep: error: --kafka-csv-header needs --format csv"},
+      {{"--kafka-config", "acks=all"},
+       "cep: error: --kafka-config needs a kafka:// --input or --output"},
+      {{"--late", "kafka://h:1/t"},
+       "cep: error: --late: only --output can be kafka:// yet"},
+  };
+  int idx = 0;
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"run", "p.cep"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    const std::string name = "flags" + std::to_string(idx++);
+    EXPECT_EQ(Wait(Cep(name, args)), 2) << c.error;
+    EXPECT_EQ(Err(name), c.error + usage);
+  }
+}
+
+}  // namespace
