@@ -245,7 +245,8 @@ struct RunOptions {
   // watch, in the order they were merged into the run's PatternFile
   // (MergePatternFiles). Every watch_interval of clock time, also while
   // the input is idle (the reading thread waits for input at most that
-  // long), the reading thread looks at them (stat, then a content hash of
+  // long; a kafka:// input is looked at between messages only), the
+  // reading thread looks at them (stat, then a content hash of
   // those that changed); when their content changed it parses, merges and
   // checks them (same event types — changing them needs a restart —, at
   // least one pattern, every pattern compiles). A new version that does not
