@@ -306,6 +306,63 @@ TEST_P(WatchRunTest, SwapsTheNewVersionInWithoutStopping) {
   EXPECT_FALSE(OfPattern(reference.str(), "small").empty());
 }
 
+// The old version holds nothing at the swap, but the event read before it
+// still waits for the watermark: the old version drains it (starts and
+// finishes its match); the new version matches only later events.
+TEST_P(WatchRunTest, AWaitingEventStillStartsTheOldVersion) {
+  const Mode mode = GetParam();
+  const std::string big = R"(
+pattern big on Tx within 10m {
+  begin a where amount >= 100
+  followed by b where amount >= 100
+}
+)";
+  Rewrite(std::string(kTypes) + big);
+  absl::StatusOr<PatternFile> file = LoadPatternFile(path_);
+  ASSERT_THAT(file.status(), IsOk());
+  RunOptions options;
+  options.parallelism = mode.parallelism;
+  if (mode.per_run) options.evaluator.strategy = EvaluationStrategy::kPerRun;
+  if (mode.rocksdb) options.state_dir = (dir_ / "state").string();
+  options.watch_files = {path_};
+  options.watch_interval = std::chrono::milliseconds(20);
+  std::mutex mu;
+  std::vector<std::string> reports;
+  options.watch_report = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    reports.push_back(line);
+  };
+  FeedBuf feed;
+  std::istream input(&feed);
+  std::ostringstream matches;
+  RunOutputs outputs{.matches = &matches};
+  absl::StatusOr<RunStats> stats;
+  std::thread run(
+      [&] { stats = RunPatternFile(*file, input, "live", options, outputs); });
+  feed.Feed(Event("c1", 150, 1000));
+  ASSERT_TRUE(WaitFor([&] { return feed.idle(); }));
+  std::string after = big;
+  after.replace(after.find(">= 100"), 6, ">= 200");
+  after.replace(after.find(">= 100"), 6, ">= 200");
+  Rewrite(std::string(kTypes) + after);
+  const bool reloaded = WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return !reports.empty();
+  });
+  feed.Feed(Event("c1", 160, 3000) + Event("c1", 260, 6000) +
+            Event("c1", 270, 7000));
+  feed.Close();
+  run.join();
+  ASSERT_TRUE(reloaded);
+  ASSERT_THAT(stats.status(), IsOk());
+  EXPECT_THAT(reports, ::testing::ElementsAre(
+                           "reloaded " + path_ +
+                           ": pattern 'big' changed (old version drains 0 "
+                           "keys)"));
+  EXPECT_EQ(matches.str(), Match("big", "c1", 0, 150, 1000, 1, 160, 3000) +
+                               Match("big", "c1", 2, 260, 6000, 3, 270, 7000));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Modes, WatchRunTest,
     ::testing::Values(Mode{"memory", false, 1}, Mode{"memory_p2", false, 2},

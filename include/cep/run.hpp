@@ -261,9 +261,11 @@ struct RunOptions {
   //     on without starting partial matches, its matches and timeouts come
   //     out under the pattern's name, and the new version starts fresh;
   //     a removed pattern drains the same way; an added one starts fresh;
-  //     a version that holds no partial match is dropped at once (an old
-  //     version that finishes draining later is dropped at the next
-  //     reload, or with state_dir at the next run);
+  //     a version that holds no partial match is dropped at once, unless
+  //     events read before the swap still wait for the watermark (they may
+  //     start its partial matches); an old version that finishes draining
+  //     later is dropped at the next reload, or with state_dir at the next
+  //     run;
   //   - each event starts partial matches of the versions that ran when it
   //     was read: events read before the swap that still wait for the
   //     watermark (with max_out_of_orderness 0, those at the largest

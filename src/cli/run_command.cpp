@@ -404,6 +404,15 @@ int RunRun(const CommandContext& context) {
     input_file = *std::move(opened);
     input = input_file.get();
     input_name = input_path;
+  } else if (!kafka.source && context.args.Has("watch")) {
+    // --watch asks whether input is waiting before each read: an InputFile
+    // over stdin answers from its buffer, std::cin with a poll() per line.
+    absl::StatusOr<std::unique_ptr<InputFile>> opened =
+        InputFile::Open("/dev/stdin", &g_stop);
+    if (opened.ok()) {
+      input_file = *std::move(opened);
+      input = input_file.get();
+    }
   }
 
   OutputFiles files(context.out, durable);

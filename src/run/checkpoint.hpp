@@ -119,6 +119,11 @@ class Checkpointer {
   using Backend = RocksDbStateBackend<Record, Value>;
   using TimerSlot = KeyedMatcher<Record, Value>::TimerSlot;
 
+  struct SeqAndWaiting {
+    uint64_t next_seq = 0;
+    uint64_t waiting = 0;
+  };
+  static absl::StatusOr<SeqAndWaiting> PeekMeta(RocksDbStore& store);
   std::string Hash(const CompiledPattern& pattern) const;
   absl::StatusOr<std::unique_ptr<Backend>> OpenBackend(
       std::unique_ptr<RocksDbStore> store, const std::string& hash);
@@ -149,6 +154,8 @@ class Checkpointer {
   std::vector<Backend*> backends_;
   std::vector<std::string> hashes_;  // of backends_' patterns
   std::vector<bool> fresh_;          // fresh()
+  // Open(): the last checkpoint held events waiting for the watermark.
+  bool checkpoint_waiting_ = false;
   // [worker][pattern]: the backends the runtime runs with (owned by it
   // once it starts; with one worker, backends_).
   std::vector<std::vector<std::unique_ptr<Backend>>> owned_worker_backends_;

@@ -25,7 +25,7 @@ std::string Keys(size_t count) {
 ReloadPlan PlanReload(const std::vector<HeldVersion>& held,
                       const std::vector<std::string>& next_structures,
                       const PatternFile& next,
-                      const std::vector<std::string>& changed) {
+                      const std::vector<std::string>& changed, bool waiting) {
   ReloadPlan plan;
   const std::vector<FilePattern>& patterns = next.patterns();
   std::vector<bool> taken(held.size(), false);
@@ -41,7 +41,9 @@ ReloadPlan PlanReload(const std::vector<HeldVersion>& held,
     plan.takes_over.push_back(from);
   }
   for (size_t h = 0; h < held.size(); ++h) {
-    if (!taken[h] && held[h].live_keys > 0) plan.drains.push_back(h);
+    if (!taken[h] && (held[h].live_keys > 0 || waiting)) {
+      plan.drains.push_back(h);
+    }
   }
   // What changed, with the file that says so.
   std::vector<std::pair<std::string, std::string>> changes;  // file, text

@@ -12,8 +12,10 @@
 //     draining becomes current again);
 //   - any other new pattern starts fresh;
 //   - a held version nothing goes on with drains (its old definition runs
-//     on without starting partial matches) when some key holds a partial
-//     match of it, and is dropped otherwise.
+//     on without starting partial matches with events read from then on)
+//     when some key holds a partial match of it, or when events read before
+//     the swap still wait for the watermark (they may start some); it is
+//     dropped otherwise.
 //
 // Example:
 //   ReloadPlan plan = PlanReload(held, next_structures, *next_file,
@@ -55,10 +57,12 @@ struct ReloadPlan {
 };
 
 // `next_structures`: StructureText of each pattern of `next`, in order;
-// `changed`: the paths whose content changed, in command-line order.
+// `changed`: the paths whose content changed, in command-line order;
+// `waiting`: whether events wait for the watermark at the swap.
 ReloadPlan PlanReload(const std::vector<HeldVersion>& held,
                       const std::vector<std::string>& next_structures,
                       const PatternFile& next,
-                      const std::vector<std::string>& changed);
+                      const std::vector<std::string>& changed,
+                      bool waiting = false);
 
 }  // namespace cep::run

@@ -546,7 +546,8 @@ class Runner {
       structures.push_back(run::StructureText(*compiled));
     }
     const run::ReloadPlan plan =
-        run::PlanReload(held, structures, *reload.file, reload.changed);
+        run::PlanReload(held, structures, *reload.file, reload.changed,
+                        !snapshot.pending.empty());
     runtime_.reset();
     reloaded_files_.push_back(std::move(reload.file));
     file_ = reloaded_files_.back().get();
