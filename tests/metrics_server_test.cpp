@@ -172,6 +172,20 @@ TEST(MetricsTextTest, NoCheckpointYet) {
   EXPECT_THAT(text, ::testing::Not(HasSubstr("cep_checkpoint_age_seconds")));
 }
 
+// --watch: the reloads, swapped in and refused.
+TEST(MetricsTextTest, Reloads) {
+  MetricsSnapshot snapshot;
+  EXPECT_THAT(FormatMetrics(snapshot, 0),
+              ::testing::Not(HasSubstr("cep_pattern_reloads")));
+  snapshot.has_reloads = true;
+  snapshot.reloads = 2;
+  snapshot.rejected_reloads = 1;
+  const std::string text = FormatMetrics(snapshot, 0);
+  EXPECT_THAT(text, HasSubstr("\ncep_pattern_reloads_total 2\n"));
+  EXPECT_THAT(text, HasSubstr("\ncep_pattern_reloads_rejected_total 1\n"));
+  EXPECT_THAT(CheckExposition(text), IsEmpty());
+}
+
 // The checker itself rejects what is not the format.
 TEST(MetricsTextTest, CheckerRejectsBadText) {
   EXPECT_THAT(CheckExposition("x 1"),

@@ -83,7 +83,7 @@ class Evaluator {
     bool changed = false;
     for (size_t i = 0; i < partial.size(); ++i) {
       Computation& comp = partial[i];
-      if (!comp.has_start && !options_.start_new_matches) {
+      if (!comp.has_start && !options_.StartsMatchesAt(seq)) {
         if (changed) next_.push_back(std::move(comp));
         continue;
       }

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 #include "cep/time.hpp"
 
@@ -81,6 +82,20 @@ struct EvaluatorOptions {
   // go on to complete or time out, and the pattern drains (an old version
   // of a changed pattern, `cep run --migrate`). Default: true.
   bool start_new_matches = true;
+  // Finer: only events whose seq is in [start_matches_from_seq,
+  // start_matches_before_seq) start partial matches. A live reload (`cep
+  // run --watch`) gives an old version that drains the events read before
+  // the swap (it still starts partial matches with those waiting for the
+  // watermark then), and the new version the events from the swap on.
+  // Default: every seq.
+  uint64_t start_matches_from_seq = 0;
+  uint64_t start_matches_before_seq = std::numeric_limits<uint64_t>::max();
+
+  // Whether the event with `seq` may start a partial match.
+  bool StartsMatchesAt(uint64_t seq) const {
+    return start_new_matches && seq >= start_matches_from_seq &&
+           seq < start_matches_before_seq;
+  }
 
   // State TTL, applied by KeyedMatcher (matcher.hpp): a key whose partial
   // matches have taken no event for this long in event time (the watermark

@@ -108,6 +108,11 @@ struct HeldEvent {
   Timestamp ts;
   uint64_t seq = 0;
   Event event;
+  // The tag Add() was given (current_tag() while it is processed): kept
+  // when a snapshot moves to another operator of the same process (a live
+  // pattern reload); 0 from a checkpoint, whose clock readings mean
+  // nothing in another process.
+  int64_t tag = 0;
 };
 
 // One or more patterns over one stream, sharing its watermark. Each event
@@ -213,12 +218,13 @@ class Operator {
     out.reserve(pending_.size());
     for (Pending& held : pending_.Sorted()) {
       out.push_back(HeldEvent<Event>{FromMillis(held.ts), held.seq,
-                                     std::move(held.event)});
+                                     std::move(held.event), held.tag});
     }
     return out;
   }
 
-  // Puts back a watermark and held events ExportPending() gave (tags 0).
+  // Puts back a watermark and held events ExportPending() gave (with their
+  // tags).
   // Errors: kFailedPrecondition when the operator has held or processed
   // an event.
   [[nodiscard]] absl::Status Restore(Timestamp watermark,
@@ -229,8 +235,8 @@ class Operator {
     }
     watermark_ = watermark;
     for (HeldEvent<Event>& held : pending) {
-      pending_.push(
-          Pending{ToMillis(held.ts), held.seq, 0, std::move(held.event)});
+      pending_.push(Pending{ToMillis(held.ts), held.seq, held.tag,
+                            std::move(held.event)});
     }
     return absl::OkStatus();
   }

@@ -169,7 +169,9 @@ struct RunOptions {
   // pattern (its structure hash differs) or of a pattern the files no longer
   // declare, the current version starts fresh while the old one drains:
   // its definition, kept in the state, runs on over the new events without
-  // starting new partial matches, its matches and timeouts come out under
+  // starting new partial matches (the events the checkpoint held waiting for
+  // the watermark, read before, still start the old version's and not the
+  // new one's), its matches and timeouts come out under
   // the pattern's name, and once it holds no partial match its state is
   // dropped (at the next run). Keep the flag until then. Without it such
   // state is an error. Old versions need the same event types.
@@ -237,6 +239,61 @@ struct RunOptions {
   // listens (`cep run` prints it). nullptr: nothing.
   std::function<void(const std::string& url)> metrics_listening;
 
+  // Live pattern updates.
+
+  // Flag --watch (`cep run` sets the pattern files given): the files to
+  // watch, in the order they were merged into the run's PatternFile
+  // (MergePatternFiles). Every watch_interval of clock time, also while
+  // the input is idle (the reading thread waits for input at most that
+  // long; a kafka:// input is looked at between messages only), the
+  // reading thread looks at them (stat, then a content hash of
+  // those that changed); when their content changed it parses, merges and
+  // checks them (same event types — changing them needs a restart —, at
+  // least one pattern, every pattern compiles). A new version that does not
+  // check is reported through watch_report — "FILE:LINE:COL: error: ...;
+  // keeping the running version" — and ignored: the run goes on, and it
+  // is looked at again once the files change again. One that checks is
+  // swapped in between two input events, without stopping the run:
+  //   - a pattern whose structure (name, key field, compiled automaton)
+  //     did not change keeps its state and timers untouched, and its
+  //     outputs are those of a run without the reload;
+  //   - a changed pattern's old version drains, as with `migrate`: it runs
+  //     on without starting partial matches, its matches and timeouts come
+  //     out under the pattern's name, and the new version starts fresh;
+  //     a removed pattern drains the same way; an added one starts fresh;
+  //     a version that holds no partial match is dropped at once, unless
+  //     events read before the swap still wait for the watermark (they may
+  //     start its partial matches); an old version that finishes draining
+  //     later is dropped at the next reload, or with state_dir at the next
+  //     run;
+  //   - each event starts partial matches of the versions that ran when it
+  //     was read: events read before the swap that still wait for the
+  //     watermark (with max_out_of_orderness 0, those at the largest
+  //     timestamp read) may start partial matches of the old versions, not
+  //     of the new ones; events read after it only of the new ones
+  //     (EvaluatorOptions::start_matches_before_seq, _from_seq). Every
+  //     version takes them into the partial matches it holds.
+  // With state_dir the swap is part of a checkpoint: the run checkpoints at
+  // the current input position, then reopens the state over the new files
+  // with `migrate` semantics and goes on from that checkpoint; a crash
+  // after it recovers to that checkpoint, and the restarted run, over the
+  // files then on disk, drains the old versions the same way. So `--watch`
+  // implies `--migrate` with state_dir. Write a new version elsewhere and
+  // rename it over the old one: a half-written file is reported as an
+  // error (and then reloaded once whole). Empty: no watching.
+  // Default: empty.
+  std::vector<std::string> watch_files;
+  // Flag --watch-interval: how often the files are looked at (clock time;
+  // more than 0). Default: 1 s.
+  Duration watch_interval = std::chrono::seconds(1);
+  // Called on the reading thread with each line about a reload, without a
+  // "cep: " prefix: "reloaded p.cep: pattern 'p' changed (old version
+  // drains 3 keys), pattern 'q' added, pattern 'r' removed (drains 0
+  // keys)", "reloaded p.cep: no pattern changed", or a refused version's
+  // error (which may span lines: the source line and a caret). nullptr:
+  // nothing is said.
+  std::function<void(const std::string& line)> watch_report;
+
   // Progress.
 
   // Called on the reading thread about every progress_interval of clock
@@ -280,6 +337,10 @@ struct RunStats {
   bool stopped = false;
   // --migrate: one line per old version being drained.
   std::vector<std::string> migrations;
+  // RunOptions::watch_files: new versions swapped in, and refused (they did
+  // not check).
+  uint64_t reloads = 0;
+  uint64_t rejected_reloads = 0;
   // Keys whose state --state-ttl removed, over every pattern (at the end of
   // the input, when event time ends, every key still holding partial
   // matches expires too).
@@ -365,6 +426,7 @@ struct RunStats {
 //   rate N                           events per second, > 0
 //   metrics-port N                   0 to 65535 (0: a free port)
 //   metrics-address IP               127.0.0.1, ::1, 0.0.0.0
+//   watch-interval DURATION          more than 0
 // Errors: kInvalidArgument naming the flag and the bad value, or the
 // unknown flag.
 [[nodiscard]] absl::Status SetRunOption(std::string_view name,

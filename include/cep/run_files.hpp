@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <istream>
 #include <memory>
 #include <streambuf>
@@ -60,6 +61,12 @@ class InputFile final : public std::istream {
   // be nullptr (never).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<InputFile>> Open(
       const std::string& path, const std::atomic<bool>* stop);
+
+  // Waits up to `timeout` until a read can answer without waiting (input,
+  // the end of the input, an error): at once for a regular file, else
+  // poll() on the pipe; true when it can. A signal cuts the wait short
+  // (false).
+  bool WaitReadable(std::chrono::nanoseconds timeout);
 
   ~InputFile() override;
   InputFile(const InputFile&) = delete;

@@ -601,6 +601,23 @@ class Runtime {
                                        std::move(snapshot.pending));
   }
 
+  // Hands over the state backends, [worker][pattern], so that a new
+  // runtime (say, over a new version of the patterns: `cep run --watch`)
+  // can be built over them by its BackendFactory; with the matchers'
+  // timers (op(worker).matcher(p).ExportSchedule()) and Export(), the
+  // new runtime goes on where this one stopped. Afterwards this runtime
+  // only awaits its destruction: its matchers point at backends it no
+  // longer owns. REQUIRES: after Stop() or Finish() (with parallelism 1,
+  // Stop() or no further call).
+  std::vector<std::vector<std::unique_ptr<StateBackend<Event, Key>>>>
+  TakeBackends() {
+    finished_ = true;
+    error_ = absl::FailedPreconditionError("runtime's backends were taken");
+    std::vector<std::vector<std::unique_ptr<StateBackend<Event, Key>>>> out;
+    for (auto& worker : workers_) out.push_back(std::move(worker->backends));
+    return out;
+  }
+
   // The operator of worker `worker` (recovery: its matchers' timers).
   // With parallelism > 1: before the first Push(), inside AtBarrier(), or
   // after Finish() or Stop().

@@ -155,6 +155,9 @@ struct SharedRunsOptions {
   // As EvaluatorOptions::start_new_matches: when false, no event starts a
   // new partial match (an old pattern version draining). Default: true.
   bool start_new_matches = true;
+  // As EvaluatorOptions::start_matches_from_seq and _before_seq.
+  uint64_t start_matches_from_seq = 0;
+  uint64_t start_matches_before_seq = std::numeric_limits<uint64_t>::max();
 };
 
 // The SharedRunsOptions that carry out `options`.
@@ -163,6 +166,8 @@ inline SharedRunsOptions SharedRunsOptionsFor(const EvaluatorOptions& options) {
   out.timeouts = options.report_timeouts ? SharedRunsTimeouts::kReport
                                          : SharedRunsTimeouts::kCount;
   out.start_new_matches = options.start_new_matches;
+  out.start_matches_from_seq = options.start_matches_from_seq;
+  out.start_matches_before_seq = options.start_matches_before_seq;
   return out;
 }
 
@@ -448,7 +453,11 @@ class SharedRunsEvaluator {
       const bool is_start = q == nfa_.start_state();
       if (head == kNone && !is_start) continue;
       if (is_start) {
-        if (!options_.start_new_matches) continue;
+        if (!options_.start_new_matches ||
+            seq_ < options_.start_matches_from_seq ||
+            seq_ >= options_.start_matches_before_seq) {
+          continue;
+        }
         // The start computation: every TAKE starts new runs here.
         ComputeSuccessors(q, /*from_start=*/true);
         bool stopped = false;

@@ -59,7 +59,8 @@ constexpr const char* kRunOptionFlags[] = {"format",
                                            "overflow",
                                            "evaluation",
                                            "metrics-port",
-                                           "metrics-address"};
+                                           "metrics-address",
+                                           "watch-interval"};
 
 // Set by SIGINT and SIGTERM: the run stops cleanly (RunOptions::stop).
 std::atomic<bool> g_stop{false};
@@ -171,7 +172,9 @@ std::string StatsJson(const RunStats& stats, double seconds) {
     AppendJsonString(out, stats.pattern_names[idx]);
     out += stats.pattern_shared[idx] ? ":\"shared\"" : ":\"per-run\"";
   }
-  absl::StrAppend(&out, "},\"reclaimed_nodes\":", stats.reclaimed_nodes, "}\n");
+  absl::StrAppend(&out, "},\"reclaimed_nodes\":", stats.reclaimed_nodes,
+                  ",\"reloads\":", stats.reloads,
+                  ",\"rejected_reloads\":", stats.rejected_reloads, "}\n");
   return out;
 }
 
@@ -234,6 +237,7 @@ std::string IneffectiveFlags(const Invocation& args,
       {"keep-checkpoints", durable, "--state rocksdb:DIR"},
       {"state-cache", durable, "--state rocksdb:DIR"},
       {"migrate", durable, "--state rocksdb:DIR"},
+      {"watch-interval", args.Has("watch"), "--watch"},
       {"dead-letter", options.on_error == OnError::kSkip, "--on-error skip"},
   };
   std::string out;
@@ -261,6 +265,10 @@ std::string Summary(const RunStats& stats, double seconds) {
       seconds, seconds > 0 ? static_cast<double>(stats.events) / seconds : 0);
   for (const std::string& migration : stats.migrations) {
     absl::StrAppend(&out, "cep: --migrate: ", migration, "\n");
+  }
+  if (stats.reloads > 0 || stats.rejected_reloads > 0) {
+    absl::StrAppend(&out, "cep: --watch: ", stats.reloads, " reloaded, ",
+                    stats.rejected_reloads, " refused\n");
   }
   if (stats.event_time.count() > 0) {
     absl::StrAppend(&out, "cep: time per event ", stats.event_time.Summary(),
@@ -311,6 +319,13 @@ int RunRun(const CommandContext& context) {
   if (context.args.Has("match-ids")) options.match_ids = true;
   if (context.args.Has("latency")) options.match_latency = true;
   if (context.args.Has("migrate")) options.migrate = true;
+  if (context.args.Has("watch")) {
+    options.watch_files = context.args.positionals;
+    options.watch_report = [&err = context.err](const std::string& line) {
+      err << "cep: " << line << "\n";
+      err.flush();
+    };
+  }
   const bool durable = !options.state_dir.empty();
   if (durable && options.sort_output) {
     return UsageError(context.program, context.err,
@@ -389,6 +404,15 @@ int RunRun(const CommandContext& context) {
     input_file = *std::move(opened);
     input = input_file.get();
     input_name = input_path;
+  } else if (!kafka.source && context.args.Has("watch")) {
+    // --watch asks whether input is waiting before each read: an InputFile
+    // over stdin answers from its buffer, std::cin with a poll() per line.
+    absl::StatusOr<std::unique_ptr<InputFile>> opened =
+        InputFile::Open("/dev/stdin", &g_stop);
+    if (opened.ok()) {
+      input_file = *std::move(opened);
+      input = input_file.get();
+    }
   }
 
   OutputFiles files(context.out, durable);
@@ -615,6 +639,22 @@ CommandSpec RunCommand() {
                .help = "with --state rocksdb:DIR holding another version of "
                        "a pattern: start the new one fresh while the old one "
                        "drains (no new partial matches)"},
+              {.name = "watch",
+               .help = "reload the pattern files when they change on disk, "
+                       "looked at every --watch-interval (also while the "
+                       "input is idle): a version that does not check is "
+                       "reported on stderr and the running one kept; one "
+                       "that checks is swapped in without stopping: "
+                       "unchanged patterns keep their state, a changed "
+                       "pattern's old version drains while the new one "
+                       "starts fresh, added patterns start, removed ones "
+                       "drain; with --state rocksdb:DIR the swap is a "
+                       "checkpoint, and --watch implies --migrate"},
+              {.name = "watch-interval",
+               .value_name = "DURATION",
+               .default_value = "1s",
+               .help = "with --watch: how often the pattern files are "
+                       "looked at"},
               {.name = "keep-checkpoints",
                .value_name = "K",
                .default_value = "0",

@@ -346,6 +346,44 @@ absl::StatusOr<std::optional<RunMeta>> Checkpointer::Load() {
   return meta;
 }
 
+absl::StatusOr<uint64_t> Checkpointer::NextSeq() const {
+  CEP_ASSIGN_OR_RETURN(const SeqAndWaiting peeked,
+                       PeekMeta(backends_[0]->store()));
+  return peeked.next_seq;
+}
+
+// The next seq and the count of waiting events of the store's last
+// checkpoint ({0, 0}: none), read as Load() reads them.
+absl::StatusOr<Checkpointer::SeqAndWaiting> Checkpointer::PeekMeta(
+    RocksDbStore& store) {
+  CEP_ASSIGN_OR_RETURN(std::optional<std::string> run,
+                       store.GetSharedMeta(kMetaRun));
+  if (!run.has_value()) return SeqAndWaiting{};
+  std::string_view in = *run;
+  uint64_t skip = 0;
+  int64_t ms = 0;
+  bool ok =
+      internal::GetVarint(in, skip) &&
+      (skip == kRunMetaVersion || skip == kRunMetaVersionWithoutPartitions);
+  for (int field = 0; ok && field < 4; ++field) {
+    ok = internal::GetVarint(in, skip);
+  }
+  ok = ok && internal::GetSignedVarint(in, ms);
+  for (size_t output = 0; ok && output < kOutputCount; ++output) {
+    ok = internal::GetVarint(in, skip);
+  }
+  SeqAndWaiting out;
+  ok = ok && internal::GetVarint(in, out.next_seq);
+  for (int field = 0; ok && field < 3; ++field) {
+    ok = internal::GetSignedVarint(in, ms);
+  }
+  if (!ok || !internal::GetVarint(in, out.waiting)) {
+    return absl::DataLossError(Cat(store.path(), ": error: checkpoint meta '",
+                                   kMetaRun, "' does not decode (next seq)"));
+  }
+  return out;
+}
+
 // The structure hash of a compiled pattern over the file's event types:
 // 16 hex digits.
 std::string Checkpointer::Hash(const CompiledPattern& pattern) const {
@@ -395,8 +433,12 @@ absl::Status Checkpointer::DrainOrDrop(
   if (backend->key_count() == 0) {
     CEP_ASSIGN_OR_RETURN(std::optional<std::string> draining,
                          backend->GetMeta(kMetaDraining));
-    // Without a source no checkpoint ran (a run refused at the start).
-    if (options_.migrate || draining.has_value() || !source.has_value()) {
+    // Without a source no checkpoint ran (a run refused at the start). With
+    // --migrate, events the checkpoint held waiting may still start partial
+    // matches of the old version (they were read while it ran): it drains
+    // them first.
+    if ((options_.migrate && !checkpoint_waiting_) ||
+        (!options_.migrate && draining.has_value()) || !source.has_value()) {
       return backend->store().Drop();
     }
   }
@@ -526,7 +568,13 @@ absl::Status Checkpointer::Open(
       CEP_RETURN_IF_ERROR(
           backend->SetMeta(kMetaSource, pattern.file_pattern->source));
     }
+    fresh_.push_back(!source.has_value());
     AddBackend(std::move(backend), Hash(pattern));
+  }
+  if (!others.empty()) {
+    CEP_ASSIGN_OR_RETURN(const SeqAndWaiting peeked,
+                         PeekMeta(backends_[0]->store()));
+    checkpoint_waiting_ = peeked.waiting > 0;
   }
   for (size_t idx = 0; idx < others.size(); ++idx) {
     CEP_RETURN_IF_ERROR(DrainOrDrop(

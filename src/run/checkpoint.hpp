@@ -95,6 +95,15 @@ class Checkpointer {
   // several workers, inside Runtime::AtBarrier() (or after they stopped).
   [[nodiscard]] absl::Status Write(RunMeta meta);
 
+  // After Open(): the seq of the next input event at the last checkpoint
+  // (0: none), read from its meta without the runtime (a live reload, and
+  // a run resumed over old versions, give it to the versions' evaluators:
+  // EvaluatorOptions::start_matches_before_seq, _from_seq).
+  // Errors: kDataLoss; the store's errors.
+  [[nodiscard]] absl::StatusOr<uint64_t> NextSeq() const;
+  // After Open(), per current version: whether its namespace is new (no
+  // state of it was ever checkpointed).
+  const std::vector<bool>& fresh() const { return fresh_; }
   // The database's block cache reads so far (counted when the run serves
   // metrics).
   RocksDbStore::BlockCacheStats block_cache_stats() const {
@@ -110,6 +119,11 @@ class Checkpointer {
   using Backend = RocksDbStateBackend<Record, Value>;
   using TimerSlot = KeyedMatcher<Record, Value>::TimerSlot;
 
+  struct SeqAndWaiting {
+    uint64_t next_seq = 0;
+    uint64_t waiting = 0;
+  };
+  static absl::StatusOr<SeqAndWaiting> PeekMeta(RocksDbStore& store);
   std::string Hash(const CompiledPattern& pattern) const;
   absl::StatusOr<std::unique_ptr<Backend>> OpenBackend(
       std::unique_ptr<RocksDbStore> store, const std::string& hash);
@@ -139,6 +153,9 @@ class Checkpointer {
   std::vector<std::unique_ptr<Backend>> owned_backends_;
   std::vector<Backend*> backends_;
   std::vector<std::string> hashes_;  // of backends_' patterns
+  std::vector<bool> fresh_;          // fresh()
+  // Open(): the last checkpoint held events waiting for the watermark.
+  bool checkpoint_waiting_ = false;
   // [worker][pattern]: the backends the runtime runs with (owned by it
   // once it starts; with one worker, backends_).
   std::vector<std::vector<std::unique_ptr<Backend>>> owned_worker_backends_;

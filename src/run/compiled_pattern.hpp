@@ -38,6 +38,15 @@ struct CompiledPattern {
   bool with_types;  // events carry "type" in the output
 };
 
+// What makes two versions of a pattern the same for its state: its name,
+// key field and compiled automaton (states, transitions, conditions,
+// windows). Durable state hashes it, with the event types, into the
+// namespace NAME@HASH (checkpoint.hpp).
+inline std::string StructureText(const CompiledPattern& pattern) {
+  return std::string("pattern ") + pattern.file_pattern->name + " key " +
+         pattern.file_pattern->key_field + "\n" + pattern.nfa.ToString();
+}
+
 // absl::Hash of pattern.KeyOf(record), hashed in place: routing an event to
 // a worker (RuntimePattern::key_hash) copies no key.
 inline std::function<uint64_t(const Record&)> KeyHashOf(

@@ -187,6 +187,15 @@ std::string FormatMetrics(const MetricsSnapshot& snapshot, int64_t now_ns) {
                                             static_cast<double>(reads)),
                     "\n");
   }
+  if (snapshot.has_reloads) {
+    Header(out, "cep_pattern_reloads_total", "counter",
+           "New versions of the pattern files swapped in (--watch).");
+    absl::StrAppend(&out, "cep_pattern_reloads_total ", snapshot.reloads, "\n");
+    Header(out, "cep_pattern_reloads_rejected_total", "counter",
+           "New versions of the pattern files refused: they did not check.");
+    absl::StrAppend(&out, "cep_pattern_reloads_rejected_total ",
+                    snapshot.rejected_reloads, "\n");
+  }
   return out;
 }
 

@@ -75,6 +75,10 @@ struct MetricsSnapshot {
   // RocksDB's block cache: reads served from it and reads that missed it.
   uint64_t block_cache_hits = 0;
   uint64_t block_cache_misses = 0;
+  // --watch only: new pattern versions swapped in, and refused.
+  bool has_reloads = false;
+  uint64_t reloads = 0;
+  uint64_t rejected_reloads = 0;
 };
 
 // The text exposition of `snapshot`; `now_ns` (SteadyClockNanos) gives the

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <istream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,11 +39,46 @@
 #include "decoding.hpp"
 #include "metrics_server.hpp"
 #include "output_writer.hpp"
+#include "pattern_watcher.hpp"
+#include "reload_plan.hpp"
 #include "run_source.hpp"
 #include "source.hpp"
 
 namespace cep {
 namespace {
+
+// Adds the per-pattern counts of `from` to `into`, by name (into the first
+// of `into`'s patterns of that name; a name it lacks is appended).
+void AddPatternStats(RunStats& into, const RunStats& from) {
+  for (size_t idx = 0; idx < from.pattern_names.size(); ++idx) {
+    const auto at =
+        std::find(into.pattern_names.begin(), into.pattern_names.end(),
+                  from.pattern_names[idx]);
+    if (at == into.pattern_names.end()) {
+      into.pattern_names.push_back(from.pattern_names[idx]);
+      into.pattern_latency.push_back(from.pattern_latency[idx]);
+      into.pattern_evicted.push_back(from.pattern_evicted[idx]);
+      into.pattern_shared.push_back(from.pattern_shared[idx]);
+      continue;
+    }
+    const size_t to = static_cast<size_t>(at - into.pattern_names.begin());
+    into.pattern_latency[to].Merge(from.pattern_latency[idx]);
+    into.pattern_evicted[to] += from.pattern_evicted[idx];
+  }
+}
+
+// As AddPatternStats, with the run's counts.
+void AddRunStats(RunStats& into, const RunStats& from) {
+  into.events += from.events;
+  into.matches += from.matches;
+  into.timeouts += from.timeouts;
+  into.late += from.late;
+  into.expired_keys += from.expired_keys;
+  into.evicted_partial_matches += from.evicted_partial_matches;
+  into.reclaimed_nodes += from.reclaimed_nodes;
+  into.latency.Merge(from.latency);
+  AddPatternStats(into, from);
+}
 
 using io::Cat;
 using run::CompiledPattern;
@@ -67,32 +103,51 @@ class Runner {
  public:
   Runner(const PatternFile& file, std::string_view input_name,
          const RunOptions& options, RunOutputs& outputs)
-      : file_(file),
+      : file_(&file),
         input_name_(input_name),
         options_(options),
         outputs_(outputs),
         decoder_(file, options.format),
-        writer_(file, patterns_, outputs, options),
-        checkpointer_(file, options, patterns_, outputs.timeouts != nullptr) {}
+        writer_(file, patterns_, outputs, options) {
+    checkpointer_.emplace(file, options, patterns_,
+                          outputs.timeouts != nullptr);
+  }
 
   absl::Status Start() {
     if (options_.time == TimeMode::kEvent) {
-      for (const auto& schema : file_.schemas()) {
+      for (const auto& schema : file_->schemas()) {
         if (!schema->time_field().has_value()) {
           return absl::InvalidArgumentError(
-              Cat(file_.filename(), ": error: event type '", schema->name(),
+              Cat(file_->filename(), ": error: event type '", schema->name(),
                   "' has no time field; a run orders events by event time "
                   "(mark a timestamp field with 'time', or run with --time "
                   "processing)"));
         }
       }
     }
-    if (file_.patterns().empty()) {
+    if (file_->patterns().empty()) {
       return absl::InvalidArgumentError(
-          Cat(file_.filename(), ": error: the file declares no pattern"));
+          Cat(file_->filename(), ": error: the file declares no pattern"));
     }
-    std::vector<RuntimePattern<Record, Value>> runtime_patterns;
-    for (const FilePattern& pattern : file_.patterns()) {
+    CEP_ASSIGN_OR_RETURN(patterns_, Compile(*file_));
+    CEP_RETURN_IF_ERROR(CreateRuntime(nullptr, 0, {}));
+    initial_migrations_ = checkpointer_->migrations();
+    next_progress_ = SteadyClockNanos() + Nanos(options_.progress_interval);
+    if (!options_.watch_files.empty()) {
+      watcher_.emplace(options_.watch_files, options_.watch_interval,
+                       [this](const PatternFile& candidate) {
+                         return run::CheckReload(*file_, candidate);
+                       });
+    }
+    return absl::OkStatus();
+  }
+
+  // The patterns of `file`, compiled. Errors: CompilePattern's, as
+  // "FILE:LINE: error: pattern 'p': ...".
+  static absl::StatusOr<std::vector<std::unique_ptr<CompiledPattern>>> Compile(
+      const PatternFile& file) {
+    std::vector<std::unique_ptr<CompiledPattern>> compiled;
+    for (const FilePattern& pattern : file.patterns()) {
       absl::StatusOr<Nfa<Record>> nfa = CompilePattern(pattern.pattern);
       if (!nfa.ok()) {
         return absl::Status(
@@ -102,19 +157,56 @@ class Runner {
                 ": error: pattern '", pattern.name,
                 "': ", std::string(nfa.status().message())));
       }
-      patterns_.push_back(std::make_unique<CompiledPattern>(CompiledPattern{
+      compiled.push_back(std::make_unique<CompiledPattern>(CompiledPattern{
           &pattern, *std::move(nfa), pattern.types.size() > 1}));
-      RuntimePattern<Record, Value>& added = runtime_patterns.emplace_back(
-          &patterns_.back()->nfa,
-          [&pattern](const Record& r) { return pattern.KeyOf(r); },
-          [&pattern](const Record& r) { return pattern.Accepts(r); });
-      added.key_hash = run::KeyHashOf(pattern);
-      added.evaluator = run::EvaluatorFor(pattern, options_.evaluator,
-                                          outputs_.timeouts != nullptr);
     }
-    BackendFactory<Record, Value> factory;
+    return compiled;
+  }
+
+  // What the runtime runs for patterns_[idx]: a current version, or (from
+  // current_count_ on) an old one that drains.
+  RuntimePattern<Record, Value> RuntimePatternOf(size_t idx) const {
+    const CompiledPattern& compiled = *patterns_[idx];
+    const FilePattern& pattern = *compiled.file_pattern;
+    RuntimePattern<Record, Value> out(
+        &compiled.nfa, [&pattern](const Record& r) { return pattern.KeyOf(r); },
+        [&pattern](const Record& r) { return pattern.Accepts(r); });
+    out.key_hash = run::KeyHashOf(pattern);
+    out.evaluator = run::EvaluatorFor(pattern, options_.evaluator,
+                                      outputs_.timeouts != nullptr);
+    if (idx >= current_count_) out.evaluator->start_new_matches = false;
+    return out;
+  }
+
+  // Creates runtime_ over patterns_ (current versions, then old ones that
+  // drain): with durable state the checkpointer opens the state (adding
+  // the old versions it holds) and hands the backends; else `factory`
+  // (nullptr: fresh in-memory backends). Events from seq `swap_seq` on
+  // start no partial match of an old version, and events before it none of
+  // a current version that starts fresh (`fresh`, per current version;
+  // empty: none): a swap's waiting events belong to the versions that ran
+  // when they were read. With durable state the checkpoint and the state's
+  // namespaces say both.
+  absl::Status CreateRuntime(BackendFactory<Record, Value> factory,
+                             uint64_t swap_seq, std::vector<bool> fresh) {
+    current_count_ = file_->patterns().size();
+    std::vector<RuntimePattern<Record, Value>> runtime_patterns;
+    for (size_t idx = 0; idx < patterns_.size(); ++idx) {
+      runtime_patterns.push_back(RuntimePatternOf(idx));
+    }
     if (durable()) {
-      CEP_RETURN_IF_ERROR(checkpointer_.Open(runtime_patterns, factory));
+      CEP_RETURN_IF_ERROR(checkpointer_->Open(runtime_patterns, factory));
+      CEP_ASSIGN_OR_RETURN(swap_seq, checkpointer_->NextSeq());
+      fresh = checkpointer_->fresh();
+    }
+    for (size_t idx = 0; idx < runtime_patterns.size(); ++idx) {
+      EvaluatorOptions& evaluator = *runtime_patterns[idx].evaluator;
+      if (idx >= current_count_) {
+        evaluator.start_new_matches = true;
+        evaluator.start_matches_before_seq = swap_seq;
+      } else if (idx < fresh.size() && fresh[idx]) {
+        evaluator.start_matches_from_seq = swap_seq;
+      }
     }
     RuntimeOptions runtime_options;
     runtime_options.external_commits = durable();
@@ -131,8 +223,7 @@ class Runner {
                                        runtime_options, writer_, factory);
     if (!runtime.ok()) return runtime.status();
     runtime_ = *std::move(runtime);
-    if (durable()) checkpointer_.Attach(*runtime_);
-    next_progress_ = SteadyClockNanos() + Nanos(options_.progress_interval);
+    if (durable()) checkpointer_->Attach(*runtime_);
     return absl::OkStatus();
   }
 
@@ -206,10 +297,38 @@ class Runner {
                             ": error: ", std::string(status.message())));
   }
 
+  // --watch: whether the pattern files are watched.
+  bool watching() const { return watcher_.has_value(); }
+
+  // --watch: how long reading may wait for input before the pattern files
+  // are due a look; at most 100 ms, so that a stop is seen.
+  std::chrono::nanoseconds UntilPoll() const {
+    const int64_t left = watcher_->next_poll_ns() - SteadyClockNanos();
+    return std::chrono::nanoseconds(std::clamp<int64_t>(left, 0, 100'000'000));
+  }
+
+  // --watch: when a look is due, looks at the pattern files, and swaps a
+  // new version that checks in at `position` (after the input taken so
+  // far). Errors: the swap's (then the run cannot go on): the runtime's,
+  // the state's.
+  absl::Status MaybeReload(run::SourcePosition position) {
+    if (!watcher_) return absl::OkStatus();
+    const int64_t now = SteadyClockNanos();
+    if (!watcher_->Due(now)) return absl::OkStatus();
+    std::vector<std::string> messages;
+    std::optional<run::WatchedReload> reload = watcher_->Poll(now, messages);
+    Report(messages);
+    if (!reload.has_value()) return absl::OkStatus();
+    CEP_RETURN_IF_ERROR(Swap(*std::move(reload), position));
+    watcher_->Accept();
+    ++reloads_;
+    return absl::OkStatus();
+  }
+
   // Durable state: after `frame`, checkpoints when --checkpoint-every says
   // so.
   absl::Status MaybeCheckpoint(const Frame& frame) {
-    if (!durable() || !checkpointer_.Due(frame.line_no)) {
+    if (!durable() || !checkpointer_->Due(frame.line_no)) {
       return absl::OkStatus();
     }
     return Checkpoint({frame.end_offset, frame.line_no});
@@ -222,7 +341,7 @@ class Runner {
     source_ = &source;
     if (!durable()) return absl::OkStatus();
     CEP_ASSIGN_OR_RETURN(std::optional<run::RunMeta> meta,
-                         checkpointer_.Load());
+                         checkpointer_->Load());
     if (!meta.has_value()) {
       // A new run: the output files start empty.
       return writer_.Truncate({0, 0, 0, 0});
@@ -315,7 +434,7 @@ class Runner {
     }
     if (timed) event_time_.Record(SteadyClockNanos() - started);
     if (options_.progress && (frame.line_no & 1023) == 0) ReportProgress();
-    checkpointer_.CountEvent();
+    checkpointer_->CountEvent();
     return absl::OkStatus();
   }
 
@@ -357,12 +476,137 @@ class Runner {
       CEP_ASSIGN_OR_RETURN(meta.lengths, writer_.Lengths());
       if (source_ != nullptr) meta.partitions = source_->Positions();
       partitions = meta.partitions;
-      return checkpointer_.Write(std::move(meta));
+      return checkpointer_->Write(std::move(meta));
     }));
     if (source_ != nullptr) CEP_RETURN_IF_ERROR(source_->Committed(partitions));
     checkpoint_at_ns_ = SteadyClockNanos();
     checkpoint_ns_ = checkpoint_at_ns_ - started;
     ++checkpoints_;
+    return absl::OkStatus();
+  }
+
+  void Report(const std::vector<std::string>& lines) const {
+    if (!options_.watch_report) return;
+    for (const std::string& line : lines) options_.watch_report(line);
+  }
+
+  // Keys of patterns_[pattern] holding a partial match: with durable state
+  // the runtime's count (idle states are deleted there), in memory those
+  // of `backends` ([worker][pattern]) that are not idle.
+  size_t LiveKeys(
+      size_t pattern,
+      std::vector<std::vector<std::unique_ptr<StateBackend<Record, Value>>>>&
+          backends) const {
+    if (durable()) return runtime_->key_count(pattern);
+    size_t live = 0;
+    for (auto& worker : backends) {
+      absl::Status counted = worker[pattern]->ForEach(
+          [&live](const Value&, KeyState<Record>& state) {
+            if (!state.IsIdle()) ++live;
+            return absl::OkStatus();
+          });
+      (void)counted;  // in memory: never fails
+    }
+    return live;
+  }
+
+  // --watch: swaps `reload` in at `position`, without stopping the run
+  // (see RunOptions::watch_files): every worker at the same point of the
+  // input (with durable state a checkpoint there), then the runtime stops
+  // and a new one starts over the new versions, the old versions that
+  // drain, and the state (in memory: the backends handed over, with their
+  // timers; durable: reopened from the checkpoint, the old versions found
+  // by namespace), with the events waiting for the watermark.
+  absl::Status Swap(run::WatchedReload reload, run::SourcePosition position) {
+    if (durable()) {
+      CEP_RETURN_IF_ERROR(Checkpoint(position));
+    } else {
+      CEP_RETURN_IF_ERROR(runtime_->AtBarrier([] { return absl::OkStatus(); }));
+    }
+    CEP_RETURN_IF_ERROR(runtime_->Stop());
+    RuntimeSnapshot<Record> snapshot = runtime_->Export();
+    AddRunStats(carried_, RuntimeRunStats());
+    for (size_t p = 0; p < patterns_.size(); ++p) {
+      AddMetrics(carried_evaluator_[patterns_[p]->file_pattern->name],
+                 runtime_->metrics(p));
+    }
+    using Schedule = KeyedMatcher<Record, Value>::TimerSchedule;
+    std::vector<std::vector<Schedule>> schedules(runtime_->workers());
+    std::vector<std::vector<std::unique_ptr<StateBackend<Record, Value>>>>
+        backends;
+    if (!durable()) {
+      for (size_t w = 0; w < runtime_->workers(); ++w) {
+        for (size_t p = 0; p < patterns_.size(); ++p) {
+          schedules[w].push_back(runtime_->op(w).matcher(p).ExportSchedule());
+        }
+      }
+      backends = runtime_->TakeBackends();
+    }
+    std::vector<run::HeldVersion> held;
+    for (size_t p = 0; p < patterns_.size(); ++p) {
+      const FilePattern& pattern = *patterns_[p]->file_pattern;
+      held.push_back({pattern.name, run::StructureText(*patterns_[p]),
+                      pattern.filename, p < current_count_,
+                      LiveKeys(p, backends)});
+    }
+    CEP_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<CompiledPattern>> next,
+                         Compile(*reload.file));
+    std::vector<std::string> structures;
+    for (const auto& compiled : next) {
+      structures.push_back(run::StructureText(*compiled));
+    }
+    const run::ReloadPlan plan =
+        run::PlanReload(held, structures, *reload.file, reload.changed,
+                        !snapshot.pending.empty());
+    runtime_.reset();
+    reloaded_files_.push_back(std::move(reload.file));
+    file_ = reloaded_files_.back().get();
+    if (durable()) {
+      // Reopened over the new files: the state of the checkpoint just
+      // written, the old versions draining (or dropped) by namespace.
+      checkpointer_.reset();
+      patterns_ = std::move(next);
+      checkpointer_.emplace(*file_, options_, patterns_,
+                            outputs_.timeouts != nullptr);
+      CEP_RETURN_IF_ERROR(CreateRuntime(nullptr, 0, {}));
+      CEP_ASSIGN_OR_RETURN(std::optional<run::RunMeta> meta,
+                           checkpointer_->Load());
+      if (!meta.has_value() || meta->position.offset != position.offset) {
+        return absl::InternalError(Cat(options_.state_dir,
+                                       ": error: the checkpoint of the reload "
+                                       "is not in the state"));
+      }
+    } else {
+      std::vector<std::optional<size_t>> from = plan.takes_over;
+      std::vector<bool> fresh;
+      for (const std::optional<size_t>& held_idx : from) {
+        fresh.push_back(!held_idx.has_value());
+      }
+      for (const size_t h : plan.drains) {
+        next.push_back(std::move(patterns_[h]));
+        from.push_back(h);
+      }
+      std::vector<std::unique_ptr<CompiledPattern>> old = std::move(patterns_);
+      patterns_ = std::move(next);
+      CEP_RETURN_IF_ERROR(CreateRuntime(
+          [&](size_t worker, size_t pattern)
+              -> absl::StatusOr<std::unique_ptr<StateBackend<Record, Value>>> {
+            if (from[pattern].has_value()) {
+              return std::move(backends[worker][*from[pattern]]);
+            }
+            return std::make_unique<InMemoryStateBackend<Record, Value>>();
+          },
+          snapshot.next_seq, std::move(fresh)));
+      for (size_t w = 0; w < runtime_->workers(); ++w) {
+        for (size_t p = 0; p < patterns_.size(); ++p) {
+          if (!from[p].has_value()) continue;
+          runtime_->op(w).matcher(p).ImportSchedule(
+              std::move(schedules[w][*from[p]]));
+        }
+      }
+    }
+    CEP_RETURN_IF_ERROR(runtime_->Import(std::move(snapshot)));
+    Report(plan.messages);
     return absl::OkStatus();
   }
 
@@ -373,21 +617,30 @@ class Runner {
   run::MetricsSnapshot MetricsSnapshotAt(uint64_t offset) const {
     const RuntimeStats runtime_stats = runtime_->stats();
     run::MetricsSnapshot snapshot;
-    snapshot.input_events = runtime_stats.events;
-    snapshot.late_events = runtime_stats.late;
+    snapshot.input_events = runtime_stats.events + carried_.events;
+    snapshot.late_events = runtime_stats.late + carried_.late;
     snapshot.input_offset_bytes = offset;
     const Timestamp watermark = runtime_->watermark();
     if (watermark > kMinWatermark && max_ts_ > watermark) {
       snapshot.watermark_lag_seconds =
           static_cast<double>(Nanos(max_ts_ - watermark)) / 1e9;
     }
-    const size_t current = file_.patterns().size();
+    const size_t current = current_count_;
     for (size_t p = 0; p < current && p < patterns_.size(); ++p) {
       run::MetricsSnapshot::Pattern& pattern = snapshot.patterns.emplace_back();
       pattern.name = patterns_[p]->file_pattern->name;
-      pattern.latency =
-          run::LatencyBuckets::Of(runtime_stats.pattern_latency[p]);
-      const EvaluatorMetrics metrics = runtime_->metrics(p);
+      LatencyHistogram latency = runtime_stats.pattern_latency[p];
+      for (size_t c = 0; c < carried_.pattern_names.size(); ++c) {
+        if (carried_.pattern_names[c] == pattern.name) {
+          latency.Merge(carried_.pattern_latency[c]);
+        }
+      }
+      pattern.latency = run::LatencyBuckets::Of(latency);
+      EvaluatorMetrics metrics = runtime_->metrics(p);
+      if (auto it = carried_evaluator_.find(pattern.name);
+          it != carried_evaluator_.end()) {
+        AddMetrics(metrics, it->second);
+      }
       pattern.events = metrics.events;
       pattern.timeouts = metrics.timeouts;
       pattern.evicted_partial_matches = metrics.evicted_partial_matches;
@@ -400,14 +653,36 @@ class Runner {
     snapshot.checkpoint_at_ns = checkpoint_at_ns_;
     if (durable()) {
       const RocksDbStore::BlockCacheStats cache =
-          checkpointer_.block_cache_stats();
+          checkpointer_->block_cache_stats();
       snapshot.block_cache_hits = cache.hits;
       snapshot.block_cache_misses = cache.misses;
     }
+    snapshot.has_reloads = watcher_.has_value();
+    snapshot.reloads = reloads_;
+    snapshot.rejected_reloads = watcher_ ? watcher_->rejected() : 0;
     return snapshot;
   }
 
+  // The counts of the whole run: the runtime's, and those of the runtimes
+  // --watch replaced.
   RunStats Stats() const {
+    RunStats stats = RuntimeRunStats();
+    // An old version that drains counts with its pattern.
+    RunStats versions;
+    std::swap(versions.pattern_names, stats.pattern_names);
+    std::swap(versions.pattern_latency, stats.pattern_latency);
+    std::swap(versions.pattern_evicted, stats.pattern_evicted);
+    std::swap(versions.pattern_shared, stats.pattern_shared);
+    AddPatternStats(stats, versions);
+    AddRunStats(stats, carried_);
+    stats.migrations = initial_migrations_;
+    stats.reloads = reloads_;
+    stats.rejected_reloads = watcher_ ? watcher_->rejected() : 0;
+    return stats;
+  }
+
+  // The counts of runtime_ alone.
+  RunStats RuntimeRunStats() const {
     RuntimeStats runtime_stats = runtime_->stats();
     RunStats stats;
     stats.events = runtime_stats.events;
@@ -434,7 +709,6 @@ class Runner {
       if (timeouts_counted_only) stats.timeouts += metrics.timeouts;
     }
     stats.event_time = event_time_;
-    stats.migrations = checkpointer_.migrations();
     return stats;
   }
 
@@ -453,7 +727,7 @@ class Runner {
     if (now < next_progress_) return;
     next_progress_ = now + Nanos(options_.progress_interval);
     RunProgress progress;
-    progress.events = runtime_->stats().events;
+    progress.events = runtime_->stats().events + carried_.events;
     progress.matches = writer_.matches();
     const Timestamp watermark = runtime_->watermark();
     progress.watermark_lag =
@@ -476,14 +750,22 @@ class Runner {
     return due;
   }
 
-  const PatternFile& file_;
+  // The patterns running: the run's file, or the last version --watch
+  // swapped in (reloaded_files_ keeps every version: old ones may drain).
+  const PatternFile* file_;
+  std::vector<std::unique_ptr<PatternFile>> reloaded_files_;
   std::string_view input_name_;
   const RunOptions& options_;
   RunOutputs& outputs_;
+  // Current versions ([0, current_count_)), then old ones that drain.
   std::vector<std::unique_ptr<CompiledPattern>> patterns_;
+  size_t current_count_ = 0;
   run::LineDecoder decoder_;
   run::OutputWriter writer_;
-  run::Checkpointer checkpointer_;
+  // Always there (it counts events); opened with durable state; made anew
+  // when --watch swaps in new files.
+  std::optional<run::Checkpointer> checkpointer_;
+  std::vector<std::string> initial_migrations_;  // RunStats::migrations
   std::unique_ptr<Runtime<Record, Value>> runtime_;
   run::Source* source_ = nullptr;  // set by Resume()
   Record record_;                  // the event being decoded
@@ -500,6 +782,12 @@ class Runner {
   uint64_t checkpoints_ = 0;
   int64_t checkpoint_ns_ = 0;
   int64_t checkpoint_at_ns_ = 0;
+  // --watch: the files, the reloads so far, and the counts of the runtimes
+  // replaced (RunStats; the evaluators' counters by pattern name).
+  std::optional<run::PatternWatcher> watcher_;
+  uint64_t reloads_ = 0;
+  RunStats carried_;
+  std::map<std::string, EvaluatorMetrics> carried_evaluator_;
   // RunOptions::metrics_port: the server and when the next snapshot is due.
   std::unique_ptr<run::MetricsServer> metrics_;
   int64_t next_metrics_ns_ = 0;
@@ -523,7 +811,12 @@ absl::StatusOr<RunStats> run::RunSource(const PatternFile& file,
                                         std::string_view input_name,
                                         const RunOptions& options,
                                         RunOutputs& outputs) {
-  Runner runner(file, input_name, options, outputs);
+  // --watch swaps new versions in as --migrate starts a run over another
+  // version's state, and a run restarted after a crash must start over the
+  // state of the version that ran with the files then on disk.
+  RunOptions effective = options;
+  if (!options.watch_files.empty()) effective.migrate = true;
+  Runner runner(file, input_name, effective, outputs);
   if (absl::Status status = runner.Start(); !status.ok()) return status;
   if (absl::Status status = runner.StartMetrics(); !status.ok()) {
     return status;
@@ -547,6 +840,10 @@ absl::StatusOr<RunStats> run::RunSource(const PatternFile& file,
           Cat(input_name, ": stopped after line ", frame.line_no));
     }
     CEP_RETURN_IF_ERROR(runner.MaybeCheckpoint(frame));
+    if (runner.watching() && (frame.line_no & 63) == 0) {
+      CEP_RETURN_IF_ERROR(
+          runner.MaybeReload({frame.end_offset, frame.line_no}));
+    }
     // Before reading waits for more input: what was read reaches the
     // workers, and live metrics are published.
     const bool waits = !source.Ready();
@@ -556,12 +853,23 @@ absl::StatusOr<RunStats> run::RunSource(const PatternFile& file,
     }
     return absl::OkStatus();
   };
+  // --watch: until the input has more, or ends, looks at the pattern files
+  // when due (`position`: after what the runtime was handed).
+  auto idle = [&](run::SourcePosition position) -> absl::Status {
+    if (!runner.watching()) return absl::OkStatus();
+    while (!stop_requested() && !source.Ready()) {
+      if (source.WaitReady(runner.UntilPoll())) break;
+      CEP_RETURN_IF_ERROR(runner.MaybeReload(position));
+    }
+    return absl::OkStatus();
+  };
   // With parallelism > 1 (and no pacing), threads decode while this one
   // frames; until the CSV header is read, this one decodes.
   const bool pooled = options.parallelism > 1 && options.rate <= 0;
   Frame frame;
-  while (!stop_requested() && (!pooled || runner.awaiting_header()) &&
-         source.Next(frame)) {
+  while (!stop_requested() && (!pooled || runner.awaiting_header())) {
+    CEP_RETURN_IF_ERROR(idle(source.Position(0)));
+    if (stop_requested() || !source.Next(frame)) break;
     if (absl::Status status = runner.Take(frame); !status.ok()) {
       return status;
     }
@@ -618,6 +926,7 @@ absl::StatusOr<RunStats> run::RunSource(const PatternFile& file,
         for (bool taken = true; taken && !stopped;) {
           CEP_ASSIGN_OR_RETURN(taken, take(/*wait=*/true));
         }
+        if (!stopped) CEP_RETURN_IF_ERROR(idle(position));
         continue;
       }
       for (bool taken = true; taken && !stopped;) {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -131,6 +132,14 @@ class InputFile::Buffer final : public std::streambuf {
 
   void set_owner(std::istream* owner) { owner_ = owner; }
 
+  // InputFile::WaitReadable().
+  bool WaitReadable(std::chrono::nanoseconds timeout) {
+    if (regular_ || gptr() < egptr()) return true;
+    struct pollfd wait = {.fd = fd_, .events = POLLIN, .revents = 0};
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout);
+    return ::poll(&wait, 1, static_cast<int>(ms.count())) > 0;
+  }
+
  protected:
   int_type underflow() override {
     if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
@@ -216,6 +225,10 @@ InputFile::InputFile(std::unique_ptr<Buffer> buffer)
 }
 
 InputFile::~InputFile() = default;
+
+bool InputFile::WaitReadable(std::chrono::nanoseconds timeout) {
+  return buffer_->WaitReadable(timeout);
+}
 
 absl::StatusOr<std::unique_ptr<InputFile>> InputFile::Open(
     const std::string& path, const std::atomic<bool>* stop) {

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "cep/internal/status_macros.hpp"
 #include "cep/run.hpp"
 
 #include "../io/io_util.hpp"
@@ -243,6 +244,14 @@ absl::Status SetRunOption(std::string_view name, std::string_view value,
   }
   if (name == "commit-interval") {
     return ParseDurationFlag(name, value, options.commit_interval);
+  }
+  if (name == "watch-interval") {
+    CEP_RETURN_IF_ERROR(ParseDurationFlag(name, value, options.watch_interval));
+    if (options.watch_interval <= Duration(0)) {
+      return absl::InvalidArgumentError(
+          Cat("--watch-interval: '", value, "' is not a positive duration"));
+    }
+    return absl::OkStatus();
   }
   if (name == "state") {
     constexpr std::string_view kRocksDb = "rocksdb:";

@@ -2,12 +2,19 @@
 
 #include "source.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <iostream>
 #include <istream>
+#include <sstream>
+#include <thread>
 
 #include "absl/status/status.h"
 #include <poll.h>
+
+#include "cep/run_files.hpp"
 
 #include "../io/io_util.hpp"
 
@@ -29,6 +36,32 @@ bool StreamSource::Ready() const {
   if (&input_ != &std::cin) return false;
   struct pollfd wait = {.fd = 0, .events = POLLIN, .revents = 0};
   return ::poll(&wait, 1, 0) > 0;
+}
+
+bool StreamSource::WaitReady(std::chrono::nanoseconds timeout) {
+  std::streambuf* buffer = input_.rdbuf();
+  // Bytes buffered, or -1: the end; either way Next() answers at once.
+  if (buffer == nullptr || buffer->in_avail() != 0) return true;
+  if (auto* file = dynamic_cast<InputFile*>(&input_)) {
+    return file->WaitReadable(timeout);
+  }
+  if (&input_ == &std::cin) {
+    struct pollfd wait = {.fd = 0, .events = POLLIN, .revents = 0};
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout);
+    return ::poll(&wait, 1, static_cast<int>(ms.count())) > 0;
+  }
+  if (dynamic_cast<std::stringbuf*>(buffer) != nullptr ||
+      dynamic_cast<std::filebuf*>(buffer) != nullptr) {
+    return true;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(
+        std::chrono::milliseconds(5),
+        deadline - std::chrono::steady_clock::now()));
+    if (buffer->in_avail() != 0) return true;
+  }
+  return false;
 }
 
 absl::Status StreamSource::Seek(size_t partition, SourcePosition position) {

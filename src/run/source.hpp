@@ -10,6 +10,7 @@
 // then records one position per partition (Positions()).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <istream>
@@ -52,6 +53,17 @@ class Source {
   // stream that has nothing more yet: false). May answer false when
   // unsure; a run then hands on what it read before reading on.
   virtual bool Ready() const = 0;
+  // Waits up to `timeout` for Ready(), or for the end of the input (which
+  // Next() also answers at once); true when one came. A run that has
+  // something to do while its input is idle (`cep run --watch` polls the
+  // pattern files) waits here instead of in Next().
+  // The default answers true at once (a source whose Ready() only knows
+  // what Next() already fetched, Kafka's, must be read to see more): the
+  // run then reads it as before.
+  virtual bool WaitReady(std::chrono::nanoseconds timeout) {
+    (void)timeout;
+    return true;
+  }
   // After Next() returned false: kUnavailable when reading failed.
   [[nodiscard]] virtual absl::Status Status() const = 0;
   // The position of `partition` after the frames taken so far.
@@ -104,6 +116,11 @@ class StreamSource final : public Source {
   // InputFile answers for its file or pipe), or for std::cin, input
   // waiting on descriptor 0.
   bool Ready() const override;
+  // An InputFile waits with poll() on its pipe (a regular file never
+  // waits), std::cin on descriptor 0; a string or file stream never
+  // waits; another stream's buffer is asked (in_avail()) every 5 ms, -1
+  // meaning its end.
+  bool WaitReady(std::chrono::nanoseconds timeout) override;
   absl::Status Status() const override;
   SourcePosition Position(size_t partition) const override {
     (void)partition;
