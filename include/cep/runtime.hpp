@@ -33,11 +33,12 @@
 // backpressure) in hand-offs of up to 256 items or one watermark_interval,
 // and watermark advances, commit points and barriers (AtBarrier: aligned
 // checkpoints) travel in-band, in the same queues, so a worker never sees a
-// watermark before the events it covers. Output per (pattern, key) comes in the same order for every loop
-// and every N; outputs of different keys may interleave differently when
-// N > 1 (sort them, or use parallelism 1, for byte-identical output). With
-// parallelism 1 everything runs on the caller's thread, and the order of all
-// outputs is that of one Operator advanced after every event.
+// watermark before the events it covers. Output per (pattern, key) comes in the
+// same order for every loop and every N; outputs of different keys may
+// interleave differently when N > 1 (sort them, or use parallelism 1, for
+// byte-identical output). With parallelism 1 everything runs on the caller's
+// thread, and the order of all outputs is that of one Operator advanced after
+// every event.
 //
 // Detection latency: Push() takes the event's arrival time (arrival_ns, a
 // reading of RuntimeOptions::clock); a match's latency is the clock when it
