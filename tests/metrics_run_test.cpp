@@ -165,6 +165,7 @@ TEST_F(MetricsRunTest, ScrapesALiveRunThenEndsCleanly) {
   EXPECT_THAT(CheckExposition(text), IsEmpty()) << text;
   const std::string pattern = "{pattern=\"card_testing\"}";
   EXPECT_EQ(SampleValue(text, "cep_late_events_total"), "0");
+  EXPECT_EQ(SampleValue(text, "cep_pattern_late_events_total" + pattern), "0");
   EXPECT_EQ(SampleValue(text, "cep_input_offset_bytes"),
             std::to_string(input_.size()));
   // With --max-out-of-orderness 0 the last event (c3's cash-out, the
@@ -215,16 +216,24 @@ TEST_F(MetricsRunTest, TwoWorkersExportThePerPatternCounters) {
   ASSERT_EQ(::fcntl(writer_, F_SETFL, 0), 0);
   const int port = PortFromStderr();
   ASSERT_GT(port, 0) << ReadFile(dir_ / "stderr");
-  ASSERT_EQ(::write(writer_, input_.data(), input_.size()),
-            static_cast<ssize_t>(input_.size()));
+  // The input, then one event far behind the watermark: late, and one the
+  // pattern would have taken.
+  const std::string input =
+      input_ +
+      "{\"card\":\"c9\",\"amount\":1.00,\"merchant\":\"m1\",\"result\":"
+      "\"approved\",\"ts\":\"2025-01-01T10:00:00Z\"}\n";
+  ASSERT_EQ(::write(writer_, input.data(), input.size()),
+            static_cast<ssize_t>(input.size()));
   const std::string pattern = "{pattern=\"card_testing\"}";
   std::string text;
   ASSERT_TRUE(Eventually([&] {
     text = HttpBody(HttpGet(port, "/metrics"));
-    return SampleValue(text, "cep_events_total" + pattern) == "11";
+    return SampleValue(text, "cep_input_events_total") == "13" &&
+           SampleValue(text, "cep_events_total" + pattern) == "11";
   })) << text;
   EXPECT_THAT(CheckExposition(text), IsEmpty()) << text;
-  EXPECT_EQ(SampleValue(text, "cep_input_events_total"), "12");
+  EXPECT_EQ(SampleValue(text, "cep_late_events_total"), "1");
+  EXPECT_EQ(SampleValue(text, "cep_pattern_late_events_total" + pattern), "1");
   EXPECT_EQ(SampleValue(text, "cep_matches_total" + pattern), "1");
   EXPECT_EQ(SampleValue(text, "cep_timeouts_total" + pattern), "0");
   EXPECT_EQ(SampleValue(text, "cep_keys" + pattern), "3");

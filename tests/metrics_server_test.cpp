@@ -50,6 +50,7 @@ MetricsSnapshot Sample() {
   first.timeouts = 4;
   first.evicted_partial_matches = 5;
   first.keys = 42;
+  first.late_events = 2;
   MetricsSnapshot::Pattern& second = snapshot.patterns.emplace_back();
   second.name = "say \"hi\"\\";
   second.events = 997;
@@ -97,6 +98,10 @@ cep_partial_matches_evicted_total{pattern="say \"hi\"\\"} 0
 # TYPE cep_keys gauge
 cep_keys{pattern="card_testing"} 42
 cep_keys{pattern="say \"hi\"\\"} 0
+# HELP cep_pattern_late_events_total Late events (at or behind the watermark when read) the pattern would have taken.
+# TYPE cep_pattern_late_events_total counter
+cep_pattern_late_events_total{pattern="card_testing"} 2
+cep_pattern_late_events_total{pattern="say \"hi\"\\"} 0
 # HELP cep_detection_latency_seconds From reading the event that completed a match to its output.
 # TYPE cep_detection_latency_seconds histogram
 cep_detection_latency_seconds_bucket{pattern="card_testing",le="0.000001"} 1

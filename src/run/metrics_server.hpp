@@ -59,6 +59,8 @@ struct MetricsSnapshot {
     uint64_t timeouts = 0;
     uint64_t evicted_partial_matches = 0;
     uint64_t keys = 0;
+    // Late events the pattern would have taken.
+    uint64_t late_events = 0;
   };
   std::vector<Pattern> patterns;
   uint64_t input_events = 0;  // decoded events, late ones included

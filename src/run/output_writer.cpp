@@ -71,12 +71,31 @@ void OutputWriter::OnTimeout(size_t pattern, const Value& key,
 
 void OutputWriter::OnLate(const Record& record, Timestamp ts, uint64_t seq) {
   (void)ts;
+  CountLate(record);
   Sink* out = sink(Output::kLate);
   if (out == nullptr) return;
   std::unique_lock<std::mutex> lock = Lock();
   line_.clear();
   AppendEventJson(line_, record, seq, file_.schemas().size() > 1);
   Write(out);
+}
+
+// Each pattern (by name: a draining old version shares its pattern's) that
+// would have taken `record`.
+void OutputWriter::CountLate(const Record& record) {
+  const std::string* last = nullptr;
+  for (const auto& pattern : patterns_) {
+    const FilePattern& file_pattern = *pattern->file_pattern;
+    if (last != nullptr && *last == file_pattern.name) continue;
+    if (!file_pattern.Accepts(record)) continue;
+    ++late_by_pattern_[file_pattern.name];
+    last = &file_pattern.name;
+  }
+}
+
+uint64_t OutputWriter::late(const std::string& pattern) const {
+  const auto it = late_by_pattern_.find(pattern);
+  return it == late_by_pattern_.end() ? 0 : it->second;
 }
 
 void OutputWriter::DeadLetter(std::string_view raw) {

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -59,6 +60,10 @@ class OutputWriter final : public RuntimeSink<Record, Value> {
   // An input line skipped under OnError::kSkip, verbatim.
   void DeadLetter(std::string_view raw);
 
+  // Late events so far that pattern `pattern` (a name) would have taken.
+  // The reading thread only (late events are decided there).
+  uint64_t late(const std::string& pattern) const;
+
   // Matches so far; read by the reading thread for progress, so atomic.
   uint64_t matches() const { return matches_.load(std::memory_order_relaxed); }
 
@@ -86,6 +91,7 @@ class OutputWriter final : public RuntimeSink<Record, Value> {
   Sink* sink(Output output) const {
     return sinks_[static_cast<size_t>(output)];
   }
+  void CountLate(const Record& record);
   void WriteMatch(Output output, size_t pattern, const Value& key,
                   const Match<Record>& match, MatchKind kind,
                   int64_t latency_ns);
@@ -96,6 +102,7 @@ class OutputWriter final : public RuntimeSink<Record, Value> {
 
   const PatternFile& file_;
   const std::vector<std::unique_ptr<CompiledPattern>>& patterns_;
+  absl::flat_hash_map<std::string, uint64_t> late_by_pattern_;
   bool sort_;
   bool match_ids_;
   bool match_latency_;

@@ -645,6 +645,7 @@ class Runner {
       pattern.timeouts = metrics.timeouts;
       pattern.evicted_partial_matches = metrics.evicted_partial_matches;
       pattern.keys = runtime_->key_count(p);
+      pattern.late_events = writer_.late(pattern.name);
     }
     snapshot.has_checkpoints = durable();
     snapshot.checkpoints = checkpoints_;
