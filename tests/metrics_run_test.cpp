@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testing/cep_process.hpp"
 #include "testing/prometheus_text.hpp"
 
 namespace {
@@ -37,57 +38,10 @@ using ::cep::testing::SampleValue;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// Starts `cep ARGS...` in `dir` with stdout and stderr to files there.
-pid_t Spawn(const fs::path& dir, const std::vector<std::string>& args) {
-  const std::string out = (dir / "stdout").string();
-  const std::string err = (dir / "stderr").string();
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  if (::chdir(dir.c_str()) != 0) ::_exit(126);
-  const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ::dup2(out_fd, STDOUT_FILENO);
-  ::dup2(err_fd, STDERR_FILENO);
-  std::vector<std::string> all = {CEP_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : all) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  ::execv(argv[0], argv.data());
-  ::_exit(127);
-}
-
-// Waits up to 30 s for `pid`; its exit status, or -1 when it had to be
-// killed or died of a signal.
-int Wait(pid_t pid) {
-  for (int tries = 0; tries < 3000; ++tries) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return -1;
-}
-
-// Polls `done` every 10 ms for up to 10 s.
-template <typename Done>
-bool Eventually(Done done) {
-  for (int tries = 0; tries < 1000; ++tries) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
+using ::cep::testing::Eventually;
+using ::cep::testing::ReadFile;
+using ::cep::testing::SpawnCep;
+using ::cep::testing::WaitExit;
 
 class MetricsRunTest : public ::testing::Test {
  protected:
@@ -136,8 +90,8 @@ class MetricsRunTest : public ::testing::Test {
 
 TEST_F(MetricsRunTest, ScrapesALiveRunThenEndsCleanly) {
   ASSERT_EQ(::mkfifo((dir_ / "in.fifo").c_str(), 0600), 0);
-  pid_ = Spawn(dir_, {"run", "p.cep", "--input", "in.fifo", "--output",
-                      "matches.jsonl", "--metrics-port", "0"});
+  pid_ = SpawnCep(dir_, {"run", "p.cep", "--input", "in.fifo", "--output",
+                         "matches.jsonl", "--metrics-port", "0"});
   // The pipe opens for writing once `cep` opened it for reading.
   ASSERT_TRUE(Eventually([&] {
     writer_ = ::open((dir_ / "in.fifo").c_str(), O_WRONLY | O_NONBLOCK);
@@ -195,7 +149,7 @@ TEST_F(MetricsRunTest, ScrapesALiveRunThenEndsCleanly) {
   // End of input: the run finishes and the server goes with it.
   ::close(writer_);
   writer_ = -1;
-  EXPECT_EQ(Wait(pid_), 0) << ReadFile(dir_ / "stderr");
+  EXPECT_EQ(WaitExit(pid_), 0) << ReadFile(dir_ / "stderr");
   pid_ = -1;
   EXPECT_EQ(ReadFile(dir_ / "matches.jsonl").find("\"key\":\"c1\""),
             std::string("{\"pattern\":\"card_testing\",").size());
@@ -206,7 +160,7 @@ TEST_F(MetricsRunTest, ScrapesALiveRunThenEndsCleanly) {
 // values as with one.
 TEST_F(MetricsRunTest, TwoWorkersExportThePerPatternCounters) {
   ASSERT_EQ(::mkfifo((dir_ / "in.fifo").c_str(), 0600), 0);
-  pid_ = Spawn(
+  pid_ = SpawnCep(
       dir_, {"run", "p.cep", "--input", "in.fifo", "--output", "matches.jsonl",
              "--metrics-port", "0", "--parallelism", "2"});
   ASSERT_TRUE(Eventually([&] {
@@ -239,16 +193,16 @@ TEST_F(MetricsRunTest, TwoWorkersExportThePerPatternCounters) {
   EXPECT_EQ(SampleValue(text, "cep_keys" + pattern), "3");
   ::close(writer_);
   writer_ = -1;
-  EXPECT_EQ(Wait(pid_), 0) << ReadFile(dir_ / "stderr");
+  EXPECT_EQ(WaitExit(pid_), 0) << ReadFile(dir_ / "stderr");
   pid_ = -1;
 }
 
 // With RocksDB state, the checkpoint families come too.
 TEST_F(MetricsRunTest, CheckpointMetricsWithRocksDbState) {
   ASSERT_EQ(::mkfifo((dir_ / "in.fifo").c_str(), 0600), 0);
-  pid_ = Spawn(dir_, {"run", "p.cep", "--input", "in.fifo", "--output",
-                      "matches.jsonl", "--metrics-port", "0", "--state",
-                      "rocksdb:state", "--checkpoint-every", "4events"});
+  pid_ = SpawnCep(dir_, {"run", "p.cep", "--input", "in.fifo", "--output",
+                         "matches.jsonl", "--metrics-port", "0", "--state",
+                         "rocksdb:state", "--checkpoint-every", "4events"});
   ASSERT_TRUE(Eventually([&] {
     writer_ = ::open((dir_ / "in.fifo").c_str(), O_WRONLY | O_NONBLOCK);
     return writer_ >= 0;
@@ -276,7 +230,7 @@ TEST_F(MetricsRunTest, CheckpointMetricsWithRocksDbState) {
   EXPECT_EQ(SampleValue(text, "cep_rocksdb_block_cache_hit_ratio"), "0");
   ::close(writer_);
   writer_ = -1;
-  EXPECT_EQ(Wait(pid_), 0) << ReadFile(dir_ / "stderr");
+  EXPECT_EQ(WaitExit(pid_), 0) << ReadFile(dir_ / "stderr");
   pid_ = -1;
 }
 
@@ -299,8 +253,8 @@ TEST_F(MetricsRunTest, PortInUseIsAClearError) {
   const std::string port = std::to_string(ntohs(address.sin_port));
   // A pipe nobody writes to: a run that read its input would wait forever.
   ASSERT_EQ(::mkfifo((dir_ / "in.fifo").c_str(), 0600), 0);
-  pid_ = Spawn(dir_, {"run", "p.cep", "--input", "in.fifo", "--output",
-                      "matches.jsonl", "--metrics-port", port});
+  pid_ = SpawnCep(dir_, {"run", "p.cep", "--input", "in.fifo", "--output",
+                         "matches.jsonl", "--metrics-port", port});
   // Whether `cep` opens the pipe before it fails or not, it must end
   // without reading: a writer is there for it to open, writing nothing.
   int status = -1;
@@ -322,15 +276,16 @@ TEST_F(MetricsRunTest, PortInUseIsAClearError) {
 // Bad flag values are usage errors (exit 2), before anything starts.
 TEST_F(MetricsRunTest, BadFlagValues) {
   std::ofstream(dir_ / "in.jsonl") << input_;
-  pid_ = Spawn(
+  pid_ = SpawnCep(
       dir_, {"run", "p.cep", "--input", "in.jsonl", "--metrics-port", "70000"});
-  EXPECT_EQ(Wait(pid_), 2);
+  EXPECT_EQ(WaitExit(pid_), 2);
   EXPECT_THAT(ReadFile(dir_ / "stderr"),
               StartsWith("cep: error: --metrics-port: '70000' is not a number "
                          "from 0 to 65535"));
-  pid_ = Spawn(dir_, {"run", "p.cep", "--input", "in.jsonl", "--metrics-port",
+  pid_ =
+      SpawnCep(dir_, {"run", "p.cep", "--input", "in.jsonl", "--metrics-port",
                       "0", "--metrics-address", "localhost"});
-  EXPECT_EQ(Wait(pid_), 2);
+  EXPECT_EQ(WaitExit(pid_), 2);
   EXPECT_THAT(ReadFile(dir_ / "stderr"),
               StartsWith("cep: error: --metrics-address: 'localhost' is not "
                          "an IP address"));

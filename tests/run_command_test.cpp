@@ -20,63 +20,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testing/cep_process.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using ::cep::testing::Eventually;
+using ::cep::testing::ReadFile;
+using ::cep::testing::SpawnCep;
+using ::cep::testing::WaitExit;
 
 void WriteFile(const fs::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-// Starts `cep ARGS...` in `dir` with stdout and stderr to files there;
-// returns the child's pid.
-pid_t Spawn(const fs::path& dir, const std::vector<std::string>& args) {
-  const std::string out = (dir / "stdout").string();
-  const std::string err = (dir / "stderr").string();
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  if (::chdir(dir.c_str()) != 0) ::_exit(126);
-  const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ::dup2(out_fd, STDOUT_FILENO);
-  ::dup2(err_fd, STDERR_FILENO);
-  std::vector<std::string> all = {CEP_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : all) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  ::execv(argv[0], argv.data());
-  ::_exit(127);
-}
-
-// Waits up to 30 s for `pid`; its exit status, or -1 (killed) when it had to
-// be killed or died of a signal.
-int Wait(pid_t pid) {
-  for (int tries = 0; tries < 3000; ++tries) {
-    int status = 0;
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return -1;
-}
-
 // Waits up to 30 s for `path` to exist.
 bool WaitForFile(const fs::path& path) {
-  for (int tries = 0; tries < 3000; ++tries) {
-    if (fs::exists(path)) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
+  return Eventually([&] { return fs::exists(path); }, std::chrono::seconds(30));
 }
 
 class RunCommandTest : public ::testing::Test {
@@ -105,7 +65,7 @@ class RunCommandTest : public ::testing::Test {
   }
 
   pid_t Start(const fs::path& dir, const std::vector<std::string>& args) {
-    const pid_t pid = Spawn(dir, args);
+    const pid_t pid = SpawnCep(dir, args);
     spawned_.push_back(pid);
     return pid;
   }
@@ -114,7 +74,7 @@ class RunCommandTest : public ::testing::Test {
   int Run(const std::vector<std::string>& args) {
     std::vector<std::string> all = {"run", "p.cep"};
     all.insert(all.end(), args.begin(), args.end());
-    return Wait(Start(dir_, all));
+    return WaitExit(Start(dir_, all));
   }
   std::string Stderr() const { return ReadFile(dir_ / "stderr"); }
 
@@ -196,7 +156,7 @@ TEST_F(RunCommandTest, SigtermStopsARunReadingAnIdleNamedPipe) {
       Start(dir_, {"run", "p.cep", "--input", "in.fifo", "-o", "a.jsonl"});
   ASSERT_TRUE(WaitForFile(dir_ / "a.jsonl"));
   ::kill(pid, SIGTERM);
-  EXPECT_EQ(Wait(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_THAT(Stderr(),
               ::testing::StartsWith("cep: stopped by a signal\ncep: 0 events, "
                                     "0 matches, 0 timeouts, 0 late, 0 errors "
@@ -220,7 +180,7 @@ TEST_F(RunCommandTest, SigtermStopsARunReadingAnIdleNamedPipe) {
   }
   ASSERT_FALSE(ReadFile(dir_ / "late.jsonl").empty());
   ::kill(pid, SIGTERM);
-  EXPECT_EQ(Wait(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
   ::close(writer);
   EXPECT_THAT(Stderr(), ::testing::StartsWith(
                             "cep: stopped by a signal; the next run with this "
@@ -237,7 +197,7 @@ TEST_F(RunCommandTest, RefusedConcurrentRunCreatesNoOutputFile) {
   ASSERT_TRUE(WaitForFile(dir_ / "first.jsonl"));  // the state is locked
   const fs::path second = dir_ / "second";
   fs::create_directory(second);
-  const int status = Wait(
+  const int status = WaitExit(
       Start(second, {"run", "../p.cep", "--input", "../in.jsonl", "-o",
                      "second.jsonl", "--timeouts", "t.jsonl", "--stats-json",
                      "s.json", "--state", "rocksdb:../st"}));
@@ -248,7 +208,7 @@ TEST_F(RunCommandTest, RefusedConcurrentRunCreatesNoOutputFile) {
   EXPECT_FALSE(fs::exists(second / "t.jsonl"));
   EXPECT_FALSE(fs::exists(second / "s.json"));
   ::kill(first, SIGTERM);
-  EXPECT_EQ(Wait(first), 0);
+  EXPECT_EQ(WaitExit(first), 0);
 }
 
 TEST_F(RunCommandTest, FlagsWithoutEffectAreWarnedAbout) {

@@ -21,66 +21,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testing/cep_process.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using ::cep::testing::Eventually;
+using ::cep::testing::ReadFile;
+using ::cep::testing::SpawnCep;
+using ::cep::testing::WaitExit;
 
 // Replaces `path` at once (a rename), as an editor or a deployment would.
 void Rewrite(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.string() + ".tmp";
   std::ofstream(tmp, std::ios::binary) << text;
   fs::rename(tmp, path);
-}
-
-// Starts `cep ARGS...` in `dir`, stdout and stderr to files there.
-pid_t Spawn(const fs::path& dir, const std::vector<std::string>& args) {
-  const std::string out = (dir / "stdout").string();
-  const std::string err = (dir / "stderr").string();
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  if (::chdir(dir.c_str()) != 0) ::_exit(126);
-  const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ::dup2(out_fd, STDOUT_FILENO);
-  ::dup2(err_fd, STDERR_FILENO);
-  std::vector<std::string> all = {CEP_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : all) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  ::execv(argv[0], argv.data());
-  ::_exit(127);
-}
-
-// Waits up to 30 s for `pid`: its exit status, or -1 (killed, or a signal).
-int Wait(pid_t pid) {
-  for (int tries = 0; tries < 3000; ++tries) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return -1;
-}
-
-// Waits up to 30 s for `done`.
-template <typename Fn>
-bool WaitFor(Fn done) {
-  for (int tries = 0; tries < 3000; ++tries) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
 }
 
 size_t Count(const std::string& text, const std::string& what) {
@@ -196,7 +151,7 @@ class WatchCommandTest : public ::testing::Test {
   }
 
   pid_t Start(const std::vector<std::string>& args) {
-    const pid_t pid = Spawn(dir_, args);
+    const pid_t pid = SpawnCep(dir_, args);
     spawned_.push_back(pid);
     return pid;
   }
@@ -213,10 +168,12 @@ class WatchCommandTest : public ::testing::Test {
   void Feed(const std::string& text) {
     ASSERT_EQ(::write(fifo_, text.data(), text.size()),
               static_cast<ssize_t>(text.size()));
-    ASSERT_TRUE(WaitFor([&] {
-      int unread = 0;
-      return ::ioctl(fifo_, FIONREAD, &unread) == 0 && unread == 0;
-    }));
+    ASSERT_TRUE(Eventually(
+        [&] {
+          int unread = 0;
+          return ::ioctl(fifo_, FIONREAD, &unread) == 0 && unread == 0;
+        },
+        std::chrono::seconds(30)));
   }
 
   void CloseFifo() {
@@ -228,7 +185,8 @@ class WatchCommandTest : public ::testing::Test {
 
   // Waits for the `n`th occurrence of `what` on stderr.
   bool WaitForStderr(const std::string& what, size_t n) {
-    return WaitFor([&] { return Count(Stderr(), what) >= n; });
+    return Eventually([&] { return Count(Stderr(), what) >= n; },
+                      std::chrono::seconds(30));
   }
 
   fs::path dir_;
@@ -259,7 +217,7 @@ TEST_F(WatchCommandTest, GoodThenBadThenGoodOverANamedPipe) {
   // The old `mid` drains c6; the new one matches c7.
   Feed(Event("c6", 59, 7000) + Event("c7", 75, 7100) + Event("c7", 76, 7200));
   CloseFifo();
-  ASSERT_EQ(Wait(pid), 0) << Stderr();
+  ASSERT_EQ(WaitExit(pid), 0) << Stderr();
 
   const std::string err = Stderr();
   EXPECT_EQ(
@@ -301,14 +259,15 @@ TEST_F(WatchCommandTest, CrashRightAfterAReloadRecoversWithEachOutputOnce) {
   ASSERT_TRUE(WaitForStderr("cep: reloaded", 1)) << Stderr();
   Feed(Event("c1", 160, 3000) + Event("c2", 6, 4000));
   ::kill(pid, SIGKILL);
-  EXPECT_EQ(Wait(pid), -1);
+  EXPECT_EQ(WaitExit(pid), -1);
   CloseFifo();
 
   // The same stream again, from its start, in a file the run can seek in.
   std::ofstream(dir_ / "all.jsonl", std::ios::binary) << kPhase1 + kPhase2;
-  ASSERT_EQ(Wait(Start({"run", "p.cep", "--input", "all.jsonl", "--output",
-                        "out.jsonl", "--state", "rocksdb:state", "--watch"})),
-            0)
+  ASSERT_EQ(
+      WaitExit(Start({"run", "p.cep", "--input", "all.jsonl", "--output",
+                      "out.jsonl", "--state", "rocksdb:state", "--watch"})),
+      0)
       << Stderr();
   EXPECT_EQ(ReadFile(dir_ / "out.jsonl"), kExpected12);
   EXPECT_THAT(Stderr(), ::testing::HasSubstr(
