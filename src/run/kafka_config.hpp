@@ -7,11 +7,14 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include <librdkafka/rdkafka.h>
 
 #include "../io/io_util.hpp"
+#include "kafka_url.hpp"
 
 namespace cep::run {
 
@@ -26,6 +29,23 @@ inline absl::Status SetKafkaConfig(rd_kafka_conf_t* conf,
     return absl::InvalidArgumentError(
         io::Cat("--kafka-config ", key, "=", value, ": ", error));
   }
+  return absl::OkStatus();
+}
+
+// Sets the user's properties (--kafka-config, in order) after ours, and
+// quiets librdkafka's log unless they set "debug". Errors: as
+// SetKafkaConfig.
+inline absl::Status SetUserKafkaConfig(
+    rd_kafka_conf_t* conf,
+    const std::vector<std::pair<std::string, std::string>>& config) {
+  bool debug = false;
+  for (const auto& [key, value] : config) {
+    if (key == "debug") debug = true;
+    if (absl::Status status = SetKafkaConfig(conf, key, value); !status.ok()) {
+      return status;
+    }
+  }
+  if (!debug) QuietKafkaLog(conf);
   return absl::OkStatus();
 }
 

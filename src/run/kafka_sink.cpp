@@ -102,13 +102,7 @@ absl::Status KafkaOutput::Connect() {
     CEP_RETURN_IF_ERROR(set("enable.idempotence", "true"));
     CEP_RETURN_IF_ERROR(
         set("message.timeout.ms", std::to_string(options_.timeout.count())));
-    bool debug = false;
-    for (const auto& [key, value] : options_.config) {
-      if (key == "debug") debug = true;
-      CEP_RETURN_IF_ERROR(set(key, value));
-    }
-    if (!debug) QuietKafkaLog(conf);
-    return absl::OkStatus();
+    return SetUserKafkaConfig(conf, options_.config);
   }();
   if (!status.ok()) {
     rd_kafka_conf_destroy(conf);

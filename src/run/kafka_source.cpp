@@ -125,19 +125,15 @@ absl::Status KafkaSource::Connect() {
     CEP_RETURN_IF_ERROR(
         set("socket.connection.setup.timeout.ms",
             std::to_string(std::max<int64_t>(1000, Millis(options_.timeout)))));
-    bool debug = false;
     for (const auto& [key, value] : options_.config) {
       if (key == "enable.auto.commit") {
         return absl::InvalidArgumentError(
             "--kafka-config enable.auto.commit: cannot be set: offsets are "
             "committed after each checkpoint (--state rocksdb:DIR)");
       }
-      if (key == "debug") debug = true;
-      CEP_RETURN_IF_ERROR(set(key, value));
     }
-    CEP_RETURN_IF_ERROR(set("enable.auto.commit", "false"));
-    if (!debug) QuietKafkaLog(conf);
-    return absl::OkStatus();
+    CEP_RETURN_IF_ERROR(SetUserKafkaConfig(conf, options_.config));
+    return set("enable.auto.commit", "false");
   }();
   if (!status.ok()) {
     rd_kafka_conf_destroy(conf);
