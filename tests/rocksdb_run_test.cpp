@@ -258,6 +258,53 @@ TEST_F(RocksDbRunTest, StopsAndResumesWithAnotherNumberOfWorkers) {
   }
 }
 
+// Seeded random streams, stop points, worker counts and loops: a durable
+// run stopped and resumed any number of times, with any number of workers
+// each time, gives the lines of one uninterrupted worker in memory.
+TEST_F(RocksDbRunTest, RandomStopsAndWorkerCountsGiveTheReferenceLines) {
+  const char* loops[] = {"event", "microbatch", "realtime"};
+  for (uint32_t seed = 1; seed <= 6; ++seed) {
+    SCOPED_TRACE(seed);
+    std::mt19937 rng(seed);
+    std::ofstream(input_, std::ios::binary | std::ios::trunc)
+        << MakeInput(1500 + rng() % 1000, seed);
+    std::filesystem::remove_all(dir_ / "state");
+    const std::vector<std::string> common = {
+        "--max-out-of-orderness",
+        std::to_string(rng() % 4) + "s",
+        "--loop",
+        loops[rng() % 3],
+        "--trigger",
+        std::to_string(1 + rng() % 20) + "events"};
+    const std::string prefix = "seed" + std::to_string(seed);
+    const Result reference = Run(prefix + "_memory", common);
+    ASSERT_THAT(reference.status, IsOk());
+    size_t line = 0;
+    for (int stop = 0; stop < 4; ++stop) {
+      line += 1 + rng() % 600;
+      std::vector<std::string> words = common;
+      words.insert(
+          words.end(),
+          {"--checkpoint-every", std::to_string(1 + rng() % 150) + "events",
+           "--parallelism", std::to_string(1 + rng() % 4)});
+      const Result result = Run(prefix, State(words), stop < 3 ? line : 0);
+      if (stop < 3) {
+        if (result.status.ok()) break;  // the stream ended first
+        ASSERT_THAT(result.status,
+                    StatusIs(absl::StatusCode::kAborted, ::testing::_));
+        continue;
+      }
+      ASSERT_THAT(result.status, IsOk());
+    }
+    const Result resumed = Run(prefix, State(common));
+    ASSERT_THAT(resumed.status, IsOk());
+    EXPECT_EQ(SortedLines(resumed.matches), SortedLines(reference.matches));
+    EXPECT_EQ(SortedLines(resumed.timeouts), SortedLines(reference.timeouts));
+    EXPECT_EQ(SortedLines(resumed.late), SortedLines(reference.late));
+    EXPECT_FALSE(reference.matches.empty());
+  }
+}
+
 // A checkpoint of several workers is one database: every key once, under
 // its key group, and each pattern's key count the sum over the workers; a
 // run with one worker resumes from it.
