@@ -366,11 +366,23 @@ class Runtime {
   // REQUIRES: one thread calls Push, Poll and Finish (not checked).
   [[nodiscard]] absl::Status Push(Event event, Timestamp ts,
                                   int64_t arrival_ns) {
+    return PushWithSeq(std::move(event), ts, arrival_ns, next_seq_);
+  }
+
+  // As above with the event's seq given by the caller: a number that
+  // identifies the event in the input whichever process reads it (`cep run`
+  // over Kafka: its partition and offset), so that matches (their events'
+  // seqs) are the same in every process. Seqs need not follow Push() order;
+  // they order events of equal timestamps, so the events of one key must get
+  // increasing ones, and they must be unique. Later Push() calls without a
+  // seq number on from the largest seq given, plus one.
+  [[nodiscard]] absl::Status PushWithSeq(Event event, Timestamp ts,
+                                         int64_t arrival_ns, uint64_t seq) {
     if (absl::Status status = CheckUsable(); !status.ok()) return status;
     const int64_t now = clock_on_push_ ? options_.clock() : arrival_ns;
     // A boundary the clock passed before this event arrived comes first.
     if (absl::Status status = OnClock(now); !status.ok()) return Fail(status);
-    const uint64_t seq = next_seq_++;
+    next_seq_ = std::max(next_seq_, seq + 1);
     ++stats_.events;
     if (ts <= watermarks_.watermark()) {
       ++stats_.late;

@@ -51,6 +51,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -73,6 +74,20 @@ struct rd_kafka_s;
 struct rd_kafka_topic_partition_list_s;
 
 namespace cep::run {
+
+inline constexpr int kKafkaSeqOffsetBits = 40;
+
+// The seq of the message at `offset` of `partition`: partition * 2^40 +
+// offset, the same in every process that reads it. Events of one partition
+// get increasing seqs; at equal timestamps, events of lower partitions go
+// first.
+inline uint64_t KafkaSeq(size_t partition, uint64_t offset) {
+  return (static_cast<uint64_t>(partition) << kKafkaSeqOffsetBits) | offset;
+}
+// The partition of a seq KafkaSeq made.
+inline size_t KafkaSeqPartition(uint64_t seq) {
+  return static_cast<size_t>(seq >> kKafkaSeqOffsetBits);
+}
 
 struct KafkaSourceOptions {
   // Behaviour.
@@ -135,6 +150,11 @@ class KafkaSource final : public Source {
       const std::vector<PartitionPosition>& positions) override;
   absl::Status Committed(
       const std::vector<PartitionPosition>& positions) override;
+  // KafkaSeq(partition, offset) of the frame's message.
+  std::optional<uint64_t> SeqOf(const Frame& frame) const override {
+    if (frame.end_offset == 0) return std::nullopt;  // the CSV header
+    return KafkaSeq(frame.partition, frame.end_offset - 1);
+  }
 
   // Keys (per pattern) seen on more than one partition so far.
   uint64_t split_keys() const { return split_keys_; }

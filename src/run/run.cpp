@@ -426,7 +426,12 @@ class Runner {
     }
     const Timestamp ts = TimeOf(record);
     if (ts > max_ts_) max_ts_ = ts;
-    absl::Status status = runtime_->Push(std::move(record), ts, arrival);
+    const std::optional<uint64_t> seq =
+        source_ != nullptr ? source_->SeqOf(frame) : std::nullopt;
+    absl::Status status =
+        seq.has_value()
+            ? runtime_->PushWithSeq(std::move(record), ts, arrival, *seq)
+            : runtime_->Push(std::move(record), ts, arrival);
     if (!status.ok()) {
       return absl::Status(status.code(),
                           Cat(input_name_, ":", frame.line_no,

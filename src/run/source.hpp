@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <istream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -80,6 +81,14 @@ class Source {
   // The position of every partition the source reads now: what a
   // checkpoint records. Empty: the source has one partition (Position(0)).
   virtual std::vector<PartitionPosition> Positions() const { return {}; }
+  // The seq of the event in `frame` when it identifies the event whichever
+  // process reads it (Kafka: its partition and offset, KafkaSeq), so that
+  // match ids are the same in every process of a consumer group; nullopt:
+  // the run numbers events in the order it reads them.
+  virtual std::optional<uint64_t> SeqOf(const Frame& frame) const {
+    (void)frame;
+    return std::nullopt;
+  }
   // Resume: the positions a checkpoint recorded with Positions().
   [[nodiscard]] virtual absl::Status SeekPartitions(
       const std::vector<PartitionPosition>& positions) {
