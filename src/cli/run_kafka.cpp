@@ -65,8 +65,8 @@ absl::Status ParseKafkaFlags(const Invocation& args, KafkaFlags& flags) {
     }
   }
   if (!flags.input.has_value()) {
-    for (const char* flag :
-         {"group", "idle-timeout", "kafka-stop-at-end", "kafka-csv-header"}) {
+    for (const char* flag : {"group", "idle-timeout", "kafka-stop-at-end",
+                             "kafka-csv-header", "kafka-changelog"}) {
       if (args.Has(flag)) {
         return absl::InvalidArgumentError(
             absl::StrCat("--", flag, " needs --input kafka://HOST:PORT/TOPIC"));
@@ -116,6 +116,15 @@ absl::Status ParseKafkaFlags(const Invocation& args, KafkaFlags& flags) {
   CEP_ASSIGN_OR_RETURN(flags.timeout,
                        Millis(args, "kafka-timeout", /*zero_allowed=*/false));
   flags.stop_at_end = args.Has("kafka-stop-at-end");
+  flags.changelog = args.Has("kafka-changelog");
+  if (flags.changelog && !args.Has("state")) {
+    return absl::InvalidArgumentError(
+        "--kafka-changelog needs --state rocksdb:DIR");
+  }
+  if (flags.changelog && args.Get("parallelism").value_or("1") != "1") {
+    return absl::InvalidArgumentError(
+        "--kafka-changelog needs --parallelism 1");
+  }
   return absl::OkStatus();
 }
 
@@ -131,6 +140,7 @@ absl::Status OpenKafka(const KafkaFlags& flags, const PatternFile& file,
     source.idle_timeout = flags.idle_timeout;
     source.stop_at_end = flags.stop_at_end;
     source.timeout = flags.timeout;
+    source.changelog = flags.changelog;
     source.run = &options;
     source.warnings = &warnings;
     CEP_ASSIGN_OR_RETURN(kafka.source,
@@ -167,6 +177,11 @@ std::vector<FlagSpec> KafkaFlagSpecs() {
        .value_name = "LINE",
        .help = "with --input kafka:// and --format csv: the header row of "
                "the messages, which are rows without one"},
+      {.name = "kafka-changelog",
+       .help = "with --input kafka:// and --state: the state follows its "
+               "partitions to other processes of the group through the "
+               "compacted topic G-changelog (which must exist, with the "
+               "input's partition count); needs --parallelism 1"},
       {.name = "kafka-stop-at-end",
        .help = "with --input kafka://: end the run (as at the end of a file) "
                "once every assigned partition reached the end it had when "

@@ -40,6 +40,7 @@ struct KafkaFlags {
   std::chrono::milliseconds idle_timeout{0};
   bool stop_at_end = false;
   std::chrono::milliseconds timeout{30000};
+  bool changelog = false;  // --kafka-changelog
 };
 
 // Reads the flags. Errors (command-line use, exit 2): kInvalidArgument
@@ -49,7 +50,9 @@ struct KafkaFlags {
 // and
 // "--kafka-timeout: ..." (durations; a zero timeout), "--group,
 // --idle-timeout and --kafka-stop-at-end need --input kafka://...",
-// "--timeouts, --late and --dead-letter cannot be kafka:// yet".
+// "--timeouts, --late and --dead-letter cannot be kafka:// yet",
+// "--kafka-changelog needs --state rocksdb:DIR" and "--kafka-changelog
+// needs --parallelism 1".
 [[nodiscard]] absl::Status ParseKafkaFlags(const Invocation& args,
                                            KafkaFlags& flags);
 

@@ -111,6 +111,12 @@ class Checkpointer {
                              : backends_[0]->store().block_cache_stats();
   }
 
+  // After Open(), with one worker: the backend of `pattern` (its index in
+  // the patterns).
+  StateBackend<Record, Value>& backend(size_t pattern) {
+    return *backends_[pattern];
+  }
+
   uint64_t checkpoint() const { return checkpoint_; }
   void set_checkpoint(uint64_t checkpoint) { checkpoint_ = checkpoint; }
   const std::vector<std::string>& migrations() const { return migrations_; }

@@ -32,10 +32,17 @@
 // seen on two partitions is counted (split_keys()) and the first few are
 // reported on the warning stream.
 //
-// Rebalancing moves partitions, not state: a revoked partition's queued
-// messages are dropped (its new owner reads them from the committed
-// offset), and the partial matches of its keys stay here. TODO(#16): state
-// per partition and a changelog topic.
+// Rebalancing: a revoked partition's queued messages are dropped. Without a
+// changelog its new owner reads them from the committed offset, and the
+// partial matches of its keys stay here. With one (`--kafka-changelog`,
+// KafkaSourceOptions::changelog) the state follows the partition: the
+// run's PartitionListener checkpoints before a partition goes (its state
+// reaches the changelog topic, kafka_changelog.hpp) and drops its state,
+// and restores a partition's state from the changelog when it comes,
+// saying where to resume it (partition_state.hpp).
+//
+// Seqs: an event's seq is KafkaSeq(partition, offset) (SeqOf()), so the
+// ids of matches (--match-ids) are the same whichever process finds them.
 //
 // Example:
 //   CEP_ASSIGN_OR_RETURN(std::unique_ptr<run::KafkaSource> source,
@@ -67,27 +74,15 @@
 #include "cep/run.hpp"
 
 #include "decoding.hpp"
+#include "kafka_changelog.hpp"
 #include "kafka_url.hpp"
+#include "partition_log.hpp"
 #include "source.hpp"
 
 struct rd_kafka_s;
 struct rd_kafka_topic_partition_list_s;
 
 namespace cep::run {
-
-inline constexpr int kKafkaSeqOffsetBits = 40;
-
-// The seq of the message at `offset` of `partition`: partition * 2^40 +
-// offset, the same in every process that reads it. Events of one partition
-// get increasing seqs; at equal timestamps, events of lower partitions go
-// first.
-inline uint64_t KafkaSeq(size_t partition, uint64_t offset) {
-  return (static_cast<uint64_t>(partition) << kKafkaSeqOffsetBits) | offset;
-}
-// The partition of a seq KafkaSeq made.
-inline size_t KafkaSeqPartition(uint64_t seq) {
-  return static_cast<size_t>(seq >> kKafkaSeqOffsetBits);
-}
 
 struct KafkaSourceOptions {
   // Behaviour.
@@ -117,6 +112,10 @@ struct KafkaSourceOptions {
   std::string csv_header;
   // The run's: format, time mode, on_error, max_line_bytes, stop.
   const RunOptions* run = nullptr;
+  // --kafka-changelog: each partition's state is logged to the topic
+  // "<group>-changelog" (partition_log()), so that it follows its partition
+  // to another process of the group. Default: off.
+  bool changelog = false;
   // Warnings (assignments, keys on two partitions). nullptr: none.
   std::ostream* warnings = nullptr;
 };
@@ -156,6 +155,11 @@ class KafkaSource final : public Source {
     return KafkaSeq(frame.partition, frame.end_offset - 1);
   }
 
+  PartitionLog* partition_log() override { return changelog_.get(); }
+  void SetPartitionListener(PartitionListener* listener) override {
+    listener_ = listener;
+  }
+
   // Keys (per pattern) seen on more than one partition so far.
   uint64_t split_keys() const { return split_keys_; }
 
@@ -191,6 +195,7 @@ class KafkaSource final : public Source {
 
   KafkaSource(const PatternFile& file, KafkaSourceOptions options);
   absl::Status Connect();
+  static std::vector<uint32_t> Unsigned(const std::vector<int32_t>& numbers);
   // Waits up to `timeout_ms` for a message and queues it.
   void Poll(int timeout_ms);
   void Queue(int32_t partition, int64_t offset, std::string_view value);
@@ -211,9 +216,12 @@ class KafkaSource final : public Source {
   KafkaSourceOptions options_;
   std::string name_;  // kafka://BROKERS/TOPIC
   rd_kafka_s* consumer_ = nullptr;
+  std::unique_ptr<KafkaChangelog> changelog_;  // --kafka-changelog
+  PartitionListener* listener_ = nullptr;
   size_t partition_count_ = 0;
   std::vector<Partition> partitions_;
   bool assigned_once_ = false;
+  bool rebalancing_ = false;     // revoked (eager), not assigned again yet
   bool closing_ = false;         // the destructor leaves the group
   bool header_pending_ = false;  // the CSV header is still to hand out
   int64_t started_ns_ = 0;

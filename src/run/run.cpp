@@ -39,6 +39,7 @@
 #include "decoding.hpp"
 #include "metrics_server.hpp"
 #include "output_writer.hpp"
+#include "partition_state.hpp"
 #include "pattern_watcher.hpp"
 #include "reload_plan.hpp"
 #include "run_source.hpp"
@@ -99,7 +100,7 @@ int64_t Nanos(Duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
 }
 
-class Runner {
+class Runner final : public run::PartitionListener {
  public:
   Runner(const PatternFile& file, std::string_view input_name,
          const RunOptions& options, RunOutputs& outputs)
@@ -111,6 +112,9 @@ class Runner {
         writer_(file, patterns_, outputs, options) {
     checkpointer_.emplace(file, options, patterns_,
                           outputs.timeouts != nullptr);
+  }
+  ~Runner() override {
+    if (source_ != nullptr) source_->SetPartitionListener(nullptr);
   }
 
   absl::Status Start() {
@@ -340,6 +344,10 @@ class Runner {
   absl::Status Resume(run::Source& source) {
     source_ = &source;
     if (!durable()) return absl::OkStatus();
+    if (source.partition_log() != nullptr && options_.parallelism <= 1) {
+      partition_states_.emplace(*source.partition_log(), *file_);
+      source.SetPartitionListener(this);
+    }
     CEP_ASSIGN_OR_RETURN(std::optional<run::RunMeta> meta,
                          checkpointer_->Load());
     if (!meta.has_value()) {
@@ -481,13 +489,84 @@ class Runner {
       CEP_ASSIGN_OR_RETURN(meta.lengths, writer_.Lengths());
       if (source_ != nullptr) meta.partitions = source_->Positions();
       partitions = meta.partitions;
-      return checkpointer_->Write(std::move(meta));
+      CEP_RETURN_IF_ERROR(checkpointer_->Write(std::move(meta)));
+      if (!partition_states_) return absl::OkStatus();
+      return partition_states_->Write(partitions, NamedBackends(),
+                                      runtime_->Export());
     }));
     if (source_ != nullptr) CEP_RETURN_IF_ERROR(source_->Committed(partitions));
     checkpoint_at_ns_ = SteadyClockNanos();
     checkpoint_ns_ = checkpoint_at_ns_ - started;
     ++checkpoints_;
     return absl::OkStatus();
+  }
+
+  // PartitionListener (--kafka-changelog): the state follows the
+  // partitions (partition_state.hpp).
+  absl::Status Revoking(const std::vector<uint32_t>& partitions) override {
+    std::vector<uint32_t> keep;
+    for (const run::PartitionPosition& position : source_->Positions()) {
+      if (std::find(partitions.begin(), partitions.end(), position.partition) ==
+          partitions.end()) {
+        keep.push_back(position.partition);
+      }
+    }
+    return Rehome(keep, {});
+  }
+  absl::StatusOr<std::vector<std::optional<run::SourcePosition>>> Assigned(
+      const std::vector<uint32_t>& partitions) override {
+    std::vector<uint32_t> keep;
+    for (const run::PartitionPosition& position : source_->Positions()) {
+      keep.push_back(position.partition);
+    }
+    std::vector<run::RestoredPartition> restored;
+    std::vector<std::optional<run::SourcePosition>> starts;
+    for (const uint32_t partition : partitions) {
+      CEP_ASSIGN_OR_RETURN(restored.emplace_back(),
+                           partition_states_->Read(partition));
+      starts.push_back(restored.back().position);
+    }
+    CEP_RETURN_IF_ERROR(Rehome(keep, std::move(restored)));
+    return starts;
+  }
+
+  // Checkpoints, then starts the runtime again over the state of the
+  // partitions `keep` (the rest dropped) and that of `restored`.
+  absl::Status Rehome(const std::vector<uint32_t>& keep,
+                      std::vector<run::RestoredPartition> restored) {
+    CEP_RETURN_IF_ERROR(Checkpoint(source_->Position(0)));
+    CEP_RETURN_IF_ERROR(runtime_->Stop());
+    AddRunStats(carried_, RuntimeRunStats());
+    for (size_t p = 0; p < patterns_.size(); ++p) {
+      AddMetrics(carried_evaluator_[patterns_[p]->file_pattern->name],
+                 runtime_->metrics(p));
+    }
+    runtime_.reset();
+    checkpointer_.reset();
+    patterns_.resize(current_count_);  // Open() adds the old versions again
+    checkpointer_.emplace(*file_, options_, patterns_,
+                          outputs_.timeouts != nullptr);
+    CEP_RETURN_IF_ERROR(CreateRuntime(nullptr, 0, {}));
+    CEP_ASSIGN_OR_RETURN(std::optional<run::RunMeta> meta,
+                         checkpointer_->Load());
+    RuntimeSnapshot<Record> snapshot;
+    if (meta.has_value()) snapshot = std::move(meta->snapshot);
+    CEP_RETURN_IF_ERROR(partition_states_->Apply(keep, std::move(restored),
+                                                 NamedBackends(), snapshot));
+    for (size_t p = 0; p < patterns_.size(); ++p) {
+      CEP_RETURN_IF_ERROR(runtime_->op().matcher(p).RestoreTimers());
+    }
+    return runtime_->Import(std::move(snapshot));
+  }
+
+  // The current patterns' backends, by name (parallelism 1).
+  std::vector<run::NamedBackend> NamedBackends() {
+    std::vector<run::NamedBackend> backends;
+    for (size_t p = 0; p < current_count_; ++p) {
+      backends.push_back(
+          {patterns_[p]->file_pattern->name, &checkpointer_->backend(p)});
+    }
+    return backends;
   }
 
   void Report(const std::vector<std::string>& lines) const {
@@ -774,8 +853,10 @@ class Runner {
   std::vector<std::string> initial_migrations_;  // RunStats::migrations
   std::unique_ptr<Runtime<Record, Value>> runtime_;
   run::Source* source_ = nullptr;  // set by Resume()
-  Record record_;                  // the event being decoded
-  std::string error_;              // why a line did not decode
+  // --kafka-changelog: the state kept per input partition.
+  std::optional<run::PartitionStates> partition_states_;
+  Record record_;      // the event being decoded
+  std::string error_;  // why a line did not decode
   Timestamp max_ts_ = kMinWatermark;
   uint64_t errors_ = 0;
   int64_t next_progress_ = 0;

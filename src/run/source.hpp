@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 #include "framing.hpp"
 
@@ -38,6 +39,25 @@ struct SourcePosition {
 struct PartitionPosition {
   uint32_t partition = 0;
   SourcePosition position;
+};
+
+class PartitionLog;  // partition_log.hpp
+
+// Told when partitions of a source change hands (Kafka's consumer group
+// moves them between processes): called from inside Source::Next(), on the
+// run's thread, between two frames the run took whole.
+class PartitionListener {
+ public:
+  virtual ~PartitionListener() = default;
+  // `partitions` are about to be taken away; Positions() still has them.
+  [[nodiscard]] virtual absl::Status Revoking(
+      const std::vector<uint32_t>& partitions) = 0;
+  // `partitions` were assigned and are not read yet; Positions() does not
+  // have them. Returns where each starts (nullopt: where the source would
+  // start it, from the group's committed offset or its first).
+  [[nodiscard]] virtual absl::StatusOr<
+      std::vector<std::optional<SourcePosition>>>
+  Assigned(const std::vector<uint32_t>& partitions) = 0;
 };
 
 class Source {
@@ -88,6 +108,14 @@ class Source {
   virtual std::optional<uint64_t> SeqOf(const Frame& frame) const {
     (void)frame;
     return std::nullopt;
+  }
+  // Where the state of each partition is logged so that it can follow its
+  // partition to another process (Kafka: the changelog topic); nullptr:
+  // none.
+  virtual PartitionLog* partition_log() { return nullptr; }
+  // Tells `listener` (nullptr: nobody) when partitions change hands.
+  virtual void SetPartitionListener(PartitionListener* listener) {
+    (void)listener;
   }
   // Resume: the positions a checkpoint recorded with Positions().
   [[nodiscard]] virtual absl::Status SeekPartitions(

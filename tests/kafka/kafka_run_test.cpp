@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <optional>
 #include <regex>
 #include <set>
@@ -257,12 +259,14 @@ class KafkaRunTest : public ::testing::Test {
     ASSERT_EQ(expected_.size(), static_cast<size_t>(kPlantedFrauds));
   }
 
-  // A host with topics auths (the events, keyed by card) and matches.
+  // A host with topics auths (the events, keyed by card), matches, and
+  // the changelog topics of groups takeover and join.
   void StartHost() {
     ASSERT_TRUE(
-        host_.Start({"--topic", "auths", "--topic", "matches", "--partitions",
-                     "8", "--produce", (dir_ / "events.jsonl").string(),
-                     "--key-field", "card"}));
+        host_.Start({"--topic", "auths", "--topic", "matches", "--topic",
+                     "takeover-changelog", "--topic", "join-changelog",
+                     "--partitions", "8", "--produce",
+                     (dir_ / "events.jsonl").string(), "--key-field", "card"}));
     ASSERT_EQ(host_.produced(), "produced " + std::to_string(kEvents));
   }
 
@@ -608,6 +612,136 @@ TEST_F(KafkaRunTest, KilledProcessWritesMatchesAtLeastOnceWithStableIds) {
   std::vector<std::string> unique = Sorted(values);
   unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
   EXPECT_EQ(WithoutSeqs(unique), WithoutSeqs(expected_));
+}
+
+// Complete match lines of `names`' output files (a process killed with
+// SIGKILL may leave half a line), de-duplicated by id; every id has one
+// line.
+std::vector<std::string> UniqueById(const fs::path& dir,
+                                    const std::vector<std::string>& names) {
+  static const std::regex id("\"id\":\"([0-9a-f]{16})\"");
+  std::map<std::string, std::string> by_id;
+  for (const std::string& name : names) {
+    for (const std::string& line : Lines(ReadFile(dir / name))) {
+      std::smatch found;
+      if (line.empty() || line.back() != '}' ||
+          !std::regex_search(line, found, id)) {
+        continue;
+      }
+      auto [it, inserted] = by_id.emplace(found[1].str(), line);
+      EXPECT_EQ(it->second, line) << "two matches with id " << found[1];
+    }
+  }
+  std::vector<std::string> lines;
+  for (const auto& [key, line] : by_id) lines.push_back(line);
+  return lines;
+}
+
+// The lines of `of` that `in` lacks (both sorted), by their key only:
+// what a failed comparison of match lists prints.
+std::string KeysMissing(const std::vector<std::string>& of,
+                        const std::vector<std::string>& in) {
+  static const std::regex key("\"key\":\"([^\"]+)\"");
+  std::vector<std::string> missing;
+  std::set_difference(of.begin(), of.end(), in.begin(), in.end(),
+                      std::back_inserter(missing));
+  std::string keys;
+  for (const std::string& line : missing) {
+    std::smatch found;
+    keys += std::regex_search(line, found, key) ? found[1].str() : line;
+    keys += " ";
+  }
+  return keys;
+}
+
+// Waits up to 60 s until `path` has at least `count` complete lines.
+bool WaitForLines(const fs::path& path, size_t count) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    size_t complete = 0;
+    for (const std::string& line : Lines(ReadFile(path))) {
+      complete += !line.empty() && line.back() == '}';
+    }
+    if (complete >= count) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// The flags of a process of `group` whose state follows its partitions
+// (--kafka-changelog), with its own state directory and output file.
+std::vector<std::string> ChangelogRun(const std::string& topic,
+                                      const std::string& group,
+                                      const std::string& name) {
+  return {"run", "p.cep", "--input", topic, "--group", group, "--match-ids",
+          "--kafka-changelog", "--state", "rocksdb:" + name + ".state",
+          "--checkpoint-every", "100events", "--output", name + ".jsonl",
+          "--kafka-timeout", "20s",
+          // A killed member leaves the group when its session expires.
+          "--kafka-config", "session.timeout.ms=3000", "--kafka-config",
+          "heartbeat.interval.ms=300"};
+}
+
+// (c) Two processes of one group with --kafka-changelog; one is killed
+// with SIGKILL once it has emitted matches, the other takes its partitions
+// over, restores their state from the changelog topic and reads them to the
+// end: the union of their outputs, de-duplicated by id, is exactly the
+// file's matches (a partial match the killed process had checkpointed
+// completes in the survivor).
+TEST_F(KafkaRunTest, KilledProcessPartitionsMoveWithTheirState) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  std::vector<std::string> killed_args =
+      ChangelogRun(Topic("auths"), "takeover", "killed");
+  killed_args.insert(killed_args.end(), {"--rate", "400"});
+  const pid_t killed = Cep("killed", killed_args);
+  // The survivor reads slowly enough to be there when the killed one's
+  // session expires, and until then ends only with --kafka-stop-at-end.
+  std::vector<std::string> survivor_args =
+      ChangelogRun(Topic("auths"), "takeover", "survivor");
+  survivor_args.insert(survivor_args.end(),
+                       {"--rate", "100", "--kafka-stop-at-end"});
+  const pid_t survivor = Cep("survivor", survivor_args);
+  ASSERT_TRUE(WaitForLines(dir_ / "killed.jsonl", 3)) << Err("killed");
+  ::kill(killed, SIGKILL);
+  EXPECT_EQ(Wait(killed), -1);
+  ASSERT_EQ(Wait(survivor, 100), 0) << Err("survivor");
+  // The survivor ended up with every partition.
+  EXPECT_THAT(Err("survivor"),
+              HasSubstr("cep: kafka: group 'takeover' assigned partitions "
+                        "0,1,2,3,4,5,6,7 of 'auths'\n"));
+  const std::vector<std::string> found =
+      WithoutSeqs(UniqueById(dir_, {"killed.jsonl", "survivor.jsonl"}));
+  const std::vector<std::string> expected = WithoutSeqs(expected_);
+  EXPECT_EQ(KeysMissing(expected, found), "") << Err("survivor");
+  EXPECT_EQ(KeysMissing(found, expected), "") << Err("survivor");
+}
+
+// A second process joins the group and leaves it again (SIGTERM) while the
+// first reads: the partitions go to it with their state and come back with
+// theirs; after de-duplication by id nothing is lost or repeated.
+TEST_F(KafkaRunTest, PartitionsGoAndComeBackWithTheirState) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  std::vector<std::string> stays_args =
+      ChangelogRun(Topic("auths"), "join", "stays");
+  stays_args.insert(stays_args.end(), {"--rate", "200", "--kafka-stop-at-end"});
+  const pid_t stays = Cep("stays", stays_args);
+  ASSERT_TRUE(WaitForLines(dir_ / "stays.jsonl", 2)) << Err("stays");
+  const pid_t visits =
+      Cep("visits", ChangelogRun(Topic("auths"), "join", "visits"));
+  ASSERT_TRUE(WaitForLines(dir_ / "visits.jsonl", 1)) << Err("visits");
+  ::kill(visits, SIGTERM);
+  EXPECT_EQ(Wait(visits), 0) << Err("visits");
+  ASSERT_EQ(Wait(stays, 100), 0) << Err("stays");
+  EXPECT_THAT(Err("stays"), HasSubstr("revoked; their state is in "
+                                      "'join-changelog'"));
+  const std::vector<std::string> found =
+      WithoutSeqs(UniqueById(dir_, {"stays.jsonl", "visits.jsonl"}));
+  const std::vector<std::string> expected = WithoutSeqs(expected_);
+  EXPECT_EQ(KeysMissing(expected, found), "") << Err("stays") << Err("visits");
+  EXPECT_EQ(KeysMissing(found, expected), "") << Err("stays") << Err("visits");
 }
 
 // Event time per partition: a live partition without messages holds the
