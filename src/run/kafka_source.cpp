@@ -308,6 +308,12 @@ bool KafkaSource::Next(Frame& frame) {
       return false;
     }
     if (!status_.ok()) return false;
+    // While messages are queued, the consumer is still polled now and then:
+    // that is where librdkafka calls back for rebalances.
+    if (SteadyClockNanos() - last_poll_ns_ > kPollMs * 1'000'000LL) {
+      Poll(0);
+      if (!status_.ok()) return false;
+    }
     if (Release(frame)) return true;
     if (!status_.ok() || AtEnd()) return false;
     if (!assigned_once_ && SteadyClockNanos() - started_ns_ >
@@ -322,6 +328,7 @@ bool KafkaSource::Next(Frame& frame) {
 }
 
 void KafkaSource::Poll(int timeout_ms) {
+  last_poll_ns_ = SteadyClockNanos();
   rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer_, timeout_ms);
   if (message == nullptr) return;
   const rd_kafka_resp_err_t err = message->err;

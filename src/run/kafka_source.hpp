@@ -225,6 +225,7 @@ class KafkaSource final : public Source {
   bool closing_ = false;         // the destructor leaves the group
   bool header_pending_ = false;  // the CSV header is still to hand out
   int64_t started_ns_ = 0;
+  int64_t last_poll_ns_ = 0;
   int64_t brokers_down_since_ns_ = 0;
   absl::Status status_;
   LineDecoder decoder_;
