@@ -121,6 +121,10 @@ absl::Status ParseKafkaFlags(const Invocation& args, KafkaFlags& flags) {
     return absl::InvalidArgumentError(
         "--kafka-changelog needs --state rocksdb:DIR");
   }
+  if (flags.changelog && (args.Has("watch") || args.Has("migrate"))) {
+    return absl::InvalidArgumentError(
+        "--kafka-changelog cannot be used with --watch or --migrate");
+  }
   if (flags.changelog && args.Get("parallelism").value_or("1") != "1") {
     return absl::InvalidArgumentError(
         "--kafka-changelog needs --parallelism 1");

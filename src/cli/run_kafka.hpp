@@ -51,8 +51,9 @@ struct KafkaFlags {
 // "--kafka-timeout: ..." (durations; a zero timeout), "--group,
 // --idle-timeout and --kafka-stop-at-end need --input kafka://...",
 // "--timeouts, --late and --dead-letter cannot be kafka:// yet",
-// "--kafka-changelog needs --state rocksdb:DIR" and "--kafka-changelog
-// needs --parallelism 1".
+// "--kafka-changelog needs --state rocksdb:DIR", "--kafka-changelog
+// cannot be used with --watch or --migrate" and "--kafka-changelog needs
+// --parallelism 1".
 [[nodiscard]] absl::Status ParseKafkaFlags(const Invocation& args,
                                            KafkaFlags& flags);
 

@@ -258,7 +258,9 @@ void KafkaSource::OnRebalance(int err,
                                      timeout_ms);
     Partition& partition = partitions_[static_cast<size_t>(element.partition)];
     int64_t start = element.offset >= 0 ? element.offset : low;
-    if (partition.known) start = partition.next_offset;
+    // With a changelog its marker says where the state stands (below);
+    // without one, where this process's state stands.
+    if (partition.known && listener_ == nullptr) start = partition.next_offset;
     uint64_t taken = partition.taken;
     const size_t at = static_cast<size_t>(
         std::lower_bound(numbers.begin(), numbers.end(), element.partition) -

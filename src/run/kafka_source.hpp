@@ -149,9 +149,14 @@ class KafkaSource final : public Source {
       const std::vector<PartitionPosition>& positions) override;
   absl::Status Committed(
       const std::vector<PartitionPosition>& positions) override;
-  // KafkaSeq(partition, offset) of the frame's message.
+  // KafkaSeq(partition, offset) of the frame's message. Not with --watch
+  // or --migrate, which tell the events read before a swap from those after
+  // by seq: the run then numbers events as it reads them.
   std::optional<uint64_t> SeqOf(const Frame& frame) const override {
     if (frame.end_offset == 0) return std::nullopt;  // the CSV header
+    if (options_.run->migrate || !options_.run->watch_files.empty()) {
+      return std::nullopt;
+    }
     return KafkaSeq(frame.partition, frame.end_offset - 1);
   }
 

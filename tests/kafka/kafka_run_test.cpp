@@ -943,6 +943,22 @@ TEST_F(KafkaRunTest, UnreachableBrokerFailsAfterTheTimeout) {
             std::chrono::seconds(20));
 }
 
+// --kafka-changelog over a group whose changelog topic does not have the
+// input's partition count (the mock cluster creates a topic a client asks
+// about, with 4 partitions, as a broker with auto.create.topics.enable
+// does with its default count): a clear error, exit 1.
+TEST_F(KafkaRunTest, ChangelogTopicWithOtherPartitionCountIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  EXPECT_EQ(Wait(Cep("nochangelog",
+                     ChangelogRun(Topic("auths"), "nochangelog", "x"))),
+            1);
+  EXPECT_EQ(Err("nochangelog"),
+            Topic("nochangelog-changelog") +
+                ": error: the changelog topic has 4 partitions; it needs 8 "
+                "(those of 'auths')\n");
+}
+
 // Command-line errors, exit 2.
 TEST_F(KafkaRunTest, FlagErrors) {
   struct Case {
@@ -970,6 +986,17 @@ TEST_F(KafkaRunTest, FlagErrors) {
        "cep: error: --kafka-config needs a kafka:// --input or --output"},
       {{"--late", "kafka://h:1/t"},
        "cep: error: --late: only --output can be kafka:// yet"},
+      {{"--kafka-changelog"},
+       "cep: error: --kafka-changelog needs --input kafka://HOST:PORT/TOPIC"},
+      {{"--input", "kafka://h:1/t", "--group", "g", "--kafka-changelog"},
+       "cep: error: --kafka-changelog needs --state rocksdb:DIR"},
+      {{"--input", "kafka://h:1/t", "--group", "g", "--kafka-changelog",
+        "--state", "rocksdb:s", "--parallelism", "2"},
+       "cep: error: --kafka-changelog needs --parallelism 1"},
+      {{"--input", "kafka://h:1/t", "--group", "g", "--kafka-changelog",
+        "--state", "rocksdb:s", "--watch"},
+       "cep: error: --kafka-changelog cannot be used with --watch or "
+       "--migrate"},
   };
   int idx = 0;
   for (const Case& c : cases) {
