@@ -206,7 +206,6 @@ void KafkaSource::OnRebalance(int err,
     } else {
       rd_kafka_assign(consumer_, nullptr);
     }
-    rebalancing_ = !cooperative;
     // Messages queued and not handed out are dropped: the partition's next
     // owner reads them from its committed offset.
     for (int32_t number : numbers) {
@@ -218,6 +217,11 @@ void KafkaSource::OnRebalance(int err,
       // changelog's to say.
       if (listener_ != nullptr) partition.known = false;
     }
+    // An assignment follows (eager), or may (cooperative, when the
+    // partitions were lost: the member was fenced and joins again).
+    rebalancing_ = !cooperative ||
+                   std::none_of(partitions_.begin(), partitions_.end(),
+                                [](const Partition& p) { return p.assigned; });
     if (closing_ || numbers.empty()) return;
     if (listener_ != nullptr) {
       Warn(Cat("cep: kafka: partitions ", Join(numbers), " of '",

@@ -226,7 +226,8 @@ class KafkaSource final : public Source {
   size_t partition_count_ = 0;
   std::vector<Partition> partitions_;
   bool assigned_once_ = false;
-  bool rebalancing_ = false;     // revoked (eager), not assigned again yet
+  // Revoked (eager), or left without partitions, and not assigned again.
+  bool rebalancing_ = false;
   bool closing_ = false;         // the destructor leaves the group
   bool header_pending_ = false;  // the CSV header is still to hand out
   int64_t started_ns_ = 0;
