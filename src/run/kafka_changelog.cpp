@@ -179,15 +179,13 @@ absl::StatusOr<ChangelogContents> KafkaChangelog::Read(int32_t partition) {
                                       partition, ": ",
                                       rd_kafka_err2str(queried)));
   }
-  ChangelogContents contents;
-  if (high <= low) return contents;
+  ChangelogReader reader;
+  if (high <= low) return std::move(reader).Finish();
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, url_.topic.c_str(), partition)
       ->offset = low;
   rd_kafka_assign(reader_, list);
   rd_kafka_topic_partition_list_destroy(list);
-  // Records since the last marker: applied once a marker follows them.
-  absl::flat_hash_map<std::string, std::optional<std::string>> staged;
   const int64_t deadline = SteadyClockNanos() + timeout_ms * 1'000'000LL;
   int64_t next = low;
   absl::Status status;
@@ -205,32 +203,23 @@ absl::StatusOr<ChangelogContents> KafkaChangelog::Read(int32_t partition) {
     } else if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
                message->partition == partition) {
       next = message->offset + 1;
-      const std::string key(static_cast<const char*>(message->key),
-                            message->key_len);
+    }
+    // Every record of ours has a key; others are not ours to apply.
+    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        message->partition == partition && message->key != nullptr) {
       std::optional<std::string> value;
       if (message->payload != nullptr) {
         value.emplace(static_cast<const char*>(message->payload), message->len);
       }
-      if (key == kChangelogMarkerKey) {
-        for (auto& [staged_key, staged_value] : staged) {
-          if (staged_value.has_value()) {
-            contents.values[staged_key] = std::move(*staged_value);
-          } else {
-            contents.values.erase(staged_key);
-          }
-        }
-        staged.clear();
-        contents.marker = std::move(value);
-      } else {
-        staged[key] = std::move(value);
-      }
+      reader.Add(
+          std::string(static_cast<const char*>(message->key), message->key_len),
+          std::move(value));
     }
     rd_kafka_message_destroy(message);
   }
   rd_kafka_assign(reader_, nullptr);
   CEP_RETURN_IF_ERROR(status);
-  for (auto& [key, value] : staged) contents.unfinished.push_back(key);
-  return contents;
+  return std::move(reader).Finish();
 }
 
 }  // namespace cep::run

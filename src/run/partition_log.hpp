@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -52,6 +53,37 @@ struct ChangelogContents {
   // Keys written after the last marker (a checkpoint not finished): their
   // values there are ignored, and the next checkpoint must write them again.
   std::vector<std::string> unfinished;
+};
+
+// Reads a log partition's records in order into ChangelogContents: a
+// record is applied once a marker follows it.
+class ChangelogReader {
+ public:
+  // The next record; `value` nullopt: a tombstone.
+  void Add(std::string key, std::optional<std::string> value) {
+    if (key != kChangelogMarkerKey) {
+      staged_[std::move(key)] = std::move(value);
+      return;
+    }
+    for (auto& [staged_key, staged_value] : staged_) {
+      if (staged_value.has_value()) {
+        contents_.values[staged_key] = std::move(*staged_value);
+      } else {
+        contents_.values.erase(staged_key);
+      }
+    }
+    staged_.clear();
+    contents_.marker = std::move(value);
+  }
+  // What the records gave, those after the last marker as unfinished.
+  ChangelogContents Finish() && {
+    for (auto& [key, value] : staged_) contents_.unfinished.push_back(key);
+    return std::move(contents_);
+  }
+
+ private:
+  ChangelogContents contents_;
+  absl::flat_hash_map<std::string, std::optional<std::string>> staged_;
 };
 
 class PartitionLog {
