@@ -477,6 +477,12 @@ int RunRun(const CommandContext& context) {
   const std::chrono::duration<double> elapsed =
       std::chrono::steady_clock::now() - start;
   if (progress) context.err << "\r\033[K";
+  if (absl::IsCancelled(stats.status()) && g_stop.load()) {
+    // Stopped while a pipe was read up to the checkpoint: nothing was taken.
+    context.err << "cep: stopped by a signal: " << stats.status().message()
+                << "\n";
+    return kExitOk;
+  }
   if (!stats.ok()) {
     context.out.flush();
     // The metrics server's errors name the flag, not a file.
