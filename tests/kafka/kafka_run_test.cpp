@@ -32,38 +32,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kafka/kafka_processes.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
+using ::cep::kafka_testing::EvenlySpaced;
+using ::cep::kafka_testing::Lines;
+using ::cep::kafka_testing::MockHost;
+using ::cep::kafka_testing::ReadFile;
+using ::cep::kafka_testing::Sorted;
+using ::cep::kafka_testing::Spawn;
+using ::cep::kafka_testing::Wait;
+using ::cep::kafka_testing::WriteFile;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
 constexpr int kEvents = 4000;
 constexpr int kPlantedFrauds = 35;  // what `cep gen` plants with this seed
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void WriteFile(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::vector<std::string> Sorted(std::vector<std::string> lines) {
-  std::sort(lines.begin(), lines.end());
-  return lines;
-}
 
 // A match line without its "seq" numbers and "id": what two processes of
 // one group agree on with a single process (each numbers its own events).
@@ -72,122 +59,6 @@ std::string WithoutSeqs(const std::string& line) {
   static const std::regex id(",\"id\":\"[0-9a-f]+\"");
   return std::regex_replace(std::regex_replace(line, seq, ""), id, "");
 }
-
-// Starts `program ARGS...` in `dir`, stdout and stderr to files named
-// `name`.out and `name`.err there; returns the pid.
-pid_t Spawn(const fs::path& dir, const std::string& name,
-            std::vector<std::string> args) {
-  const std::string out = (dir / (name + ".out")).string();
-  const std::string err = (dir / (name + ".err")).string();
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  if (::chdir(dir.c_str()) != 0) ::_exit(126);
-  const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ::dup2(out_fd, STDOUT_FILENO);
-  ::dup2(err_fd, STDERR_FILENO);
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  ::execv(argv[0], argv.data());
-  ::_exit(127);
-}
-
-// Waits up to `seconds` for `pid`: its exit status, or -1 when it died of a
-// signal or had to be killed.
-int Wait(pid_t pid, int seconds = 60) {
-  for (int tries = 0; tries < seconds * 100; ++tries) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return -1;
-}
-
-// kafka_mock_host as a child: its stdin is a pipe (closing it ends the
-// host), its stdout a pipe read line by line.
-class MockHost {
- public:
-  // Starts the host; returns false when it does not print the bootstrap
-  // servers (and "produced N" after --produce) within 30 s.
-  bool Start(const std::vector<std::string>& flags) {
-    int in[2];
-    int out[2];
-    if (::pipe(in) != 0 || ::pipe(out) != 0) return false;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(in[0], STDIN_FILENO);
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(in[1]);
-      ::close(out[0]);
-      std::vector<std::string> args = {CEP_KAFKA_MOCK_HOST};
-      args.insert(args.end(), flags.begin(), flags.end());
-      std::vector<char*> argv;
-      for (std::string& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    stdin_ = in[1];
-    stdout_ = out[0];
-    std::optional<std::string> bootstrap = ReadLine();
-    if (!bootstrap) return false;
-    bootstrap_ = *bootstrap;
-    if (std::find(flags.begin(), flags.end(), "--produce") != flags.end()) {
-      std::optional<std::string> produced = ReadLine();
-      if (!produced) return false;
-      produced_ = *produced;
-    }
-    return true;
-  }
-  ~MockHost() {
-    if (pid_ <= 0) return;
-    ::close(stdin_);
-    ::close(stdout_);
-    Wait(pid_, 10);
-  }
-
-  // Sends a command (kafka_mock_host.cpp); its answer, "ok" when done.
-  std::string Command(const std::string& command) {
-    const std::string line = command + "\n";
-    if (::write(stdin_, line.data(), line.size()) !=
-        static_cast<ssize_t>(line.size())) {
-      return "cannot write to the host";
-    }
-    return ReadLine().value_or("no answer");
-  }
-
-  const std::string& bootstrap() const { return bootstrap_; }
-  const std::string& produced() const { return produced_; }
-
- private:
-  std::optional<std::string> ReadLine() {
-    std::string line;
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      struct pollfd wait = {.fd = stdout_, .events = POLLIN, .revents = 0};
-      if (::poll(&wait, 1, 100) <= 0) continue;
-      char c;
-      if (::read(stdout_, &c, 1) != 1) return std::nullopt;
-      if (c == '\n') return line;
-      line += c;
-    }
-    return std::nullopt;
-  }
-
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
-  std::string bootstrap_;
-  std::string produced_;
-};
 
 class KafkaRunTest : public ::testing::Test {
  protected:
@@ -230,16 +101,8 @@ class KafkaRunTest : public ::testing::Test {
                                std::to_string(kEvents), "--seed", "7", "--keys",
                                "200", "--fraud-rate", "0.01"})),
               0);
-    static const std::regex ts("\"ts\":[0-9]+");
-    std::string events;
-    int64_t next_ts = 1764547200000;
-    for (const std::string& line : Lines(Out("gen"))) {
-      next_ts += 250;
-      events +=
-          std::regex_replace(line, ts, "\"ts\":" + std::to_string(next_ts)) +
-          "\n";
-    }
-    WriteFile(dir_ / "events.jsonl", events);
+    WriteFile(dir_ / "events.jsonl",
+              EvenlySpaced(Out("gen"), 1764547200250, 250));
     ASSERT_EQ(Wait(Cep("file", {"run", "p.cep", "--input", "events.jsonl",
                                 "--match-ids"})),
               0);
