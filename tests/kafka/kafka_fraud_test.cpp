@@ -29,17 +29,13 @@
 namespace {
 
 namespace fs = std::filesystem;
-using ::cep::kafka_testing::EvenlySpaced;
+using ::cep::kafka_testing::KafkaProcessTest;
 using ::cep::kafka_testing::Lines;
-using ::cep::kafka_testing::MockHost;
+using ::cep::kafka_testing::MessageValue;
 using ::cep::kafka_testing::ReadFile;
 using ::cep::kafka_testing::Sorted;
-using ::cep::kafka_testing::Spawn;
 using ::cep::kafka_testing::Wait;
-using ::cep::kafka_testing::WriteFile;
 using ::testing::MatchesRegex;
-
-constexpr int kEvents = 4000;
 
 std::string WithoutLatency(const std::string& line) {
   static const std::regex latency(",\"latency_us\":[0-9]+");
@@ -58,52 +54,17 @@ std::string IdOf(const std::string& line) {
   return std::regex_search(line, found, id) ? found[1].str() : "";
 }
 
-class KafkaFraudTest : public ::testing::Test {
+class KafkaFraudTest : public KafkaProcessTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cep_kafka_fraud_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    for (const pid_t pid : spawned_) {
-      if (::waitpid(pid, nullptr, WNOHANG) == 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-      }
-    }
-    fs::remove_all(dir_);
-  }
-
-  pid_t Run(const std::string& program, const std::string& name,
-            std::vector<std::string> args) {
-    args.insert(args.begin(), program);
-    const pid_t pid = Spawn(dir_, name, std::move(args));
-    spawned_.push_back(pid);
-    return pid;
-  }
   pid_t FraudService(const std::string& name, std::vector<std::string> args) {
-    return Run(FRAUD_SERVICE_BINARY, name, std::move(args));
-  }
-  std::string Out(const std::string& name) const {
-    return ReadFile(dir_ / (name + ".out"));
-  }
-  std::string Err(const std::string& name) const {
-    return ReadFile(dir_ / (name + ".err"));
+    args.insert(args.begin(), FRAUD_SERVICE_BINARY);
+    return Start(name, std::move(args));
   }
 
   // events.jsonl (see the file comment), and expected_: the sorted alert
   // lines (without latency) of fraud_service over it from the file.
   void MakeEvents() {
-    ASSERT_EQ(
-        Wait(Run(CEP_BINARY, "gen",
-                 {"gen", "card-testing", "--events", std::to_string(kEvents),
-                  "--seed", "7", "--keys", "200", "--fraud-rate", "0.01"})),
-        0);
-    WriteFile(dir_ / "events.jsonl",
-              EvenlySpaced(Out("gen"), 1764547200250, 250));
+    ASSERT_NO_FATAL_FAILURE(MakeSpacedEvents());
     ASSERT_EQ(
         Wait(FraudService("file", {"--input", "events.jsonl", "--state",
                                    "file.state", "--alerts", "file.jsonl"})),
@@ -126,31 +87,9 @@ class KafkaFraudTest : public ::testing::Test {
   }
 
   // A host with topics auths (the events, keyed by card) and alerts.
-  void StartHost() {
-    ASSERT_TRUE(
-        host_.Start({"--topic", "auths", "--topic", "alerts", "--partitions",
-                     "8", "--produce", (dir_ / "events.jsonl").string(),
-                     "--key-field", "card"}));
-    ASSERT_EQ(host_.produced(), "produced " + std::to_string(kEvents));
-  }
+  void StartHost() { KafkaProcessTest::StartHost("alerts"); }
 
-  std::string Topic(const std::string& topic) const {
-    return "kafka://" + host_.bootstrap() + "/" + topic;
-  }
-
-  // The messages of the alerts topic: PARTITION, key, value per line.
-  std::vector<std::string> AlertMessages(const std::string& name) {
-    EXPECT_EQ(Wait(Run(CEP_KAFKA_MOCK_HOST, name,
-                       {"--dump", host_.bootstrap(), "alerts"})),
-              0)
-        << Err(name);
-    return Lines(Out(name));
-  }
-
-  fs::path dir_;
-  std::vector<pid_t> spawned_;
   std::vector<std::string> expected_;
-  MockHost host_;
 };
 
 // One instance over the whole topic: exactly the alerts of the file, ids
@@ -190,7 +129,7 @@ TEST_F(KafkaFraudTest, AlertsToATopicAreThoseToAFile) {
   static const std::regex message(
       "([0-7])\t([^\t]+)\t(\\{\"pattern\":\"[a-z_]+\",\"key\":\"([^\"]+)\".*)");
   std::vector<std::string> values;
-  for (const std::string& line : AlertMessages("dump")) {
+  for (const std::string& line : Messages("dump", "alerts")) {
     std::smatch parts;
     ASSERT_TRUE(std::regex_match(line, parts, message)) << line;
     EXPECT_EQ(parts[2].str(), parts[4].str()) << line;
@@ -223,11 +162,11 @@ TEST_F(KafkaFraudTest, KilledAndRestartedGivesTheAlertsOnceAfterDedupById) {
   int dumps = 0;
   while (before < 5 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    before = AlertMessages("poll" + std::to_string(dumps++)).size();
+    before = Messages("poll" + std::to_string(dumps++), "alerts").size();
   }
   ::kill(killed, SIGKILL);
   EXPECT_EQ(Wait(killed), -1);
-  before = AlertMessages("killed_dump").size();
+  before = Messages("killed_dump", "alerts").size();
   EXPECT_GE(before, 5u);
   EXPECT_LT(before, expected_.size());
 
@@ -242,9 +181,8 @@ TEST_F(KafkaFraudTest, KilledAndRestartedGivesTheAlertsOnceAfterDedupById) {
 
   std::map<std::string, std::string> by_id;
   size_t messages = 0;
-  for (const std::string& line : AlertMessages("dump")) {
-    const std::string value =
-        WithoutLatency(line.substr(line.find('\t', line.find('\t') + 1) + 1));
+  for (const std::string& line : Messages("dump", "alerts")) {
+    const std::string value = WithoutLatency(MessageValue(line));
     const auto [at, added] = by_id.emplace(IdOf(value), value);
     // A repeat is the same alert.
     EXPECT_EQ(at->second, value);
@@ -307,7 +245,8 @@ TEST_F(KafkaFraudTest, FlagErrorsAreThoseOfCepRun) {
               "fraud_service: error: " + fraud_error + " (see --help)\n");
     auto [cep_args, cep_error] = with("output");
     cep_args.insert(cep_args.begin(), {"run", "p.cep"});
-    EXPECT_EQ(Wait(Run(CEP_BINARY, name + "cep", cep_args)), 2) << cep_error;
+    cep_args.insert(cep_args.begin(), CEP_BINARY);
+    EXPECT_EQ(Wait(Start(name + "cep", cep_args)), 2) << cep_error;
     EXPECT_EQ(Err(name + "cep"),
               "cep: error: " + cep_error + " (see 'cep --help')\n");
   }

@@ -1,16 +1,20 @@
 // The child processes of the Kafka tests (tests/kafka/): a program (`cep`,
 // fraud_service, kafka_mock_host --dump) run in a directory with its stdout
 // and stderr in files there, waited for with a bound; kafka_mock_host
-// hosting librdkafka's mock cluster for them (MockHost); and the small file
-// and line helpers the tests compare outputs with.
+// hosting librdkafka's mock cluster for them (MockHost); KafkaProcessTest,
+// the fixture that ties them together; and the small file and line helpers
+// the tests compare outputs with. The including test defines CEP_BINARY
+// and CEP_KAFKA_MOCK_HOST (the programs' paths).
 //
 // Example:
-//   MockHost host;
-//   ASSERT_TRUE(host.Start({"--topic", "auths", "--partitions", "8"}));
-//   const pid_t pid = Spawn(dir, "one", {CEP_BINARY, "run", "p.cep",
-//       "--input", "kafka://" + host.bootstrap() + "/auths", ...});
-//   ASSERT_EQ(Wait(pid), 0) << ReadFile(dir / "one.err");
-//   EXPECT_EQ(Sorted(Lines(ReadFile(dir / "one.out"))), expected);
+//   class MyTest : public KafkaProcessTest {};
+//   TEST_F(MyTest, X) {
+//     ASSERT_NO_FATAL_FAILURE(MakeSpacedEvents());
+//     ASSERT_NO_FATAL_FAILURE(StartHost("matches"));
+//     ASSERT_EQ(Wait(Start("one", {CEP_BINARY, "run", "p.cep", "--input",
+//                                  Topic("auths"), ...})), 0) << Err("one");
+//     EXPECT_EQ(Sorted(Lines(Out("one"))), expected);
+//   }
 #pragma once
 
 #include <algorithm>
@@ -26,21 +30,22 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testing/cep_process.hpp"
+
 namespace cep::kafka_testing {
 
 namespace fs = std::filesystem;
 
-inline std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+// The events of MakeSpacedEvents(): `cep gen card-testing` with these.
+inline constexpr int kEvents = 4000;
+
+using ::cep::testing::ReadFile;
 
 inline void WriteFile(const fs::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
@@ -58,40 +63,18 @@ inline std::vector<std::string> Sorted(std::vector<std::string> lines) {
   return lines;
 }
 
-// A match line without its "seq" numbers and "id": what two processes of
-// Starts `program ARGS...` in `dir`, stdout and stderr to files named
-// `name`.out and `name`.err there; returns the pid.
+// Starts `args` (the program's path first) in `dir`, stdout and stderr to
+// files named `name`.out and `name`.err there; returns the pid.
 inline pid_t Spawn(const fs::path& dir, const std::string& name,
                    std::vector<std::string> args) {
-  const std::string out = (dir / (name + ".out")).string();
-  const std::string err = (dir / (name + ".err")).string();
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  if (::chdir(dir.c_str()) != 0) ::_exit(126);
-  const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ::dup2(out_fd, STDOUT_FILENO);
-  ::dup2(err_fd, STDERR_FILENO);
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  ::execv(argv[0], argv.data());
-  ::_exit(127);
+  return ::cep::testing::SpawnProgram(
+      dir, std::move(args), dir / (name + ".out"), dir / (name + ".err"));
 }
 
 // Waits up to `seconds` for `pid`: its exit status, or -1 when it died of a
 // signal or had to be killed.
 inline int Wait(pid_t pid, int seconds = 60) {
-  for (int tries = 0; tries < seconds * 100; ++tries) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return -1;
+  return ::cep::testing::WaitExit(pid, seconds);
 }
 
 // kafka_mock_host as a child: its stdin is a pipe (closing it ends the
@@ -192,5 +175,91 @@ inline std::string EvenlySpaced(const std::string& jsonl, int64_t first_ts_ms,
   }
   return events;
 }
+
+// The value of a message line of KafkaProcessTest::Messages().
+inline std::string MessageValue(const std::string& line) {
+  return line.substr(line.find('\t', line.find('\t') + 1) + 1);
+}
+
+// A test that runs programs against a MockHost: each test has a directory
+// of its own (removed after it), where the programs run, and the children
+// it started are killed if they still run when it ends.
+class KafkaProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const ::testing::TestInfo* test =
+        ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("cep_" + std::string(test->test_suite_name()) + "_" +
+            std::to_string(::getpid()) + "_" + test->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    for (const pid_t pid : spawned_) {
+      if (::waitpid(pid, nullptr, WNOHANG) == 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+    fs::remove_all(dir_);
+  }
+
+  // Starts `args` (the program first) in dir_, its stdout and stderr to
+  // NAME.out and NAME.err there (Out(), Err()).
+  pid_t Start(const std::string& name, std::vector<std::string> args) {
+    const pid_t pid = Spawn(dir_, name, std::move(args));
+    spawned_.push_back(pid);
+    return pid;
+  }
+  std::string Out(const std::string& name) const {
+    return ReadFile(dir_ / (name + ".out"));
+  }
+  std::string Err(const std::string& name) const {
+    return ReadFile(dir_ / (name + ".err"));
+  }
+
+  // dir_/events.jsonl: kEvents card authorisations of `cep gen
+  // card-testing` (seed 7, 200 cards, 1% planted frauds), their timestamps
+  // 250 ms apart (EvenlySpaced).
+  void MakeSpacedEvents() {
+    ASSERT_EQ(Wait(Start("gen", {CEP_BINARY, "gen", "card-testing", "--events",
+                                 std::to_string(kEvents), "--seed", "7",
+                                 "--keys", "200", "--fraud-rate", "0.01"})),
+              0)
+        << Err("gen");
+    WriteFile(dir_ / "events.jsonl",
+              EvenlySpaced(Out("gen"), 1764547200250, 250));
+  }
+
+  // host_ with topics auths (events.jsonl, keyed by card) and `output`, 8
+  // partitions each.
+  void StartHost(const std::string& output) {
+    ASSERT_TRUE(
+        host_.Start({"--topic", "auths", "--topic", output, "--partitions", "8",
+                     "--produce", (dir_ / "events.jsonl").string(),
+                     "--key-field", "card"}));
+    ASSERT_EQ(host_.produced(), "produced " + std::to_string(kEvents));
+  }
+
+  std::string Topic(const std::string& topic) const {
+    return "kafka://" + host_.bootstrap() + "/" + topic;
+  }
+
+  // Every message of `topic` now, one line each: PARTITION, a tab, the
+  // key, a tab, the value (kafka_mock_host --dump, run as NAME).
+  std::vector<std::string> Messages(const std::string& name,
+                                    const std::string& topic) {
+    EXPECT_EQ(Wait(Start(name, {CEP_KAFKA_MOCK_HOST, "--dump",
+                                host_.bootstrap(), topic})),
+              0)
+        << Err(name);
+    return Lines(Out(name));
+  }
+
+  fs::path dir_;
+  std::vector<pid_t> spawned_;
+  MockHost host_;
+};
 
 }  // namespace cep::kafka_testing

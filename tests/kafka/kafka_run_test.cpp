@@ -37,19 +37,18 @@
 namespace {
 
 namespace fs = std::filesystem;
-using ::cep::kafka_testing::EvenlySpaced;
+using ::cep::kafka_testing::KafkaProcessTest;
+using ::cep::kafka_testing::kEvents;
 using ::cep::kafka_testing::Lines;
-using ::cep::kafka_testing::MockHost;
+using ::cep::kafka_testing::MessageValue;
 using ::cep::kafka_testing::ReadFile;
 using ::cep::kafka_testing::Sorted;
-using ::cep::kafka_testing::Spawn;
 using ::cep::kafka_testing::Wait;
 using ::cep::kafka_testing::WriteFile;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
-constexpr int kEvents = 4000;
 constexpr int kPlantedFrauds = 35;  // what `cep gen` plants with this seed
 
 // A match line without its "seq" numbers and "id": what two processes of
@@ -60,49 +59,23 @@ std::string WithoutSeqs(const std::string& line) {
   return std::regex_replace(std::regex_replace(line, seq, ""), id, "");
 }
 
-class KafkaRunTest : public ::testing::Test {
+class KafkaRunTest : public KafkaProcessTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cep_kafka_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    KafkaProcessTest::SetUp();
     fs::copy_file(fs::path(CEP_SOURCE_DIR) / "patterns" / "card_testing.cep",
                   dir_ / "p.cep");
-  }
-  void TearDown() override {
-    for (const pid_t pid : spawned_) {
-      if (::waitpid(pid, nullptr, WNOHANG) == 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-      }
-    }
-    fs::remove_all(dir_);
   }
 
   pid_t Cep(const std::string& name, std::vector<std::string> args) {
     args.insert(args.begin(), CEP_BINARY);
-    const pid_t pid = Spawn(dir_, name, std::move(args));
-    spawned_.push_back(pid);
-    return pid;
-  }
-  std::string Out(const std::string& name) const {
-    return ReadFile(dir_ / (name + ".out"));
-  }
-  std::string Err(const std::string& name) const {
-    return ReadFile(dir_ / (name + ".err"));
+    return Start(name, std::move(args));
   }
 
   // events.jsonl (see the file comment) and expected: the sorted match
   // lines (with ids) of `cep run` over it from the file.
   void MakeEvents() {
-    ASSERT_EQ(Wait(Cep("gen", {"gen", "card-testing", "--events",
-                               std::to_string(kEvents), "--seed", "7", "--keys",
-                               "200", "--fraud-rate", "0.01"})),
-              0);
-    WriteFile(dir_ / "events.jsonl",
-              EvenlySpaced(Out("gen"), 1764547200250, 250));
+    ASSERT_NO_FATAL_FAILURE(MakeSpacedEvents());
     ASSERT_EQ(Wait(Cep("file", {"run", "p.cep", "--input", "events.jsonl",
                                 "--match-ids"})),
               0);
@@ -111,17 +84,7 @@ class KafkaRunTest : public ::testing::Test {
   }
 
   // A host with topics auths (the events, keyed by card) and matches.
-  void StartHost() {
-    ASSERT_TRUE(
-        host_.Start({"--topic", "auths", "--topic", "matches", "--partitions",
-                     "8", "--produce", (dir_ / "events.jsonl").string(),
-                     "--key-field", "card"}));
-    ASSERT_EQ(host_.produced(), "produced " + std::to_string(kEvents));
-  }
-
-  std::string Topic(const std::string& topic) const {
-    return "kafka://" + host_.bootstrap() + "/" + topic;
-  }
+  void StartHost() { KafkaProcessTest::StartHost("matches"); }
 
   // The first line of `name`'s stderr.
   void KillAndResume(const std::string& group,
@@ -132,10 +95,7 @@ class KafkaRunTest : public ::testing::Test {
     return Lines(Err(name)).at(0);
   }
 
-  fs::path dir_;
-  std::vector<pid_t> spawned_;
   std::vector<std::string> expected_;
-  MockHost host_;
 };
 
 // (a) One process over the whole topic: exactly the file's matches, seq
@@ -269,16 +229,11 @@ TEST_F(KafkaRunTest, MatchesGoToATopicKeyedByTheMatchKey) {
             0)
       << Err("sink");
   EXPECT_EQ(Out("sink"), "");
-  ASSERT_EQ(Wait(Spawn(
-                dir_, "dump",
-                {CEP_KAFKA_MOCK_HOST, "--dump", host_.bootstrap(), "matches"})),
-            0)
-      << Err("dump");
   std::vector<std::string> values;
   static const std::regex message(
       "([0-7])\t([^\t]+)\t(\\{\"pattern\":\"card_testing\",\"key\":\"([^\"]+)"
       "\".*)");
-  for (const std::string& line : Lines(Out("dump"))) {
+  for (const std::string& line : Messages("dump", "matches")) {
     std::smatch parts;
     ASSERT_TRUE(std::regex_match(line, parts, message)) << line;
     EXPECT_EQ(parts[2].str(), parts[4].str()) << line;
@@ -422,14 +377,9 @@ TEST_F(KafkaRunTest, KilledProcessWritesMatchesAtLeastOnceWithStableIds) {
   ::kill(killed, SIGKILL);
   EXPECT_EQ(Wait(killed), -1);
   ASSERT_EQ(Wait(Cep("resumed", args)), 0) << Err("resumed");
-  ASSERT_EQ(Wait(Spawn(
-                dir_, "dump",
-                {CEP_KAFKA_MOCK_HOST, "--dump", host_.bootstrap(), "matches"})),
-            0)
-      << Err("dump");
   std::vector<std::string> values;
-  for (const std::string& line : Lines(Out("dump"))) {
-    values.push_back(line.substr(line.find('\t', line.find('\t') + 1) + 1));
+  for (const std::string& line : Messages("dump", "matches")) {
+    values.push_back(MessageValue(line));
   }
   EXPECT_GE(values.size(), expected_.size());
   std::vector<std::string> unique = Sorted(values);
@@ -520,14 +470,9 @@ TEST_F(KafkaRunTest, BrokerErrorsAndAnOutageLoseNothing) {
   EXPECT_EQ(Assignment("outage"),
             "cep: kafka: group 'outage' assigned partitions 0,1,2,3,4,5,6,7 "
             "of 'auths'");
-  ASSERT_EQ(Wait(Spawn(
-                dir_, "dump",
-                {CEP_KAFKA_MOCK_HOST, "--dump", host_.bootstrap(), "matches"})),
-            0)
-      << Err("dump");
   std::vector<std::string> values;
-  for (const std::string& line : Lines(Out("dump"))) {
-    values.push_back(line.substr(line.find('\t', line.find('\t') + 1) + 1));
+  for (const std::string& line : Messages("dump", "matches")) {
+    values.push_back(MessageValue(line));
   }
   EXPECT_EQ(Sorted(values), expected_);
 }
