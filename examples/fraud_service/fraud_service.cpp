@@ -89,7 +89,7 @@ Flags:
   --metrics-address IP    where --metrics-port listens (default: 127.0.0.1)
   -h, --help              this text
 
-Kafka, as `cep run` takes it (README.md, "Kafka"):
+Kafka, as `cep run` takes it (README.md: "On Kafka: N instances"):
   --group G               with --input kafka://: the consumer group; the
                           instances of one group share the topic's partitions
   --kafka-config KEY=VALUE  a librdkafka property for the input and the

@@ -182,7 +182,4 @@ using GivenFlags = std::map<std::string, std::string, std::less<>>;
                                            const RunOptions& options,
                                            KafkaRunOptions& kafka);
 
-// Whether `text` is meant as a Kafka URL (it starts with "kafka://").
-bool IsKafkaUrl(std::string_view text);
-
 }  // namespace cep

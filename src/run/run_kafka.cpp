@@ -197,8 +197,6 @@ absl::StatusOr<RunStats> RunPatternKafka(const PatternFile& file,
   return run->Run(outputs);
 }
 
-bool IsKafkaUrl(std::string_view text) { return run::IsKafkaUrl(text); }
-
 absl::Status ParseKafkaFlags(const GivenFlags& given,
                              std::string_view output_flag,
                              const RunOptions& options,
