@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 
@@ -443,6 +444,12 @@ int main(int argc, char** argv) {
       kafka_input
           ? kafka_run->Run(outputs)
           : cep::RunPatternFile(*merged, *input, input_name, options, outputs);
+  if (absl::IsCancelled(stats.status()) && g_stop.load()) {
+    // Stopped while a pipe was read up to the checkpoint: nothing taken.
+    std::cerr << "fraud_service: stopped by a signal: "
+              << stats.status().message() << "\n";
+    return 0;
+  }
   if (!stats.ok()) {
     const std::string message(stats.status().message());
     // The metrics server's errors name the flag.
