@@ -508,6 +508,17 @@ class Runtime {
     return sum;
   }
 
+  // Partial matches the keys of `pattern` hold
+  // (KeyedMatcher::partial_matches), summed over the workers. REQUIRES: as
+  // key_count().
+  uint64_t partial_matches(size_t pattern) const {
+    uint64_t sum = 0;
+    for (const auto& worker : workers_) {
+      sum += worker->op.matcher(pattern).partial_matches();
+    }
+    return sum;
+  }
+
   // ---- durability ---------------------------------------------------------
 
   // Commits every backend now (with RuntimeOptions::external_commits, the

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -144,6 +145,9 @@ class Checkpointer {
   // last checkpoint.
   absl::Status StagePattern(size_t pattern);
   absl::Status StageTimers(size_t pattern, Backend& backend);
+  absl::Status LoadPartialMatches(
+      size_t pattern, Backend& backend,
+      absl::FunctionRef<absl::Status(std::string_view)> corrupt);
   absl::Status KeepSnapshot();
 
   const PatternFile& file_;

@@ -360,10 +360,14 @@ class Runner final : public run::PartitionListener {
     while (decoder_.awaiting_header() && source.Next(frame)) {
       CEP_RETURN_IF_ERROR(Take(frame));
     }
+    // The keys and partial matches restored show before the input is read
+    // up to the checkpoint (a pipe sent again from its start).
+    CEP_RETURN_IF_ERROR(runtime_->Import(std::move(meta->snapshot)));
+    PublishMetrics(meta->position.offset, /*force=*/true);
     CEP_RETURN_IF_ERROR(SeekSource(source, *meta));
     errors_ = meta->errors;
     max_ts_ = meta->max_ts;
-    return runtime_->Import(std::move(meta->snapshot));
+    return absl::OkStatus();
   }
 
   // A clean stop at `position`: the outputs flushed and, with durable
@@ -616,12 +620,16 @@ class Runner final : public run::PartitionListener {
     }
     using Schedule = KeyedMatcher<Record, Value>::TimerSchedule;
     std::vector<std::vector<Schedule>> schedules(runtime_->workers());
+    // [worker][pattern]: KeyedMatcher::partial_matches, with the backends.
+    std::vector<std::vector<uint64_t>> partial_matches(runtime_->workers());
     std::vector<std::vector<std::unique_ptr<StateBackend<Record, Value>>>>
         backends;
     if (!durable()) {
       for (size_t w = 0; w < runtime_->workers(); ++w) {
         for (size_t p = 0; p < patterns_.size(); ++p) {
-          schedules[w].push_back(runtime_->op(w).matcher(p).ExportSchedule());
+          auto& matcher = runtime_->op(w).matcher(p);
+          schedules[w].push_back(matcher.ExportSchedule());
+          partial_matches[w].push_back(matcher.partial_matches());
         }
       }
       backends = runtime_->TakeBackends();
@@ -684,8 +692,9 @@ class Runner final : public run::PartitionListener {
       for (size_t w = 0; w < runtime_->workers(); ++w) {
         for (size_t p = 0; p < patterns_.size(); ++p) {
           if (!from[p].has_value()) continue;
-          runtime_->op(w).matcher(p).ImportSchedule(
-              std::move(schedules[w][*from[p]]));
+          auto& matcher = runtime_->op(w).matcher(p);
+          matcher.ImportSchedule(std::move(schedules[w][*from[p]]));
+          matcher.set_partial_matches(partial_matches[w][*from[p]]);
         }
       }
     }
@@ -729,6 +738,7 @@ class Runner final : public run::PartitionListener {
       pattern.timeouts = metrics.timeouts;
       pattern.evicted_partial_matches = metrics.evicted_partial_matches;
       pattern.keys = runtime_->key_count(p);
+      pattern.partial_matches = runtime_->partial_matches(p);
       pattern.late_events = writer_.late(pattern.name);
     }
     snapshot.has_checkpoints = durable();

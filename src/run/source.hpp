@@ -10,6 +10,7 @@
 // then records one position per partition (Positions()).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -91,7 +92,8 @@ class Source {
   virtual SourcePosition Position(size_t partition) const = 0;
   // Resume: moves `partition` to `position` (recorded by a checkpoint) with
   // the frames taken so far (a CSV header) counted in. Errors:
-  // kFailedPrecondition when the input is shorter than the position.
+  // kFailedPrecondition when the input is shorter than the position;
+  // kCancelled when a stop request came first.
   [[nodiscard]] virtual absl::Status Seek(size_t partition,
                                           SourcePosition position) = 0;
 
@@ -144,6 +146,7 @@ class StreamSource final : public Source {
       : input_(input),
         name_(name),
         framer_(max_line_bytes, drop_rest, stop),
+        stop_(stop),
         resume_dir_(std::move(resume_dir)) {}
 
   std::string_view name() const override { return name_; }
@@ -164,13 +167,15 @@ class StreamSource final : public Source {
     return {framer_.offset(), framer_.line_no()};
   }
   // A seek, or for an input that cannot seek (a pipe) reading and dropping
-  // the bytes up to the position.
+  // the bytes up to the position. kCancelled when a stop request ended the
+  // reading before the position.
   absl::Status Seek(size_t partition, SourcePosition position) override;
 
  private:
   std::istream& input_;
   std::string_view name_;
   LineFramer framer_;
+  const std::atomic<bool>* stop_;
   std::string resume_dir_;
 };
 

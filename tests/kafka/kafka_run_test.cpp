@@ -36,38 +36,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kafka/kafka_processes.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
+using ::cep::kafka_testing::KafkaProcessTest;
+using ::cep::kafka_testing::kEvents;
+using ::cep::kafka_testing::Lines;
+using ::cep::kafka_testing::MessageValue;
+using ::cep::kafka_testing::ReadFile;
+using ::cep::kafka_testing::Sorted;
+using ::cep::kafka_testing::Wait;
+using ::cep::kafka_testing::WriteFile;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
-constexpr int kEvents = 4000;
 constexpr int kPlantedFrauds = 35;  // what `cep gen` plants with this seed
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void WriteFile(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::vector<std::string> Sorted(std::vector<std::string> lines) {
-  std::sort(lines.begin(), lines.end());
-  return lines;
-}
 
 // A match line without its "seq" numbers and "id": what a run over Kafka
 // agrees on with a run over the file (which numbers events by line).
@@ -85,173 +71,23 @@ std::vector<std::string> WithoutSeqs(const std::vector<std::string>& lines) {
   return out;
 }
 
-// Starts `program ARGS...` in `dir`, stdout and stderr to files named
-// `name`.out and `name`.err there; returns the pid.
-pid_t Spawn(const fs::path& dir, const std::string& name,
-            std::vector<std::string> args) {
-  const std::string out = (dir / (name + ".out")).string();
-  const std::string err = (dir / (name + ".err")).string();
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  if (::chdir(dir.c_str()) != 0) ::_exit(126);
-  const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ::dup2(out_fd, STDOUT_FILENO);
-  ::dup2(err_fd, STDERR_FILENO);
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  ::execv(argv[0], argv.data());
-  ::_exit(127);
-}
-
-// Waits up to `seconds` for `pid`: its exit status, or -1 when it died of a
-// signal or had to be killed.
-int Wait(pid_t pid, int seconds = 60) {
-  for (int tries = 0; tries < seconds * 100; ++tries) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return -1;
-}
-
-// kafka_mock_host as a child: its stdin is a pipe (closing it ends the
-// host), its stdout a pipe read line by line.
-class MockHost {
- public:
-  // Starts the host; returns false when it does not print the bootstrap
-  // servers (and "produced N" after --produce) within 30 s.
-  bool Start(const std::vector<std::string>& flags) {
-    int in[2];
-    int out[2];
-    if (::pipe(in) != 0 || ::pipe(out) != 0) return false;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(in[0], STDIN_FILENO);
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(in[1]);
-      ::close(out[0]);
-      std::vector<std::string> args = {CEP_KAFKA_MOCK_HOST};
-      args.insert(args.end(), flags.begin(), flags.end());
-      std::vector<char*> argv;
-      for (std::string& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    stdin_ = in[1];
-    stdout_ = out[0];
-    std::optional<std::string> bootstrap = ReadLine();
-    if (!bootstrap) return false;
-    bootstrap_ = *bootstrap;
-    if (std::find(flags.begin(), flags.end(), "--produce") != flags.end()) {
-      std::optional<std::string> produced = ReadLine();
-      if (!produced) return false;
-      produced_ = *produced;
-    }
-    return true;
-  }
-  ~MockHost() {
-    if (pid_ <= 0) return;
-    ::close(stdin_);
-    ::close(stdout_);
-    Wait(pid_, 10);
-  }
-
-  // Sends a command (kafka_mock_host.cpp); its answer, "ok" when done.
-  std::string Command(const std::string& command) {
-    const std::string line = command + "\n";
-    if (::write(stdin_, line.data(), line.size()) !=
-        static_cast<ssize_t>(line.size())) {
-      return "cannot write to the host";
-    }
-    return ReadLine().value_or("no answer");
-  }
-
-  const std::string& bootstrap() const { return bootstrap_; }
-  const std::string& produced() const { return produced_; }
-
- private:
-  std::optional<std::string> ReadLine() {
-    std::string line;
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      struct pollfd wait = {.fd = stdout_, .events = POLLIN, .revents = 0};
-      if (::poll(&wait, 1, 100) <= 0) continue;
-      char c;
-      if (::read(stdout_, &c, 1) != 1) return std::nullopt;
-      if (c == '\n') return line;
-      line += c;
-    }
-    return std::nullopt;
-  }
-
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
-  std::string bootstrap_;
-  std::string produced_;
-};
-
-class KafkaRunTest : public ::testing::Test {
+class KafkaRunTest : public KafkaProcessTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cep_kafka_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    KafkaProcessTest::SetUp();
     fs::copy_file(fs::path(CEP_SOURCE_DIR) / "patterns" / "card_testing.cep",
                   dir_ / "p.cep");
-  }
-  void TearDown() override {
-    for (const pid_t pid : spawned_) {
-      if (::waitpid(pid, nullptr, WNOHANG) == 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-      }
-    }
-    fs::remove_all(dir_);
   }
 
   pid_t Cep(const std::string& name, std::vector<std::string> args) {
     args.insert(args.begin(), CEP_BINARY);
-    const pid_t pid = Spawn(dir_, name, std::move(args));
-    spawned_.push_back(pid);
-    return pid;
-  }
-  std::string Out(const std::string& name) const {
-    return ReadFile(dir_ / (name + ".out"));
-  }
-  std::string Err(const std::string& name) const {
-    return ReadFile(dir_ / (name + ".err"));
+    return Start(name, std::move(args));
   }
 
   // events.jsonl (see the file comment) and expected: the sorted match
   // lines (with ids) of `cep run` over it from the file.
   void MakeEvents() {
-    ASSERT_EQ(Wait(Cep("gen", {"gen", "card-testing", "--events",
-                               std::to_string(kEvents), "--seed", "7", "--keys",
-                               "200", "--fraud-rate", "0.01"})),
-              0);
-    static const std::regex ts("\"ts\":[0-9]+");
-    std::string events;
-    int64_t next_ts = 1764547200000;
-    for (const std::string& line : Lines(Out("gen"))) {
-      next_ts += 250;
-      events +=
-          std::regex_replace(line, ts, "\"ts\":" + std::to_string(next_ts)) +
-          "\n";
-    }
-    WriteFile(dir_ / "events.jsonl", events);
+    ASSERT_NO_FATAL_FAILURE(MakeSpacedEvents());
     ASSERT_EQ(Wait(Cep("file", {"run", "p.cep", "--input", "events.jsonl",
                                 "--match-ids"})),
               0);
@@ -270,10 +106,6 @@ class KafkaRunTest : public ::testing::Test {
     ASSERT_EQ(host_.produced(), "produced " + std::to_string(kEvents));
   }
 
-  std::string Topic(const std::string& topic) const {
-    return "kafka://" + host_.bootstrap() + "/" + topic;
-  }
-
   // The first line of `name`'s stderr.
   // (c): a process of `group` killed, the other takes over (`config`: more
   // flags of both).
@@ -288,10 +120,7 @@ class KafkaRunTest : public ::testing::Test {
     return Lines(Err(name)).at(0);
   }
 
-  fs::path dir_;
-  std::vector<pid_t> spawned_;
   std::vector<std::string> expected_;
-  MockHost host_;
 };
 
 // (a) One process over the whole topic: exactly the file's matches (seqs
@@ -450,16 +279,11 @@ TEST_F(KafkaRunTest, MatchesGoToATopicKeyedByTheMatchKey) {
             0)
       << Err("sink");
   EXPECT_EQ(Out("sink"), "");
-  ASSERT_EQ(Wait(Spawn(
-                dir_, "dump",
-                {CEP_KAFKA_MOCK_HOST, "--dump", host_.bootstrap(), "matches"})),
-            0)
-      << Err("dump");
   std::vector<std::string> values;
   static const std::regex message(
       "([0-7])\t([^\t]+)\t(\\{\"pattern\":\"card_testing\",\"key\":\"([^\"]+)"
       "\".*)");
-  for (const std::string& line : Lines(Out("dump"))) {
+  for (const std::string& line : Messages("dump", "matches")) {
     std::smatch parts;
     ASSERT_TRUE(std::regex_match(line, parts, message)) << line;
     EXPECT_EQ(parts[2].str(), parts[4].str()) << line;
@@ -604,14 +428,9 @@ TEST_F(KafkaRunTest, KilledProcessWritesMatchesAtLeastOnceWithStableIds) {
   ::kill(killed, SIGKILL);
   EXPECT_EQ(Wait(killed), -1);
   ASSERT_EQ(Wait(Cep("resumed", args)), 0) << Err("resumed");
-  ASSERT_EQ(Wait(Spawn(
-                dir_, "dump",
-                {CEP_KAFKA_MOCK_HOST, "--dump", host_.bootstrap(), "matches"})),
-            0)
-      << Err("dump");
   std::vector<std::string> values;
-  for (const std::string& line : Lines(Out("dump"))) {
-    values.push_back(line.substr(line.find('\t', line.find('\t') + 1) + 1));
+  for (const std::string& line : Messages("dump", "matches")) {
+    values.push_back(MessageValue(line));
   }
   EXPECT_GE(values.size(), expected_.size());
   std::vector<std::string> unique = Sorted(values);
@@ -894,14 +713,9 @@ TEST_F(KafkaRunTest, BrokerErrorsAndAnOutageLoseNothing) {
   EXPECT_EQ(Assignment("outage"),
             "cep: kafka: group 'outage' assigned partitions 0,1,2,3,4,5,6,7 "
             "of 'auths'");
-  ASSERT_EQ(Wait(Spawn(
-                dir_, "dump",
-                {CEP_KAFKA_MOCK_HOST, "--dump", host_.bootstrap(), "matches"})),
-            0)
-      << Err("dump");
   std::vector<std::string> values;
-  for (const std::string& line : Lines(Out("dump"))) {
-    values.push_back(line.substr(line.find('\t', line.find('\t') + 1) + 1));
+  for (const std::string& line : Messages("dump", "matches")) {
+    values.push_back(MessageValue(line));
   }
   EXPECT_EQ(WithoutSeqs(values), WithoutSeqs(expected_));
 }
