@@ -63,6 +63,24 @@ inline std::vector<std::string> Sorted(std::vector<std::string> lines) {
   return lines;
 }
 
+// A match line without its "seq" numbers and "id": what a run over Kafka
+// agrees on with a run over the file (an event read from Kafka has the seq
+// partition * 2^40 + offset, one read from a file its line's index).
+inline std::string WithoutSeqs(const std::string& line) {
+  static const std::regex seq("\"seq\":[0-9]+,");
+  static const std::regex id(",\"id\":\"[0-9a-f]+\"");
+  return std::regex_replace(std::regex_replace(line, seq, ""), id, "");
+}
+
+// WithoutSeqs of every line, sorted.
+inline std::vector<std::string> WithoutSeqs(
+    const std::vector<std::string>& lines) {
+  std::vector<std::string> out;
+  for (const std::string& line : lines) out.push_back(WithoutSeqs(line));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // Starts `args` (the program's path first) in `dir`, stdout and stderr to
 // files named `name`.out and `name`.err there; returns the pid.
 inline pid_t Spawn(const fs::path& dir, const std::string& name,
@@ -161,7 +179,7 @@ class MockHost {
 // JSON lines with their "ts" rewritten to `step_ms` apart from
 // `first_ts_ms` on, in order: distinct timestamps in file order, so that
 // the Kafka source's event-time merge of the partitions gives exactly the
-// file's order (and with it the same seq numbers and match ids).
+// file's order (and with it the same matches).
 inline std::string EvenlySpaced(const std::string& jsonl, int64_t first_ts_ms,
                                 int64_t step_ms) {
   static const std::regex ts("\"ts\":[0-9]+");

@@ -48,28 +48,13 @@ using ::cep::kafka_testing::MessageValue;
 using ::cep::kafka_testing::ReadFile;
 using ::cep::kafka_testing::Sorted;
 using ::cep::kafka_testing::Wait;
+using ::cep::kafka_testing::WithoutSeqs;
 using ::cep::kafka_testing::WriteFile;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
 constexpr int kPlantedFrauds = 35;  // what `cep gen` plants with this seed
-
-// A match line without its "seq" numbers and "id": what a run over Kafka
-// agrees on with a run over the file (which numbers events by line).
-std::string WithoutSeqs(const std::string& line) {
-  static const std::regex seq("\"seq\":[0-9]+,");
-  static const std::regex id(",\"id\":\"[0-9a-f]+\"");
-  return std::regex_replace(std::regex_replace(line, seq, ""), id, "");
-}
-
-// WithoutSeqs of every line, sorted.
-std::vector<std::string> WithoutSeqs(const std::vector<std::string>& lines) {
-  std::vector<std::string> out;
-  for (const std::string& line : lines) out.push_back(WithoutSeqs(line));
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 class KafkaRunTest : public KafkaProcessTest {
  protected:
@@ -295,7 +280,7 @@ TEST_F(KafkaRunTest, MatchesGoToATopicKeyedByTheMatchKey) {
 // --state rocksdb: a process killed with SIGKILL mid-stream and started
 // again resumes from the partition offsets of its last checkpoint: its
 // output file (truncated to the checkpoint's length) ends up exactly the
-// file's matches, seqs and ids included.
+// file's matches.
 // A paced run with durable state killed once some matches are out, then
 // resumed to the end: exactly the file's matches, the resumed run reading
 // only what the checkpoint had not. `killed_workers` and `resumed_workers`:
