@@ -557,8 +557,13 @@ class Runner final : public run::PartitionListener {
     if (meta.has_value()) snapshot = std::move(meta->snapshot);
     CEP_RETURN_IF_ERROR(partition_states_->Apply(keep, std::move(restored),
                                                  NamedBackends(), snapshot));
+    // Timers and the partial-match count of the keys there are now.
     for (size_t p = 0; p < patterns_.size(); ++p) {
-      CEP_RETURN_IF_ERROR(runtime_->op().matcher(p).RestoreTimers());
+      auto& matcher = runtime_->op().matcher(p);
+      CEP_RETURN_IF_ERROR(matcher.RestoreTimers());
+      CEP_ASSIGN_OR_RETURN(const uint64_t partial_matches,
+                           matcher.CountPartialMatches());
+      matcher.set_partial_matches(partial_matches);
     }
     return runtime_->Import(std::move(snapshot));
   }
