@@ -559,8 +559,13 @@ absl::Status KafkaSource::Committed(
   // The checkpoint holds the offsets and wins on resume: a commit that
   // fails (a rebalance in between) only makes another process that takes
   // the partition start earlier.
+  // With a changelog the partitions' markers say where they resume: a
+  // commit refused because the group is rebalancing changes nothing.
+  const bool rebalancing = err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+                           err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
-      err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      err != RD_KAFKA_RESP_ERR__NO_OFFSET &&
+      !(changelog_ != nullptr && rebalancing)) {
     Warn(Cat("cep: warning: kafka: committing offsets of '", options_.url.topic,
              "' failed: ", rd_kafka_err2str(err)));
   }
