@@ -105,6 +105,11 @@ Kafka, as `cep run` takes it (README.md: "On Kafka: N instances"):
                           when assigned (default: run until SIGINT/SIGTERM)
   --kafka-timeout D       how long the brokers may take to answer at the start
                           and to acknowledge alerts (default: 30s)
+  --kafka-changelog       with --input kafka://: the cards' state follows its
+                          partitions to the other instances of the group
+                          through the compacted topic G-changelog (which must
+                          exist, with the input's partition count); needs
+                          --parallelism 1
 
 SIGINT or SIGTERM stops the service after a final checkpoint (exit status 0).
 A run over a --state DIR with a checkpoint resumes from it: it truncates the
@@ -206,19 +211,35 @@ std::string Summary(const cep::RunStats& stats, const std::string& state) {
 
 // The flags main() takes (see kUsage).
 bool IsFlag(const std::string& name) {
-  for (const char* flag :
-       {"input", "generate", "seed", "cards", "alerts", "state",
-        "checkpoint-every", "parallelism", "max-out-of-orderness", "rate",
-        "max-partial-matches", "overflow", "metrics-port", "metrics-address",
-        "group", "kafka-config", "idle-timeout", "kafka-stop-at-end",
-        "kafka-timeout"}) {
+  for (const char* flag : {"input",
+                           "generate",
+                           "seed",
+                           "cards",
+                           "alerts",
+                           "state",
+                           "checkpoint-every",
+                           "parallelism",
+                           "max-out-of-orderness",
+                           "rate",
+                           "max-partial-matches",
+                           "overflow",
+                           "metrics-port",
+                           "metrics-address",
+                           "group",
+                           "kafka-config",
+                           "idle-timeout",
+                           "kafka-stop-at-end",
+                           "kafka-timeout",
+                           "kafka-changelog"}) {
     if (name == flag) return true;
   }
   return false;
 }
 
 // The flags that take no value.
-bool IsSwitch(const std::string& name) { return name == "kafka-stop-at-end"; }
+bool IsSwitch(const std::string& name) {
+  return name == "kafka-stop-at-end" || name == "kafka-changelog";
+}
 
 // --generate holds its transactions in memory (~110 B each): 1.1 GB at most.
 constexpr uint64_t kMaxGenerate = 10'000'000;

@@ -232,7 +232,7 @@ void KafkaSource::OnRebalance(int err,
     Warn(Cat("cep: warning: kafka: partitions ", Join(numbers), " of '",
              options_.url.topic,
              "' revoked; the partial matches of their keys stay in this "
-             "process (state does not move with partitions yet)"));
+             "process (--kafka-changelog moves them with their partitions)"));
     return;
   }
   const int timeout_ms = static_cast<int>(Millis(options_.timeout));

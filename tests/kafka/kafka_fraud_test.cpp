@@ -11,8 +11,10 @@
 // compared WithoutSeqs). Alerts are compared without "latency_us", which
 // differs from run to run.
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <regex>
 #include <string>
@@ -88,8 +90,16 @@ class KafkaFraudTest : public KafkaProcessTest {
     ASSERT_EQ(ids.size(), expected_.size());
   }
 
-  // A host with topics auths (the events, keyed by card) and alerts.
-  void StartHost() { KafkaProcessTest::StartHost("alerts"); }
+  // A host with topics auths (the events, keyed by card), alerts and the
+  // changelog of group "takeover", 8 partitions each.
+  void StartHost() {
+    ASSERT_TRUE(
+        host_.Start({"--topic", "auths", "--topic", "alerts", "--topic",
+                     "takeover-changelog", "--partitions", "8", "--produce",
+                     (dir_ / "events.jsonl").string(), "--key-field", "card"}));
+    ASSERT_EQ(host_.produced(),
+              "produced " + std::to_string(::cep::kafka_testing::kEvents));
+  }
 
   std::vector<std::string> expected_;
 };
@@ -195,6 +205,68 @@ TEST_F(KafkaFraudTest, KilledAndRestartedGivesTheAlertsOnceAfterDedupById) {
   std::vector<std::string> unique;
   for (const auto& [id, value] : by_id) unique.push_back(value);
   EXPECT_EQ(WithoutSeqs(unique), WithoutSeqs(expected_));
+}
+
+// Two instances of one group with --kafka-changelog; one is killed with
+// SIGKILL once it has written alerts, the other takes its partitions over,
+// their cards' state restored from the changelog: the alerts of both files,
+// de-duplicated by id, are exactly the file run's.
+TEST_F(KafkaFraudTest, KilledInstancePartitionsMoveWithTheirState) {
+  ASSERT_NO_FATAL_FAILURE(MakeEvents());
+  ASSERT_NO_FATAL_FAILURE(StartHost());
+  auto instance = [&](const std::string& name, const std::string& rate) {
+    return std::vector<std::string>{
+        "--input", Topic("auths"), "--group", "takeover", "--kafka-changelog",
+        "--state", name + ".state", "--checkpoint-every", "100events",
+        "--alerts", name + ".jsonl", "--rate", rate,
+        // A killed member leaves the group when its session expires.
+        "--kafka-config", "session.timeout.ms=3000", "--kafka-config",
+        "heartbeat.interval.ms=300"};
+  };
+  const pid_t killed = FraudService("killed", instance("killed", "400"));
+  // Slower, so that it is still reading when the other's session expires.
+  std::vector<std::string> survivor_args = instance("survivor", "70");
+  survivor_args.push_back("--kafka-stop-at-end");
+  const pid_t survivor = FraudService("survivor", survivor_args);
+  // The complete alert lines of `file`.
+  auto alerts = [&](const std::string& file) {
+    std::vector<std::string> complete;
+    for (const std::string& line : Lines(ReadFile(dir_ / file))) {
+      if (!line.empty() && line.back() == '}') {
+        complete.push_back(WithoutLatency(line));
+      }
+    }
+    return complete;
+  };
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (alerts("killed.jsonl").size() < 3 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(alerts("killed.jsonl").size(), 3u) << Err("killed");
+  ::kill(killed, SIGKILL);
+  EXPECT_EQ(Wait(killed), -1);
+  ASSERT_EQ(Wait(survivor, 100), 0) << Err("survivor") << Err("killed");
+  std::map<std::string, std::string> by_id;
+  for (const char* file : {"killed.jsonl", "survivor.jsonl"}) {
+    for (const std::string& line : alerts(file)) {
+      const auto [at, added] = by_id.emplace(IdOf(line), line);
+      EXPECT_EQ(at->second, line) << "two alerts with one id";
+    }
+  }
+  std::vector<std::string> unique;
+  for (const auto& [id, line] : by_id) unique.push_back(line);
+  unique = Sorted(WithoutSeqs(unique));
+  const std::vector<std::string> expected = Sorted(WithoutSeqs(expected_));
+  std::vector<std::string> missing, extra;
+  std::set_difference(expected.begin(), expected.end(), unique.begin(),
+                      unique.end(), std::back_inserter(missing));
+  std::set_difference(unique.begin(), unique.end(), expected.begin(),
+                      expected.end(), std::back_inserter(extra));
+  EXPECT_EQ(missing.size(), 0u) << (missing.empty() ? "" : missing[0]);
+  EXPECT_EQ(extra.size(), 0u) << (extra.empty() ? "" : extra[0]);
+  EXPECT_EQ(unique.size(), expected.size()) << Err("survivor");
 }
 
 // The Kafka flags' errors are `cep run`'s, word for word (--alerts in the
