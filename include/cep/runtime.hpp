@@ -75,6 +75,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -234,10 +235,10 @@ struct RuntimePattern {
   std::function<Key(const Event&)> key_selector;
   // Which events the pattern sees; nullptr: all.
   std::function<bool(const Event&)> accepts;
-  // Parallelism > 1: absl::Hash<Key> of the key `key_selector` gives,
-  // computed without building the key (a Record's key field hashed in
-  // place), to route events to workers. nullptr: the key is built and
-  // hashed.
+  // Parallelism > 1: a hash of the key `key_selector` gives (equal keys,
+  // equal hashes), computed without building the key (a Record's key field
+  // hashed in place), to route events to workers (WorkerOfHash: its high
+  // bits). nullptr: absl::Hash<Key> of the key built.
   std::function<uint64_t(const Event&)> key_hash;
   // This pattern's evaluator options; nullopt: RuntimeOptions::evaluator.
   std::optional<EvaluatorOptions> evaluator;
@@ -249,6 +250,13 @@ template <typename Event, typename Key>
 using BackendFactory =
     std::function<absl::StatusOr<std::unique_ptr<StateBackend<Event, Key>>>(
         size_t worker, size_t pattern)>;
+
+// Builds an event from the bytes a source gave Runtime::PushDeferred(). With
+// parallelism > 1 it runs on the worker that takes the event (on several,
+// concurrently, when the event goes to several workers), so it must be
+// thread-safe. An error stops the runtime as a condition's does.
+template <typename Event>
+using Materializer = std::function<absl::StatusOr<Event>(std::string_view)>;
 
 // Receives a Runtime's output. The runtime calls it one call at a time,
 // never concurrently, but with parallelism > 1 from several threads (the
@@ -311,12 +319,13 @@ class Runtime {
 
   // Builds the runtime and, with parallelism > 1, starts its workers.
   // `sink` must outlive the runtime; a null `factory` makes in-memory
-  // backends. Errors: kInvalidArgument for no patterns, a pattern without an
-  // NFA or key selector, parallelism 0, or a factory returning null; the
-  // factory's own errors.
+  // backends; `materialize` builds the events of PushDeferred() (nullptr:
+  // the runtime takes only Push()). Errors: kInvalidArgument for no
+  // patterns, a pattern without an NFA or key selector, parallelism 0, or a
+  // factory returning null; the factory's own errors.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Runtime>> Create(
       std::vector<Pattern> patterns, RuntimeOptions options, Sink& sink,
-      Factory factory = nullptr) {
+      Factory factory = nullptr, Materializer<Event> materialize = nullptr) {
     if (patterns.empty()) {
       return absl::InvalidArgumentError("runtime needs at least one pattern");
     }
@@ -342,6 +351,7 @@ class Runtime {
     }
     std::unique_ptr<Runtime> runtime(
         new Runtime(std::move(patterns), std::move(options), sink));
+    runtime->materialize_ = std::move(materialize);
     absl::Status status = runtime->Start(factory);
     if (!status.ok()) return status;
     return runtime;
@@ -389,6 +399,59 @@ class Runtime {
     return Push(std::move(event), ts, options_.clock());
   }
 
+  // As Push(materialize(bytes), ts, arrival_ns), with the event built where
+  // it is processed: with parallelism > 1 on the worker(s) its keys route
+  // it to, so that the source thread only routes it (a `cep run` worker
+  // decodes its own lines). `key_hashes` has one entry per pattern: nullopt
+  // where the pattern does not accept the event, else the hash of its key
+  // that the pattern's key_hash (nullptr: absl::Hash<Key>) would give for
+  // the built event (REQUIRES: the same, or its key's state goes astray).
+  // `bytes` are copied (into a buffer per worker, reused, handed over with
+  // the batch). A late event, and every event with parallelism 1, is built
+  // here. Outputs, seqs, lateness and counters are those of Push().
+  // Errors: as Push(); kFailedPrecondition without a Materializer
+  // (Create()), kInvalidArgument when `key_hashes` does not have one entry
+  // per pattern; materialize's errors, on this call or (parallelism > 1) a
+  // later one, stop the runtime.
+  [[nodiscard]] absl::Status PushDeferred(
+      std::string_view bytes, Timestamp ts, int64_t arrival_ns,
+      std::span<const std::optional<uint64_t>> key_hashes) {
+    if (!materialize_) {
+      return absl::FailedPreconditionError(
+          "runtime push of deferred events needs a materializer");
+    }
+    if (key_hashes.size() != patterns_.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "runtime push of a deferred event with ", key_hashes.size(),
+          " key hashes for ", patterns_.size(), " patterns"));
+    }
+    if (!threaded_ || ts <= watermarks_.watermark()) {
+      if (absl::Status status = CheckUsable(); !status.ok()) return status;
+      absl::StatusOr<Event> event = materialize_(bytes);
+      if (!event.ok()) return Fail(event.status());
+      return Push(*std::move(event), ts, arrival_ns);
+    }
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    const int64_t now = clock_on_push_ ? options_.clock() : arrival_ns;
+    if (absl::Status status = OnClock(now); !status.ok()) return Fail(status);
+    const uint64_t seq = next_seq_++;
+    ++stats_.events;
+    const Timestamp before = watermarks_.watermark();
+    if (watermarks_.Observe(ts) > before) watermark_tag_ = arrival_ns;
+    const bool batch = options_.loop == Loop::kMicrobatch;
+    if (batch && batch_events_++ == 0) batch_start_ns_ = now;
+    RouteDeferred(bytes, key_hashes, ts, seq, arrival_ns);
+    absl::Status status = AfterRouted(now);
+    if (!status.ok()) return Fail(status);
+    return absl::OkStatus();
+  }
+
+  // Events worker `worker` built from PushDeferred()'s bytes (parallelism
+  // > 1). REQUIRES: inside AtBarrier(), or after Finish() or Stop().
+  uint64_t materialized(size_t worker) const {
+    return workers_[worker]->materialized;
+  }
+
   // For a source with nothing to push: lets the clock-driven steps happen
   // (the microbatch interval trigger, the real-time commit, telling workers
   // of the watermark) without an event. Call it every few milliseconds while
@@ -432,7 +495,7 @@ class Runtime {
       for (size_t index = 0; index < workers_.size(); ++index) {
         outbox_[index].push_back(
             Control(kEndOfTime, tag, kAdvance | kCommit | kFinish));
-        workers_[index]->queue->PushAll(outbox_[index]);
+        HandOffTo(index);
       }
       Shutdown(/*abort=*/false);
       Keep(status, WorkerError());
@@ -455,7 +518,7 @@ class Runtime {
     for (size_t index = 0; index < workers_.size(); ++index) {
       outbox_[index].push_back(
           Control(watermarks_.watermark(), tag, kCommit | kFinish));
-      workers_[index]->queue->PushAll(outbox_[index]);
+      HandOffTo(index);
     }
     Shutdown(/*abort=*/false);
     absl::Status status = WorkerError();
@@ -531,7 +594,7 @@ class Runtime {
       Item barrier = Control(watermark, watermark_tag_,
                              batch ? kBarrier : kAdvance | kBarrier);
       outbox_[index].push_back(std::move(barrier));
-      workers_[index]->queue->PushAll(outbox_[index]);
+      HandOffTo(index);
       if (!batch) last_sent_watermark_[index] = watermark;
     }
     std::unique_lock<std::mutex> lock(barrier_mu_);
@@ -654,8 +717,18 @@ class Runtime {
   static constexpr uint8_t kBarrier = 8;  // wait at AtBarrier()
   // Items a worker gets at most per hand-off (see Send()).
   static constexpr size_t kHandOffItems = 256;
+  // Bytes of PushDeferred() events for one worker: filled by the source
+  // thread until handed over with the items that point into it, then read
+  // by the worker and given back (Worker::free_chunks) for reuse.
+  struct RawChunk {
+    std::string bytes;
+  };
   struct Item {
     std::optional<Event> event;
+    // A deferred event instead: `raw_size` bytes at `raw_begin` of `chunk`.
+    RawChunk* chunk = nullptr;
+    uint32_t raw_begin = 0;
+    uint32_t raw_size = 0;
     Timestamp ts{};
     uint64_t seq = 0;
     int64_t tag = 0;  // arrival_ns of the event
@@ -691,6 +764,14 @@ class Runtime {
     Operator<Event, Key> op;
     // Parallelism > 1 only.
     std::unique_ptr<internal::BoundedQueue<Item>> queue;
+    // Deferred events built (worker thread), and the chunk they are read
+    // from.
+    uint64_t materialized = 0;
+    RawChunk* reading = nullptr;
+    // Every chunk of this worker, and those free for the source to fill.
+    std::mutex chunk_mu;
+    std::vector<std::unique_ptr<RawChunk>> chunks;  // guarded by chunk_mu
+    std::vector<RawChunk*> free_chunks;             // guarded by chunk_mu
     std::vector<Item> inbox;
     std::thread thread;
   };
@@ -747,6 +828,7 @@ class Runtime {
     last_broadcast_ns_ = now;
     if (threaded_) {
       outbox_.resize(workers);
+      filling_.assign(workers, nullptr);
       last_sent_watermark_.assign(workers, kMinWatermark);
       targets_.assign(workers, 0);
       for (auto& worker : workers_) {
@@ -819,7 +901,13 @@ class Runtime {
       return status;
     }
     Route(std::move(event), ts, seq, arrival_ns);
-    if (batch) return MaybeEndBatchOnCount();
+    return AfterRouted(now);
+  }
+
+  // Parallelism > 1, after an on-time event was routed at `now`: the batch
+  // count trigger, or the commit point and the watermark broadcast.
+  absl::Status AfterRouted(int64_t now) {
+    if (options_.loop == Loop::kMicrobatch) return MaybeEndBatchOnCount();
     if (options_.loop == Loop::kEvent) ++stats_.commits;
     const int64_t interval = Nanos(options_.watermark_interval);
     if (interval == 0 || now - last_broadcast_ns_ >= interval) {
@@ -842,7 +930,6 @@ class Runtime {
       if (last == targets_.size() || worker > last) last = worker;
     }
     if (last == targets_.size()) return;  // no pattern wants it
-    const Timestamp watermark = watermarks_.watermark();
     for (size_t index = 0; index <= last; ++index) {
       if (targets_[index] == 0) continue;
       Item item;
@@ -851,19 +938,72 @@ class Runtime {
       } else {
         item.event.emplace(event);
       }
-      item.ts = ts;
-      item.seq = seq;
-      item.tag = arrival_ns;
-      if (options_.loop == Loop::kMicrobatch) {
-        outbox_[index].push_back(std::move(item));
-        continue;
-      }
-      item.watermark = watermark;
-      item.watermark_tag = watermark_tag_;
-      item.flags = kAdvance;
-      Send(index, std::move(item));
-      last_sent_watermark_[index] = watermark;
+      Dispatch(index, std::move(item), ts, seq, arrival_ns);
     }
+  }
+
+  // As Route(), for PushDeferred(): the bytes go to each worker's chunk.
+  void RouteDeferred(std::string_view bytes,
+                     std::span<const std::optional<uint64_t>> key_hashes,
+                     Timestamp ts, uint64_t seq, int64_t arrival_ns) {
+    std::fill(targets_.begin(), targets_.end(), 0);
+    for (const std::optional<uint64_t>& hash : key_hashes) {
+      if (hash.has_value()) targets_[WorkerOfHash(*hash, workers_.size())] = 1;
+    }
+    for (size_t index = 0; index < targets_.size(); ++index) {
+      if (targets_[index] == 0) continue;
+      RawChunk& chunk = FillingChunk(index);
+      Item item;
+      item.chunk = &chunk;
+      item.raw_begin = static_cast<uint32_t>(chunk.bytes.size());
+      item.raw_size = static_cast<uint32_t>(bytes.size());
+      chunk.bytes.append(bytes);
+      Dispatch(index, std::move(item), ts, seq, arrival_ns);
+    }
+  }
+
+  // Sends `item` (an event) to worker `index`: with the watermark after it
+  // (kEvent, kRealtime), or into the worker's batch (kMicrobatch).
+  void Dispatch(size_t index, Item item, Timestamp ts, uint64_t seq,
+                int64_t arrival_ns) {
+    item.ts = ts;
+    item.seq = seq;
+    item.tag = arrival_ns;
+    if (options_.loop == Loop::kMicrobatch) {
+      outbox_[index].push_back(std::move(item));
+      return;
+    }
+    const Timestamp watermark = watermarks_.watermark();
+    item.watermark = watermark;
+    item.watermark_tag = watermark_tag_;
+    item.flags = kAdvance;
+    Send(index, std::move(item));
+    last_sent_watermark_[index] = watermark;
+  }
+
+  // The chunk that deferred events for worker `index` go into until the
+  // next hand-off: a free one of the worker's, or a new one.
+  RawChunk& FillingChunk(size_t index) {
+    RawChunk*& filling = filling_[index];
+    if (filling != nullptr) return *filling;
+    Worker& worker = *workers_[index];
+    std::lock_guard<std::mutex> lock(worker.chunk_mu);
+    if (worker.free_chunks.empty()) {
+      worker.chunks.push_back(std::make_unique<RawChunk>());
+      filling = worker.chunks.back().get();
+    } else {
+      filling = worker.free_chunks.back();
+      worker.free_chunks.pop_back();
+    }
+    filling->bytes.clear();
+    return *filling;
+  }
+
+  // Hands worker `index` what its outbox holds; the chunk its deferred
+  // events point into goes along (the next ones go into another).
+  void HandOffTo(size_t index) {
+    workers_[index]->queue->PushAll(outbox_[index]);
+    filling_[index] = nullptr;
   }
 
   // Parallelism > 1, kEvent and kRealtime: queues `item` for worker
@@ -874,13 +1014,13 @@ class Runtime {
   void Send(size_t index, Item item) {
     std::vector<Item>& outbox = outbox_[index];
     outbox.push_back(std::move(item));
-    if (outbox.size() >= kHandOffItems) workers_[index]->queue->PushAll(outbox);
+    if (outbox.size() >= kHandOffItems) HandOffTo(index);
   }
 
   // Hands every worker what Send() queued for it.
   void HandOff() {
     for (size_t index = 0; index < workers_.size(); ++index) {
-      workers_[index]->queue->PushAll(outbox_[index]);
+      HandOffTo(index);
     }
   }
 
@@ -922,7 +1062,7 @@ class Runtime {
     for (size_t index = 0; index < workers_.size(); ++index) {
       outbox_[index].push_back(
           Control(watermark, watermark_tag_, kAdvance | kCommit));
-      workers_[index]->queue->PushAll(outbox_[index]);
+      HandOffTo(index);
       last_sent_watermark_[index] = watermark;
     }
     return absl::OkStatus();
@@ -963,11 +1103,24 @@ class Runtime {
         if ((item.flags & kFinish) != 0) finish = true;
       }
       inbox.clear();
+      // Every item pointing into the chunk came in this hand-off.
+      ReleaseChunk(worker);
       if (finish || aborted_.load(std::memory_order_relaxed)) return;
     }
   }
 
   absl::Status Apply(Worker& worker, Item& item) {
+    if (item.chunk != nullptr) {
+      if (item.chunk != worker.reading) {
+        ReleaseChunk(worker);
+        worker.reading = item.chunk;
+      }
+      absl::StatusOr<Event> event = materialize_(std::string_view(
+          item.chunk->bytes.data() + item.raw_begin, item.raw_size));
+      if (!event.ok()) return event.status();
+      ++worker.materialized;
+      item.event.emplace(*std::move(event));
+    }
     absl::Status status;
     if (item.event.has_value() &&
         !worker.op.Add(std::move(*item.event), item.ts, item.seq, item.tag)) {
@@ -983,6 +1136,15 @@ class Runtime {
       Keep(status, CommitBackends(worker));
     }
     return status;
+  }
+
+  // Gives the chunk worker `worker` read deferred events from back for
+  // reuse.
+  void ReleaseChunk(Worker& worker) {
+    if (worker.reading == nullptr) return;
+    std::lock_guard<std::mutex> lock(worker.chunk_mu);
+    worker.free_chunks.push_back(worker.reading);
+    worker.reading = nullptr;
   }
 
   // A worker at the barrier: counts itself in and waits until AtBarrier()'s
@@ -1073,6 +1235,10 @@ class Runtime {
   // Parallelism > 1, per worker: the open batch; the last watermark sent;
   // whether the event being routed goes there.
   std::vector<std::vector<Item>> outbox_;
+  // Parallelism > 1, per worker: the chunk deferred events go into (none
+  // yet: nullptr).
+  std::vector<RawChunk*> filling_;
+  Materializer<Event> materialize_;
   std::vector<Timestamp> last_sent_watermark_;
   std::vector<uint8_t> targets_;
 
