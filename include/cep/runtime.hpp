@@ -190,6 +190,12 @@ struct RuntimeOptions {
   // time while outputs are emitted), so it must be thread-safe. Tests inject
   // a fake one. nullptr: SteadyClockNanos. Default: SteadyClockNanos.
   std::function<int64_t()> clock = SteadyClockNanos;
+  // The arrival_ns a source passes to Push() and PushDeferred() is a recent
+  // reading of `clock` (it stamps events as it reads them), so the runtime
+  // takes it as the time of the call instead of reading the clock again:
+  // the interval trigger, the real-time commit and the hand-offs to workers
+  // then happen up to the stamp's age late. Default: false.
+  bool arrival_is_recent = false;
 
   // Durability.
 
@@ -787,6 +793,7 @@ class Runtime {
                      options_.loop == Loop::kRealtime ||
                      (threaded_ && options_.loop == Loop::kEvent &&
                       options_.watermark_interval.count() > 0);
+    if (options_.arrival_is_recent) clock_on_push_ = false;
     stats_.pattern_latency.resize(patterns_.size());
   }
 
