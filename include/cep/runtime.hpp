@@ -40,6 +40,14 @@
 // thread, and the order of all outputs is that of one Operator advanced after
 // every event.
 //
+// Events a worker builds: a source that must decode its events (`cep run`
+// over JSON lines) can push them undecoded with PushDeferred(): it passes
+// the bytes, the time and the hash of each pattern's key, and the worker the
+// keys route to builds the event with the Materializer given to Create(),
+// so that decoding and the event's allocations happen (and end) on the
+// worker, not on the source thread. Everything else (seq, lateness,
+// watermarks, outputs) is as for Push().
+//
 // Detection latency: Push() takes the event's arrival time (arrival_ns, a
 // reading of RuntimeOptions::clock); a match's latency is the clock when it
 // is handed to the sink minus the arrival time of the event that completed it
