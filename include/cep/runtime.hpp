@@ -729,6 +729,8 @@ class Runtime {
   static constexpr uint8_t kCommit = 2;   // commit every backend
   static constexpr uint8_t kFinish = 4;   // the last item: exit
   static constexpr uint8_t kBarrier = 8;  // wait at AtBarrier()
+  // What keeps fields that different threads write apart.
+  static constexpr size_t kCacheLineBytes = 64;
   // Items a worker gets at most per hand-off (see Send()).
   static constexpr size_t kHandOffItems = 256;
   // Bytes of PushDeferred() events for one worker: filled by the source
@@ -1235,10 +1237,13 @@ class Runtime {
   Sink& sink_;
   const bool threaded_;
   bool clock_on_push_ = false;
+  Materializer<Event> materialize_;
   std::vector<std::unique_ptr<Worker>> workers_;
 
-  // Source thread only.
-  BoundedOutOfOrderness watermarks_;
+  // Source thread only, on cache lines of their own: the workers read the
+  // fields above (options_, materialize_) for every item, and the source
+  // writes these for every event.
+  alignas(kCacheLineBytes) BoundedOutOfOrderness watermarks_;
   int64_t watermark_tag_ = 0;  // arrival_ns of the event that last raised it
   uint64_t next_seq_ = 0;
   size_t batch_events_ = 0;
@@ -1253,12 +1258,11 @@ class Runtime {
   // Parallelism > 1, per worker: the chunk deferred events go into (none
   // yet: nullptr).
   std::vector<RawChunk*> filling_;
-  Materializer<Event> materialize_;
   std::vector<Timestamp> last_sent_watermark_;
   std::vector<uint8_t> targets_;
 
   // Workers.
-  std::atomic<bool> aborted_{false};
+  alignas(kCacheLineBytes) std::atomic<bool> aborted_{false};
   std::atomic<bool> worker_failed_{false};
   std::mutex error_mu_;
   absl::Status worker_error_;  // guarded by error_mu_
