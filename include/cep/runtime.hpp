@@ -30,7 +30,7 @@
 // events go to the worker hash(key_p(event)) picks, so each key's state lives
 // in one worker. The source sends each event only to the workers that need
 // it, through one bounded queue per worker (a full queue blocks Push():
-// backpressure) in hand-offs of up to 256 items or one watermark_interval,
+// backpressure) in hand-offs of up to 1024 items or one watermark_interval,
 // and watermark advances, commit points and barriers (AtBarrier: aligned
 // checkpoints) travel in-band, in the same queues, so a worker never sees a
 // watermark before the events it covers. Output per (pattern, key) comes in the
@@ -183,7 +183,7 @@ struct RuntimeOptions {
   // up to this plus one batch. Default: 4096.
   size_t queue_capacity = 4096;
   // Parallelism > 1, kEvent and kRealtime: events and watermark advances
-  // reach a worker in hand-offs of up to 256 items, or within this much
+  // reach a worker in hand-offs of up to 1024 items, or within this much
   // clock time (noticed by Push() or Poll(), so a source calls Poll() when
   // it has nothing to push); 0 hands each event over at once and tells every
   // worker of every advance (lowest latency, one wake-up of a worker per
@@ -731,8 +731,8 @@ class Runtime {
   static constexpr uint8_t kBarrier = 8;  // wait at AtBarrier()
   // What keeps fields that different threads write apart.
   static constexpr size_t kCacheLineBytes = 64;
-  // Items a worker gets at most per hand-off (see Send()).
-  static constexpr size_t kHandOffItems = 256;
+  // Items a worker gets at most per hand-off (see Queued()).
+  static constexpr size_t kHandOffItems = 1024;
   // Bytes of PushDeferred() events for one worker: filled by the source
   // thread until handed over with the items that point into it, then read
   // by the worker and given back (Worker::free_chunks) for reuse.
@@ -949,13 +949,13 @@ class Runtime {
     if (last == targets_.size()) return;  // no pattern wants it
     for (size_t index = 0; index <= last; ++index) {
       if (targets_[index] == 0) continue;
-      Item item;
+      Item& item = NewItem(index, ts, seq, arrival_ns);
       if (index == last) {
         item.event.emplace(std::move(event));
       } else {
         item.event.emplace(event);
       }
-      Dispatch(index, std::move(item), ts, seq, arrival_ns);
+      Queued(index);
     }
   }
 
@@ -970,32 +970,44 @@ class Runtime {
     for (size_t index = 0; index < targets_.size(); ++index) {
       if (targets_[index] == 0) continue;
       RawChunk& chunk = FillingChunk(index);
-      Item item;
+      Item& item = NewItem(index, ts, seq, arrival_ns);
       item.chunk = &chunk;
       item.raw_begin = static_cast<uint32_t>(chunk.bytes.size());
       item.raw_size = static_cast<uint32_t>(bytes.size());
       chunk.bytes.append(bytes);
-      Dispatch(index, std::move(item), ts, seq, arrival_ns);
+      Queued(index);
     }
   }
 
-  // Sends `item` (an event) to worker `index`: with the watermark after it
-  // (kEvent, kRealtime), or into the worker's batch (kMicrobatch).
-  void Dispatch(size_t index, Item item, Timestamp ts, uint64_t seq,
-                int64_t arrival_ns) {
+  // A new item for an event at the end of worker `index`'s outbox (built
+  // in place; the caller sets the event, then calls Queued()): with the
+  // watermark after it (kEvent, kRealtime), or in the worker's batch
+  // (kMicrobatch).
+  Item& NewItem(size_t index, Timestamp ts, uint64_t seq, int64_t arrival_ns) {
+    Item& item = outbox_[index].emplace_back();
     item.ts = ts;
     item.seq = seq;
     item.tag = arrival_ns;
-    if (options_.loop == Loop::kMicrobatch) {
-      outbox_[index].push_back(std::move(item));
-      return;
+    if (options_.loop != Loop::kMicrobatch) {
+      const Timestamp watermark = watermarks_.watermark();
+      item.watermark = watermark;
+      item.watermark_tag = watermark_tag_;
+      item.flags = kAdvance;
+      last_sent_watermark_[index] = watermark;
     }
-    const Timestamp watermark = watermarks_.watermark();
-    item.watermark = watermark;
-    item.watermark_tag = watermark_tag_;
-    item.flags = kAdvance;
-    Send(index, std::move(item));
-    last_sent_watermark_[index] = watermark;
+    return item;
+  }
+
+  // After NewItem(index)'s item is set, kEvent and kRealtime: items are
+  // handed over in batches (kHandOffItems, or at the next watermark
+  // broadcast: every watermark_interval, at Poll(), at a barrier, at the
+  // end), so that a worker is woken once per batch rather than once per
+  // event. A microbatch goes at its end.
+  void Queued(size_t index) {
+    if (options_.loop != Loop::kMicrobatch &&
+        outbox_[index].size() >= kHandOffItems) {
+      HandOffTo(index);
+    }
   }
 
   // The chunk that deferred events for worker `index` go into until the
@@ -1023,18 +1035,7 @@ class Runtime {
     filling_[index] = nullptr;
   }
 
-  // Parallelism > 1, kEvent and kRealtime: queues `item` for worker
-  // `index`. Items are handed over in batches (kHandOffItems, or at the
-  // next watermark broadcast: every watermark_interval, at Poll(), at a
-  // barrier, at the end), so that a worker is woken once per batch rather
-  // than once per event.
-  void Send(size_t index, Item item) {
-    std::vector<Item>& outbox = outbox_[index];
-    outbox.push_back(std::move(item));
-    if (outbox.size() >= kHandOffItems) HandOffTo(index);
-  }
-
-  // Hands every worker what Send() queued for it.
+  // Hands every worker what NewItem() queued for it.
   void HandOff() {
     for (size_t index = 0; index < workers_.size(); ++index) {
       HandOffTo(index);

@@ -392,26 +392,50 @@ bool DecodeFlatJson(std::string_view line, const Schema& schema,
 void PackFlatFields(const Schema& schema, std::span<const FlatField> in,
                     std::string& out) {
   const std::vector<FieldDef>& fields = schema.fields();
+  size_t size = 0;
+  for (size_t idx = 0; idx < fields.size(); ++idx) {
+    switch (fields[idx].type) {
+      case FieldType::kString:
+        size += sizeof(uint32_t) + in[idx].text.size();
+        break;
+      case FieldType::kBool:
+        size += 1;
+        break;
+      case FieldType::kDouble:
+      case FieldType::kInt:
+      case FieldType::kTimestamp:
+        size += sizeof(int64_t);
+        break;
+    }
+  }
+  // One resize, then plain copies.
+  size_t pos = out.size();
+  out.resize(pos + size);
+  char* to = out.data();
+  auto put = [&to, &pos](const void* from, size_t bytes) {
+    std::memcpy(to + pos, from, bytes);
+    pos += bytes;
+  };
   for (size_t idx = 0; idx < fields.size(); ++idx) {
     const FlatField& field = in[idx];
     switch (fields[idx].type) {
       case FieldType::kString: {
-        const auto size = static_cast<uint32_t>(field.text.size());
-        out.append(reinterpret_cast<const char*>(&size), sizeof(size));
-        out.append(field.text);
+        const auto length = static_cast<uint32_t>(field.text.size());
+        put(&length, sizeof(length));
+        put(field.text.data(), field.text.size());
         break;
       }
-      case FieldType::kBool:
-        out.push_back(field.flag ? 1 : 0);
+      case FieldType::kBool: {
+        const char flag = field.flag ? 1 : 0;
+        put(&flag, 1);
         break;
+      }
       case FieldType::kDouble:
-        out.append(reinterpret_cast<const char*>(&field.real),
-                   sizeof(field.real));
+        put(&field.real, sizeof(field.real));
         break;
       case FieldType::kInt:
       case FieldType::kTimestamp:
-        out.append(reinterpret_cast<const char*>(&field.integer),
-                   sizeof(field.integer));
+        put(&field.integer, sizeof(field.integer));
         break;
     }
   }

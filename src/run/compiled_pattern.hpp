@@ -83,8 +83,7 @@ inline uint64_t RouteHashOfBytes(std::string_view bytes) {
 // The route hash of a string key given by its bytes: what RouteHashOfKey
 // gives for a Value holding that string, without building it (the reading
 // thread of `cep run --parallelism N` hashes a view into the line).
-inline uint64_t RouteHashOfStringKey(KeyRouting routing, std::string_view key) {
-  if (routing == KeyRouting::kHash) return RouteHashOfBytes(key);
+inline uint64_t KeyGroupRouteHashOfString(std::string_view key) {
   // As ValueCodec encodes a string: tag 4, the length as a varint, the
   // bytes.
   thread_local std::string encoded;
@@ -92,6 +91,10 @@ inline uint64_t RouteHashOfStringKey(KeyRouting routing, std::string_view key) {
   encoded.push_back(4);
   internal::PutLengthPrefixed(encoded, key);
   return KeyGroupRouteHash(RocksDbStore::KeyGroup(encoded));
+}
+inline uint64_t RouteHashOfStringKey(KeyRouting routing, std::string_view key) {
+  if (routing == KeyRouting::kHash) return RouteHashOfBytes(key);
+  return KeyGroupRouteHashOfString(key);
 }
 
 // The route hash of `key`. Stable within a process only (absl::Hash for
