@@ -95,7 +95,7 @@ constexpr size_t kDecodeBatchFrames = 1024;
 constexpr uint64_t kArrivalEvery = 16;
 
 // RunStats::event_time times one event in this many.
-constexpr uint64_t kTimedEventEvery = 8;
+constexpr uint64_t kTimedEventEvery = 64;
 
 // RunOptions::metrics_port: a metrics snapshot at most this often (clock
 // time), besides when the input has nothing more yet.
