@@ -245,8 +245,13 @@ bool Real(const NumberToken& number, double& value) {
 // that type.
 bool ScanField(Scanner& scanner, FieldType type, FlatField& field) {
   switch (type) {
-    case FieldType::kString:
-      return scanner.String(field.text);
+    case FieldType::kString: {
+      std::string_view content;
+      if (!scanner.String(content)) return false;
+      field.text_data = content.data();
+      field.text_size = content.size();
+      return true;
+    }
     case FieldType::kBool:
       if (scanner.Word("true")) {
         field.flag = true;
@@ -296,7 +301,7 @@ bool ScanField(Scanner& scanner, FieldType type, FlatField& field) {
 void SetValue(FieldType type, const FlatField& field, Value& value) {
   switch (type) {
     case FieldType::kString:
-      value.emplace<std::string>(field.text);
+      value.emplace<std::string>(field.text());
       return;
     case FieldType::kBool:
       value = field.flag;
@@ -396,7 +401,7 @@ void PackFlatFields(const Schema& schema, std::span<const FlatField> in,
   for (size_t idx = 0; idx < fields.size(); ++idx) {
     switch (fields[idx].type) {
       case FieldType::kString:
-        size += sizeof(uint32_t) + in[idx].text.size();
+        size += sizeof(uint32_t) + in[idx].text_size;
         break;
       case FieldType::kBool:
         size += 1;
@@ -420,9 +425,9 @@ void PackFlatFields(const Schema& schema, std::span<const FlatField> in,
     const FlatField& field = in[idx];
     switch (fields[idx].type) {
       case FieldType::kString: {
-        const auto length = static_cast<uint32_t>(field.text.size());
+        const auto length = static_cast<uint32_t>(field.text_size);
         put(&length, sizeof(length));
-        put(field.text.data(), field.text.size());
+        put(field.text_data, field.text_size);
         break;
       }
       case FieldType::kBool: {

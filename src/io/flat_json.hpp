@@ -37,10 +37,12 @@
 //   }
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "cep/event.hpp"
@@ -55,13 +57,18 @@ bool DecodeFlatJson(std::string_view line, const Schema& schema,
 
 // One field of a line as ScanFlatJson read it, without a heap allocation:
 // the member of its declared type is set (a timestamp as epoch
-// milliseconds), the others are left as they were.
+// milliseconds), the others are left as they were. Trivial, so that an
+// array of 64 costs nothing to declare.
 struct FlatField {
-  std::string_view text;  // kString: the content, a view into the line
-  int64_t integer;        // kInt, kTimestamp
-  double real;            // kDouble
-  bool flag;              // kBool
+  // kString: the content, a view into the line.
+  std::string_view text() const { return {text_data, text_size}; }
+  const char* text_data;
+  size_t text_size;
+  int64_t integer;  // kInt, kTimestamp
+  double real;      // kDouble
+  bool flag;        // kBool
 };
+static_assert(std::is_trivially_default_constructible_v<FlatField>);
 
 // DecodeFlatJson's first half: true, with `fields[i]` the value of the
 // schema's field i, exactly when DecodeFlatJson takes `line` (which then

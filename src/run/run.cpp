@@ -502,7 +502,7 @@ class Runner {
     const io::FlatField& field = scanned_[static_cast<size_t>(index)];
     switch (schema.fields()[static_cast<size_t>(index)].type) {
       case FieldType::kString:
-        return run::RouteHashOfStringKey(routing, field.text);
+        return run::RouteHashOfStringKey(routing, field.text());
       case FieldType::kDouble:
         return run::RouteHashOfKey(routing, Value(field.real));
       case FieldType::kBool:
