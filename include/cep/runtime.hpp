@@ -660,8 +660,8 @@ class Runtime {
 
   // Puts a snapshot back into a runtime nothing was pushed to. With
   // parallelism > 1 (any number, not only the one that exported it) every
-  // worker gets every waiting event and keeps those of its keys.
-  // Errors: kFailedPrecondition after a Push().
+  // worker gets the waiting events of its keys (those Route() would send
+  // it). Errors: kFailedPrecondition after a Push().
   [[nodiscard]] absl::Status Import(RuntimeSnapshot<Event> snapshot) {
     if (next_seq_ != 0) {
       return absl::FailedPreconditionError(
@@ -671,12 +671,19 @@ class Runtime {
     watermarks_.Restore(snapshot.max_ts, snapshot.source_watermark);
     // Workers touch their operator only after taking an item from their
     // queue, which happens after this (the queue's lock orders it).
-    for (size_t index = 0; index + 1 < workers_.size(); ++index) {
-      CEP_RETURN_IF_ERROR(workers_[index]->op.Restore(
-          snapshot.operator_watermark, snapshot.pending));
+    if (!threaded_) {
+      return workers_[0]->op.Restore(snapshot.operator_watermark,
+                                     std::move(snapshot.pending));
     }
-    return workers_.back()->op.Restore(snapshot.operator_watermark,
-                                       std::move(snapshot.pending));
+    for (size_t index = 0; index < workers_.size(); ++index) {
+      std::vector<HeldEvent<Event>> owned;
+      for (const HeldEvent<Event>& held : snapshot.pending) {
+        if (Owns(index, held.event)) owned.push_back(held);
+      }
+      CEP_RETURN_IF_ERROR(workers_[index]->op.Restore(
+          snapshot.operator_watermark, std::move(owned)));
+    }
+    return absl::OkStatus();
   }
 
   // Hands over the state backends, [worker][pattern], so that a new
@@ -753,6 +760,16 @@ class Runtime {
     uint8_t flags = 0;
   };
 
+  // Whether worker `index` owns the key of `event` for a pattern that
+  // accepts it (Route() would send it there).
+  bool Owns(size_t index, const Event& event) const {
+    for (const Pattern& pattern : patterns_) {
+      if (pattern.accepts && !pattern.accepts(event)) continue;
+      if (RouteOf(pattern, event, workers_.size()) == index) return true;
+    }
+    return false;
+  }
+
   // The worker that owns the key of `event` for `pattern`.
   static size_t RouteOf(const Pattern& pattern, const Event& event,
                         size_t workers) {
@@ -823,8 +840,10 @@ class Runtime {
         worker->backends.push_back(*std::move(backend));
         const Pattern& p = patterns_[pattern];
         typename Operator<Event, Key>::Filter filter = p.accepts;
-        if (threaded_) {
-          // The worker sees the pattern's events whose key it owns.
+        // The worker sees the pattern's events whose key it owns. With one
+        // pattern, Route() and Import() hand it no others, so the key is
+        // not hashed again.
+        if (threaded_ && patterns_.size() > 1) {
           filter = [&p, index, workers](const Event& event) {
             if (p.accepts && !p.accepts(event)) return false;
             return RouteOf(p, event, workers) == index;
