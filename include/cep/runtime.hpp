@@ -14,11 +14,13 @@
 //     committed only every commit_interval (Spark 4.1's Real-Time Mode:
 //     long-running batches, records pipelined through them).
 // NOTE: a microbatch is "grouped by key" across workers (each worker gets
-// its keys' events of the batch in one message); within a worker the batch
-// is processed in event-time order, not key by key, since that order is what
-// makes every loop's output the same. With parallelism 1 events go into the
-// Operator on Push() (it holds them until the watermark passes them) and the
-// batch boundary is the one watermark advance and commit.
+// its keys' events of the batch, in hand-offs of up to 1024 while the batch
+// fills, and holds them until the batch boundary follows them); within a
+// worker the batch is processed in event-time order, not key by key, since
+// that order is what makes every loop's output the same. With parallelism 1
+// events go into the Operator on Push() (it holds them until the watermark
+// passes them) and the batch boundary is the one watermark advance and
+// commit.
 //
 // One source thread calls Push() for every event, Poll() when it has nothing
 // to push, and Finish() at the end of the input. Lateness is decided once, by
@@ -179,8 +181,8 @@ struct RuntimeOptions {
   // caller's thread. Default: 1.
   size_t parallelism = 1;
   // Parallelism > 1: queued items (events and control messages) per worker
-  // before Push() blocks. A microbatch is never split, so a queue may hold
-  // up to this plus one batch. Default: 4096.
+  // before Push() blocks (a hand-off is never split, so a queue may hold up
+  // to this plus one hand-off). Default: 4096.
   size_t queue_capacity = 4096;
   // Parallelism > 1, kEvent and kRealtime: events and watermark advances
   // reach a worker in hand-offs of up to 1024 items, or within this much
@@ -1017,16 +1019,14 @@ class Runtime {
     return item;
   }
 
-  // After NewItem(index)'s item is set, kEvent and kRealtime: items are
-  // handed over in batches (kHandOffItems, or at the next watermark
-  // broadcast: every watermark_interval, at Poll(), at a barrier, at the
-  // end), so that a worker is woken once per batch rather than once per
-  // event. A microbatch goes at its end.
+  // After NewItem(index)'s item is set: items are handed over in batches
+  // (kHandOffItems, or kEvent and kRealtime at the next watermark
+  // broadcast: every watermark_interval, at Poll(); at a barrier, at a
+  // microbatch's end, at the end), so that a worker is woken once per
+  // batch rather than once per event. A microbatch's events wait in the
+  // worker's operator for the boundary that follows them.
   void Queued(size_t index) {
-    if (options_.loop != Loop::kMicrobatch &&
-        outbox_[index].size() >= kHandOffItems) {
-      HandOffTo(index);
-    }
+    if (outbox_[index].size() >= kHandOffItems) HandOffTo(index);
   }
 
   // The chunk that deferred events for worker `index` go into until the
