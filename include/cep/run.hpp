@@ -364,9 +364,8 @@ struct RunStats {
   // events and windows the watermark releases, a microbatch when it
   // triggers, the checkpoint's commit is not included; with more, the
   // hand-off to the workers, without the decoding, which the decoding
-  // threads or the workers do; a JSON line's scan is included). Sampled:
-  // every 64th event is timed, the first included (a clock read costs about
-  // 5% of an event).
+  // threads or the workers do). Sampled: every 64th event is timed, the
+  // first included (a clock read costs about 5% of an event).
   LatencyHistogram event_time;
   // Parallelism > 1, JSON lines of one event type: the events each worker
   // built from the lines the reading thread scanned and routed to it (a
