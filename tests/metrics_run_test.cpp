@@ -131,6 +131,9 @@ TEST_F(MetricsRunTest, ScrapesALiveRunThenEndsCleanly) {
   EXPECT_EQ(SampleValue(text, "cep_partial_matches_evicted_total" + pattern),
             "0");
   EXPECT_EQ(SampleValue(text, "cep_keys" + pattern), "3");
+  // c3 took two probes: one partial match from each (c1 matched; c2's
+  // refund ended its).
+  EXPECT_EQ(SampleValue(text, "cep_partial_matches" + pattern), "2");
   EXPECT_EQ(SampleValue(text, "cep_detection_latency_seconds_count" + pattern),
             "1");
   EXPECT_EQ(SampleValue(text,
@@ -191,6 +194,7 @@ TEST_F(MetricsRunTest, TwoWorkersExportThePerPatternCounters) {
   EXPECT_EQ(SampleValue(text, "cep_matches_total" + pattern), "1");
   EXPECT_EQ(SampleValue(text, "cep_timeouts_total" + pattern), "0");
   EXPECT_EQ(SampleValue(text, "cep_keys" + pattern), "3");
+  EXPECT_EQ(SampleValue(text, "cep_partial_matches" + pattern), "2");
   ::close(writer_);
   writer_ = -1;
   EXPECT_EQ(WaitExit(pid_), 0) << ReadFile(dir_ / "stderr");
@@ -232,6 +236,58 @@ TEST_F(MetricsRunTest, CheckpointMetricsWithRocksDbState) {
   writer_ = -1;
   EXPECT_EQ(WaitExit(pid_), 0) << ReadFile(dir_ / "stderr");
   pid_ = -1;
+}
+
+// The partial matches held survive a restart: the next run over the same
+// state shows the count the checkpoint saved before it reads anything.
+TEST_F(MetricsRunTest, PartialMatchesHeldSurviveARestart) {
+  const std::string pattern = "{pattern=\"card_testing\"}";
+  for (int run = 0; run < 2; ++run) {
+    const fs::path fifo = dir_ / ("in" + std::to_string(run) + ".fifo");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    pid_ = SpawnCep(dir_, {"run", "p.cep", "--input", fifo.filename().string(),
+                           "--output", "matches.jsonl", "--metrics-port", "0",
+                           "--state", "rocksdb:state"});
+    ASSERT_TRUE(Eventually([&] {
+      writer_ = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+      return writer_ >= 0;
+    }));
+    ASSERT_EQ(::fcntl(writer_, F_SETFL, 0), 0);
+    const int port = PortFromStderr();
+    ASSERT_GT(port, 0) << ReadFile(dir_ / "stderr");
+    std::string text;
+    if (run == 0) {
+      ASSERT_EQ(::write(writer_, input_.data(), input_.size()),
+                static_cast<ssize_t>(input_.size()));
+      ASSERT_TRUE(Eventually([&] {
+        text = HttpBody(HttpGet(port, "/metrics"));
+        return SampleValue(text, "cep_input_events_total") == "12";
+      })) << text;
+    } else {
+      // Restored before the input is read up to the checkpoint.
+      ASSERT_TRUE(Eventually([&] {
+        text = HttpBody(HttpGet(port, "/metrics"));
+        return SampleValue(text, "cep_partial_matches" + pattern) == "2";
+      })) << text;
+      EXPECT_EQ(SampleValue(text, "cep_input_events_total"), "0");
+    }
+    EXPECT_EQ(SampleValue(text, "cep_partial_matches" + pattern), "2")
+        << "run " << run;
+    // RocksDB stores keys with live partial matches: c3.
+    EXPECT_EQ(SampleValue(text, "cep_keys" + pattern), "1") << "run " << run;
+    ASSERT_EQ(::kill(pid_, SIGTERM), 0);
+    EXPECT_EQ(WaitExit(pid_), 0) << ReadFile(dir_ / "stderr");
+    pid_ = -1;
+    ::close(writer_);
+    writer_ = -1;
+  }
+  // The second run stopped while it waited for the pipe to reach the
+  // checkpoint: it took nothing and says so.
+  EXPECT_THAT(ReadFile(dir_ / "stderr"),
+              ::testing::EndsWith(
+                  "cep: stopped by a signal: in1.fifo: stopped before the "
+                  "input reached the checkpoint at byte 1082; the state in "
+                  "state is unchanged\n"));
 }
 
 // A port in use: one line naming the flag and the port, exit 1, nothing

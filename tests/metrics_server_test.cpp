@@ -50,6 +50,7 @@ MetricsSnapshot Sample() {
   first.timeouts = 4;
   first.evicted_partial_matches = 5;
   first.keys = 42;
+  first.partial_matches = 57;
   first.late_events = 2;
   MetricsSnapshot::Pattern& second = snapshot.patterns.emplace_back();
   second.name = "say \"hi\"\\";
@@ -98,6 +99,10 @@ cep_partial_matches_evicted_total{pattern="say \"hi\"\\"} 0
 # TYPE cep_keys gauge
 cep_keys{pattern="card_testing"} 42
 cep_keys{pattern="say \"hi\"\\"} 0
+# HELP cep_partial_matches Partial matches the pattern's keys hold (shared form: runs past their window count until reclaimed).
+# TYPE cep_partial_matches gauge
+cep_partial_matches{pattern="card_testing"} 57
+cep_partial_matches{pattern="say \"hi\"\\"} 0
 # HELP cep_pattern_late_events_total Late events (at or behind the watermark when read) the pattern would have taken.
 # TYPE cep_pattern_late_events_total counter
 cep_pattern_late_events_total{pattern="card_testing"} 2

@@ -768,6 +768,36 @@ TEST(RuntimeTest, MaterializerErrorsStopTheRun) {
                        "materializer"));
 }
 
+// PushDeferred() with the source's seqs (Kafka: partition and offset):
+// a late event reports its own, and a later push without one numbers on
+// from the largest, at every parallelism.
+TEST(RuntimeTest, DeferredEventsTakeTheSeqsGiven) {
+  auto nfa = CompilePattern(AThenB(100));
+  ASSERT_THAT(nfa.status(), IsOk());
+  for (size_t parallelism : {1, 2}) {
+    SCOPED_TRACE(parallelism);
+    RuntimeOptions options;
+    options.parallelism = parallelism;
+    Recorder sink;
+    auto runtime =
+        RT::Create({{&*nfa, [](const Ev& e) { return e.id; }}}, options, sink,
+                   nullptr, [](std::string_view bytes) -> absl::StatusOr<Ev> {
+                     return K(1, std::string(bytes), "a", 0);
+                   });
+    ASSERT_THAT(runtime.status(), IsOk());
+    RT& rt = **runtime;
+    const std::optional<uint64_t> hash = absl::Hash<int>{}(1);
+    EXPECT_THAT(rt.PushDeferred("e0", FromMillis(50), 0, {&hash, 1}, 700),
+                IsOk());
+    EXPECT_THAT(rt.PushDeferred("late", FromMillis(10), 0, {&hash, 1}, 900),
+                IsOk());
+    EXPECT_THAT(rt.Push(K(1, "next", "x", 5), FromMillis(5)), IsOk());
+    EXPECT_THAT(rt.Finish(), IsOk());
+    EXPECT_THAT(sink.late,
+                ElementsAre("late late seq 900", "late next seq 901"));
+  }
+}
+
 // A worker that failed before a barrier: the barrier's function (a
 // checkpoint) never runs, the error comes back instead.
 TEST(RuntimeTest, BarrierAfterAWorkerFailedDoesNotRunItsFunction) {

@@ -22,8 +22,10 @@
 
 #include "cep/compiler.hpp"
 #include "cep/evaluator.hpp"
+#include "cep/matcher.hpp"
 #include "cep/pattern.hpp"
 
+#include "testing/keyed_recorder.hpp"
 #include "testing/nfa_harness.hpp"
 
 namespace cep {
@@ -450,6 +452,46 @@ TEST(SharedRunsEvaluatorTest, ReclaimsNodesOfExpiredRuns) {
   EXPECT_LT(h.state().event_count(), 200u);
 }
 
+// RunNode::runs: one per run starting at a node, carried along steps,
+// summed by unions; derived again when read back and when compacted.
+TEST(RunDagTest, CountsTheRunsThroughEveryNode) {
+  using Kind = internal::RunNode::Kind;
+  constexpr uint32_t kNone = internal::kNoRunNode;
+  internal::RunDag dag;
+  const uint32_t a = dag.AddStep(Kind::kTake, 0, 0, 0, kNone, 1);
+  const uint32_t b = dag.AddStep(Kind::kTake, 0, 0, 1, kNone, 2);
+  const uint32_t ab[] = {a, b};
+  const uint32_t u = dag.AddUnion(ab, 2);
+  const uint32_t c = dag.AddStep(Kind::kSkip, 1, 0, 0, u, 0);
+  const uint32_t d = dag.AddStep(Kind::kTake, 0, 0, 2, kNone, 3);
+  const uint32_t cd[] = {c, d};
+  const uint32_t v = dag.AddUnion(cd, 2);
+  EXPECT_EQ(dag.node(a).runs, 1u);
+  EXPECT_EQ(dag.node(u).runs, 2u);
+  EXPECT_EQ(dag.node(c).runs, 2u);
+  EXPECT_EQ(dag.node(v).runs, 3u);
+
+  std::string bytes;
+  dag.AppendTo(bytes);
+  internal::RunDag read;
+  std::string_view in = bytes;
+  ASSERT_TRUE(read.ReadFrom(in, 3).ok());
+  ASSERT_EQ(read.size(), dag.size());
+  for (uint32_t index = 0; index < dag.size(); ++index) {
+    EXPECT_EQ(read.node(index).runs, dag.node(index).runs) << index;
+  }
+
+  // The run that started at 1 expires: the union before `c` keeps one.
+  std::vector<uint32_t> roots = {v};
+  std::vector<bool> used;
+  EXPECT_EQ(
+      dag.Compact(
+          roots, [](const internal::RunNode& n) { return n.max_start > 1; },
+          used),
+      1u);
+  EXPECT_EQ(dag.node(roots[0]).runs, 2u);
+}
+
 TEST(SharedRunsEvaluatorTest, NotNextDiscardsRunsFollowedByTheNegatedEvent) {
   P p = P::Begin("a")
             .Where(NameIs("a"))
@@ -819,10 +861,31 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
     // Watermarks between events, sometimes: time advances without an event.
     const bool watermarks = std::uniform_int_distribution<int>(0, 2)(rng) == 0;
     uint64_t seq = 0;
+    // The same stream over three keys through a KeyedMatcher in either
+    // form: its running count of partial matches is the sum over its keys.
+    const bool share_keyed = std::uniform_int_distribution<int>(0, 1)(rng) == 0;
+    InMemoryStateBackend<Ev, int> keyed_backend;
+    KeyedMatcher<Ev, int> keyed(
+        *nfa, [](const Ev& ev) { return ev.id; }, keyed_backend,
+        {.strategy = share_keyed ? EvaluationStrategy::kShared
+                                 : EvaluationStrategy::kPerRun});
+    ::cep::testing::KeyedRecorder keyed_out;
+    auto keyed_count_holds = [&](const std::string& after) {
+      absl::StatusOr<uint64_t> counted = keyed.CountPartialMatches();
+      ASSERT_TRUE(counted.ok());
+      ASSERT_EQ(keyed.partial_matches(), *counted)
+          << "after " << after << " in round " << round << ": " << rp.text
+          << (share_keyed ? " (shared)" : " (per run)")
+          << "\nstream: " << StreamText(stream);
+    };
     for (size_t i = 0; i < stream.size(); ++i) {
       const Ev& e = stream[i];
       const Timestamp ts = FromMillis(e.ts);
       if (i == handover) timeouts_before_handover = ref_out.timeouts.size();
+      Ev keyed_event = e;
+      keyed_event.id = static_cast<int>(i % 3);
+      ASSERT_TRUE(keyed.Process(keyed_event, ts, seq, keyed_out).ok());
+      keyed_count_holds(e.label);
       SharedRunsEvaluator<Ev>& count = i < handover ? ignoring : counting;
       ASSERT_TRUE(reference.Process(ref_state, e, ts, seq, ref_out).ok());
       ASSERT_TRUE(shared.Process(shared_state, e, ts, seq, shared_out).ok());
@@ -840,6 +903,19 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
                 ref_state.PartialMatchCount())
           << "after " << e.label << " in round " << round << ": " << rp.text
           << "\nstream: " << StreamText(stream);
+      // The count read off the heads holds at least the live runs, and
+      // exactly those when no run can die inside a set (no window, no
+      // skip strategy).
+      const uint64_t stored = shared_state.StoredRunCount();
+      ASSERT_GE(stored, ref_state.PartialMatchCount())
+          << "after " << e.label << " in round " << round << ": " << rp.text
+          << "\nstream: " << StreamText(stream);
+      if (nfa->window() == Duration::zero() &&
+          nfa->skip().kind() == AfterMatchSkip::Kind::kNoSkip) {
+        ASSERT_EQ(stored, ref_state.PartialMatchCount())
+            << "after " << e.label << " in round " << round << ": " << rp.text
+            << "\nstream: " << StreamText(stream);
+      }
       // Time advances alone one to three times before the next event.
       int64_t last = e.ts;
       for (int marks = std::uniform_int_distribution<int>(1, 3)(rng);
@@ -852,6 +928,8 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
         ASSERT_TRUE(reference.AdvanceTime(ref_state, mark, ref_out).ok());
         ASSERT_TRUE(shared.AdvanceTime(shared_state, mark, shared_out).ok());
         ASSERT_TRUE(count.AdvanceTime(counting_state, mark, counting_out).ok());
+        ASSERT_TRUE(keyed.AdvanceTime(mark, keyed_out).ok());
+        keyed_count_holds(absl::StrCat("time ", last));
       }
       // (Held-back matches count too: they count towards the per-run
       // evaluator's partial-match cap, which the shared one does not have.)
@@ -872,6 +950,8 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
     ASSERT_TRUE(reference.AdvanceTime(ref_state, end, ref_out).ok());
     ASSERT_TRUE(shared.AdvanceTime(shared_state, end, shared_out).ok());
     ASSERT_TRUE(counting.AdvanceTime(counting_state, end, counting_out).ok());
+    ASSERT_TRUE(keyed.AdvanceTime(end, keyed_out).ok());
+    keyed_count_holds("the end");
     const std::string context = absl::StrCat(
         "seed ", seed, " round ", round, "\npattern: ", rp.text,
         "\nstream: ", StreamText(stream), "\nnfa:\n", nfa->ToString());

@@ -1,14 +1,18 @@
 // fraud_service — a card-fraud detection service: reads authorisations
-// (JSON lines), runs the pattern files of patterns/ plus one pattern written
-// in C++, and appends alerts to a file. State lives in RocksDB with
+// (JSON lines, from a file, stdin or a Kafka topic), runs the pattern files
+// of patterns/ plus one pattern written in C++, and appends alerts to a file
+// (or writes them to a Kafka topic). State lives in RocksDB with
 // checkpoints, so after SIGINT/SIGTERM, a crash or kill -9 the next run with
-// the same --state goes on without repeating or losing an alert.
+// the same --state goes on without repeating or losing an alert (to a topic:
+// without losing one; repeats carry the same id).
 //
 //   fraud_service --generate 50000 --cards 1000     # synthetic traffic
 //   fraud_service --input auths.jsonl --alerts alerts.jsonl --state st
+//   fraud_service --input kafka://b1:9092/auths --group fraud
+//       --alerts kafka://b1:9092/alerts --state st   # one of N instances
 //
-// `fraud_service --help` says more; e2e_test.sh stops, kills and restarts it.
-#include <algorithm>
+// `fraud_service --help` says more; e2e_test.sh stops, kills and restarts
+// it, tests/kafka/kafka_fraud_test.cpp runs it against a mock Kafka cluster.
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -21,9 +25,11 @@
 #include <new>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 
@@ -31,6 +37,7 @@
 #include "cep/pattern.hpp"
 #include "cep/run.hpp"
 #include "cep/run_files.hpp"
+#include "cep/run_kafka.hpp"
 #include "cep/workload.hpp"
 
 namespace {
@@ -42,9 +49,10 @@ constexpr const char* kDefaultPatterns[] = {"card_testing.cep",
 constexpr const char* kUsage = R"(Usage: fraud_service [FLAGS] [PATTERN_FILE...]
 
 Runs card-fraud patterns over authorisations (JSON lines: card, amount,
-merchant, result, ts) and appends one alert per line to the alerts file:
-{"pattern", "key" (the card), "events" (the evidence per stage), "id" (a
-stable hash), "latency_us"}. PATTERN_FILEs (default: card_testing,
+merchant, result, ts) and appends one alert per line to the alerts file, or
+writes one message per alert to a Kafka topic: {"pattern", "key" (the
+card), "events" (the evidence per stage), "id" (a stable hash),
+"latency_us"}. PATTERN_FILEs (default: card_testing,
 card_cashout, velocity, declines_then_charge.cep in %s/patterns) must
 declare the same `event Auth`, keyed by card, with amount (double) and
 result (string). The service adds amount_spike: three approved
@@ -52,13 +60,18 @@ authorisations in a row on a card, then an approved charge of at least 250
 and over 20 times their average, within an hour.
 
 Flags:
-  --input FILE            transactions as JSON lines; - is stdin (default: -)
+  --input FILE            transactions as JSON lines; - is stdin (default: -);
+                          kafka://HOST:PORT[,HOST:PORT]/TOPIC reads a topic,
+                          one transaction per message, partitioned by card
+                          (needs --group)
   --generate N            instead, generate N card-testing transactions
                           (cep gen card-testing; held in memory, ~110 B each;
                           at most 10000000)
   --seed S                seed of --generate (default: 1)
   --cards K               cards of --generate (default: 10000)
-  --alerts FILE           where alerts are appended (default: fraud-alerts.jsonl)
+  --alerts FILE           where alerts are appended (default:
+                          fraud-alerts.jsonl); kafka://HOST:PORT/TOPIC writes
+                          one message per alert, keyed by the card
   --state DIR             RocksDB state and checkpoints (default: fraud-state)
   --checkpoint-every X    10000events or a duration like 5s (default: 10000events)
   --parallelism N         worker threads, each owning a range of the cards'
@@ -77,13 +90,32 @@ Flags:
   --metrics-address IP    where --metrics-port listens (default: 127.0.0.1)
   -h, --help              this text
 
+Kafka, as `cep run` takes it (README.md: "On Kafka: N instances"):
+  --group G               with --input kafka://: the consumer group; the
+                          instances of one group share the topic's partitions
+  --kafka-config KEY=VALUE  a librdkafka property for the input and the
+                          alerts topic (repeatable): security.protocol,
+                          sasl.*, session.timeout.ms, ...; enable.auto.commit
+                          cannot be set
+  --idle-timeout D        with --input kafka://: a partition without messages
+                          for D stops holding back event time (default: 0,
+                          never)
+  --kafka-stop-at-end     with --input kafka://: end, as at the end of a file,
+                          once every assigned partition reached the end it had
+                          when assigned (default: run until SIGINT/SIGTERM)
+  --kafka-timeout D       how long the brokers may take to answer at the start
+                          and to acknowledge alerts (default: 30s)
+
 SIGINT or SIGTERM stops the service after a final checkpoint (exit status 0).
 A run over a --state DIR with a checkpoint resumes from it: it truncates the
 alerts file to the checkpoint (so each alert is there exactly once) and reads
 on from the recorded input position (stdin: it skips that many bytes, so send
-the stream again from its start). Use the same input and patterns, and a new
-DIR for a new input. The summary on stderr counts this run only. Exit status
-1 on a runtime error, 2 on a bad flag.
+the stream again from its start; Kafka: each partition from the offset the
+checkpoint recorded, which it also committed to the group). Alerts written
+to a topic after the last checkpoint are written again, with the same ids:
+at least once, exactly once after dropping repeated ids. Use the same input
+and patterns, and a new DIR for a new input. The summary on stderr counts
+this run only. Exit status 1 on a runtime error, 2 on a bad flag.
 )";
 
 // Set by SIGINT and SIGTERM; RunPatternFile checks it after every line.
@@ -177,11 +209,16 @@ bool IsFlag(const std::string& name) {
   for (const char* flag :
        {"input", "generate", "seed", "cards", "alerts", "state",
         "checkpoint-every", "parallelism", "max-out-of-orderness", "rate",
-        "max-partial-matches", "overflow", "metrics-port", "metrics-address"}) {
+        "max-partial-matches", "overflow", "metrics-port", "metrics-address",
+        "group", "kafka-config", "idle-timeout", "kafka-stop-at-end",
+        "kafka-timeout"}) {
     if (name == flag) return true;
   }
   return false;
 }
+
+// The flags that take no value.
+bool IsSwitch(const std::string& name) { return name == "kafka-stop-at-end"; }
 
 // --generate holds its transactions in memory (~110 B each): 1.1 GB at most.
 constexpr uint64_t kMaxGenerate = 10'000'000;
@@ -191,7 +228,9 @@ constexpr uint64_t kMaxGenerate = 10'000'000;
 int main(int argc, char** argv) {
   std::string input_path = "-", alerts_path = "fraud-alerts.jsonl";
   uint64_t generate = 0, seed = 1, cards = 0;
-  std::vector<std::string> given;  // flags given, for warnings
+  // The flags given (a repeated --kafka-config: its values joined by '\n'),
+  // for cep::ParseKafkaFlags and warnings.
+  cep::GivenFlags given;
   std::vector<std::string> pattern_paths;
   cep::RunOptions options;
   options.state_dir = "fraud-state";
@@ -215,7 +254,11 @@ int main(int argc, char** argv) {
     if (!IsFlag(name.substr(0, eq))) {
       return UsageError("unknown flag '--" + name.substr(0, eq) + "'");
     }
-    if (eq != std::string::npos) {
+    if (IsSwitch(name.substr(0, eq))) {
+      if (eq != std::string::npos) {
+        return UsageError("--" + name.substr(0, eq) + " takes no value");
+      }
+    } else if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name.resize(eq);
     } else if (arg_idx + 1 < argc) {
@@ -250,7 +293,17 @@ int main(int argc, char** argv) {
         return UsageError(std::string(s.message()));
       }
     }
-    given.push_back(name);
+    const auto [at, added] = given.emplace(name, value);
+    if (!added && name == "kafka-config") {
+      at->second += "\n" + value;
+    } else if (!added) {
+      at->second = value;
+    }
+  }
+  cep::KafkaRunOptions kafka;
+  if (absl::Status s = cep::ParseKafkaFlags(given, "alerts", options, kafka);
+      !s.ok()) {
+    return UsageError(std::string(s.message()));
   }
   if (generate > 0 && input_path != "-") {
     return UsageError("--generate and --input exclude each other");
@@ -265,18 +318,21 @@ int main(int argc, char** argv) {
     }
   }
   // The alerts file is truncated to the checkpoint: it must not be an input.
-  std::vector<cep::RunPath> inputs = {{"--input", input_path}};
+  // (Kafka topics are no files.)
+  std::vector<cep::RunPath> inputs;
+  if (kafka.input.empty()) inputs.push_back({"--input", input_path});
   for (const std::string& path : pattern_paths) {
     inputs.push_back({"pattern file", path});
   }
-  if (absl::Status s =
-          cep::CheckOutputPaths(inputs, {{"--alerts", alerts_path}});
+  std::vector<cep::RunPath> outputs_to_check;
+  if (kafka.output.empty())
+    outputs_to_check.push_back({"--alerts", alerts_path});
+  if (absl::Status s = cep::CheckOutputPaths(inputs, outputs_to_check);
       !s.ok()) {
     return UsageError(std::string(s.message()));
   }
   for (const char* flag : {"seed", "cards"}) {
-    if (generate == 0 &&
-        std::find(given.begin(), given.end(), flag) != given.end()) {
+    if (generate == 0 && given.contains(flag)) {
       std::cerr << "fraud_service: warning: --" << flag
                 << " has no effect without --generate\n";
     }
@@ -310,6 +366,26 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &action, nullptr);
   options.stop = &g_stop;
 
+  // Kafka: connected before anything else is opened, so that an unreachable
+  // broker or a missing topic fails the run first.
+  std::unique_ptr<cep::KafkaRun> kafka_run;
+  if (!kafka.input.empty() || !kafka.output.empty()) {
+    kafka.report = [](std::string_view line) {
+      std::cerr << "fraud_service: " << line << std::endl;
+    };
+    absl::StatusOr<std::unique_ptr<cep::KafkaRun>> opened =
+        cep::KafkaRun::Open(*merged, std::move(kafka), options);
+    if (!opened.ok()) {
+      const std::string message(opened.status().message());
+      // Errors about a --kafka-config property name the flag.
+      if (message.rfind("--", 0) == 0) return Fail(message);
+      return (std::cerr << message << "\n", 1);
+    }
+    kafka_run = *std::move(opened);
+  }
+  const bool kafka_input = kafka_run && kafka_run->has_input();
+  std::ostream* kafka_alerts = kafka_run ? kafka_run->output() : nullptr;
+
   std::unique_ptr<cep::InputFile> input_file;
   std::stringstream generated;
   std::istream* input = &std::cin;
@@ -333,7 +409,7 @@ int main(int argc, char** argv) {
     }
     input = &generated;
     input_name = "<generated>";
-  } else if (input_path != "-") {
+  } else if (input_path != "-" && !kafka_input) {
     absl::StatusOr<std::unique_ptr<cep::InputFile>> opened =
         cep::InputFile::Open(input_path, &g_stop);
     if (absl::IsCancelled(opened.status())) return 0;  // stopped
@@ -345,9 +421,14 @@ int main(int argc, char** argv) {
   // Appending: RunPatternFile truncates the file to its checkpoint's length.
   // Opened once the state directory is locked, so that a refused run
   // creates no file.
+  // To a topic: at least once (KafkaRun::output).
   std::ofstream alerts;
   cep::RunOutputs outputs{.matches = &alerts, .matches_path = alerts_path};
+  if (kafka_alerts != nullptr) {
+    outputs = cep::RunOutputs{.matches = kafka_alerts};
+  }
   outputs.open = [&]() -> absl::Status {
+    if (kafka_alerts != nullptr) return absl::OkStatus();
     alerts.open(alerts_path, std::ios::binary | std::ios::app);
     if (!alerts.is_open()) {
       return absl::UnavailableError("fraud_service: error: cannot write '" +
@@ -360,7 +441,15 @@ int main(int argc, char** argv) {
     std::cerr << "fraud_service: metrics on " << url << std::endl;
   };
   absl::StatusOr<cep::RunStats> stats =
-      cep::RunPatternFile(*merged, *input, input_name, options, outputs);
+      kafka_input
+          ? kafka_run->Run(outputs)
+          : cep::RunPatternFile(*merged, *input, input_name, options, outputs);
+  if (absl::IsCancelled(stats.status()) && g_stop.load()) {
+    // Stopped while a pipe was read up to the checkpoint: nothing taken.
+    std::cerr << "fraud_service: stopped by a signal: "
+              << stats.status().message() << "\n";
+    return 0;
+  }
   if (!stats.ok()) {
     const std::string message(stats.status().message());
     // The metrics server's errors name the flag.

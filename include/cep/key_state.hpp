@@ -90,6 +90,15 @@ class KeyState {
     return n;
   }
 
+  // The partial matches the key holds in either form: PartialMatchCount(),
+  // or for the shared form SharedRunsState::StoredRunCount() (which counts
+  // runs past their window until they are reclaimed). What
+  // KeyedMatcher::partial_matches() adds up.
+  uint64_t HeldPartialMatches() const {
+    if (shared_runs_ != nullptr) return shared_runs_->StoredRunCount();
+    return PartialMatchCount();
+  }
+
   // True when the key holds nothing but its start: its state may be dropped.
   bool IsIdle() const {
     if (shared_runs_ != nullptr) return shared_runs_->IsIdle();

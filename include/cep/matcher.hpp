@@ -31,6 +31,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 #include "cep/evaluator.hpp"
 #include "cep/evaluator_options.hpp"
@@ -108,7 +109,9 @@ class KeyedMatcher {
     auto state = backend_.Get(key);
     if (!state.ok()) return state.status();
     Forward forward(key, sink);
+    const uint64_t held = (*state)->HeldPartialMatches();
     absl::Status status = ProcessKey(**state, event, ts, seq, forward);
+    partial_matches_ += (*state)->HeldPartialMatches() - held;
     Schedule(key, **state);
     if (evaluator_.HasBranchChangedByIrrelevantEvents(**state)) {
       sensitive_keys_.insert(key);
@@ -137,10 +140,13 @@ class KeyedMatcher {
       auto state = backend_.Get(timer.key);
       if (!state.ok()) return state.status();
       Forward forward(timer.key, sink);
+      const uint64_t held = (*state)->HeldPartialMatches();
       absl::Status status = AdvanceKey(**state, FromMillis(timer.at), forward);
+      partial_matches_ += (*state)->HeldPartialMatches() - held;
       if (!status.ok()) return status;
       if (Expired(**state, FromMillis(timer.at))) {
         evaluator_.CountExpiredKey();
+        partial_matches_ -= (*state)->HeldPartialMatches();
         sensitive_keys_.erase(timer.key);
         CEP_RETURN_IF_ERROR(backend_.Erase(timer.key));
         continue;
@@ -159,6 +165,25 @@ class KeyedMatcher {
     next_timer_known_ = true;
     next_timer_ = FindNextTimer();
     return next_timer_;
+  }
+
+  // The partial matches held by all keys of the backend
+  // (KeyState::HeldPartialMatches, summed; modulo 2^64), kept up to date as
+  // events and timers change states. A matcher over a backend that already
+  // holds states starts from 0: set_partial_matches() gives it their count
+  // (saved with a checkpoint, say, or CountPartialMatches()).
+  uint64_t partial_matches() const { return partial_matches_; }
+  void set_partial_matches(uint64_t count) { partial_matches_ = count; }
+  // Counts the partial matches of every key of the backend (one walk).
+  // Errors: the backend's.
+  [[nodiscard]] absl::StatusOr<uint64_t> CountPartialMatches() {
+    uint64_t count = 0;
+    CEP_RETURN_IF_ERROR(backend_.ForEach(
+        [&](const Key&, KeyState<Event>& state) -> absl::Status {
+          count += state.HeldPartialMatches();
+          return absl::OkStatus();
+        }));
+    return count;
   }
 
   // The counters of both evaluators, summed.
@@ -401,6 +426,7 @@ class KeyedMatcher {
   KeySelector key_selector_;
   StateBackend<Event, Key>& backend_;
   uint64_t next_seq_ = 0;
+  uint64_t partial_matches_ = 0;  // partial_matches()
   // Keys with a branch that an event failing every condition would change.
   absl::flat_hash_set<Key> sensitive_keys_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;

@@ -241,8 +241,11 @@ class Operator {
     return absl::OkStatus();
   }
 
-  // The matcher of `pattern` (timers for recovery).
+  // The matcher of `pattern` (timers for recovery, partial matches held).
   KeyedMatcher<Event, Key>& matcher(size_t pattern) {
+    return patterns_[pattern]->matcher;
+  }
+  const KeyedMatcher<Event, Key>& matcher(size_t pattern) const {
     return patterns_[pattern]->matcher;
   }
 

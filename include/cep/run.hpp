@@ -398,8 +398,10 @@ struct RunStats {
 //   with state_dir: kInvalidArgument for sort_output;
 //   kFailedPrecondition naming the database and both hashes when DIR/NAME
 //   holds the state of another pattern, or when the input to resume is
-//   shorter than the recorded position; the state backend's errors
-//   (kUnavailable, kDataLoss).
+//   shorter than the recorded position; kCancelled when RunOptions::stop
+//   was set while an input that cannot seek (a pipe) was read up to that
+//   position (nothing was taken, the state is unchanged); the state
+//   backend's errors (kUnavailable, kDataLoss).
 [[nodiscard]] absl::StatusOr<RunStats> RunPatternFile(
     const PatternFile& file, std::istream& input, std::string_view input_name,
     const RunOptions& options, RunOutputs& outputs);

@@ -392,11 +392,23 @@ class Runtime {
   // REQUIRES: one thread calls Push, Poll and Finish (not checked).
   [[nodiscard]] absl::Status Push(Event event, Timestamp ts,
                                   int64_t arrival_ns) {
+    return PushWithSeq(std::move(event), ts, arrival_ns, next_seq_);
+  }
+
+  // As above with the event's seq given by the caller: a number that
+  // identifies the event in the input whichever process reads it (`cep run`
+  // over Kafka: its partition and offset), so that matches (their events'
+  // seqs) are the same in every process. Seqs need not follow Push() order;
+  // they order events of equal timestamps, so the events of one key must get
+  // increasing ones, and they must be unique. Later Push() calls without a
+  // seq number on from the largest seq given, plus one.
+  [[nodiscard]] absl::Status PushWithSeq(Event event, Timestamp ts,
+                                         int64_t arrival_ns, uint64_t seq) {
     if (absl::Status status = CheckUsable(); !status.ok()) return status;
     const int64_t now = clock_on_push_ ? options_.clock() : arrival_ns;
     // A boundary the clock passed before this event arrived comes first.
     if (absl::Status status = OnClock(now); !status.ok()) return Fail(status);
-    const uint64_t seq = next_seq_++;
+    next_seq_ = std::max(next_seq_, seq + 1);
     ++stats_.events;
     if (ts <= watermarks_.watermark()) {
       ++stats_.late;
@@ -425,13 +437,15 @@ class Runtime {
   // `bytes` are copied (into a buffer per worker, reused, handed over with
   // the batch). A late event, and every event with parallelism 1, is built
   // here. Outputs, seqs, lateness and counters are those of Push().
+  // `seq`: as PushWithSeq()'s (nullopt: as Push()'s).
   // Errors: as Push(); kFailedPrecondition without a Materializer
   // (Create()), kInvalidArgument when `key_hashes` does not have one entry
   // per pattern; materialize's errors, on this call or (parallelism > 1) a
   // later one, stop the runtime.
   [[nodiscard]] absl::Status PushDeferred(
       std::string_view bytes, Timestamp ts, int64_t arrival_ns,
-      std::span<const std::optional<uint64_t>> key_hashes) {
+      std::span<const std::optional<uint64_t>> key_hashes,
+      std::optional<uint64_t> seq = std::nullopt) {
     if (!materialize_) {
       return absl::FailedPreconditionError(
           "runtime push of deferred events needs a materializer");
@@ -445,18 +459,20 @@ class Runtime {
       if (absl::Status status = CheckUsable(); !status.ok()) return status;
       absl::StatusOr<Event> event = materialize_(bytes);
       if (!event.ok()) return Fail(event.status());
-      return Push(*std::move(event), ts, arrival_ns);
+      return PushWithSeq(*std::move(event), ts, arrival_ns,
+                         seq.value_or(next_seq_));
     }
     if (absl::Status status = CheckUsable(); !status.ok()) return status;
     const int64_t now = clock_on_push_ ? options_.clock() : arrival_ns;
     if (absl::Status status = OnClock(now); !status.ok()) return Fail(status);
-    const uint64_t seq = next_seq_++;
+    const uint64_t event_seq = seq.value_or(next_seq_);
+    next_seq_ = std::max(next_seq_, event_seq + 1);
     ++stats_.events;
     const Timestamp before = watermarks_.watermark();
     if (watermarks_.Observe(ts) > before) watermark_tag_ = arrival_ns;
     const bool batch = options_.loop == Loop::kMicrobatch;
     if (batch && batch_events_++ == 0) batch_start_ns_ = now;
-    RouteDeferred(bytes, key_hashes, ts, seq, arrival_ns);
+    RouteDeferred(bytes, key_hashes, ts, event_seq, arrival_ns);
     absl::Status status = AfterRouted(now);
     if (!status.ok()) return Fail(status);
     return absl::OkStatus();
@@ -571,6 +587,17 @@ class Runtime {
     size_t sum = 0;
     for (const auto& worker : workers_) {
       sum += worker->backends[pattern]->key_count();
+    }
+    return sum;
+  }
+
+  // Partial matches the keys of `pattern` hold
+  // (KeyedMatcher::partial_matches), summed over the workers. REQUIRES: as
+  // key_count().
+  uint64_t partial_matches(size_t pattern) const {
+    uint64_t sum = 0;
+    for (const auto& worker : workers_) {
+      sum += worker->op.matcher(pattern).partial_matches();
     }
     return sum;
   }

@@ -65,6 +65,25 @@ class SharedRunsState {
              return head == internal::kNoRunNode;
            });
   }
+  // The runs waiting in some NFA state, read off the heads' nodes
+  // (RunNode::runs) in O(states), modulo 2^64. A state whose runs all
+  // expired or were discarded by the skip strategy counts none; where only
+  // some did, those count until a compaction reclaims them.
+  // SharedRunsEvaluator::PartialMatchCount counts exactly the live ones, in
+  // O(nodes).
+  uint64_t StoredRunCount() const {
+    uint64_t runs = 0;
+    for (uint32_t head : heads_) {
+      if (head == internal::kNoRunNode) continue;
+      const internal::RunNode& n = dag_.node(head);
+      const bool dead =
+          n.max_start <= expired_through_ ||
+          (skipped_ && !internal::StartsAfter(n.max_start, n.max_start_seq,
+                                              skipped_ts_, skipped_seq_));
+      if (!dead) runs += n.runs;
+    }
+    return runs;
+  }
   size_t node_count() const { return dag_.size(); }
   size_t event_count() const { return events_.size(); }
   // Per NFA state, the DAG node of its runs, or internal::kNoRunNode.

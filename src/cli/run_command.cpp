@@ -29,8 +29,8 @@
 #include "cep/record_json.hpp"
 #include "cep/run.hpp"
 #include "cep/run_files.hpp"
+#include "cep/run_kafka.hpp"
 
-#include "../run/run_source.hpp"
 #include "args.hpp"
 #include "commands.hpp"
 #include "run_kafka.hpp"
@@ -331,8 +331,9 @@ int RunRun(const CommandContext& context) {
     return UsageError(context.program, context.err,
                       "--state rocksdb: cannot be combined with --sort-output");
   }
-  KafkaFlags kafka_flags;
-  if (absl::Status status = ParseKafkaFlags(context.args, kafka_flags);
+  KafkaRunOptions kafka_options;
+  if (absl::Status status =
+          ParseKafkaFlags(context.args.flags, "output", options, kafka_options);
       !status.ok()) {
     return UsageError(context.program, context.err,
                       std::string(status.message()));
@@ -342,7 +343,7 @@ int RunRun(const CommandContext& context) {
   {
     std::vector<RunPath> inputs;
     if (std::optional<std::string> input = context.args.Get("input");
-        input && !kafka_flags.input) {
+        input && kafka_options.input.empty()) {
       inputs.push_back({"--input", *input});
     }
     for (const std::string& path : context.args.positionals) {
@@ -351,7 +352,8 @@ int RunRun(const CommandContext& context) {
     std::vector<RunPath> outputs;
     for (const char* flag : kOutputFlags) {
       if (std::optional<std::string> path = context.args.Get(flag);
-          path && !(kafka_flags.output && std::string_view(flag) == "output")) {
+          path && !(!kafka_options.output.empty() &&
+                    std::string_view(flag) == "output")) {
         outputs.push_back({absl::StrCat("--", flag), *path});
       }
     }
@@ -381,16 +383,23 @@ int RunRun(const CommandContext& context) {
   std::unique_ptr<InputFile> input_file;
   std::istream* input = &std::cin;
   std::string input_name = "<stdin>";
-  KafkaRun kafka;
-  if (kafka_flags.input || kafka_flags.output) {
-    if (absl::Status status =
-            OpenKafka(kafka_flags, *file, options, context.err, kafka);
-        !status.ok()) {
-      context.err << status.message() << "\n";
+  std::unique_ptr<KafkaRun> kafka;
+  if (!kafka_options.input.empty() || !kafka_options.output.empty()) {
+    kafka_options.report = [&err = context.err](std::string_view line) {
+      err << "cep: " << line << "\n";
+      err.flush();
+    };
+    absl::StatusOr<std::unique_ptr<KafkaRun>> opened =
+        KafkaRun::Open(*file, std::move(kafka_options), options);
+    if (!opened.ok()) {
+      context.err << opened.status().message() << "\n";
       return kExitFailure;
     }
+    kafka = *std::move(opened);
   }
-  if (input_path != "-" && !kafka.source) {
+  const bool kafka_input = kafka && kafka->has_input();
+  std::ostream* kafka_output = kafka ? kafka->output() : nullptr;
+  if (input_path != "-" && !kafka_input) {
     absl::StatusOr<std::unique_ptr<InputFile>> opened =
         InputFile::Open(input_path, &g_stop);
     if (absl::IsCancelled(opened.status())) {
@@ -404,7 +413,7 @@ int RunRun(const CommandContext& context) {
     input_file = *std::move(opened);
     input = input_file.get();
     input_name = input_path;
-  } else if (!kafka.source && context.args.Has("watch")) {
+  } else if (!kafka_input && context.args.Has("watch")) {
     // --watch asks whether input is waiting before each read: an InputFile
     // over stdin answers from its buffer, std::cin with a poll() per line.
     absl::StatusOr<std::unique_ptr<InputFile>> opened =
@@ -434,8 +443,8 @@ int RunRun(const CommandContext& context) {
     if (!out_path && std::string_view(target.flag) == "output") {
       out_path = "-";
     }
-    if (std::string_view(target.flag) == "output" && kafka.output) {
-      *target.stream = &kafka.output->stream();
+    if (std::string_view(target.flag) == "output" && kafka_output) {
+      *target.stream = kafka_output;
     } else if (out_path) {
       *target.stream = files.Add(*out_path);
     }
@@ -448,7 +457,7 @@ int RunRun(const CommandContext& context) {
       // Exactly-once needs a file to truncate; /dev/null and pipes are not.
       std::error_code ec;
       if (durable && out_path && *out_path != "-" &&
-          !(std::string_view(target.flag) == "output" && kafka.output) &&
+          !(std::string_view(target.flag) == "output" && kafka_output) &&
           std::filesystem::is_regular_file(*out_path, ec)) {
         *target.path = *out_path;
       }
@@ -470,13 +479,17 @@ int RunRun(const CommandContext& context) {
   };
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<RunStats> stats =
-      kafka.source
-          ? run::RunSource(*file, *kafka.source, kafka.source->name(), options,
-                           outputs)
-          : RunPatternFile(*file, *input, input_name, options, outputs);
+      kafka_input ? kafka->Run(outputs)
+                  : RunPatternFile(*file, *input, input_name, options, outputs);
   const std::chrono::duration<double> elapsed =
       std::chrono::steady_clock::now() - start;
   if (progress) context.err << "\r\033[K";
+  if (absl::IsCancelled(stats.status()) && g_stop.load()) {
+    // Stopped while a pipe was read up to the checkpoint: nothing was taken.
+    context.err << "cep: stopped by a signal: " << stats.status().message()
+                << "\n";
+    return kExitOk;
+  }
   if (!stats.ok()) {
     context.out.flush();
     // The metrics server's errors name the flag, not a file.
@@ -496,10 +509,10 @@ int RunRun(const CommandContext& context) {
   context.err << Summary(*stats, elapsed.count());
   if (stats_json) {
     std::string json = StatsJson(*stats, elapsed.count());
-    if (kafka.source) {
-      // Keys the producer sent to two partitions (kafka_source.hpp).
-      json.insert(json.size() - 2, absl::StrCat(",\"kafka_split_keys\":",
-                                                kafka.source->split_keys()));
+    if (kafka_input) {
+      // Keys the producer sent to two partitions (KafkaRun::split_keys).
+      json.insert(json.size() - 2,
+                  absl::StrCat(",\"kafka_split_keys\":", kafka->split_keys()));
     }
     *stats_json << json;
     if (!stats_json->flush()) {

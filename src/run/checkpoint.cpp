@@ -35,6 +35,9 @@ constexpr uint64_t kRunMetaVersionWithoutPartitions = 2;
 constexpr std::string_view kMetaRun = "run";
 constexpr std::string_view kMetaTimers = "timers";
 constexpr std::string_view kMetaTimerPrefix = "timer/";
+// The partial matches the pattern's keys hold (KeyedMatcher::
+// partial_matches, summed over the workers), for the metrics.
+constexpr std::string_view kMetaPartialMatches = "partial_matches";
 constexpr std::string_view kMetaSource = "source";
 // Set on an old version once a --migrate run drains it: only then may a
 // run without --migrate drop it when it holds nothing.
@@ -154,6 +157,9 @@ absl::Status Checkpointer::Write(RunMeta meta) {
 absl::Status Checkpointer::StagePattern(size_t pattern) {
   Backend& backend = *backends_[pattern];
   CEP_RETURN_IF_ERROR(StageTimers(pattern, backend));
+  std::string held;
+  internal::PutVarint(held, runtime_->partial_matches(pattern));
+  CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaPartialMatches, held));
   if (worker_backends_.size() == 1) {
     backend.Stage();
     return absl::OkStatus();
@@ -307,6 +313,7 @@ absl::StatusOr<std::optional<RunMeta>> Checkpointer::Load() {
   };
   for (size_t pattern = 0; pattern < backends_.size(); ++pattern) {
     Backend& backend = *backends_[pattern];
+    CEP_RETURN_IF_ERROR(LoadPartialMatches(pattern, backend, corrupt));
     CEP_ASSIGN_OR_RETURN(std::optional<std::string> timers,
                          backend.GetMeta(kMetaTimers));
     if (!timers.has_value()) continue;  // a pattern new in this run
@@ -344,6 +351,30 @@ absl::StatusOr<std::optional<RunMeta>> Checkpointer::Load() {
   }
   checkpoint_ = meta.checkpoint;
   return meta;
+}
+
+// Worker 0's matcher of `pattern` gets the partial matches the checkpoint
+// held, the others none (the runtime sums them). A checkpoint written
+// before they were saved: each worker counts its keys' (one walk).
+absl::Status Checkpointer::LoadPartialMatches(
+    size_t pattern, Backend& backend,
+    absl::FunctionRef<absl::Status(std::string_view)> corrupt) {
+  CEP_ASSIGN_OR_RETURN(std::optional<std::string> saved,
+                       backend.GetMeta(kMetaPartialMatches));
+  for (size_t worker = 0; worker < runtime_->workers(); ++worker) {
+    auto& matcher = runtime_->op(worker).matcher(pattern);
+    uint64_t count = 0;
+    if (!saved.has_value()) {
+      CEP_ASSIGN_OR_RETURN(count, matcher.CountPartialMatches());
+    } else if (worker == 0) {
+      std::string_view in = *saved;
+      if (!internal::GetVarint(in, count) || !in.empty()) {
+        return corrupt("partial matches");
+      }
+    }
+    matcher.set_partial_matches(count);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> Checkpointer::NextSeq() const {

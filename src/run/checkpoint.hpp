@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -111,6 +112,12 @@ class Checkpointer {
                              : backends_[0]->store().block_cache_stats();
   }
 
+  // After Open(), with one worker: the backend of `pattern` (its index in
+  // the patterns).
+  StateBackend<Record, Value>& backend(size_t pattern) {
+    return *backends_[pattern];
+  }
+
   uint64_t checkpoint() const { return checkpoint_; }
   void set_checkpoint(uint64_t checkpoint) { checkpoint_ = checkpoint; }
   const std::vector<std::string>& migrations() const { return migrations_; }
@@ -138,6 +145,9 @@ class Checkpointer {
   // last checkpoint.
   absl::Status StagePattern(size_t pattern);
   absl::Status StageTimers(size_t pattern, Backend& backend);
+  absl::Status LoadPartialMatches(
+      size_t pattern, Backend& backend,
+      absl::FunctionRef<absl::Status(std::string_view)> corrupt);
   absl::Status KeepSnapshot();
 
   const PatternFile& file_;

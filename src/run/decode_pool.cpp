@@ -50,6 +50,7 @@ bool DecodePool::Add(FrameBatch& batch, const Frame& frame) const {
   entry.begin = batch.text.size();
   entry.size = frame.text.size();
   entry.too_long = frame.too_long;
+  entry.partition = frame.partition;
   entry.line_no = frame.line_no;
   entry.end_offset = frame.end_offset;
   batch.text.append(frame.text);

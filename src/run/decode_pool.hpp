@@ -41,6 +41,7 @@ struct FrameBatch {
     size_t begin = 0;  // of the text in `text`
     size_t size = 0;
     bool too_long = false;  // not decoded
+    size_t partition = 0;
     uint64_t line_no = 0;
     uint64_t end_offset = 0;
     Decoded decoded = Decoded::kNothing;
@@ -48,12 +49,13 @@ struct FrameBatch {
     std::string error;  // kBad, kFatal
   };
 
-  // Entry `idx` as a frame (partition 0).
+  // Entry `idx` as a frame.
   Frame FrameOf(size_t idx) const {
     const Entry& entry = entries[idx];
     Frame frame;
     frame.text = std::string_view(text).substr(entry.begin, entry.size);
     frame.too_long = entry.too_long;
+    frame.partition = entry.partition;
     frame.line_no = entry.line_no;
     frame.end_offset = entry.end_offset;
     return frame;

@@ -166,7 +166,22 @@ absl::Status KafkaSource::Connect() {
         name_, ": error: cannot subscribe: ", rd_kafka_err2str(subscribed)));
   }
   started_ns_ = SteadyClockNanos();
+  if (options_.changelog) {
+    KafkaChangelogOptions changelog;
+    changelog.input = options_.url;
+    changelog.group = options_.group;
+    changelog.partitions = partition_count_;
+    changelog.config = options_.config;
+    changelog.timeout = options_.timeout;
+    CEP_ASSIGN_OR_RETURN(changelog_,
+                         KafkaChangelog::Open(std::move(changelog)));
+  }
   return absl::OkStatus();
+}
+
+std::vector<uint32_t> KafkaSource::Unsigned(
+    const std::vector<int32_t>& numbers) {
+  return std::vector<uint32_t>(numbers.begin(), numbers.end());
 }
 
 void KafkaSource::OnRebalance(int err,
@@ -181,6 +196,10 @@ void KafkaSource::OnRebalance(int err,
   const bool cooperative =
       std::string_view(rd_kafka_rebalance_protocol(consumer_)) == "COOPERATIVE";
   if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    // The state of the partitions reaches the changelog, then goes.
+    const bool handed_over =
+        listener_ != nullptr && !closing_ && status_.ok() && !numbers.empty();
+    if (handed_over) status_ = listener_->Revoking(Unsigned(numbers));
     if (cooperative) {
       rd_kafka_error_destroy(
           rd_kafka_incremental_unassign(consumer_, partitions));
@@ -194,8 +213,22 @@ void KafkaSource::OnRebalance(int err,
       partition.assigned = false;
       partition.queue.clear();
       partition.paused = false;
+      // Its state left with it: where it starts, if it comes back, is the
+      // changelog's to say.
+      if (listener_ != nullptr) partition.known = false;
     }
-    if (closing_) return;
+    // An assignment follows (eager), or may (cooperative, when the
+    // partitions were lost: the member was fenced and joins again).
+    rebalancing_ = !cooperative ||
+                   std::none_of(partitions_.begin(), partitions_.end(),
+                                [](const Partition& p) { return p.assigned; });
+    if (closing_ || numbers.empty()) return;
+    if (listener_ != nullptr) {
+      Warn(Cat("cep: kafka: partitions ", Join(numbers), " of '",
+               options_.url.topic, "' revoked; their state is in '",
+               changelog_->topic(), "'"));
+      return;
+    }
     Warn(Cat("cep: warning: kafka: partitions ", Join(numbers), " of '",
              options_.url.topic,
              "' revoked; the partial matches of their keys stay in this "
@@ -208,6 +241,17 @@ void KafkaSource::OnRebalance(int err,
   // offset (SeekPartitions), else the group's committed one, else its
   // first.
   rd_kafka_committed(consumer_, partitions, timeout_ms);
+  // With a changelog: where the state restored from it stands.
+  std::vector<std::optional<SourcePosition>> restored(numbers.size());
+  if (listener_ != nullptr && status_.ok() && !numbers.empty()) {
+    absl::StatusOr<std::vector<std::optional<SourcePosition>>> assigned =
+        listener_->Assigned(Unsigned(numbers));
+    if (assigned.ok()) {
+      restored = *std::move(assigned);
+    } else {
+      status_ = assigned.status();
+    }
+  }
   const int64_t now = SteadyClockNanos();
   for (int idx = 0; idx < partitions->cnt; ++idx) {
     rd_kafka_topic_partition_t& element = partitions->elems[idx];
@@ -218,9 +262,18 @@ void KafkaSource::OnRebalance(int err,
                                      timeout_ms);
     Partition& partition = partitions_[static_cast<size_t>(element.partition)];
     int64_t start = element.offset >= 0 ? element.offset : low;
-    if (partition.known) start = partition.next_offset;
+    // With a changelog its marker says where the state stands (below);
+    // without one, where this process's state stands.
+    if (partition.known && listener_ == nullptr) start = partition.next_offset;
+    uint64_t taken = partition.taken;
+    const size_t at = static_cast<size_t>(
+        std::lower_bound(numbers.begin(), numbers.end(), element.partition) -
+        numbers.begin());
+    if (at < restored.size() && restored[at].has_value()) {
+      start = static_cast<int64_t>(restored[at]->offset);
+      taken = restored[at]->line_no;
+    }
     element.offset = start;
-    const uint64_t taken = partition.taken;
     partition = Partition();
     partition.assigned = true;
     partition.known = true;
@@ -235,7 +288,10 @@ void KafkaSource::OnRebalance(int err,
   } else {
     rd_kafka_assign(consumer_, partitions);
   }
+  // A partition paused before it was revoked stays paused in librdkafka.
+  rd_kafka_resume_partitions(consumer_, partitions);
   assigned_once_ = true;
+  rebalancing_ = false;
   Warn(Cat("cep: kafka: group '", options_.group, "' assigned partitions ",
            numbers.empty() ? std::string("(none)") : Join(numbers), " of '",
            options_.url.topic, "'"));
@@ -257,6 +313,13 @@ bool KafkaSource::Next(Frame& frame) {
     if (options_.run->stop != nullptr && options_.run->stop->load()) {
       return false;
     }
+    if (!status_.ok()) return false;
+    // While messages are queued, the consumer is still polled now and then:
+    // that is where librdkafka calls back for rebalances.
+    if (SteadyClockNanos() - last_poll_ns_ > kPollMs * 1'000'000LL) {
+      Poll(0);
+      if (!status_.ok()) return false;
+    }
     if (Release(frame)) return true;
     if (!status_.ok() || AtEnd()) return false;
     if (!assigned_once_ && SteadyClockNanos() - started_ns_ >
@@ -271,6 +334,7 @@ bool KafkaSource::Next(Frame& frame) {
 }
 
 void KafkaSource::Poll(int timeout_ms) {
+  last_poll_ns_ = SteadyClockNanos();
   rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer_, timeout_ms);
   if (message == nullptr) return;
   const rd_kafka_resp_err_t err = message->err;
@@ -412,7 +476,9 @@ bool KafkaSource::Release(Frame& frame) {
 bool KafkaSource::Ready() const { return NextPartition() >= 0; }
 
 bool KafkaSource::AtEnd() const {
-  if (!options_.stop_at_end || !assigned_once_) return false;
+  // Between a revoke and the next assignment (eager rebalancing) the
+  // process has no partition, and is not done.
+  if (!options_.stop_at_end || !assigned_once_ || rebalancing_) return false;
   for (const Partition& partition : partitions_) {
     if (partition.assigned && (!partition.queue.empty() || !Ended(partition))) {
       return false;
@@ -493,8 +559,13 @@ absl::Status KafkaSource::Committed(
   // The checkpoint holds the offsets and wins on resume: a commit that
   // fails (a rebalance in between) only makes another process that takes
   // the partition start earlier.
+  // With a changelog the partitions' markers say where they resume: a
+  // commit refused because the group is rebalancing changes nothing.
+  const bool rebalancing = err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+                           err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
-      err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      err != RD_KAFKA_RESP_ERR__NO_OFFSET &&
+      !(changelog_ != nullptr && rebalancing)) {
     Warn(Cat("cep: warning: kafka: committing offsets of '", options_.url.topic,
              "' failed: ", rd_kafka_err2str(err)));
   }

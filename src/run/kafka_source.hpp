@@ -32,10 +32,17 @@
 // seen on two partitions is counted (split_keys()) and the first few are
 // reported on the warning stream.
 //
-// Rebalancing moves partitions, not state: a revoked partition's queued
-// messages are dropped (its new owner reads them from the committed
-// offset), and the partial matches of its keys stay here. TODO(#16): state
-// per partition and a changelog topic.
+// Rebalancing: a revoked partition's queued messages are dropped. Without a
+// changelog its new owner reads them from the committed offset, and the
+// partial matches of its keys stay here. With one (`--kafka-changelog`,
+// KafkaSourceOptions::changelog) the state follows the partition: the
+// run's PartitionListener checkpoints before a partition goes (its state
+// reaches the changelog topic, kafka_changelog.hpp) and drops its state,
+// and restores a partition's state from the changelog when it comes,
+// saying where to resume it (partition_state.hpp).
+//
+// Seqs: an event's seq is KafkaSeq(partition, offset) (SeqOf()), so the
+// ids of matches (--match-ids) are the same whichever process finds them.
 //
 // Example:
 //   CEP_ASSIGN_OR_RETURN(std::unique_ptr<run::KafkaSource> source,
@@ -51,6 +58,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -66,7 +74,9 @@
 #include "cep/run.hpp"
 
 #include "decoding.hpp"
+#include "kafka_changelog.hpp"
 #include "kafka_url.hpp"
+#include "partition_log.hpp"
 #include "source.hpp"
 
 struct rd_kafka_s;
@@ -102,6 +112,10 @@ struct KafkaSourceOptions {
   std::string csv_header;
   // The run's: format, time mode, on_error, max_line_bytes, stop.
   const RunOptions* run = nullptr;
+  // --kafka-changelog: each partition's state is logged to the topic
+  // "<group>-changelog" (partition_log()), so that it follows its partition
+  // to another process of the group. Default: off.
+  bool changelog = false;
   // Warnings (assignments, keys on two partitions). nullptr: none.
   std::ostream* warnings = nullptr;
 };
@@ -135,6 +149,21 @@ class KafkaSource final : public Source {
       const std::vector<PartitionPosition>& positions) override;
   absl::Status Committed(
       const std::vector<PartitionPosition>& positions) override;
+  // KafkaSeq(partition, offset) of the frame's message. Not with --watch
+  // or --migrate, which tell the events read before a swap from those after
+  // by seq: the run then numbers events as it reads them.
+  std::optional<uint64_t> SeqOf(const Frame& frame) const override {
+    if (frame.end_offset == 0) return std::nullopt;  // the CSV header
+    if (options_.run->migrate || !options_.run->watch_files.empty()) {
+      return std::nullopt;
+    }
+    return KafkaSeq(frame.partition, frame.end_offset - 1);
+  }
+
+  PartitionLog* partition_log() override { return changelog_.get(); }
+  void SetPartitionListener(PartitionListener* listener) override {
+    listener_ = listener;
+  }
 
   // Keys (per pattern) seen on more than one partition so far.
   uint64_t split_keys() const { return split_keys_; }
@@ -171,6 +200,7 @@ class KafkaSource final : public Source {
 
   KafkaSource(const PatternFile& file, KafkaSourceOptions options);
   absl::Status Connect();
+  static std::vector<uint32_t> Unsigned(const std::vector<int32_t>& numbers);
   // Waits up to `timeout_ms` for a message and queues it.
   void Poll(int timeout_ms);
   void Queue(int32_t partition, int64_t offset, std::string_view value);
@@ -191,12 +221,17 @@ class KafkaSource final : public Source {
   KafkaSourceOptions options_;
   std::string name_;  // kafka://BROKERS/TOPIC
   rd_kafka_s* consumer_ = nullptr;
+  std::unique_ptr<KafkaChangelog> changelog_;  // --kafka-changelog
+  PartitionListener* listener_ = nullptr;
   size_t partition_count_ = 0;
   std::vector<Partition> partitions_;
   bool assigned_once_ = false;
+  // Revoked (eager), or left without partitions, and not assigned again.
+  bool rebalancing_ = false;
   bool closing_ = false;         // the destructor leaves the group
   bool header_pending_ = false;  // the CSV header is still to hand out
   int64_t started_ns_ = 0;
+  int64_t last_poll_ns_ = 0;
   int64_t brokers_down_since_ns_ = 0;
   absl::Status status_;
   LineDecoder decoder_;

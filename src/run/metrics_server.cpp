@@ -112,6 +112,10 @@ std::string FormatMetrics(const MetricsSnapshot& snapshot, int64_t now_ns) {
        &MetricsSnapshot::Pattern::evicted_partial_matches},
       {"cep_keys", "gauge", "Keys holding state of the pattern.",
        &MetricsSnapshot::Pattern::keys},
+      {"cep_partial_matches", "gauge",
+       "Partial matches the pattern's keys hold (shared form: runs past "
+       "their window count until reclaimed).",
+       &MetricsSnapshot::Pattern::partial_matches},
       {"cep_pattern_late_events_total", "counter",
        "Late events (at or behind the watermark when read) the pattern would "
        "have taken.",

@@ -59,6 +59,7 @@ struct MetricsSnapshot {
     uint64_t timeouts = 0;
     uint64_t evicted_partial_matches = 0;
     uint64_t keys = 0;
+    uint64_t partial_matches = 0;  // held now (Runtime::partial_matches)
     // Late events the pattern would have taken.
     uint64_t late_events = 0;
   };

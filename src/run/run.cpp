@@ -41,6 +41,7 @@
 #include "decoding.hpp"
 #include "metrics_server.hpp"
 #include "output_writer.hpp"
+#include "partition_state.hpp"
 #include "pattern_watcher.hpp"
 #include "reload_plan.hpp"
 #include "run_source.hpp"
@@ -105,7 +106,7 @@ int64_t Nanos(Duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
 }
 
-class Runner {
+class Runner final : public run::PartitionListener {
  public:
   Runner(const PatternFile& file, std::string_view input_name,
          const RunOptions& options, RunOutputs& outputs)
@@ -117,6 +118,9 @@ class Runner {
         writer_(file, patterns_, outputs, options) {
     checkpointer_.emplace(file, options, patterns_,
                           outputs.timeouts != nullptr);
+  }
+  ~Runner() override {
+    if (source_ != nullptr) source_->SetPartitionListener(nullptr);
   }
 
   absl::Status Start() {
@@ -385,6 +389,10 @@ class Runner {
   absl::Status Resume(run::Source& source) {
     source_ = &source;
     if (!durable()) return absl::OkStatus();
+    if (source.partition_log() != nullptr && options_.parallelism <= 1) {
+      partition_states_.emplace(*source.partition_log(), *file_);
+      source.SetPartitionListener(this);
+    }
     CEP_ASSIGN_OR_RETURN(std::optional<run::RunMeta> meta,
                          checkpointer_->Load());
     if (!meta.has_value()) {
@@ -397,10 +405,14 @@ class Runner {
     while (decoder_.awaiting_header() && source.Next(frame)) {
       CEP_RETURN_IF_ERROR(Take(frame));
     }
+    // The keys and partial matches restored show before the input is read
+    // up to the checkpoint (a pipe sent again from its start).
+    CEP_RETURN_IF_ERROR(runtime_->Import(std::move(meta->snapshot)));
+    PublishMetrics(meta->position.offset, /*force=*/true);
     CEP_RETURN_IF_ERROR(SeekSource(source, *meta));
     errors_ = meta->errors;
     max_ts_ = meta->max_ts;
-    return runtime_->Import(std::move(meta->snapshot));
+    return absl::OkStatus();
   }
 
   // A clean stop at `position`: the outputs flushed and, with durable
@@ -463,8 +475,11 @@ class Runner {
     }
     return PushEvent(
         frame, arrival_ns, [&] { return TimeOf(record); },
-        [&](Timestamp ts, int64_t arrival) {
-          return runtime_->Push(std::move(record), ts, arrival);
+        [&](Timestamp ts, int64_t arrival, std::optional<uint64_t> seq) {
+          return seq.has_value()
+                     ? runtime_->PushWithSeq(std::move(record), ts, arrival,
+                                             *seq)
+                     : runtime_->Push(std::move(record), ts, arrival);
         });
   }
 
@@ -484,8 +499,8 @@ class Runner {
           if (options_.time != TimeMode::kEvent) return ProcessingTime();
           return FromMillis(scanned_[*schema.time_field()].integer);
         },
-        [&](Timestamp ts, int64_t arrival) {
-          return runtime_->PushDeferred(packed_, ts, arrival, key_hashes_);
+        [&](Timestamp ts, int64_t arrival, std::optional<uint64_t> seq) {
+          return runtime_->PushDeferred(packed_, ts, arrival, key_hashes_, seq);
         });
   }
 
@@ -515,7 +530,8 @@ class Runner {
   }
 
   // An event of `frame` to the runtime: `time_of()` gives its time,
-  // `push(ts, arrival)` pushes it. `arrival_ns`: when it was read; 0: now.
+  // `push(ts, arrival, seq)` pushes it (`seq`: the source's, if any).
+  // `arrival_ns`: when it was read; 0: now.
   template <typename TimeOfFn, typename PushFn>
   absl::Status PushEvent(const Frame& frame, int64_t arrival_ns,
                          TimeOfFn time_of, PushFn push) {
@@ -529,7 +545,10 @@ class Runner {
     }
     const Timestamp ts = time_of();
     if (ts > max_ts_) max_ts_ = ts;
-    absl::Status status = push(ts, arrival);
+    // The source's seq of the frame (Kafka: partition and offset), if any.
+    const std::optional<uint64_t> seq =
+        source_ != nullptr ? source_->SeqOf(frame) : std::nullopt;
+    absl::Status status = push(ts, arrival, seq);
     if (!status.ok()) {
       return absl::Status(status.code(),
                           Cat(input_name_, ":", frame.line_no,
@@ -592,13 +611,89 @@ class Runner {
       CEP_ASSIGN_OR_RETURN(meta.lengths, writer_.Lengths());
       if (source_ != nullptr) meta.partitions = source_->Positions();
       partitions = meta.partitions;
-      return checkpointer_->Write(std::move(meta));
+      CEP_RETURN_IF_ERROR(checkpointer_->Write(std::move(meta)));
+      if (!partition_states_) return absl::OkStatus();
+      return partition_states_->Write(partitions, NamedBackends(),
+                                      runtime_->Export());
     }));
     if (source_ != nullptr) CEP_RETURN_IF_ERROR(source_->Committed(partitions));
     checkpoint_at_ns_ = SteadyClockNanos();
     checkpoint_ns_ = checkpoint_at_ns_ - started;
     ++checkpoints_;
     return absl::OkStatus();
+  }
+
+  // PartitionListener (--kafka-changelog): the state follows the
+  // partitions (partition_state.hpp).
+  absl::Status Revoking(const std::vector<uint32_t>& partitions) override {
+    std::vector<uint32_t> keep;
+    for (const run::PartitionPosition& position : source_->Positions()) {
+      if (std::find(partitions.begin(), partitions.end(), position.partition) ==
+          partitions.end()) {
+        keep.push_back(position.partition);
+      }
+    }
+    return Rehome(keep, {});
+  }
+  absl::StatusOr<std::vector<std::optional<run::SourcePosition>>> Assigned(
+      const std::vector<uint32_t>& partitions) override {
+    std::vector<uint32_t> keep;
+    for (const run::PartitionPosition& position : source_->Positions()) {
+      keep.push_back(position.partition);
+    }
+    std::vector<run::RestoredPartition> restored;
+    std::vector<std::optional<run::SourcePosition>> starts;
+    for (const uint32_t partition : partitions) {
+      CEP_ASSIGN_OR_RETURN(restored.emplace_back(),
+                           partition_states_->Read(partition));
+      starts.push_back(restored.back().position);
+    }
+    CEP_RETURN_IF_ERROR(Rehome(keep, std::move(restored)));
+    return starts;
+  }
+
+  // Checkpoints, then starts the runtime again over the state of the
+  // partitions `keep` (the rest dropped) and that of `restored`.
+  absl::Status Rehome(const std::vector<uint32_t>& keep,
+                      std::vector<run::RestoredPartition> restored) {
+    CEP_RETURN_IF_ERROR(Checkpoint(source_->Position(0)));
+    CEP_RETURN_IF_ERROR(runtime_->Stop());
+    AddRunStats(carried_, RuntimeRunStats());
+    for (size_t p = 0; p < patterns_.size(); ++p) {
+      AddMetrics(carried_evaluator_[patterns_[p]->file_pattern->name],
+                 runtime_->metrics(p));
+    }
+    runtime_.reset();
+    checkpointer_.reset();
+    patterns_.resize(current_count_);  // Open() adds the old versions again
+    checkpointer_.emplace(*file_, options_, patterns_,
+                          outputs_.timeouts != nullptr);
+    CEP_RETURN_IF_ERROR(CreateRuntime(nullptr, 0, {}));
+    CEP_ASSIGN_OR_RETURN(std::optional<run::RunMeta> meta,
+                         checkpointer_->Load());
+    RuntimeSnapshot<Record> snapshot;
+    if (meta.has_value()) snapshot = std::move(meta->snapshot);
+    CEP_RETURN_IF_ERROR(partition_states_->Apply(keep, std::move(restored),
+                                                 NamedBackends(), snapshot));
+    // Timers and the partial-match count of the keys there are now.
+    for (size_t p = 0; p < patterns_.size(); ++p) {
+      auto& matcher = runtime_->op().matcher(p);
+      CEP_RETURN_IF_ERROR(matcher.RestoreTimers());
+      CEP_ASSIGN_OR_RETURN(const uint64_t partial_matches,
+                           matcher.CountPartialMatches());
+      matcher.set_partial_matches(partial_matches);
+    }
+    return runtime_->Import(std::move(snapshot));
+  }
+
+  // The current patterns' backends, by name (parallelism 1).
+  std::vector<run::NamedBackend> NamedBackends() {
+    std::vector<run::NamedBackend> backends;
+    for (size_t p = 0; p < current_count_; ++p) {
+      backends.push_back(
+          {patterns_[p]->file_pattern->name, &checkpointer_->backend(p)});
+    }
+    return backends;
   }
 
   void Report(const std::vector<std::string>& lines) const {
@@ -649,12 +744,16 @@ class Runner {
     }
     using Schedule = KeyedMatcher<Record, Value>::TimerSchedule;
     std::vector<std::vector<Schedule>> schedules(runtime_->workers());
+    // [worker][pattern]: KeyedMatcher::partial_matches, with the backends.
+    std::vector<std::vector<uint64_t>> partial_matches(runtime_->workers());
     std::vector<std::vector<std::unique_ptr<StateBackend<Record, Value>>>>
         backends;
     if (!durable()) {
       for (size_t w = 0; w < runtime_->workers(); ++w) {
         for (size_t p = 0; p < patterns_.size(); ++p) {
-          schedules[w].push_back(runtime_->op(w).matcher(p).ExportSchedule());
+          auto& matcher = runtime_->op(w).matcher(p);
+          schedules[w].push_back(matcher.ExportSchedule());
+          partial_matches[w].push_back(matcher.partial_matches());
         }
       }
       backends = runtime_->TakeBackends();
@@ -717,8 +816,9 @@ class Runner {
       for (size_t w = 0; w < runtime_->workers(); ++w) {
         for (size_t p = 0; p < patterns_.size(); ++p) {
           if (!from[p].has_value()) continue;
-          runtime_->op(w).matcher(p).ImportSchedule(
-              std::move(schedules[w][*from[p]]));
+          auto& matcher = runtime_->op(w).matcher(p);
+          matcher.ImportSchedule(std::move(schedules[w][*from[p]]));
+          matcher.set_partial_matches(partial_matches[w][*from[p]]);
         }
       }
     }
@@ -762,6 +862,7 @@ class Runner {
       pattern.timeouts = metrics.timeouts;
       pattern.evicted_partial_matches = metrics.evicted_partial_matches;
       pattern.keys = runtime_->key_count(p);
+      pattern.partial_matches = runtime_->partial_matches(p);
       pattern.late_events = writer_.late(pattern.name);
     }
     snapshot.has_checkpoints = durable();
@@ -902,7 +1003,9 @@ class Runner {
   std::vector<std::string> initial_migrations_;  // RunStats::migrations
   std::unique_ptr<Runtime<Record, Value>> runtime_;
   run::Source* source_ = nullptr;  // set by Resume()
-  Record record_;                  // the event being decoded
+  // --kafka-changelog: the state kept per input partition.
+  std::optional<run::PartitionStates> partition_states_;
+  Record record_;  // the event being decoded
   // DefersDecoding(): the line being scanned, its packed fields and the
   // route hashes of its keys, per pattern.
   std::array<io::FlatField, 64> scanned_;

@@ -87,6 +87,11 @@ absl::Status StreamSource::Seek(size_t partition, SourcePosition position) {
     available = consumed + dropped + static_cast<uint64_t>(input.gcount());
     ok = available >= offset;
   }
+  if (!ok && stop_ != nullptr && stop_->load(std::memory_order_relaxed)) {
+    return absl::CancelledError(
+        Cat(name_, ": stopped before the input reached the checkpoint at byte ",
+            offset, "; the state in ", resume_dir_, " is unchanged"));
+  }
   if (!ok) {
     return absl::FailedPreconditionError(Cat(
         name_, ": error: cannot resume from ", resume_dir_, ": the input has ",

@@ -10,16 +10,19 @@
 // then records one position per partition (Positions()).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <istream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 #include "framing.hpp"
 
@@ -37,6 +40,25 @@ struct SourcePosition {
 struct PartitionPosition {
   uint32_t partition = 0;
   SourcePosition position;
+};
+
+class PartitionLog;  // partition_log.hpp
+
+// Told when partitions of a source change hands (Kafka's consumer group
+// moves them between processes): called from inside Source::Next(), on the
+// run's thread, between two frames the run took whole.
+class PartitionListener {
+ public:
+  virtual ~PartitionListener() = default;
+  // `partitions` are about to be taken away; Positions() still has them.
+  [[nodiscard]] virtual absl::Status Revoking(
+      const std::vector<uint32_t>& partitions) = 0;
+  // `partitions` were assigned and are not read yet; Positions() does not
+  // have them. Returns where each starts (nullopt: where the source would
+  // start it, from the group's committed offset or its first).
+  [[nodiscard]] virtual absl::StatusOr<
+      std::vector<std::optional<SourcePosition>>>
+  Assigned(const std::vector<uint32_t>& partitions) = 0;
 };
 
 class Source {
@@ -70,7 +92,8 @@ class Source {
   virtual SourcePosition Position(size_t partition) const = 0;
   // Resume: moves `partition` to `position` (recorded by a checkpoint) with
   // the frames taken so far (a CSV header) counted in. Errors:
-  // kFailedPrecondition when the input is shorter than the position.
+  // kFailedPrecondition when the input is shorter than the position;
+  // kCancelled when a stop request came first.
   [[nodiscard]] virtual absl::Status Seek(size_t partition,
                                           SourcePosition position) = 0;
 
@@ -80,6 +103,22 @@ class Source {
   // The position of every partition the source reads now: what a
   // checkpoint records. Empty: the source has one partition (Position(0)).
   virtual std::vector<PartitionPosition> Positions() const { return {}; }
+  // The seq of the event in `frame` when it identifies the event whichever
+  // process reads it (Kafka: its partition and offset, KafkaSeq), so that
+  // match ids are the same in every process of a consumer group; nullopt:
+  // the run numbers events in the order it reads them.
+  virtual std::optional<uint64_t> SeqOf(const Frame& frame) const {
+    (void)frame;
+    return std::nullopt;
+  }
+  // Where the state of each partition is logged so that it can follow its
+  // partition to another process (Kafka: the changelog topic); nullptr:
+  // none.
+  virtual PartitionLog* partition_log() { return nullptr; }
+  // Tells `listener` (nullptr: nobody) when partitions change hands.
+  virtual void SetPartitionListener(PartitionListener* listener) {
+    (void)listener;
+  }
   // Resume: the positions a checkpoint recorded with Positions().
   [[nodiscard]] virtual absl::Status SeekPartitions(
       const std::vector<PartitionPosition>& positions) {
@@ -107,6 +146,7 @@ class StreamSource final : public Source {
       : input_(input),
         name_(name),
         framer_(max_line_bytes, drop_rest, stop),
+        stop_(stop),
         resume_dir_(std::move(resume_dir)) {}
 
   std::string_view name() const override { return name_; }
@@ -127,13 +167,15 @@ class StreamSource final : public Source {
     return {framer_.offset(), framer_.line_no()};
   }
   // A seek, or for an input that cannot seek (a pipe) reading and dropping
-  // the bytes up to the position.
+  // the bytes up to the position. kCancelled when a stop request ended the
+  // reading before the position.
   absl::Status Seek(size_t partition, SourcePosition position) override;
 
  private:
   std::istream& input_;
   std::string_view name_;
   LineFramer framer_;
+  const std::atomic<bool>* stop_;
   std::string resume_dir_;
 };
 

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fcntl.h>
@@ -31,12 +32,12 @@ inline std::string ReadFile(const std::filesystem::path& path) {
   return out.str();
 }
 
-// Starts `CEP_BINARY ARGS...` in `dir`, stdout and stderr to the files
-// dir/stdout and dir/stderr; returns the child's pid.
-inline pid_t SpawnCep(const std::filesystem::path& dir,
-                      const std::vector<std::string>& args) {
-  const std::string out = (dir / "stdout").string();
-  const std::string err = (dir / "stderr").string();
+// Starts `args` (the program's path first) in `dir`, stdout and stderr to
+// the files `out` and `err`; returns the child's pid.
+inline pid_t SpawnProgram(const std::filesystem::path& dir,
+                          std::vector<std::string> args,
+                          const std::filesystem::path& out,
+                          const std::filesystem::path& err) {
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
   if (::chdir(dir.c_str()) != 0) ::_exit(126);
@@ -44,19 +45,26 @@ inline pid_t SpawnCep(const std::filesystem::path& dir,
   const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   ::dup2(out_fd, STDOUT_FILENO);
   ::dup2(err_fd, STDERR_FILENO);
-  std::vector<std::string> all = {CEP_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  for (std::string& arg : all) argv.push_back(arg.data());
+  for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   ::execv(argv[0], argv.data());
   ::_exit(127);
 }
 
-// Waits up to 30 s for `pid`: its exit status, or -1 when it died of a
-// signal or had to be killed.
-inline int WaitExit(pid_t pid) {
-  for (int tries = 0; tries < 3000; ++tries) {
+// Starts `CEP_BINARY ARGS...` in `dir`, stdout and stderr to the files
+// dir/stdout and dir/stderr; returns the child's pid.
+inline pid_t SpawnCep(const std::filesystem::path& dir,
+                      const std::vector<std::string>& args) {
+  std::vector<std::string> all = {CEP_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  return SpawnProgram(dir, std::move(all), dir / "stdout", dir / "stderr");
+}
+
+// Waits up to `seconds` (default 30) for `pid`: its exit status, or -1
+// when it died of a signal or had to be killed.
+inline int WaitExit(pid_t pid, int seconds = 30) {
+  for (int tries = 0; tries < seconds * 100; ++tries) {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
       return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -59,6 +59,11 @@ struct RunNode {
   // sequence number) of the runs through this node: with max_start, the
   // newest start, which after-match skipping compares against.
   uint64_t max_start_seq = 0;
+  // The runs through this node (paths back to their first step), modulo
+  // 2^64: derived from the older nodes when the node is made, compacted or
+  // read, never serialized. Runs whose window passed count until a
+  // compaction drops their nodes.
+  uint64_t runs = 1;
 };
 
 // Whether (ts_a, seq_a) comes after (ts_b, seq_b).
@@ -102,6 +107,7 @@ class RunDag {
       n.min_start = nodes_[previous].min_start;
       n.max_start = nodes_[previous].max_start;
       n.max_start_seq = nodes_[previous].max_start_seq;
+      n.runs = nodes_[previous].runs;
     }
     nodes_.push_back(n);
     return static_cast<uint32_t>(nodes_.size() - 1);
@@ -116,10 +122,12 @@ class RunDag {
     n.min_start = std::numeric_limits<int64_t>::max();
     n.max_start = std::numeric_limits<int64_t>::min();
     n.max_start_seq = 0;
+    n.runs = 0;
     for (size_t i = 0; i < count; ++i) {
       members_.push_back(first[i]);
       n.min_start = std::min(n.min_start, nodes_[first[i]].min_start);
       TakeNewestStart(n, nodes_[first[i]]);
+      n.runs += nodes_[first[i]].runs;
     }
     nodes_.push_back(n);
     return static_cast<uint32_t>(nodes_.size() - 1);
@@ -170,6 +178,7 @@ class RunDag {
         n.min_start = std::numeric_limits<int64_t>::max();
         n.max_start = std::numeric_limits<int64_t>::min();
         n.max_start_seq = 0;
+        n.runs = 0;
         for (uint32_t m = 0; m < n.member_count; ++m) {
           uint32_t member = members_[n.first_member + m];
           if (renumber[member] == kNoRunNode || renumber[member] == kSeen) {
@@ -179,6 +188,7 @@ class RunDag {
           kept_members.push_back(moved);
           n.min_start = std::min(n.min_start, kept[moved].min_start);
           TakeNewestStart(n, kept[moved]);
+          n.runs += kept[moved].runs;
         }
         n.first_member = first;
         n.member_count = static_cast<uint32_t>(kept_members.size() - first);
@@ -192,6 +202,7 @@ class RunDag {
           n.min_start = kept[n.previous].min_start;
           n.max_start = kept[n.previous].max_start;
           n.max_start_seq = kept[n.previous].max_start_seq;
+          n.runs = kept[n.previous].runs;
         }
       }
       kept.push_back(n);
@@ -303,12 +314,25 @@ class RunDag {
           !GetVarint(in, n.max_start_seq)) {
         return Cut(in, absl::StrCat("node ", index, " of ", count));
       }
+      n.runs = RunsOf(n);
       nodes_.push_back(n);
     }
     return absl::OkStatus();
   }
 
  private:
+  // RunNode::runs of `n`, from the older nodes it refers to.
+  uint64_t RunsOf(const RunNode& n) const {
+    if (n.kind != RunNode::Kind::kUnion) {
+      return n.previous == kNoRunNode ? 1 : nodes_[n.previous].runs;
+    }
+    uint64_t runs = 0;
+    for (uint32_t m = 0; m < n.member_count; ++m) {
+      runs += nodes_[members_[n.first_member + m]].runs;
+    }
+    return runs;
+  }
+
   static absl::Status Cut(std::string_view in, absl::string_view what) {
     return absl::DataLossError(
         absl::StrCat(in.empty() ? "truncated" : "corrupt", " in ", what));
