@@ -7,6 +7,7 @@
 #include "io/flat_json.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -313,6 +314,40 @@ TEST(FlatJsonTest, FastAndDomAgreeOnRandomLines) {
   EXPECT_GT(fast_taken, line_idx / 20);
   EXPECT_GT(decoded, fast_taken);
   EXPECT_GT(line_idx - decoded, line_idx / 4);
+}
+
+// Scanning on one thread and building the Values from the packed fields on
+// another (cep run --parallelism N) takes the lines DecodeFlatJson takes and
+// yields its values, bit for bit.
+TEST(FlatJsonTest, ScanPackUnpackYieldsWhatDecodeYields) {
+  const Schema auth = AuthSchema();
+  std::mt19937_64 rng(20261203);
+  std::vector<Value> decoded;
+  std::vector<Value> unpacked;
+  std::array<io::FlatField, 64> fields;
+  std::string packed;
+  size_t taken = 0;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  size_t line_idx = 0;
+  for (; line_idx < 100000 && std::chrono::steady_clock::now() < deadline;
+       ++line_idx) {
+    const std::string line = RandomLine(rng);
+    const bool decodes = io::DecodeFlatJson(line, auth, decoded);
+    ASSERT_EQ(io::ScanFlatJson(line, auth, fields), decodes) << line;
+    if (!decodes) continue;
+    ++taken;
+    packed.clear();
+    io::PackFlatFields(auth, fields, packed);
+    ASSERT_TRUE(io::UnpackFlatFields(packed, auth, unpacked)) << line;
+    ASSERT_TRUE(SameValues(unpacked, decoded)) << line;
+    // A packing cut short or with bytes after it is refused.
+    ASSERT_FALSE(io::UnpackFlatFields(
+        std::string_view(packed).substr(0, packed.size() - 1), auth, unpacked));
+    ASSERT_FALSE(io::UnpackFlatFields(packed + "x", auth, unpacked));
+  }
+  EXPECT_GT(line_idx, 10000u);
+  EXPECT_GT(taken, line_idx / 20);
 }
 
 }  // namespace

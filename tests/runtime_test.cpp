@@ -9,9 +9,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <stdexcept>
@@ -205,6 +207,8 @@ struct Config {
   Duration trigger_interval{0};
   std::chrono::microseconds watermark_interval{1000};
   size_t queue_capacity = 64;
+  // Events pushed with PushDeferred() (built by a Materializer) instead.
+  bool deferred = false;
 };
 
 void PrintTo(const Config& config, std::ostream* os) { *os << config.name; }
@@ -222,17 +226,67 @@ Outputs RunRuntime(const Workload& w, const Config& config,
   options.max_out_of_orderness = w.bound;
   options.clock = SteppingClock();
   Recorder sink;
-  auto runtime = RT::Create(w.patterns, options, sink);
+  // Deferred: the bytes are the event's index; the materializer builds it.
+  std::atomic<size_t> built{0};
+  Materializer<Ev> materialize = [&w, &built](std::string_view bytes) {
+    size_t index = 0;
+    EXPECT_EQ(bytes.size(), sizeof(index));
+    std::memcpy(&index, bytes.data(), sizeof(index));
+    built.fetch_add(1);
+    return absl::StatusOr<Ev>(w.events.at(index));
+  };
+  auto runtime = RT::Create(w.patterns, options, sink, nullptr,
+                            config.deferred ? materialize : nullptr);
   EXPECT_THAT(runtime.status(), IsOk());
   if (!runtime.ok()) return {};
-  for (const Ev& e : w.events) {
-    EXPECT_THAT((*runtime)->Push(e, FromMillis(e.ts)), IsOk());
+  size_t events_to_workers = 0;
+  for (size_t index = 0; index < w.events.size(); ++index) {
+    const Ev& e = w.events[index];
+    if (!config.deferred) {
+      EXPECT_THAT((*runtime)->Push(e, FromMillis(e.ts)), IsOk());
+    } else {
+      std::vector<std::optional<uint64_t>> hashes;
+      std::vector<size_t> workers;
+      for (const RuntimePattern<Ev, int>& pattern : w.patterns) {
+        if (pattern.accepts && !pattern.accepts(e)) {
+          hashes.push_back(std::nullopt);
+          continue;
+        }
+        hashes.push_back(absl::Hash<int>{}(pattern.key_selector(e)));
+        workers.push_back(
+            RT::WorkerOfHash(*hashes.back(), options.parallelism));
+      }
+      std::sort(workers.begin(), workers.end());
+      events_to_workers += static_cast<size_t>(
+          std::unique(workers.begin(), workers.end()) - workers.begin());
+      const std::string bytes(reinterpret_cast<const char*>(&index),
+                              sizeof(index));
+      EXPECT_THAT((*runtime)->PushDeferred(bytes, FromMillis(e.ts),
+                                           options.clock(), hashes),
+                  IsOk());
+    }
     if (e.label.back() == '0') {
       EXPECT_THAT((*runtime)->Poll(), IsOk());
     }
   }
   EXPECT_THAT((*runtime)->Finish(), IsOk());
   *stats = (*runtime)->stats();
+  if (config.deferred) {
+    // Built once per event and worker it goes to (late ones and every one
+    // of parallelism 1 on the source thread, where they are counted as 0).
+    size_t on_workers = 0;
+    for (size_t worker = 0; worker < (*runtime)->workers(); ++worker) {
+      on_workers += (*runtime)->materialized(worker);
+    }
+    if (config.parallelism == 1) {
+      EXPECT_EQ(on_workers, 0u);
+      EXPECT_EQ(built.load(), w.events.size());
+    } else {
+      EXPECT_GT(on_workers, 0u);
+      EXPECT_LE(on_workers, events_to_workers);
+      EXPECT_EQ(built.load(), on_workers + stats->late);
+    }
+  }
   return Outputs{std::move(sink.out), std::move(sink.late)};
 }
 
@@ -320,6 +374,14 @@ std::vector<Config> Configs() {
     configs.push_back({"Realtime" + p, Loop::kRealtime, n});
     configs.push_back({"RealtimeQueueOfOne" + p, Loop::kRealtime, n, 0,
                        Duration(0), std::chrono::microseconds(0), 1});
+  }
+  // The same with events that the workers build (Runtime::PushDeferred).
+  const size_t typed = configs.size();
+  for (size_t idx = 0; idx < typed; ++idx) {
+    Config deferred = configs[idx];
+    deferred.name += "Deferred";
+    deferred.deferred = true;
+    configs.push_back(deferred);
   }
   return configs;
 }
@@ -654,6 +716,85 @@ TEST(RuntimeTest, ConditionErrorsReachTheCallerAndStopTheRun) {
       EXPECT_THAT(rt.Push(K(1, "e", "a", 99), FromMillis(99)), expected);
     }
     EXPECT_THAT(rt.Finish(), expected);
+  }
+}
+
+// A deferred event its materializer refuses stops the run with that error,
+// at every parallelism; PushDeferred() without a materializer, or with the
+// wrong number of key hashes, is refused.
+TEST(RuntimeTest, MaterializerErrorsStopTheRun) {
+  auto nfa = CompilePattern(AThenB(100));
+  ASSERT_THAT(nfa.status(), IsOk());
+  const auto expected =
+      StatusIs(absl::StatusCode::kDataLoss, "cannot build 'bad'");
+  for (size_t parallelism : {1, 2, 3}) {
+    SCOPED_TRACE(parallelism);
+    RuntimeOptions options;
+    options.parallelism = parallelism;
+    Recorder sink;
+    auto runtime =
+        RT::Create({{&*nfa, [](const Ev& e) { return e.id; }}}, options, sink,
+                   nullptr, [](std::string_view bytes) -> absl::StatusOr<Ev> {
+                     if (bytes == "bad") {
+                       return absl::DataLossError(absl::StrCat(
+                           "cannot build '", std::string(bytes), "'"));
+                     }
+                     return K(1, std::string(bytes), "a", 1);
+                   });
+    ASSERT_THAT(runtime.status(), IsOk());
+    RT& rt = **runtime;
+    const std::optional<uint64_t> hash = absl::Hash<int>{}(1);
+    EXPECT_THAT(rt.PushDeferred("ok", FromMillis(1), 0, {}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         "runtime push of a deferred event with 0 key hashes "
+                         "for 1 patterns"));
+    absl::Status first;
+    for (int i = 0; i < 50 && first.ok(); ++i) {
+      first = rt.PushDeferred(i == 3 ? "bad" : "ok", FromMillis(10 + i), 0,
+                              {&hash, 1});
+    }
+    if (parallelism == 1) {
+      EXPECT_THAT(first, expected);
+    }
+    EXPECT_THAT(rt.Finish(), expected);
+  }
+  Recorder sink;
+  auto runtime = RT::Create({{&*nfa, [](const Ev& e) { return e.id; }}},
+                            RuntimeOptions(), sink);
+  ASSERT_THAT(runtime.status(), IsOk());
+  EXPECT_THAT((*runtime)->PushDeferred("x", FromMillis(1), 0, {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       "runtime push of deferred events needs a "
+                       "materializer"));
+}
+
+// PushDeferred() with the source's seqs (Kafka: partition and offset):
+// a late event reports its own, and a later push without one numbers on
+// from the largest, at every parallelism.
+TEST(RuntimeTest, DeferredEventsTakeTheSeqsGiven) {
+  auto nfa = CompilePattern(AThenB(100));
+  ASSERT_THAT(nfa.status(), IsOk());
+  for (size_t parallelism : {1, 2}) {
+    SCOPED_TRACE(parallelism);
+    RuntimeOptions options;
+    options.parallelism = parallelism;
+    Recorder sink;
+    auto runtime =
+        RT::Create({{&*nfa, [](const Ev& e) { return e.id; }}}, options, sink,
+                   nullptr, [](std::string_view bytes) -> absl::StatusOr<Ev> {
+                     return K(1, std::string(bytes), "a", 0);
+                   });
+    ASSERT_THAT(runtime.status(), IsOk());
+    RT& rt = **runtime;
+    const std::optional<uint64_t> hash = absl::Hash<int>{}(1);
+    EXPECT_THAT(rt.PushDeferred("e0", FromMillis(50), 0, {&hash, 1}, 700),
+                IsOk());
+    EXPECT_THAT(rt.PushDeferred("late", FromMillis(10), 0, {&hash, 1}, 900),
+                IsOk());
+    EXPECT_THAT(rt.Push(K(1, "next", "x", 5), FromMillis(5)), IsOk());
+    EXPECT_THAT(rt.Finish(), IsOk());
+    EXPECT_THAT(sink.late,
+                ElementsAre("late late seq 900", "late next seq 901"));
   }
 }
 

@@ -364,13 +364,18 @@ struct RunStats {
   // events and windows the watermark releases, a microbatch when it
   // triggers, the checkpoint's commit is not included; with more, the
   // hand-off to the workers, without the decoding, which the decoding
-  // threads do). Sampled: every 8th event is timed, the first included (a
-  // clock read costs about 5% of an event).
+  // threads or the workers do). Sampled: every 64th event is timed, the
+  // first included (a clock read costs about 5% of an event).
   LatencyHistogram event_time;
-  // Parallelism > 1: input lines each decoding thread decoded (threads
+  // Parallelism > 1, JSON lines of one event type: the events each worker
+  // built from the lines the reading thread scanned and routed to it (a
+  // line the scanner leaves to the full decoder, and a late event, is
+  // decoded on the reading thread and not counted). CSV, or JSON of several
+  // event types: the input lines each decoding thread decoded (threads
   // decode batches of lines while the reading thread reads on; the reading
-  // thread then hands the events to the runtime in input order). Empty with
-  // parallelism 1 (the reading thread decodes) and with RunOptions::rate.
+  // thread then hands the events to the runtime in input order; empty with
+  // RunOptions::rate). Empty with parallelism 1 (the reading thread
+  // decodes).
   std::vector<uint64_t> decoded_per_thread;
   // Detection latency per pattern, in file order, with the patterns' names.
   std::vector<std::string> pattern_names;

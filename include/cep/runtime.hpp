@@ -14,11 +14,13 @@
 //     committed only every commit_interval (Spark 4.1's Real-Time Mode:
 //     long-running batches, records pipelined through them).
 // NOTE: a microbatch is "grouped by key" across workers (each worker gets
-// its keys' events of the batch in one message); within a worker the batch
-// is processed in event-time order, not key by key, since that order is what
-// makes every loop's output the same. With parallelism 1 events go into the
-// Operator on Push() (it holds them until the watermark passes them) and the
-// batch boundary is the one watermark advance and commit.
+// its keys' events of the batch, in hand-offs of up to 1024 while the batch
+// fills, and holds them until the batch boundary follows them); within a
+// worker the batch is processed in event-time order, not key by key, since
+// that order is what makes every loop's output the same. With parallelism 1
+// events go into the Operator on Push() (it holds them until the watermark
+// passes them) and the batch boundary is the one watermark advance and
+// commit.
 //
 // One source thread calls Push() for every event, Poll() when it has nothing
 // to push, and Finish() at the end of the input. Lateness is decided once, by
@@ -30,7 +32,7 @@
 // events go to the worker hash(key_p(event)) picks, so each key's state lives
 // in one worker. The source sends each event only to the workers that need
 // it, through one bounded queue per worker (a full queue blocks Push():
-// backpressure) in hand-offs of up to 256 items or one watermark_interval,
+// backpressure) in hand-offs of up to 1024 items or one watermark_interval,
 // and watermark advances, commit points and barriers (AtBarrier: aligned
 // checkpoints) travel in-band, in the same queues, so a worker never sees a
 // watermark before the events it covers. Output per (pattern, key) comes in the
@@ -39,6 +41,14 @@
 // byte-identical output). With parallelism 1 everything runs on the caller's
 // thread, and the order of all outputs is that of one Operator advanced after
 // every event.
+//
+// Events a worker builds: a source that must decode its events (`cep run`
+// over JSON lines) can push them undecoded with PushDeferred(): it passes
+// the bytes, the time and the hash of each pattern's key, and the worker the
+// keys route to builds the event with the Materializer given to Create(),
+// so that decoding and the event's allocations happen (and end) on the
+// worker, not on the source thread. Everything else (seq, lateness,
+// watermarks, outputs) is as for Push().
 //
 // Detection latency: Push() takes the event's arrival time (arrival_ns, a
 // reading of RuntimeOptions::clock); a match's latency is the clock when it
@@ -75,6 +85,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -170,11 +181,11 @@ struct RuntimeOptions {
   // caller's thread. Default: 1.
   size_t parallelism = 1;
   // Parallelism > 1: queued items (events and control messages) per worker
-  // before Push() blocks. A microbatch is never split, so a queue may hold
-  // up to this plus one batch. Default: 4096.
+  // before Push() blocks (a hand-off is never split, so a queue may hold up
+  // to this plus one hand-off). Default: 4096.
   size_t queue_capacity = 4096;
   // Parallelism > 1, kEvent and kRealtime: events and watermark advances
-  // reach a worker in hand-offs of up to 256 items, or within this much
+  // reach a worker in hand-offs of up to 1024 items, or within this much
   // clock time (noticed by Push() or Poll(), so a source calls Poll() when
   // it has nothing to push); 0 hands each event over at once and tells every
   // worker of every advance (lowest latency, one wake-up of a worker per
@@ -189,6 +200,12 @@ struct RuntimeOptions {
   // time while outputs are emitted), so it must be thread-safe. Tests inject
   // a fake one. nullptr: SteadyClockNanos. Default: SteadyClockNanos.
   std::function<int64_t()> clock = SteadyClockNanos;
+  // The arrival_ns a source passes to Push() and PushDeferred() is a recent
+  // reading of `clock` (it stamps events as it reads them), so the runtime
+  // takes it as the time of the call instead of reading the clock again:
+  // the interval trigger, the real-time commit and the hand-offs to workers
+  // then happen up to the stamp's age late. Default: false.
+  bool arrival_is_recent = false;
 
   // Durability.
 
@@ -234,10 +251,10 @@ struct RuntimePattern {
   std::function<Key(const Event&)> key_selector;
   // Which events the pattern sees; nullptr: all.
   std::function<bool(const Event&)> accepts;
-  // Parallelism > 1: absl::Hash<Key> of the key `key_selector` gives,
-  // computed without building the key (a Record's key field hashed in
-  // place), to route events to workers. nullptr: the key is built and
-  // hashed.
+  // Parallelism > 1: a hash of the key `key_selector` gives (equal keys,
+  // equal hashes), computed without building the key (a Record's key field
+  // hashed in place), to route events to workers (WorkerOfHash: its high
+  // bits). nullptr: absl::Hash<Key> of the key built.
   std::function<uint64_t(const Event&)> key_hash;
   // This pattern's evaluator options; nullopt: RuntimeOptions::evaluator.
   std::optional<EvaluatorOptions> evaluator;
@@ -249,6 +266,13 @@ template <typename Event, typename Key>
 using BackendFactory =
     std::function<absl::StatusOr<std::unique_ptr<StateBackend<Event, Key>>>(
         size_t worker, size_t pattern)>;
+
+// Builds an event from the bytes a source gave Runtime::PushDeferred(). With
+// parallelism > 1 it runs on the worker that takes the event (on several,
+// concurrently, when the event goes to several workers), so it must be
+// thread-safe. An error stops the runtime as a condition's does.
+template <typename Event>
+using Materializer = std::function<absl::StatusOr<Event>(std::string_view)>;
 
 // Receives a Runtime's output. The runtime calls it one call at a time,
 // never concurrently, but with parallelism > 1 from several threads (the
@@ -311,12 +335,13 @@ class Runtime {
 
   // Builds the runtime and, with parallelism > 1, starts its workers.
   // `sink` must outlive the runtime; a null `factory` makes in-memory
-  // backends. Errors: kInvalidArgument for no patterns, a pattern without an
-  // NFA or key selector, parallelism 0, or a factory returning null; the
-  // factory's own errors.
+  // backends; `materialize` builds the events of PushDeferred() (nullptr:
+  // the runtime takes only Push()). Errors: kInvalidArgument for no
+  // patterns, a pattern without an NFA or key selector, parallelism 0, or a
+  // factory returning null; the factory's own errors.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Runtime>> Create(
       std::vector<Pattern> patterns, RuntimeOptions options, Sink& sink,
-      Factory factory = nullptr) {
+      Factory factory = nullptr, Materializer<Event> materialize = nullptr) {
     if (patterns.empty()) {
       return absl::InvalidArgumentError("runtime needs at least one pattern");
     }
@@ -342,6 +367,7 @@ class Runtime {
     }
     std::unique_ptr<Runtime> runtime(
         new Runtime(std::move(patterns), std::move(options), sink));
+    runtime->materialize_ = std::move(materialize);
     absl::Status status = runtime->Start(factory);
     if (!status.ok()) return status;
     return runtime;
@@ -401,6 +427,63 @@ class Runtime {
     return Push(std::move(event), ts, options_.clock());
   }
 
+  // As Push(materialize(bytes), ts, arrival_ns), with the event built where
+  // it is processed: with parallelism > 1 on the worker(s) its keys route
+  // it to, so that the source thread only routes it (a `cep run` worker
+  // decodes its own lines). `key_hashes` has one entry per pattern: nullopt
+  // where the pattern does not accept the event, else the hash of its key
+  // that the pattern's key_hash (nullptr: absl::Hash<Key>) would give for
+  // the built event (REQUIRES: the same, or its key's state goes astray).
+  // `bytes` are copied (into a buffer per worker, reused, handed over with
+  // the batch). A late event, and every event with parallelism 1, is built
+  // here. Outputs, seqs, lateness and counters are those of Push().
+  // `seq`: as PushWithSeq()'s (nullopt: as Push()'s).
+  // Errors: as Push(); kFailedPrecondition without a Materializer
+  // (Create()), kInvalidArgument when `key_hashes` does not have one entry
+  // per pattern; materialize's errors, on this call or (parallelism > 1) a
+  // later one, stop the runtime.
+  [[nodiscard]] absl::Status PushDeferred(
+      std::string_view bytes, Timestamp ts, int64_t arrival_ns,
+      std::span<const std::optional<uint64_t>> key_hashes,
+      std::optional<uint64_t> seq = std::nullopt) {
+    if (!materialize_) {
+      return absl::FailedPreconditionError(
+          "runtime push of deferred events needs a materializer");
+    }
+    if (key_hashes.size() != patterns_.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "runtime push of a deferred event with ", key_hashes.size(),
+          " key hashes for ", patterns_.size(), " patterns"));
+    }
+    if (!threaded_ || ts <= watermarks_.watermark()) {
+      if (absl::Status status = CheckUsable(); !status.ok()) return status;
+      absl::StatusOr<Event> event = materialize_(bytes);
+      if (!event.ok()) return Fail(event.status());
+      return PushWithSeq(*std::move(event), ts, arrival_ns,
+                         seq.value_or(next_seq_));
+    }
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    const int64_t now = clock_on_push_ ? options_.clock() : arrival_ns;
+    if (absl::Status status = OnClock(now); !status.ok()) return Fail(status);
+    const uint64_t event_seq = seq.value_or(next_seq_);
+    next_seq_ = std::max(next_seq_, event_seq + 1);
+    ++stats_.events;
+    const Timestamp before = watermarks_.watermark();
+    if (watermarks_.Observe(ts) > before) watermark_tag_ = arrival_ns;
+    const bool batch = options_.loop == Loop::kMicrobatch;
+    if (batch && batch_events_++ == 0) batch_start_ns_ = now;
+    RouteDeferred(bytes, key_hashes, ts, event_seq, arrival_ns);
+    absl::Status status = AfterRouted(now);
+    if (!status.ok()) return Fail(status);
+    return absl::OkStatus();
+  }
+
+  // Events worker `worker` built from PushDeferred()'s bytes (parallelism
+  // > 1). REQUIRES: inside AtBarrier(), or after Finish() or Stop().
+  uint64_t materialized(size_t worker) const {
+    return workers_[worker]->materialized;
+  }
+
   // For a source with nothing to push: lets the clock-driven steps happen
   // (the microbatch interval trigger, the real-time commit, telling workers
   // of the watermark) without an event. Call it every few milliseconds while
@@ -444,7 +527,7 @@ class Runtime {
       for (size_t index = 0; index < workers_.size(); ++index) {
         outbox_[index].push_back(
             Control(kEndOfTime, tag, kAdvance | kCommit | kFinish));
-        workers_[index]->queue->PushAll(outbox_[index]);
+        HandOffTo(index);
       }
       Shutdown(/*abort=*/false);
       Keep(status, WorkerError());
@@ -467,7 +550,7 @@ class Runtime {
     for (size_t index = 0; index < workers_.size(); ++index) {
       outbox_[index].push_back(
           Control(watermarks_.watermark(), tag, kCommit | kFinish));
-      workers_[index]->queue->PushAll(outbox_[index]);
+      HandOffTo(index);
     }
     Shutdown(/*abort=*/false);
     absl::Status status = WorkerError();
@@ -554,7 +637,7 @@ class Runtime {
       Item barrier = Control(watermark, watermark_tag_,
                              batch ? kBarrier : kAdvance | kBarrier);
       outbox_[index].push_back(std::move(barrier));
-      workers_[index]->queue->PushAll(outbox_[index]);
+      HandOffTo(index);
       if (!batch) last_sent_watermark_[index] = watermark;
     }
     std::unique_lock<std::mutex> lock(barrier_mu_);
@@ -606,8 +689,8 @@ class Runtime {
 
   // Puts a snapshot back into a runtime nothing was pushed to. With
   // parallelism > 1 (any number, not only the one that exported it) every
-  // worker gets every waiting event and keeps those of its keys.
-  // Errors: kFailedPrecondition after a Push().
+  // worker gets the waiting events of its keys (those Route() would send
+  // it). Errors: kFailedPrecondition after a Push().
   [[nodiscard]] absl::Status Import(RuntimeSnapshot<Event> snapshot) {
     if (next_seq_ != 0) {
       return absl::FailedPreconditionError(
@@ -617,12 +700,19 @@ class Runtime {
     watermarks_.Restore(snapshot.max_ts, snapshot.source_watermark);
     // Workers touch their operator only after taking an item from their
     // queue, which happens after this (the queue's lock orders it).
-    for (size_t index = 0; index + 1 < workers_.size(); ++index) {
-      CEP_RETURN_IF_ERROR(workers_[index]->op.Restore(
-          snapshot.operator_watermark, snapshot.pending));
+    if (!threaded_) {
+      return workers_[0]->op.Restore(snapshot.operator_watermark,
+                                     std::move(snapshot.pending));
     }
-    return workers_.back()->op.Restore(snapshot.operator_watermark,
-                                       std::move(snapshot.pending));
+    for (size_t index = 0; index < workers_.size(); ++index) {
+      std::vector<HeldEvent<Event>> owned;
+      for (const HeldEvent<Event>& held : snapshot.pending) {
+        if (Owns(index, held.event)) owned.push_back(held);
+      }
+      CEP_RETURN_IF_ERROR(workers_[index]->op.Restore(
+          snapshot.operator_watermark, std::move(owned)));
+    }
+    return absl::OkStatus();
   }
 
   // Hands over the state backends, [worker][pattern], so that a new
@@ -675,10 +765,22 @@ class Runtime {
   static constexpr uint8_t kCommit = 2;   // commit every backend
   static constexpr uint8_t kFinish = 4;   // the last item: exit
   static constexpr uint8_t kBarrier = 8;  // wait at AtBarrier()
-  // Items a worker gets at most per hand-off (see Send()).
-  static constexpr size_t kHandOffItems = 256;
+  // What keeps fields that different threads write apart.
+  static constexpr size_t kCacheLineBytes = 64;
+  // Items a worker gets at most per hand-off (see Queued()).
+  static constexpr size_t kHandOffItems = 1024;
+  // Bytes of PushDeferred() events for one worker: filled by the source
+  // thread until handed over with the items that point into it, then read
+  // by the worker and given back (Worker::free_chunks) for reuse.
+  struct RawChunk {
+    std::string bytes;
+  };
   struct Item {
     std::optional<Event> event;
+    // A deferred event instead: `raw_size` bytes at `raw_begin` of `chunk`.
+    RawChunk* chunk = nullptr;
+    uint32_t raw_begin = 0;
+    uint32_t raw_size = 0;
     Timestamp ts{};
     uint64_t seq = 0;
     int64_t tag = 0;  // arrival_ns of the event
@@ -686,6 +788,16 @@ class Runtime {
     int64_t watermark_tag = 0;  // current_tag() while the advance fires timers
     uint8_t flags = 0;
   };
+
+  // Whether worker `index` owns the key of `event` for a pattern that
+  // accepts it (Route() would send it there).
+  bool Owns(size_t index, const Event& event) const {
+    for (const Pattern& pattern : patterns_) {
+      if (pattern.accepts && !pattern.accepts(event)) continue;
+      if (RouteOf(pattern, event, workers_.size()) == index) return true;
+    }
+    return false;
+  }
 
   // The worker that owns the key of `event` for `pattern`.
   static size_t RouteOf(const Pattern& pattern, const Event& event,
@@ -714,6 +826,14 @@ class Runtime {
     Operator<Event, Key> op;
     // Parallelism > 1 only.
     std::unique_ptr<internal::BoundedQueue<Item>> queue;
+    // Deferred events built (worker thread), and the chunk they are read
+    // from.
+    uint64_t materialized = 0;
+    RawChunk* reading = nullptr;
+    // Every chunk of this worker, and those free for the source to fill.
+    std::mutex chunk_mu;
+    std::vector<std::unique_ptr<RawChunk>> chunks;  // guarded by chunk_mu
+    std::vector<RawChunk*> free_chunks;             // guarded by chunk_mu
     std::vector<Item> inbox;
     std::thread thread;
   };
@@ -729,6 +849,7 @@ class Runtime {
                      options_.loop == Loop::kRealtime ||
                      (threaded_ && options_.loop == Loop::kEvent &&
                       options_.watermark_interval.count() > 0);
+    if (options_.arrival_is_recent) clock_on_push_ = false;
     stats_.pattern_latency.resize(patterns_.size());
   }
 
@@ -748,8 +869,10 @@ class Runtime {
         worker->backends.push_back(*std::move(backend));
         const Pattern& p = patterns_[pattern];
         typename Operator<Event, Key>::Filter filter = p.accepts;
-        if (threaded_) {
-          // The worker sees the pattern's events whose key it owns.
+        // The worker sees the pattern's events whose key it owns. With one
+        // pattern, Route() and Import() hand it no others, so the key is
+        // not hashed again.
+        if (threaded_ && patterns_.size() > 1) {
           filter = [&p, index, workers](const Event& event) {
             if (p.accepts && !p.accepts(event)) return false;
             return RouteOf(p, event, workers) == index;
@@ -770,6 +893,7 @@ class Runtime {
     last_broadcast_ns_ = now;
     if (threaded_) {
       outbox_.resize(workers);
+      filling_.assign(workers, nullptr);
       last_sent_watermark_.assign(workers, kMinWatermark);
       targets_.assign(workers, 0);
       for (auto& worker : workers_) {
@@ -842,7 +966,13 @@ class Runtime {
       return status;
     }
     Route(std::move(event), ts, seq, arrival_ns);
-    if (batch) return MaybeEndBatchOnCount();
+    return AfterRouted(now);
+  }
+
+  // Parallelism > 1, after an on-time event was routed at `now`: the batch
+  // count trigger, or the commit point and the watermark broadcast.
+  absl::Status AfterRouted(int64_t now) {
+    if (options_.loop == Loop::kMicrobatch) return MaybeEndBatchOnCount();
     if (options_.loop == Loop::kEvent) ++stats_.commits;
     const int64_t interval = Nanos(options_.watermark_interval);
     if (interval == 0 || now - last_broadcast_ns_ >= interval) {
@@ -865,45 +995,96 @@ class Runtime {
       if (last == targets_.size() || worker > last) last = worker;
     }
     if (last == targets_.size()) return;  // no pattern wants it
-    const Timestamp watermark = watermarks_.watermark();
     for (size_t index = 0; index <= last; ++index) {
       if (targets_[index] == 0) continue;
-      Item item;
+      Item& item = NewItem(index, ts, seq, arrival_ns);
       if (index == last) {
         item.event.emplace(std::move(event));
       } else {
         item.event.emplace(event);
       }
-      item.ts = ts;
-      item.seq = seq;
-      item.tag = arrival_ns;
-      if (options_.loop == Loop::kMicrobatch) {
-        outbox_[index].push_back(std::move(item));
-        continue;
-      }
-      item.watermark = watermark;
-      item.watermark_tag = watermark_tag_;
-      item.flags = kAdvance;
-      Send(index, std::move(item));
-      last_sent_watermark_[index] = watermark;
+      Queued(index);
     }
   }
 
-  // Parallelism > 1, kEvent and kRealtime: queues `item` for worker
-  // `index`. Items are handed over in batches (kHandOffItems, or at the
-  // next watermark broadcast: every watermark_interval, at Poll(), at a
-  // barrier, at the end), so that a worker is woken once per batch rather
-  // than once per event.
-  void Send(size_t index, Item item) {
-    std::vector<Item>& outbox = outbox_[index];
-    outbox.push_back(std::move(item));
-    if (outbox.size() >= kHandOffItems) workers_[index]->queue->PushAll(outbox);
+  // As Route(), for PushDeferred(): the bytes go to each worker's chunk.
+  void RouteDeferred(std::string_view bytes,
+                     std::span<const std::optional<uint64_t>> key_hashes,
+                     Timestamp ts, uint64_t seq, int64_t arrival_ns) {
+    std::fill(targets_.begin(), targets_.end(), 0);
+    for (const std::optional<uint64_t>& hash : key_hashes) {
+      if (hash.has_value()) targets_[WorkerOfHash(*hash, workers_.size())] = 1;
+    }
+    for (size_t index = 0; index < targets_.size(); ++index) {
+      if (targets_[index] == 0) continue;
+      RawChunk& chunk = FillingChunk(index);
+      Item& item = NewItem(index, ts, seq, arrival_ns);
+      item.chunk = &chunk;
+      item.raw_begin = static_cast<uint32_t>(chunk.bytes.size());
+      item.raw_size = static_cast<uint32_t>(bytes.size());
+      chunk.bytes.append(bytes);
+      Queued(index);
+    }
   }
 
-  // Hands every worker what Send() queued for it.
+  // A new item for an event at the end of worker `index`'s outbox (built
+  // in place; the caller sets the event, then calls Queued()): with the
+  // watermark after it (kEvent, kRealtime), or in the worker's batch
+  // (kMicrobatch).
+  Item& NewItem(size_t index, Timestamp ts, uint64_t seq, int64_t arrival_ns) {
+    Item& item = outbox_[index].emplace_back();
+    item.ts = ts;
+    item.seq = seq;
+    item.tag = arrival_ns;
+    if (options_.loop != Loop::kMicrobatch) {
+      const Timestamp watermark = watermarks_.watermark();
+      item.watermark = watermark;
+      item.watermark_tag = watermark_tag_;
+      item.flags = kAdvance;
+      last_sent_watermark_[index] = watermark;
+    }
+    return item;
+  }
+
+  // After NewItem(index)'s item is set: items are handed over in batches
+  // (kHandOffItems, or kEvent and kRealtime at the next watermark
+  // broadcast: every watermark_interval, at Poll(); at a barrier, at a
+  // microbatch's end, at the end), so that a worker is woken once per
+  // batch rather than once per event. A microbatch's events wait in the
+  // worker's operator for the boundary that follows them.
+  void Queued(size_t index) {
+    if (outbox_[index].size() >= kHandOffItems) HandOffTo(index);
+  }
+
+  // The chunk that deferred events for worker `index` go into until the
+  // next hand-off: a free one of the worker's, or a new one.
+  RawChunk& FillingChunk(size_t index) {
+    RawChunk*& filling = filling_[index];
+    if (filling != nullptr) return *filling;
+    Worker& worker = *workers_[index];
+    std::lock_guard<std::mutex> lock(worker.chunk_mu);
+    if (worker.free_chunks.empty()) {
+      worker.chunks.push_back(std::make_unique<RawChunk>());
+      filling = worker.chunks.back().get();
+    } else {
+      filling = worker.free_chunks.back();
+      worker.free_chunks.pop_back();
+    }
+    filling->bytes.clear();
+    return *filling;
+  }
+
+  // Hands worker `index` what its outbox holds; the chunk its deferred
+  // events point into goes along (the next ones go into another).
+  void HandOffTo(size_t index) {
+    workers_[index]->queue->PushAll(outbox_[index]);
+    filling_[index] = nullptr;
+  }
+
+  // Hands every worker what NewItem() queued for it.
   void HandOff() {
     for (size_t index = 0; index < workers_.size(); ++index) {
-      workers_[index]->queue->PushAll(outbox_[index]);
+      HandOffTo(index);
     }
   }
 
@@ -945,7 +1126,7 @@ class Runtime {
     for (size_t index = 0; index < workers_.size(); ++index) {
       outbox_[index].push_back(
           Control(watermark, watermark_tag_, kAdvance | kCommit));
-      workers_[index]->queue->PushAll(outbox_[index]);
+      HandOffTo(index);
       last_sent_watermark_[index] = watermark;
     }
     return absl::OkStatus();
@@ -986,11 +1167,24 @@ class Runtime {
         if ((item.flags & kFinish) != 0) finish = true;
       }
       inbox.clear();
+      // Every item pointing into the chunk came in this hand-off.
+      ReleaseChunk(worker);
       if (finish || aborted_.load(std::memory_order_relaxed)) return;
     }
   }
 
   absl::Status Apply(Worker& worker, Item& item) {
+    if (item.chunk != nullptr) {
+      if (item.chunk != worker.reading) {
+        ReleaseChunk(worker);
+        worker.reading = item.chunk;
+      }
+      absl::StatusOr<Event> event = materialize_(std::string_view(
+          item.chunk->bytes.data() + item.raw_begin, item.raw_size));
+      if (!event.ok()) return event.status();
+      ++worker.materialized;
+      item.event.emplace(*std::move(event));
+    }
     absl::Status status;
     if (item.event.has_value() &&
         !worker.op.Add(std::move(*item.event), item.ts, item.seq, item.tag)) {
@@ -1006,6 +1200,15 @@ class Runtime {
       Keep(status, CommitBackends(worker));
     }
     return status;
+  }
+
+  // Gives the chunk worker `worker` read deferred events from back for
+  // reuse.
+  void ReleaseChunk(Worker& worker) {
+    if (worker.reading == nullptr) return;
+    std::lock_guard<std::mutex> lock(worker.chunk_mu);
+    worker.free_chunks.push_back(worker.reading);
+    worker.reading = nullptr;
   }
 
   // A worker at the barrier: counts itself in and waits until AtBarrier()'s
@@ -1081,10 +1284,13 @@ class Runtime {
   Sink& sink_;
   const bool threaded_;
   bool clock_on_push_ = false;
+  Materializer<Event> materialize_;
   std::vector<std::unique_ptr<Worker>> workers_;
 
-  // Source thread only.
-  BoundedOutOfOrderness watermarks_;
+  // Source thread only, on cache lines of their own: the workers read the
+  // fields above (options_, materialize_) for every item, and the source
+  // writes these for every event.
+  alignas(kCacheLineBytes) BoundedOutOfOrderness watermarks_;
   int64_t watermark_tag_ = 0;  // arrival_ns of the event that last raised it
   uint64_t next_seq_ = 0;
   size_t batch_events_ = 0;
@@ -1096,11 +1302,14 @@ class Runtime {
   // Parallelism > 1, per worker: the open batch; the last watermark sent;
   // whether the event being routed goes there.
   std::vector<std::vector<Item>> outbox_;
+  // Parallelism > 1, per worker: the chunk deferred events go into (none
+  // yet: nullptr).
+  std::vector<RawChunk*> filling_;
   std::vector<Timestamp> last_sent_watermark_;
   std::vector<uint8_t> targets_;
 
   // Workers.
-  std::atomic<bool> aborted_{false};
+  alignas(kCacheLineBytes) std::atomic<bool> aborted_{false};
   std::atomic<bool> worker_failed_{false};
   std::mutex error_mu_;
   absl::Status worker_error_;  // guarded by error_mu_

@@ -3,12 +3,14 @@
 
 #include "flat_json.hpp"
 
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -239,22 +241,24 @@ bool Real(const NumberToken& number, double& value) {
          std::isfinite(value);
 }
 
-// The value of one field, of its declared type.
-bool FieldValue(Scanner& scanner, FieldType type, Value& value) {
+// The value of one field, of its declared type, into `field`'s member for
+// that type.
+bool ScanField(Scanner& scanner, FieldType type, FlatField& field) {
   switch (type) {
     case FieldType::kString: {
       std::string_view content;
       if (!scanner.String(content)) return false;
-      value.emplace<std::string>(content);
+      field.text_data = content.data();
+      field.text_size = content.size();
       return true;
     }
     case FieldType::kBool:
       if (scanner.Word("true")) {
-        value = true;
+        field.flag = true;
         return true;
       }
       if (scanner.Word("false")) {
-        value = false;
+        field.flag = false;
         return true;
       }
       return false;
@@ -269,7 +273,7 @@ bool FieldValue(Scanner& scanner, FieldType type, Value& value) {
     if (!scanner.String(content)) return false;
     const ParsedTimestamp parsed = ParseTimestampText(content);
     if (parsed.problem != TimestampProblem::kNone) return false;
-    value = parsed.millis;
+    field.integer = parsed.millis;
     return true;
   }
   NumberToken token;
@@ -279,21 +283,37 @@ bool FieldValue(Scanner& scanner, FieldType type, Value& value) {
     if (token.integer) {
       // As the DOM path: an integer read as int64_t, then converted.
       if (!SmallInteger(token, number)) return false;
-      value = static_cast<double>(number);
+      field.real = static_cast<double>(number);
       return true;
     }
-    double real = 0;
-    if (!Real(token, real)) return false;
-    value = real;
-    return true;
+    return Real(token, field.real);
   }
   if (!SmallInteger(token, number)) return false;
   if (type == FieldType::kTimestamp &&
       (number < kMinMillis || number > kMaxMillis)) {
     return false;
   }
-  value = number;
+  field.integer = number;
   return true;
+}
+
+// The Value of a scanned field of type `type`.
+void SetValue(FieldType type, const FlatField& field, Value& value) {
+  switch (type) {
+    case FieldType::kString:
+      value.emplace<std::string>(field.text());
+      return;
+    case FieldType::kBool:
+      value = field.flag;
+      return;
+    case FieldType::kDouble:
+      value = field.real;
+      return;
+    case FieldType::kInt:
+    case FieldType::kTimestamp:
+      value = field.integer;
+      return;
+  }
 }
 
 // Whether `a` and `b` hold the same bytes: inline, for the short names of
@@ -318,11 +338,12 @@ int FieldNamed(const std::vector<FieldDef>& fields, std::string_view name) {
 
 }  // namespace
 
-bool DecodeFlatJson(std::string_view line, const Schema& schema,
-                    std::vector<Value>& values) {
+bool ScanFlatJson(std::string_view line, const Schema& schema,
+                  std::span<FlatField> out) {
   const std::vector<FieldDef>& fields = schema.fields();
-  if (fields.empty() || fields.size() > 64) return false;
-  values.resize(fields.size());
+  if (fields.empty() || fields.size() > 64 || out.size() < fields.size()) {
+    return false;
+  }
   const uint64_t all =
       fields.size() == 64 ? ~uint64_t{0} : (uint64_t{1} << fields.size()) - 1;
   uint64_t seen = 0;
@@ -346,13 +367,131 @@ bool DecodeFlatJson(std::string_view line, const Schema& schema,
     if (!scanner.Take(':')) return false;
     scanner.SkipBlanks();
     const auto index = static_cast<size_t>(field_idx);
-    if (!FieldValue(scanner, fields[index].type, values[index])) return false;
+    if (!ScanField(scanner, fields[index].type, out[index])) return false;
     scanner.SkipBlanks();
     if (scanner.Take('}')) break;
     if (!scanner.Take(',')) return false;
   }
   scanner.SkipBlanks();
   return scanner.AtEnd() && seen == all;
+}
+
+void FlatFieldsToValues(const Schema& schema, std::span<const FlatField> in,
+                        std::vector<Value>& values) {
+  const std::vector<FieldDef>& fields = schema.fields();
+  values.resize(fields.size());
+  for (size_t idx = 0; idx < fields.size(); ++idx) {
+    SetValue(fields[idx].type, in[idx], values[idx]);
+  }
+}
+
+bool DecodeFlatJson(std::string_view line, const Schema& schema,
+                    std::vector<Value>& values) {
+  // Not initialized: ScanFlatJson sets what it returns true for.
+  std::array<FlatField, 64> scanned;
+  if (!ScanFlatJson(line, schema, scanned)) return false;
+  FlatFieldsToValues(schema, scanned, values);
+  return true;
+}
+
+void PackFlatFields(const Schema& schema, std::span<const FlatField> in,
+                    std::string& out) {
+  const std::vector<FieldDef>& fields = schema.fields();
+  size_t size = 0;
+  for (size_t idx = 0; idx < fields.size(); ++idx) {
+    switch (fields[idx].type) {
+      case FieldType::kString:
+        size += sizeof(uint32_t) + in[idx].text_size;
+        break;
+      case FieldType::kBool:
+        size += 1;
+        break;
+      case FieldType::kDouble:
+      case FieldType::kInt:
+      case FieldType::kTimestamp:
+        size += sizeof(int64_t);
+        break;
+    }
+  }
+  // One resize, then plain copies.
+  size_t pos = out.size();
+  out.resize(pos + size);
+  char* to = out.data();
+  auto put = [&to, &pos](const void* from, size_t bytes) {
+    std::memcpy(to + pos, from, bytes);
+    pos += bytes;
+  };
+  for (size_t idx = 0; idx < fields.size(); ++idx) {
+    const FlatField& field = in[idx];
+    switch (fields[idx].type) {
+      case FieldType::kString: {
+        const auto length = static_cast<uint32_t>(field.text_size);
+        put(&length, sizeof(length));
+        put(field.text_data, field.text_size);
+        break;
+      }
+      case FieldType::kBool: {
+        const char flag = field.flag ? 1 : 0;
+        put(&flag, 1);
+        break;
+      }
+      case FieldType::kDouble:
+        put(&field.real, sizeof(field.real));
+        break;
+      case FieldType::kInt:
+      case FieldType::kTimestamp:
+        put(&field.integer, sizeof(field.integer));
+        break;
+    }
+  }
+}
+
+bool UnpackFlatFields(std::string_view packed, const Schema& schema,
+                      std::vector<Value>& values) {
+  const std::vector<FieldDef>& fields = schema.fields();
+  values.resize(fields.size());
+  size_t pos = 0;
+  // Copies the next `size` bytes to `to`; false when fewer are left.
+  auto take = [&](void* to, size_t size) {
+    if (packed.size() - pos < size) return false;
+    std::memcpy(to, packed.data() + pos, size);
+    pos += size;
+    return true;
+  };
+  for (size_t idx = 0; idx < fields.size(); ++idx) {
+    Value& value = values[idx];
+    switch (fields[idx].type) {
+      case FieldType::kString: {
+        uint32_t size = 0;
+        if (!take(&size, sizeof(size)) || packed.size() - pos < size) {
+          return false;
+        }
+        value.emplace<std::string>(packed.substr(pos, size));
+        pos += size;
+        break;
+      }
+      case FieldType::kBool: {
+        char flag = 0;
+        if (!take(&flag, 1)) return false;
+        value = flag != 0;
+        break;
+      }
+      case FieldType::kDouble: {
+        double real = 0;
+        if (!take(&real, sizeof(real))) return false;
+        value = real;
+        break;
+      }
+      case FieldType::kInt:
+      case FieldType::kTimestamp: {
+        int64_t integer = 0;
+        if (!take(&integer, sizeof(integer))) return false;
+        value = integer;
+        break;
+      }
+    }
+  }
+  return pos == packed.size();
 }
 
 }  // namespace cep::io

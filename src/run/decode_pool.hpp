@@ -2,6 +2,11 @@
 // frames the next ones, and hands them back in input order.
 // Internal to src/run/: not installed, not under include/.
 //
+// `cep run --parallelism N` uses it for CSV rows and for JSON lines of
+// several event types; JSON lines of one event type go to the workers
+// undecoded instead (the reading thread scans them, the worker that owns
+// the key builds the Record: Runtime::PushDeferred, run.cpp).
+//
 // The reading thread fills batches of frames (their text copied into the
 // batch's one buffer) and submits them; batch k goes to decoding thread
 // k mod N, which decodes every frame of it with its own LineDecoder. The

@@ -7,6 +7,7 @@
 #include "cep/run.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -32,6 +33,7 @@
 #include "cep/state.hpp"
 #include "cep/time.hpp"
 
+#include "../io/flat_json.hpp"
 #include "../io/io_util.hpp"
 #include "checkpoint.hpp"
 #include "compiled_pattern.hpp"
@@ -89,8 +91,12 @@ using run::Frame;
 // Frames per batch a DecodePool decodes.
 constexpr size_t kDecodeBatchFrames = 1024;
 
+// Runner::Arrival() reads the clock once per this many events while the
+// input has more at once.
+constexpr uint64_t kArrivalEvery = 16;
+
 // RunStats::event_time times one event in this many.
-constexpr uint64_t kTimedEventEvery = 8;
+constexpr uint64_t kTimedEventEvery = 64;
 
 // RunOptions::metrics_port: a metrics snapshot at most this often (clock
 // time), besides when the input has nothing more yet.
@@ -222,9 +228,28 @@ class Runner final : public run::PartitionListener {
     runtime_options.trigger_events = options_.trigger_events;
     runtime_options.commit_interval = options_.commit_interval;
     runtime_options.parallelism = options_.parallelism;
+    // Arrival() stamps each event when it is taken (not with --rate: then
+    // it is the time the event was due; nor a DecodePool's batch: then it
+    // is when the batch was read).
+    runtime_options.arrival_is_recent =
+        options_.rate <= 0 && (options_.parallelism == 1 || DefersDecoding());
+    Materializer<Record> materialize;
+    if (DefersDecoding()) {
+      const Schema* schema = file_->schemas().front().get();
+      materialize =
+          [schema](std::string_view packed) -> absl::StatusOr<Record> {
+        std::vector<Value> values;
+        if (!io::UnpackFlatFields(packed, *schema, values)) {
+          return absl::InternalError(
+              "a scanned event's packed fields do not unpack");
+        }
+        return Record(schema, std::move(values));
+      };
+    }
     absl::StatusOr<std::unique_ptr<Runtime<Record, Value>>> runtime =
         Runtime<Record, Value>::Create(std::move(runtime_patterns),
-                                       runtime_options, writer_, factory);
+                                       runtime_options, writer_, factory,
+                                       std::move(materialize));
     if (!runtime.ok()) return runtime.status();
     runtime_ = *std::move(runtime);
     if (durable()) checkpointer_->Attach(*runtime_);
@@ -261,12 +286,32 @@ class Runner final : public run::PartitionListener {
     (void)ignored;
   }
 
+  // The input has nothing more yet: the next event's arrival is read from
+  // the clock.
+  void InputWaits() { arrivals_left_ = 0; }
+
   // The outputs are open (RunOutputs::open set their streams).
   void OutputsOpened() { writer_.Open(outputs_); }
 
-  // One frame of input, decoded here.
+  // With parallelism > 1, JSON lines of one event type: the reading thread
+  // scans each line (io::ScanFlatJson: checked, its time and key read),
+  // routes it, and the worker that owns its key builds the Record from the
+  // packed fields (PushDeferred); a line the scanner declines is decoded
+  // here, as with one worker, so errors and dead letters do not change.
+  bool DefersDecoding() const {
+    return options_.parallelism > 1 && options_.format == InputFormat::kJsonl &&
+           file_->schemas().size() == 1;
+  }
+
+  // One frame of input, decoded (or with DefersDecoding(), scanned) here.
   absl::Status Take(const Frame& frame) {
     if (frame.too_long) return TakeDecoded(frame, Decoded::kNothing, record_);
+    if (DefersDecoding()) {
+      const Schema& schema = *file_->schemas().front();
+      if (io::ScanFlatJson(frame.text, schema, scanned_)) {
+        return TakeScanned(frame, schema);
+      }
+    }
     const Decoded decoded = decoder_.Decode(frame.text, record_, error_);
     return TakeDecoded(frame, decoded, record_);
   }
@@ -386,7 +431,7 @@ class Runner final : public run::PartitionListener {
     if (durable()) CEP_RETURN_IF_ERROR(Checkpoint(position));
     RunStats stats = Stats();
     stats.stopped = true;
-    stats.decoded_per_thread = std::move(decoded_per_thread);
+    stats.decoded_per_thread = DecodedPerThread(std::move(decoded_per_thread));
     return stats;
   }
 
@@ -404,7 +449,7 @@ class Runner final : public run::PartitionListener {
     if (durable()) CEP_RETURN_IF_ERROR(Checkpoint(position));
     PublishMetrics(position.offset, /*force=*/true);
     RunStats stats = Stats();
-    stats.decoded_per_thread = std::move(decoded_per_thread);
+    stats.decoded_per_thread = DecodedPerThread(std::move(decoded_per_thread));
     return stats;
   }
 
@@ -428,22 +473,82 @@ class Runner final : public run::PartitionListener {
       return absl::InvalidArgumentError(
           Cat(input_name_, ":", frame.line_no, ": error: ", error_));
     }
+    return PushEvent(
+        frame, arrival_ns, [&] { return TimeOf(record); },
+        [&](Timestamp ts, int64_t arrival, std::optional<uint64_t> seq) {
+          return seq.has_value()
+                     ? runtime_->PushWithSeq(std::move(record), ts, arrival,
+                                             *seq)
+                     : runtime_->Push(std::move(record), ts, arrival);
+        });
+  }
+
+  // A line io::ScanFlatJson took into scanned_ (DefersDecoding()): its
+  // packed fields go to the runtime, routed by the hashes of its keys.
+  absl::Status TakeScanned(const Frame& frame, const Schema& schema) {
+    packed_.clear();
+    io::PackFlatFields(schema, scanned_, packed_);
+    key_hashes_.resize(patterns_.size());
+    for (size_t idx = 0; idx < patterns_.size(); ++idx) {
+      key_hashes_[idx] =
+          ScannedRouteHash(*patterns_[idx]->file_pattern, schema);
+    }
+    return PushEvent(
+        frame, 0,
+        [&] {
+          if (options_.time != TimeMode::kEvent) return ProcessingTime();
+          return FromMillis(scanned_[*schema.time_field()].integer);
+        },
+        [&](Timestamp ts, int64_t arrival, std::optional<uint64_t> seq) {
+          return runtime_->PushDeferred(packed_, ts, arrival, key_hashes_, seq);
+        });
+  }
+
+  // What the pattern's RuntimePattern::key_hash gives for the event of the
+  // fields in scanned_ (nullopt: the pattern does not take it).
+  std::optional<uint64_t> ScannedRouteHash(const FilePattern& pattern,
+                                           const Schema& schema) const {
+    if (!pattern.accepts[schema.id()]) return std::nullopt;
+    const run::KeyRouting routing = durable() && options_.parallelism > 1
+                                        ? run::KeyRouting::kKeyGroup
+                                        : run::KeyRouting::kHash;
+    const int index = pattern.key_index[schema.id()];
+    if (index < 0) return run::RouteHashOfKey(routing, Value());
+    const io::FlatField& field = scanned_[static_cast<size_t>(index)];
+    switch (schema.fields()[static_cast<size_t>(index)].type) {
+      case FieldType::kString:
+        return run::RouteHashOfStringKey(routing, field.text());
+      case FieldType::kDouble:
+        return run::RouteHashOfKey(routing, Value(field.real));
+      case FieldType::kBool:
+        return run::RouteHashOfKey(routing, Value(field.flag));
+      case FieldType::kInt:
+      case FieldType::kTimestamp:
+        break;
+    }
+    return run::RouteHashOfKey(routing, Value(field.integer));
+  }
+
+  // An event of `frame` to the runtime: `time_of()` gives its time,
+  // `push(ts, arrival, seq)` pushes it (`seq`: the source's, if any).
+  // `arrival_ns`: when it was read; 0: now.
+  template <typename TimeOfFn, typename PushFn>
+  absl::Status PushEvent(const Frame& frame, int64_t arrival_ns,
+                         TimeOfFn time_of, PushFn push) {
     const int64_t arrival = arrival_ns != 0 ? arrival_ns : Arrival();
     // RunStats::event_time from every kTimedEventEvery-th event (the first
     // included): a clock read costs about 5% of an event.
     const bool timed = events_taken_++ % kTimedEventEvery == 0;
     int64_t started = arrival;
-    if (timed && (options_.rate > 0 || arrival_ns != 0)) {
+    if (timed && (options_.rate > 0 || arrival_ns != 0 || !arrival_fresh_)) {
       started = SteadyClockNanos();
     }
-    const Timestamp ts = TimeOf(record);
+    const Timestamp ts = time_of();
     if (ts > max_ts_) max_ts_ = ts;
+    // The source's seq of the frame (Kafka: partition and offset), if any.
     const std::optional<uint64_t> seq =
         source_ != nullptr ? source_->SeqOf(frame) : std::nullopt;
-    absl::Status status =
-        seq.has_value()
-            ? runtime_->PushWithSeq(std::move(record), ts, arrival, *seq)
-            : runtime_->Push(std::move(record), ts, arrival);
+    absl::Status status = push(ts, arrival, seq);
     if (!status.ok()) {
       return absl::Status(status.code(),
                           Cat(input_name_, ":", frame.line_no,
@@ -453,6 +558,19 @@ class Runner final : public run::PartitionListener {
     if (options_.progress && (frame.line_no & 1023) == 0) ReportProgress();
     checkpointer_->CountEvent();
     return absl::OkStatus();
+  }
+
+  // RunStats::decoded_per_thread: the lines a DecodePool's threads decoded
+  // (`pooled`), or with DefersDecoding() the events each worker built.
+  // REQUIRES: after runtime_->Stop() or Finish().
+  std::vector<uint64_t> DecodedPerThread(std::vector<uint64_t> pooled) {
+    if (!pooled.empty() || !DefersDecoding()) return pooled;
+    std::vector<uint64_t> built = carried_materialized_;
+    built.resize(runtime_->workers(), 0);
+    for (size_t w = 0; w < runtime_->workers(); ++w) {
+      built[w] += runtime_->materialized(w);
+    }
+    return built;
   }
 
   // Whether a line that is not text goes to the dead letters: under
@@ -619,6 +737,7 @@ class Runner final : public run::PartitionListener {
     CEP_RETURN_IF_ERROR(runtime_->Stop());
     RuntimeSnapshot<Record> snapshot = runtime_->Export();
     AddRunStats(carried_, RuntimeRunStats());
+    carried_materialized_ = DecodedPerThread({});
     for (size_t p = 0; p < patterns_.size(); ++p) {
       AddMetrics(carried_evaluator_[patterns_[p]->file_pattern->name],
                  runtime_->metrics(p));
@@ -816,7 +935,11 @@ class Runner final : public run::PartitionListener {
     if (options_.time == TimeMode::kEvent) {
       return FromMillis(record.GetInt(*record.schema().time_field()));
     }
-    // Processing time never goes back, so no event is late.
+    return ProcessingTime();
+  }
+
+  // Processing time never goes back, so no event is late.
+  Timestamp ProcessingTime() const {
     const Timestamp now = std::chrono::time_point_cast<Duration>(
         std::chrono::system_clock::now());
     return std::max(now, max_ts_);
@@ -835,10 +958,22 @@ class Runner final : public run::PartitionListener {
     options_.progress(progress);
   }
 
-  // The arrival time of the next event: now, or with RunOptions::rate the
-  // time it is due, after waiting for it when early.
+  // The arrival time of the next event: with RunOptions::rate the time it
+  // is due, after waiting for it when early; else now, read from the clock
+  // once per kArrivalEvery events while the input has more at once (the
+  // time the first of them was taken: a clock read costs about 5% of an
+  // event), and for the first event after the input waited (InputWaits()).
+  // arrival_fresh_ says whether this one was read now.
   int64_t Arrival() {
-    if (options_.rate <= 0) return SteadyClockNanos();
+    if (options_.rate <= 0) {
+      arrival_fresh_ = arrivals_left_ == 0;
+      if (arrival_fresh_) {
+        last_arrival_ns_ = SteadyClockNanos();
+        arrivals_left_ = kArrivalEvery;
+      }
+      --arrivals_left_;
+      return last_arrival_ns_;
+    }
     if (paced_ == 0) pace_start_ns_ = SteadyClockNanos();
     const int64_t due =
         pace_start_ns_ + static_cast<int64_t>(static_cast<double>(paced_++) *
@@ -870,13 +1005,23 @@ class Runner final : public run::PartitionListener {
   run::Source* source_ = nullptr;  // set by Resume()
   // --kafka-changelog: the state kept per input partition.
   std::optional<run::PartitionStates> partition_states_;
-  Record record_;      // the event being decoded
+  Record record_;  // the event being decoded
+  // DefersDecoding(): the line being scanned, its packed fields and the
+  // route hashes of its keys, per pattern.
+  std::array<io::FlatField, 64> scanned_;
+  std::string packed_;
+  std::vector<std::optional<uint64_t>> key_hashes_;
   std::string error_;  // why a line did not decode
   Timestamp max_ts_ = kMinWatermark;
   uint64_t errors_ = 0;
   int64_t next_progress_ = 0;
   LatencyHistogram event_time_;  // RunStats::event_time
   uint64_t events_taken_ = 0;
+  // Arrival(): the last clock reading, the events that may still take it,
+  // and whether the last arrival was read then.
+  int64_t last_arrival_ns_ = 0;
+  uint64_t arrivals_left_ = 0;
+  bool arrival_fresh_ = true;
   // Pacing (RunOptions::rate): events paced so far, and when the first was.
   uint64_t paced_ = 0;
   int64_t pace_start_ns_ = 0;
@@ -889,6 +1034,7 @@ class Runner final : public run::PartitionListener {
   std::optional<run::PatternWatcher> watcher_;
   uint64_t reloads_ = 0;
   RunStats carried_;
+  std::vector<uint64_t> carried_materialized_;  // DecodedPerThread()
   std::map<std::string, EvaluatorMetrics> carried_evaluator_;
   // RunOptions::metrics_port: the server and when the next snapshot is due.
   std::unique_ptr<run::MetricsServer> metrics_;
@@ -949,7 +1095,10 @@ absl::StatusOr<RunStats> run::RunSource(const PatternFile& file,
     // Before reading waits for more input: what was read reaches the
     // workers, and live metrics are published.
     const bool waits = !source.Ready();
-    if (waits) CEP_RETURN_IF_ERROR(runner.Poll(frame));
+    if (waits) {
+      runner.InputWaits();
+      CEP_RETURN_IF_ERROR(runner.Poll(frame));
+    }
     if (runner.metrics_on()) {
       runner.PublishMetrics(frame.end_offset, /*force=*/waits);
     }
@@ -967,7 +1116,10 @@ absl::StatusOr<RunStats> run::RunSource(const PatternFile& file,
   };
   // With parallelism > 1 (and no pacing), threads decode while this one
   // frames; until the CSV header is read, this one decodes.
-  const bool pooled = options.parallelism > 1 && options.rate <= 0;
+  // JSON lines of one event type go to the workers undecoded instead
+  // (Runner::DefersDecoding()).
+  const bool pooled =
+      options.parallelism > 1 && options.rate <= 0 && !runner.DefersDecoding();
   Frame frame;
   while (!stop_requested() && (!pooled || runner.awaiting_header())) {
     CEP_RETURN_IF_ERROR(idle(source.Position(0)));
