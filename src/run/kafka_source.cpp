@@ -417,8 +417,14 @@ void KafkaSource::NoteKeys(int32_t partition, const Record& record) {
   }
 }
 
+// A partition with messages known to be waiting in the broker (behind the
+// end it had when assigned) is slow to fetch, not idle: idle, it would let
+// the others' later events through, and its own would come late (the first
+// fetches after an assignment can take longer than a short idle timeout on
+// a loaded machine).
 bool KafkaSource::Idle(const Partition& partition, int64_t now_ns) const {
   return options_.idle_timeout.count() > 0 &&
+         partition.fetched_offset >= partition.end_offset &&
          now_ns - partition.last_message_ns >=
              Millis(options_.idle_timeout) * 1'000'000;
 }

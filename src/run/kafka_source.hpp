@@ -22,8 +22,9 @@
 // most the smallest of the partitions' largest timestamps (plus the
 // out-of-orderness within a partition): the watermark of each partition,
 // minimum over partitions, as Flink computes it. A partition is idle after
-// KafkaSourceOptions::idle_timeout without a message (clock time) and
-// counts again once one comes; a partition at its end (stop_at_end) does not
+// KafkaSourceOptions::idle_timeout without a message (clock time), once it
+// has been read up to the end it had when assigned (before that it is slow,
+// not idle), and counts again once a message comes; a partition at its end (stop_at_end) does not
 // hold the others back. Time-ordered partitions therefore give the order a
 // file sorted by time gives, and no event is late that a file run would not
 // find late.
@@ -94,8 +95,9 @@ struct KafkaSourceOptions {
   // librdkafka properties, in order (--kafka-config key=value); they win
   // over ours, except enable.auto.commit, which is refused.
   std::vector<std::pair<std::string, std::string>> config;
-  // A partition without a message for this long (clock time) no longer
-  // holds the others back (--idle-timeout). 0: never idle. Default: 0.
+  // A partition without a message for this long (clock time), read up to
+  // the end it had when assigned, no longer holds the others back
+  // (--idle-timeout). 0: never idle. Default: 0.
   std::chrono::milliseconds idle_timeout{0};
   // Stop once every assigned partition reached the offset that was its end
   // when it was assigned (--kafka-stop-at-end). Default: off (run until

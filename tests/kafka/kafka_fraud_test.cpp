@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <iterator>
 #include <map>
 #include <regex>
@@ -91,11 +92,12 @@ class KafkaFraudTest : public KafkaProcessTest {
   }
 
   // A host with topics auths (the events, keyed by card), alerts and the
-  // changelog of group "takeover", 8 partitions each.
+  // changelogs of groups "takeover" and "takeover2", 8 partitions each.
   void StartHost() {
     ASSERT_TRUE(
         host_.Start({"--topic", "auths", "--topic", "alerts", "--topic",
-                     "takeover-changelog", "--partitions", "8", "--produce",
+                     "takeover-changelog", "--topic", "takeover2-changelog",
+                     "--partitions", "8", "--produce",
                      (dir_ / "events.jsonl").string(), "--key-field", "card"}));
     ASSERT_EQ(host_.produced(),
               "produced " + std::to_string(::cep::kafka_testing::kEvents));
@@ -214,20 +216,6 @@ TEST_F(KafkaFraudTest, KilledAndRestartedGivesTheAlertsOnceAfterDedupById) {
 TEST_F(KafkaFraudTest, KilledInstancePartitionsMoveWithTheirState) {
   ASSERT_NO_FATAL_FAILURE(MakeEvents());
   ASSERT_NO_FATAL_FAILURE(StartHost());
-  auto instance = [&](const std::string& name, const std::string& rate) {
-    return std::vector<std::string>{
-        "--input", Topic("auths"), "--group", "takeover", "--kafka-changelog",
-        "--state", name + ".state", "--checkpoint-every", "100events",
-        "--alerts", name + ".jsonl", "--rate", rate,
-        // A killed member leaves the group when its session expires.
-        "--kafka-config", "session.timeout.ms=3000", "--kafka-config",
-        "heartbeat.interval.ms=300"};
-  };
-  const pid_t killed = FraudService("killed", instance("killed", "400"));
-  // Slower, so that it is still reading when the other's session expires.
-  std::vector<std::string> survivor_args = instance("survivor", "70");
-  survivor_args.push_back("--kafka-stop-at-end");
-  const pid_t survivor = FraudService("survivor", survivor_args);
   // The complete alert lines of `file`.
   auto alerts = [&](const std::string& file) {
     std::vector<std::string> complete;
@@ -238,35 +226,80 @@ TEST_F(KafkaFraudTest, KilledInstancePartitionsMoveWithTheirState) {
     }
     return complete;
   };
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (alerts("killed.jsonl").size() < 3 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_GE(alerts("killed.jsonl").size(), 3u) << Err("killed");
-  ::kill(killed, SIGKILL);
-  EXPECT_EQ(Wait(killed), -1);
-  ASSERT_EQ(Wait(survivor, 100), 0) << Err("survivor") << Err("killed");
-  std::map<std::string, std::string> by_id;
-  for (const char* file : {"killed.jsonl", "survivor.jsonl"}) {
-    for (const std::string& line : alerts(file)) {
-      const auto [at, added] = by_id.emplace(IdOf(line), line);
-      EXPECT_EQ(at->second, line) << "two alerts with one id";
+  // As kafka_run_test's takeover: an attempt the mock cluster's group
+  // coordination spoils (the survivor never gets the killed one's
+  // partitions) is reported and staged again once, with a new group.
+  for (const std::string attempt : {"", "2"}) {
+    const std::string killed_name = "killed" + attempt;
+    const std::string survivor_name = "survivor" + attempt;
+    auto instance = [&](const std::string& name, const std::string& rate) {
+      return std::vector<std::string>{
+          "--input", Topic("auths"), "--group", "takeover" + attempt,
+          "--kafka-changelog", "--state", name + ".state", "--checkpoint-every",
+          "100events", "--alerts", name + ".jsonl", "--rate", rate,
+          // A killed member leaves the group
+          // when its session expires.
+          "--kafka-config", "session.timeout.ms=3000", "--kafka-config",
+          "heartbeat.interval.ms=300"};
+    };
+    const pid_t killed =
+        FraudService(killed_name, instance(killed_name, "400"));
+    // The survivor joins once the killed one holds the partitions (joining
+    // while the group forms lets the mock cluster fence a member).
+    const bool formed = ::cep::testing::Eventually(
+        [&] {
+          return Err(killed_name).find("assigned partitions") !=
+                 std::string::npos;
+        },
+        std::chrono::seconds(30));
+    // Slower, so that it is still reading when the other's session expires.
+    std::vector<std::string> survivor_args = instance(survivor_name, "70");
+    survivor_args.push_back("--kafka-stop-at-end");
+    const pid_t survivor = FraudService(survivor_name, survivor_args);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (formed && alerts(killed_name + ".jsonl").size() < 3 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    const bool killed_alerted = alerts(killed_name + ".jsonl").size() >= 3;
+    ::kill(killed, SIGKILL);
+    EXPECT_EQ(Wait(killed), -1);
+    if (!killed_alerted) ::kill(survivor, SIGKILL);
+    const int survivor_exit = Wait(survivor, 100);
+    const std::string err = Err(survivor_name) + Err(killed_name);
+    const bool staged =
+        killed_alerted && survivor_exit == 0 &&
+        Err(survivor_name).find("assigned partitions 0,1,2,3,4,5,6,7 of") !=
+            std::string::npos;
+    if (!staged && attempt.empty()) {
+      std::cout << "takeover not staged; staged again:\n" << err;
+      continue;
+    }
+    ASSERT_TRUE(killed_alerted) << err;
+    ASSERT_EQ(survivor_exit, 0) << err;
+    std::map<std::string, std::string> by_id;
+    for (const std::string& file :
+         {killed_name + ".jsonl", survivor_name + ".jsonl"}) {
+      for (const std::string& line : alerts(file)) {
+        const auto [at, added] = by_id.emplace(IdOf(line), line);
+        EXPECT_EQ(at->second, line) << "two alerts with one id";
+      }
+    }
+    std::vector<std::string> unique;
+    for (const auto& [id, line] : by_id) unique.push_back(line);
+    unique = Sorted(WithoutSeqs(unique));
+    const std::vector<std::string> expected = Sorted(WithoutSeqs(expected_));
+    std::vector<std::string> missing, extra;
+    std::set_difference(expected.begin(), expected.end(), unique.begin(),
+                        unique.end(), std::back_inserter(missing));
+    std::set_difference(unique.begin(), unique.end(), expected.begin(),
+                        expected.end(), std::back_inserter(extra));
+    EXPECT_EQ(missing.size(), 0u) << (missing.empty() ? "" : missing[0]);
+    EXPECT_EQ(extra.size(), 0u) << (extra.empty() ? "" : extra[0]);
+    EXPECT_EQ(unique.size(), expected.size()) << err;
+    return;
   }
-  std::vector<std::string> unique;
-  for (const auto& [id, line] : by_id) unique.push_back(line);
-  unique = Sorted(WithoutSeqs(unique));
-  const std::vector<std::string> expected = Sorted(WithoutSeqs(expected_));
-  std::vector<std::string> missing, extra;
-  std::set_difference(expected.begin(), expected.end(), unique.begin(),
-                      unique.end(), std::back_inserter(missing));
-  std::set_difference(unique.begin(), unique.end(), expected.begin(),
-                      expected.end(), std::back_inserter(extra));
-  EXPECT_EQ(missing.size(), 0u) << (missing.empty() ? "" : missing[0]);
-  EXPECT_EQ(extra.size(), 0u) << (extra.empty() ? "" : extra[0]);
-  EXPECT_EQ(unique.size(), expected.size()) << Err("survivor");
 }
 
 // The Kafka flags' errors are `cep run`'s, word for word (--alerts in the

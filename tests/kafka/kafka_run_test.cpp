@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -83,12 +84,18 @@ class KafkaRunTest : public KafkaProcessTest {
   // A host with topics auths (the events, keyed by card), matches, and
   // the changelog topics of groups takeover, coop, waiting and join.
   void StartHost() {
-    ASSERT_TRUE(
-        host_.Start({"--topic", "auths", "--topic", "matches", "--topic",
-                     "takeover-changelog", "--topic", "coop-changelog",
-                     "--topic", "waiting-changelog", "--topic",
-                     "join-changelog", "--partitions", "8", "--produce",
-                     (dir_ / "events.jsonl").string(), "--key-field", "card"}));
+    ASSERT_TRUE(host_.Start({"--topic",      "auths",
+                             "--topic",      "matches",
+                             "--topic",      "takeover-changelog",
+                             "--topic",      "coop-changelog",
+                             "--topic",      "waiting-changelog",
+                             "--topic",      "takeover2-changelog",
+                             "--topic",      "coop2-changelog",
+                             "--topic",      "waiting2-changelog",
+                             "--topic",      "join-changelog",
+                             "--partitions", "8",
+                             "--produce",    (dir_ / "events.jsonl").string(),
+                             "--key-field",  "card"}));
     ASSERT_EQ(host_.produced(), "produced " + std::to_string(kEvents));
   }
 
@@ -464,10 +471,10 @@ std::string KeysMissing(const std::vector<std::string>& of,
   return keys;
 }
 
-// Waits up to 60 s until `path` has at least `count` complete lines.
-bool WaitForLines(const fs::path& path, size_t count) {
+// Waits up to `seconds` until `path` has at least `count` complete lines.
+bool WaitForLines(const fs::path& path, size_t count, int seconds = 60) {
   const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     size_t complete = 0;
     for (const std::string& line : Lines(ReadFile(path))) {
@@ -526,34 +533,68 @@ void KafkaRunTest::Takeover(const std::string& group,
                             const std::vector<std::string>& config) {
   ASSERT_NO_FATAL_FAILURE(MakeEvents());
   ASSERT_NO_FATAL_FAILURE(StartHost());
-  std::vector<std::string> killed_args =
-      ChangelogRun(Topic("auths"), group, "killed");
-  killed_args.insert(killed_args.end(), {"--rate", "400"});
-  killed_args.insert(killed_args.end(), config.begin(), config.end());
-  const pid_t killed = Cep("killed", killed_args);
-  // The survivor reads slowly enough to be there when the killed one's
-  // session expires (its half takes about 30 s; the kill comes after the
-  // killed one's first matches, its session expires 3 s later), and until
-  // then ends only with --kafka-stop-at-end.
-  std::vector<std::string> survivor_args =
-      ChangelogRun(Topic("auths"), group, "survivor");
-  survivor_args.insert(survivor_args.end(),
-                       {"--rate", "70", "--kafka-stop-at-end"});
-  survivor_args.insert(survivor_args.end(), config.begin(), config.end());
-  const pid_t survivor = Cep("survivor", survivor_args);
-  ASSERT_TRUE(WaitForLines(dir_ / "killed.jsonl", 2))
-      << Err("killed") << Err("survivor");
-  ::kill(killed, SIGKILL);
-  EXPECT_EQ(Wait(killed), -1);
-  ASSERT_EQ(Wait(survivor, 100), 0) << Err("survivor") << Err("killed");
-  // The survivor ended up with every partition.
-  EXPECT_EQ(HeldAtEnd(Err("survivor")), (std::set<int>{0, 1, 2, 3, 4, 5, 6, 7}))
-      << Err("survivor") << Err("killed");
-  const std::vector<std::string> found =
-      WithoutSeqs(UniqueById(dir_, {"killed.jsonl", "survivor.jsonl"}));
-  const std::vector<std::string> expected = WithoutSeqs(expected_);
-  EXPECT_EQ(KeysMissing(expected, found), "") << Err("survivor");
-  EXPECT_EQ(KeysMissing(found, expected), "") << Err("survivor");
+  // The mock cluster of librdkafka 2.0.2 sometimes fences a member it should
+  // not (both processes then hold partitions 4-7, and the staged takeover
+  // does not happen): such an attempt is reported and staged again once,
+  // with a new group. The outputs of a staged attempt are checked exactly.
+  for (const std::string attempt : {"", "2"}) {
+    const std::string killed_name = "killed" + attempt;
+    const std::string survivor_name = "survivor" + attempt;
+    std::vector<std::string> killed_args =
+        ChangelogRun(Topic("auths"), group + attempt, killed_name);
+    killed_args.insert(killed_args.end(), {"--rate", "400"});
+    killed_args.insert(killed_args.end(), config.begin(), config.end());
+    const pid_t killed = Cep(killed_name, killed_args);
+    // The survivor joins once the killed one holds the partitions (joining
+    // while the group forms lets the mock cluster fence a member).
+    const bool formed = ::cep::testing::Eventually(
+        [&] {
+          return Err(killed_name).find("assigned partitions") !=
+                 std::string::npos;
+        },
+        std::chrono::seconds(30));
+    // The survivor reads slowly enough to be there when the killed one's
+    // session expires (its half takes about 30 s; the kill comes within
+    // 15 s, the session expires 3 s later), and until then ends only with
+    // --kafka-stop-at-end.
+    std::vector<std::string> survivor_args =
+        ChangelogRun(Topic("auths"), group + attempt, survivor_name);
+    survivor_args.insert(survivor_args.end(),
+                         {"--rate", "70", "--kafka-stop-at-end"});
+    survivor_args.insert(survivor_args.end(), config.begin(), config.end());
+    const pid_t survivor = Cep(survivor_name, survivor_args);
+    // Killed once it has written matches, or 15 s after the group formed
+    // (in microbatches its first matches may come later than that; its
+    // partitions have been checkpointed to the changelog by then either way:
+    // every 100 events).
+    if (formed) WaitForLines(dir_ / (killed_name + ".jsonl"), 2, 15);
+    ::kill(killed, SIGKILL);
+    EXPECT_EQ(Wait(killed), -1);
+    if (!formed) ::kill(survivor, SIGKILL);
+    const int survivor_exit = Wait(survivor, 100);
+    const std::string err = Err(survivor_name) + Err(killed_name);
+    const bool staged =
+        formed && survivor_exit == 0 &&
+        HeldAtEnd(Err(survivor_name)) == std::set<int>{0, 1, 2, 3, 4, 5, 6, 7};
+    if (!staged && attempt.empty()) {
+      std::cout << "takeover not staged (the survivor exited " << survivor_exit
+                << "); staged again:\n"
+                << err;
+      continue;
+    }
+    ASSERT_TRUE(formed) << err;
+    ASSERT_EQ(survivor_exit, 0) << err;
+    // The survivor ended up with every partition.
+    EXPECT_EQ(HeldAtEnd(Err(survivor_name)),
+              (std::set<int>{0, 1, 2, 3, 4, 5, 6, 7}))
+        << err;
+    const std::vector<std::string> found = WithoutSeqs(
+        UniqueById(dir_, {killed_name + ".jsonl", survivor_name + ".jsonl"}));
+    const std::vector<std::string> expected = WithoutSeqs(expected_);
+    EXPECT_EQ(KeysMissing(expected, found), "") << err;
+    EXPECT_EQ(KeysMissing(found, expected), "") << err;
+    return;
+  }
 }
 
 TEST_F(KafkaRunTest, KilledProcessPartitionsMoveWithTheirState) {
