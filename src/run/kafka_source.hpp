@@ -24,10 +24,10 @@
 // minimum over partitions, as Flink computes it. A partition is idle after
 // KafkaSourceOptions::idle_timeout without a message (clock time), once it
 // has been read up to the end it had when assigned (before that it is slow,
-// not idle), and counts again once a message comes; a partition at its end (stop_at_end) does not
-// hold the others back. Time-ordered partitions therefore give the order a
-// file sorted by time gives, and no event is late that a file run would not
-// find late.
+// not idle), and counts again once a message comes; a partition at its end
+// (stop_at_end) does not hold the others back. Time-ordered partitions
+// therefore give the order a file sorted by time gives, and no event is late
+// that a file run would not find late.
 //
 // Keys: the producer is expected to partition by the pattern's key; a key
 // seen on two partitions is counted (split_keys()) and the first few are
