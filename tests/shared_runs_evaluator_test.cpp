@@ -903,6 +903,9 @@ TEST(SharedRunsDifferentialTest, SameMatchesOrderAndTimeoutsAsEvaluator) {
                 ref_state.PartialMatchCount())
           << "after " << e.label << " in round " << round << ": " << rp.text
           << "\nstream: " << StreamText(stream);
+      // The per-run count without a scan is the scan's.
+      ASSERT_EQ(ref_state.HeldPartialMatches(), ref_state.PartialMatchCount())
+          << "after " << e.label << " in round " << round << ": " << rp.text;
       // The count read off the heads holds at least the live runs, and
       // exactly those when no run can die inside a set (no window, no
       // skip strategy).

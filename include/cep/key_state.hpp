@@ -94,9 +94,12 @@ class KeyState {
   // or for the shared form SharedRunsState::StoredRunCount() (which counts
   // runs past their window until they are reclaimed). What
   // KeyedMatcher::partial_matches() adds up.
+  // O(1) per form (KeyedMatcher calls it around every state change): the
+  // start computation, when there, is the last of partial().
   uint64_t HeldPartialMatches() const {
     if (shared_runs_ != nullptr) return shared_runs_->StoredRunCount();
-    return PartialMatchCount();
+    const size_t n = partial_.size();
+    return n > 0 && !partial_.back().has_start ? n - 1 : n;
   }
 
   // True when the key holds nothing but its start: its state may be dropped.
