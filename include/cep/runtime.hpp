@@ -478,6 +478,37 @@ class Runtime {
     return absl::OkStatus();
   }
 
+  // An event of the input that another runtime takes (`cep run
+  // --parallelism N` runs N runtimes of parallelism 1 over the same input,
+  // each taking the events of the keys it owns): it takes a seq and moves
+  // the watermark as a pushed event would, and counts in stats().events
+  // (not in late), but goes to no pattern and no sink; so runtimes that
+  // see every event, each pushing its own and observing the others, number
+  // events and decide lateness alike. The operator catches up with the
+  // watermark at the next Push(), every kObservedAdvanceEvery observations
+  // and at Poll(), so that windows of this runtime's keys close while the
+  // other keys' events stream. REQUIRES: parallelism 1. Errors: as Push().
+  [[nodiscard]] absl::Status Observe(Timestamp ts, int64_t arrival_ns) {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    if (threaded_) {
+      return Fail(
+          absl::FailedPreconditionError("runtime observe needs parallelism 1"));
+    }
+    const int64_t now = clock_on_push_ ? options_.clock() : arrival_ns;
+    if (absl::Status status = OnClock(now); !status.ok()) return Fail(status);
+    ++next_seq_;
+    ++stats_.events;
+    const Timestamp before = watermarks_.watermark();
+    if (ts <= before) return absl::OkStatus();
+    if (watermarks_.Observe(ts) > before) watermark_tag_ = arrival_ns;
+    if (options_.loop == Loop::kMicrobatch) {
+      if (batch_events_++ == 0) batch_start_ns_ = now;
+      return MaybeEndBatchOnCount();
+    }
+    if (++observed_ % kObservedAdvanceEvery != 0) return absl::OkStatus();
+    return CatchUp();
+  }
+
   // Events worker `worker` built from PushDeferred()'s bytes (parallelism
   // > 1). REQUIRES: inside AtBarrier(), or after Finish() or Stop().
   uint64_t materialized(size_t worker) const {
@@ -496,6 +527,7 @@ class Runtime {
       BroadcastWatermark(0);
       last_broadcast_ns_ = now;
     }
+    if (!threaded_) return CatchUp();
     return absl::OkStatus();
   }
 
@@ -769,6 +801,9 @@ class Runtime {
   static constexpr size_t kCacheLineBytes = 64;
   // Items a worker gets at most per hand-off (see Queued()).
   static constexpr size_t kHandOffItems = 1024;
+  // Observe(): the operator catches up with the watermark once per this
+  // many observed events.
+  static constexpr uint64_t kObservedAdvanceEvery = 64;
   // Bytes of PushDeferred() events for one worker: filled by the source
   // thread until handed over with the items that point into it, then read
   // by the worker and given back (Worker::free_chunks) for reuse.
@@ -1101,6 +1136,20 @@ class Runtime {
     HandOff();
   }
 
+  // Parallelism 1, kEvent and kRealtime: advances the operator to the
+  // source's watermark where Observe() left it behind.
+  absl::Status CatchUp() {
+    if (options_.loop == Loop::kMicrobatch) return absl::OkStatus();
+    Worker& worker = *workers_[0];
+    if (worker.op.watermark() >= watermarks_.watermark()) {
+      return absl::OkStatus();
+    }
+    absl::Status status = worker.op.AdvanceWatermark(watermarks_.watermark(),
+                                                     worker, watermark_tag_);
+    if (!status.ok()) return Fail(status);
+    return absl::OkStatus();
+  }
+
   absl::Status MaybeEndBatchOnCount() {
     if (options_.trigger_events > 0 &&
         batch_events_ >= options_.trigger_events) {
@@ -1293,6 +1342,7 @@ class Runtime {
   alignas(kCacheLineBytes) BoundedOutOfOrderness watermarks_;
   int64_t watermark_tag_ = 0;  // arrival_ns of the event that last raised it
   uint64_t next_seq_ = 0;
+  uint64_t observed_ = 0;  // Observe() calls that moved the watermark
   size_t batch_events_ = 0;
   int64_t batch_start_ns_ = 0;
   int64_t last_commit_ns_ = 0;

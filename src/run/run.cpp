@@ -10,11 +10,13 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <istream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +41,7 @@
 #include "compiled_pattern.hpp"
 #include "decode_pool.hpp"
 #include "decoding.hpp"
+#include "line_blocks.hpp"
 #include "metrics_server.hpp"
 #include "output_writer.hpp"
 #include "partition_state.hpp"
@@ -106,16 +109,67 @@ int64_t Nanos(Duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
 }
 
+// What RuntimePattern::key_hash (KeyHashOf, with kKeyGroup KeyGroupHashOf)
+// gives for the event of scanned `fields` of `schema` (nullopt: `pattern`
+// does not take it).
+std::optional<uint64_t> ScannedRouteHash(const FilePattern& pattern,
+                                         const Schema& schema,
+                                         std::span<const io::FlatField> fields,
+                                         run::KeyRouting routing) {
+  if (!pattern.accepts[schema.id()]) return std::nullopt;
+  const int index = pattern.key_index[schema.id()];
+  if (index < 0) return run::RouteHashOfKey(routing, Value());
+  const io::FlatField& field = fields[static_cast<size_t>(index)];
+  switch (schema.fields()[static_cast<size_t>(index)].type) {
+    case FieldType::kString:
+      return run::RouteHashOfStringKey(routing, field.text());
+    case FieldType::kDouble:
+      return run::RouteHashOfKey(routing, Value(field.real));
+    case FieldType::kBool:
+      return run::RouteHashOfKey(routing, Value(field.flag));
+    case FieldType::kInt:
+    case FieldType::kTimestamp:
+      break;
+  }
+  return run::RouteHashOfKey(routing, Value(field.integer));
+}
+
+// Lanes (RunLanes): the lanes of `lanes` that own a key of the event of
+// scanned `fields`, a bit per lane (LineBlocks::Owners). It reads only the
+// file, which no lane writes: the scanning lane calls it.
+uint64_t LaneOwners(const PatternFile& file, size_t lanes,
+                    std::span<const io::FlatField> fields) {
+  const Schema& schema = *file.schemas().front();
+  uint64_t owners = 0;
+  for (const FilePattern& pattern : file.patterns()) {
+    const std::optional<uint64_t> hash =
+        ScannedRouteHash(pattern, schema, fields, run::KeyRouting::kHash);
+    if (!hash.has_value()) continue;
+    owners |= uint64_t{1} << Runtime<Record, Value>::WorkerOfHash(*hash, lanes);
+  }
+  return owners;
+}
+
 class Runner final : public run::PartitionListener {
  public:
+  // `lane` of `lanes` (RunLanes): the lanes after the first write through
+  // `first_lane`'s outputs.
   Runner(const PatternFile& file, std::string_view input_name,
-         const RunOptions& options, RunOutputs& outputs)
+         const RunOptions& options, RunOutputs& outputs,
+         Runner* first_lane = nullptr, size_t lane = 0, size_t lanes = 1)
       : file_(&file),
         input_name_(input_name),
         options_(options),
         outputs_(outputs),
         decoder_(file, options.format),
-        writer_(file, patterns_, outputs, options) {
+        lane_(lane),
+        lanes_(lanes) {
+    if (first_lane == nullptr) {
+      own_writer_.emplace(file, patterns_, outputs, options);
+      writer_ = &*own_writer_;
+    } else {
+      writer_ = first_lane->writer_;
+    }
     checkpointer_.emplace(file, options, patterns_,
                           outputs.timeouts != nullptr);
   }
@@ -182,6 +236,14 @@ class Runner final : public run::PartitionListener {
         &compiled.nfa, [&pattern](const Record& r) { return pattern.KeyOf(r); },
         [&pattern](const Record& r) { return pattern.Accepts(r); });
     out.key_hash = run::KeyHashOf(pattern);
+    if (lanes_ > 1 && patterns_.size() > 1) {
+      // A lane takes an event for the patterns whose key it owns only.
+      out.accepts = [&pattern, hash = out.key_hash, lane = lane_,
+                     lanes = lanes_](const Record& r) {
+        return pattern.Accepts(r) &&
+               Runtime<Record, Value>::WorkerOfHash(hash(r), lanes) == lane;
+      };
+    }
     out.evaluator = run::EvaluatorFor(pattern, options_.evaluator,
                                       outputs_.timeouts != nullptr);
     if (idx >= current_count_) out.evaluator->start_new_matches = false;
@@ -227,12 +289,13 @@ class Runner final : public run::PartitionListener {
     runtime_options.trigger_interval = options_.trigger_interval;
     runtime_options.trigger_events = options_.trigger_events;
     runtime_options.commit_interval = options_.commit_interval;
-    runtime_options.parallelism = options_.parallelism;
+    runtime_options.parallelism = lanes_ > 1 ? 1 : options_.parallelism;
     // Arrival() stamps each event when it is taken (not with --rate: then
     // it is the time the event was due; nor a DecodePool's batch: then it
     // is when the batch was read).
     runtime_options.arrival_is_recent =
-        options_.rate <= 0 && (options_.parallelism == 1 || DefersDecoding());
+        options_.rate <= 0 &&
+        (options_.parallelism == 1 || DefersDecoding() || lanes_ > 1);
     Materializer<Record> materialize;
     if (DefersDecoding()) {
       const Schema* schema = file_->schemas().front().get();
@@ -248,7 +311,7 @@ class Runner final : public run::PartitionListener {
     }
     absl::StatusOr<std::unique_ptr<Runtime<Record, Value>>> runtime =
         Runtime<Record, Value>::Create(std::move(runtime_patterns),
-                                       runtime_options, writer_, factory,
+                                       runtime_options, *writer_, factory,
                                        std::move(materialize));
     if (!runtime.ok()) return runtime.status();
     runtime_ = *std::move(runtime);
@@ -291,7 +354,7 @@ class Runner final : public run::PartitionListener {
   void InputWaits() { arrivals_left_ = 0; }
 
   // The outputs are open (RunOutputs::open set their streams).
-  void OutputsOpened() { writer_.Open(outputs_); }
+  void OutputsOpened() { writer_->Open(outputs_); }
 
   // With parallelism > 1, JSON lines of one event type: the reading thread
   // scans each line (io::ScanFlatJson: checked, its time and key read),
@@ -299,7 +362,8 @@ class Runner final : public run::PartitionListener {
   // packed fields (PushDeferred); a line the scanner declines is decoded
   // here, as with one worker, so errors and dead letters do not change.
   bool DefersDecoding() const {
-    return options_.parallelism > 1 && options_.format == InputFormat::kJsonl &&
+    return lanes_ == 1 && options_.parallelism > 1 &&
+           options_.format == InputFormat::kJsonl &&
            file_->schemas().size() == 1;
   }
 
@@ -397,9 +461,9 @@ class Runner final : public run::PartitionListener {
                          checkpointer_->Load());
     if (!meta.has_value()) {
       // A new run: the output files start empty.
-      return writer_.Truncate({0, 0, 0, 0});
+      return writer_->Truncate({0, 0, 0, 0});
     }
-    CEP_RETURN_IF_ERROR(writer_.Truncate(meta->lengths));
+    CEP_RETURN_IF_ERROR(writer_->Truncate(meta->lengths));
     // The input goes on where the checkpoint left it; a CSV header first.
     Frame frame;
     while (decoder_.awaiting_header() && source.Next(frame)) {
@@ -427,7 +491,7 @@ class Runner final : public run::PartitionListener {
           status.code(),
           Cat(input_name_, ": error: ", std::string(status.message())));
     }
-    if (absl::Status closed = writer_.Close(); !closed.ok()) return closed;
+    if (absl::Status closed = writer_->Close(); !closed.ok()) return closed;
     if (durable()) CEP_RETURN_IF_ERROR(Checkpoint(position));
     RunStats stats = Stats();
     stats.stopped = true;
@@ -445,12 +509,106 @@ class Runner final : public run::PartitionListener {
           status.code(),
           Cat(input_name_, ": error: ", std::string(status.message())));
     }
-    if (absl::Status closed = writer_.Close(); !closed.ok()) return closed;
+    if (absl::Status closed = writer_->Close(); !closed.ok()) return closed;
     if (durable()) CEP_RETURN_IF_ERROR(Checkpoint(position));
     PublishMetrics(position.offset, /*force=*/true);
     RunStats stats = Stats();
     stats.decoded_per_thread = DecodedPerThread(std::move(decoded_per_thread));
     return stats;
+  }
+
+  // ---- lanes (RunLanes) ---------------------------------------------------
+
+  // Walks every line of `block`: the events of this lane's keys (and, in
+  // the first lane, the late ones) to its runtime, the others observed.
+  absl::Status WalkBlock(const run::LineBlock& block) {
+    Frame frame;
+    for (size_t idx = 0; idx < block.lines.size(); ++idx) {
+      frame = block.FrameOf(idx);
+      const run::BlockLine& line = block.lines[idx];
+      CEP_RETURN_IF_ERROR(
+          line.scanned ? TakeScannedLane(frame, line, block.FieldsOf(idx))
+                       : Take(frame));
+      if (options_.stop_after_lines > 0 &&
+          frame.line_no >= options_.stop_after_lines) {
+        return absl::AbortedError(
+            Cat(input_name_, ": stopped after line ", frame.line_no));
+      }
+    }
+    if (block.input_waits && !block.lines.empty()) {
+      InputWaits();
+      CEP_RETURN_IF_ERROR(Poll(frame));
+    }
+    return absl::OkStatus();
+  }
+
+  // The end of this lane's input: every window closes (Finish), or with
+  // `stopped` nothing more is released (Stop).
+  absl::Status EndLane(bool stopped) {
+    absl::Status status = stopped ? runtime_->Stop() : runtime_->Finish();
+    if (status.ok()) return status;
+    return absl::Status(
+        status.code(),
+        Cat(input_name_, ": error: ", std::string(status.message())));
+  }
+
+  // The first lane, once every lane ended: the outputs closed.
+  absl::Status CloseOutputs() { return writer_->Close(); }
+
+  // What this lane counted: every lane sees every event, so the events,
+  // late events and dead letters are the first lane's alone.
+  RunStats LaneStats() const {
+    RunStats stats = Stats();
+    if (lane_ > 0) {
+      stats.events = 0;
+      stats.late = 0;
+      stats.errors = 0;
+      stats.event_time = LatencyHistogram();
+    }
+    stats.decoded_per_thread = {lane_built_};
+    return stats;
+  }
+
+ private:
+  // Lanes: whether this lane pushes an event of time `ts` whose keys it
+  // owns (`owned`) or not: a late one goes to the first lane (which writes
+  // it to the late output), an event on time to the lane that owns a key
+  // of it; every other lane observes it (Runtime::Observe).
+  bool TakesHere(Timestamp ts, bool owned) const {
+    if (ts <= runtime_->watermark()) return lane_ == 0;
+    return owned;
+  }
+
+  // Lanes: whether this lane owns the key of `record` for a pattern that
+  // takes it.
+  bool OwnsRecord(const Record& record) const {
+    for (size_t idx = 0; idx < current_count_; ++idx) {
+      const FilePattern& pattern = *patterns_[idx]->file_pattern;
+      if (!pattern.Accepts(record)) continue;
+      const uint64_t hash = run::KeyHashOf(pattern)(record);
+      if (Runtime<Record, Value>::WorkerOfHash(hash, lanes_) == lane_) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Lanes: a line LineBlocks scanned into `fields`; built into a Record
+  // only when this lane takes it.
+  absl::Status TakeScannedLane(const Frame& frame, const run::BlockLine& line,
+                               std::span<const io::FlatField> fields) {
+    const Schema& schema = *file_->schemas().front();
+    const bool owned = ((line.owners >> lane_) & 1) != 0;
+    return PushEvent(
+        frame, 0, [&] { return FromMillis(line.millis); },
+        [&](Timestamp ts, int64_t arrival, std::optional<uint64_t>) {
+          if (!TakesHere(ts, owned)) return runtime_->Observe(ts, arrival);
+          std::vector<Value> values;
+          io::FlatFieldsToValues(schema, fields, values);
+          ++lane_built_;
+          return runtime_->Push(Record(&schema, std::move(values)), ts,
+                                arrival);
+        });
   }
 
  private:
@@ -476,6 +634,10 @@ class Runner final : public run::PartitionListener {
     return PushEvent(
         frame, arrival_ns, [&] { return TimeOf(record); },
         [&](Timestamp ts, int64_t arrival, std::optional<uint64_t> seq) {
+          if (lanes_ > 1 && !TakesHere(ts, OwnsRecord(record))) {
+            return runtime_->Observe(ts, arrival);
+          }
+          lane_built_ += lanes_ > 1 ? 1 : 0;
           return seq.has_value()
                      ? runtime_->PushWithSeq(std::move(record), ts, arrival,
                                              *seq)
@@ -491,7 +653,7 @@ class Runner final : public run::PartitionListener {
     key_hashes_.resize(patterns_.size());
     for (size_t idx = 0; idx < patterns_.size(); ++idx) {
       key_hashes_[idx] =
-          ScannedRouteHash(*patterns_[idx]->file_pattern, schema);
+          ScannedRouteHash(*patterns_[idx]->file_pattern, schema, scanned_);
     }
     return PushEvent(
         frame, 0,
@@ -504,29 +666,15 @@ class Runner final : public run::PartitionListener {
         });
   }
 
-  // What the pattern's RuntimePattern::key_hash gives for the event of the
-  // fields in scanned_ (nullopt: the pattern does not take it).
-  std::optional<uint64_t> ScannedRouteHash(const FilePattern& pattern,
-                                           const Schema& schema) const {
-    if (!pattern.accepts[schema.id()]) return std::nullopt;
-    const run::KeyRouting routing = durable() && options_.parallelism > 1
-                                        ? run::KeyRouting::kKeyGroup
-                                        : run::KeyRouting::kHash;
-    const int index = pattern.key_index[schema.id()];
-    if (index < 0) return run::RouteHashOfKey(routing, Value());
-    const io::FlatField& field = scanned_[static_cast<size_t>(index)];
-    switch (schema.fields()[static_cast<size_t>(index)].type) {
-      case FieldType::kString:
-        return run::RouteHashOfStringKey(routing, field.text());
-      case FieldType::kDouble:
-        return run::RouteHashOfKey(routing, Value(field.real));
-      case FieldType::kBool:
-        return run::RouteHashOfKey(routing, Value(field.flag));
-      case FieldType::kInt:
-      case FieldType::kTimestamp:
-        break;
-    }
-    return run::RouteHashOfKey(routing, Value(field.integer));
+  // ScannedRouteHash() as this run routes: by key group with durable state
+  // and several workers.
+  std::optional<uint64_t> ScannedRouteHash(
+      const FilePattern& pattern, const Schema& schema,
+      std::span<const io::FlatField> fields) const {
+    return cep::ScannedRouteHash(pattern, schema, fields,
+                                 durable() && options_.parallelism > 1
+                                     ? run::KeyRouting::kKeyGroup
+                                     : run::KeyRouting::kHash);
   }
 
   // An event of `frame` to the runtime: `time_of()` gives its time,
@@ -555,7 +703,9 @@ class Runner final : public run::PartitionListener {
                               ": error: ", std::string(status.message())));
     }
     if (timed) event_time_.Record(SteadyClockNanos() - started);
-    if (options_.progress && (frame.line_no & 1023) == 0) ReportProgress();
+    if (options_.progress && lane_ == 0 && (frame.line_no & 1023) == 0) {
+      ReportProgress();
+    }
     checkpointer_->CountEvent();
     return absl::OkStatus();
   }
@@ -583,7 +733,7 @@ class Runner final : public run::PartitionListener {
   // A line skipped under OnError::kSkip.
   absl::Status Skip(std::string_view raw) {
     ++errors_;
-    writer_.DeadLetter(raw);
+    if (lane_ == 0) writer_->DeadLetter(raw);
     return absl::OkStatus();
   }
 
@@ -603,12 +753,12 @@ class Runner final : public run::PartitionListener {
     const int64_t started = SteadyClockNanos();
     std::vector<run::PartitionPosition> partitions;
     CEP_RETURN_IF_ERROR(runtime_->AtBarrier([&]() -> absl::Status {
-      CEP_RETURN_IF_ERROR(writer_.Flush());
+      CEP_RETURN_IF_ERROR(writer_->Flush());
       run::RunMeta meta;
       meta.position = position;
       meta.errors = errors_;
       meta.max_ts = max_ts_;
-      CEP_ASSIGN_OR_RETURN(meta.lengths, writer_.Lengths());
+      CEP_ASSIGN_OR_RETURN(meta.lengths, writer_->Lengths());
       if (source_ != nullptr) meta.partitions = source_->Positions();
       partitions = meta.partitions;
       CEP_RETURN_IF_ERROR(checkpointer_->Write(std::move(meta)));
@@ -863,7 +1013,7 @@ class Runner final : public run::PartitionListener {
       pattern.evicted_partial_matches = metrics.evicted_partial_matches;
       pattern.keys = runtime_->key_count(p);
       pattern.partial_matches = runtime_->partial_matches(p);
-      pattern.late_events = writer_.late(pattern.name);
+      pattern.late_events = writer_->late(pattern.name);
     }
     snapshot.has_checkpoints = durable();
     snapshot.checkpoints = checkpoints_;
@@ -951,7 +1101,7 @@ class Runner final : public run::PartitionListener {
     next_progress_ = now + Nanos(options_.progress_interval);
     RunProgress progress;
     progress.events = runtime_->stats().events + carried_.events;
-    progress.matches = writer_.matches();
+    progress.matches = writer_->matches();
     const Timestamp watermark = runtime_->watermark();
     progress.watermark_lag =
         watermark > kMinWatermark ? max_ts_ - watermark : Duration(0);
@@ -996,7 +1146,14 @@ class Runner final : public run::PartitionListener {
   std::vector<std::unique_ptr<CompiledPattern>> patterns_;
   size_t current_count_ = 0;
   run::LineDecoder decoder_;
-  run::OutputWriter writer_;
+  // Lanes (RunLanes): this runner's lane and their number (1: no lanes).
+  size_t lane_;
+  size_t lanes_;
+  uint64_t lane_built_ = 0;  // events this lane built and pushed
+  // The outputs: this runner's own, or (a lane after the first) the first
+  // lane's.
+  std::optional<run::OutputWriter> own_writer_;
+  run::OutputWriter* writer_ = nullptr;
   // Always there (it counts events); opened with durable state; made anew
   // when --watch swaps in new files.
   std::optional<run::Checkpointer> checkpointer_;
@@ -1041,6 +1198,118 @@ class Runner final : public run::PartitionListener {
   int64_t next_metrics_ns_ = 0;
 };
 
+// Whether a run goes in lanes (RunLanes): several workers, JSON lines of
+// one event type read from a stream, by event time, state in memory, and
+// nothing that needs one thread to see every event first (pattern files
+// watched, pacing, a metrics server).
+bool UsesLanes(const PatternFile& file, const run::Source& source,
+               const RunOptions& options) {
+  return options.parallelism > 1 &&
+         options.parallelism <= run::LineBlocks::kMaxLanes &&
+         options.format == InputFormat::kJsonl && file.schemas().size() == 1 &&
+         options.time == TimeMode::kEvent && options.state_dir.empty() &&
+         options.watch_files.empty() && options.rate <= 0 &&
+         !options.metrics_port.has_value() &&
+         dynamic_cast<const run::StreamSource*>(&source) != nullptr;
+}
+
+// A run in lanes: one thread per worker, each with a runtime of its own
+// over every line of the input (line_blocks.hpp), taking the events of its
+// keys and observing the others, so that seq numbers, lateness and each
+// key's outputs are those of one worker, and no event is handed from one
+// thread to another. The first lane reports what concerns the input as a
+// whole: dead letters, late events, progress.
+absl::StatusOr<RunStats> RunLanes(const PatternFile& file, run::Source& source,
+                                  std::string_view input_name,
+                                  const RunOptions& options,
+                                  RunOutputs& outputs) {
+  const size_t lanes = options.parallelism;
+  RunOptions quiet = options;  // the lanes after the first
+  quiet.progress = nullptr;
+  run::LineBlocks blocks(
+      source, *file.schemas().front(), lanes,
+      [&file, lanes](std::span<const io::FlatField> fields) {
+        return LaneOwners(file, lanes, fields);
+      },
+      options.stop);
+  std::vector<std::unique_ptr<Runner>> runners(lanes);
+  std::vector<absl::Status> statuses(lanes);
+  std::vector<uint8_t> stopped(lanes, 0);
+  // Each lane builds its runner on its own thread, so that what its
+  // runtime writes for every event lies in that thread's memory, not on a
+  // cache line next to another lane's; one after the other (the lanes
+  // after the first write through its outputs). They walk once every lane
+  // is built and the outputs are open.
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t built = 0;     // guarded by mu
+  bool go = false;      // guarded by mu
+  bool walk_ok = true;  // guarded by mu
+  auto walk = [&](size_t lane) -> absl::Status {
+    Runner& runner = *runners[lane];
+    for (uint64_t number = 0;; ++number) {
+      const run::LineBlock* block = blocks.Acquire(number);
+      if (block == nullptr) return absl::AbortedError("another lane failed");
+      absl::Status status = runner.WalkBlock(*block);
+      const bool last = block->last;
+      stopped[lane] = block->stopped ? 1 : 0;
+      blocks.Release(number);
+      CEP_RETURN_IF_ERROR(status);
+      if (last) return runner.EndLane(stopped[lane] != 0);
+    }
+  };
+  auto lane_thread = [&](size_t lane) {
+    runners[lane] = std::make_unique<Runner>(
+        file, input_name, lane == 0 ? options : quiet, outputs,
+        lane == 0 ? nullptr : runners.front().get(), lane, lanes);
+    statuses[lane] = runners[lane]->Start();
+    std::unique_lock<std::mutex> lock(mu);
+    ++built;
+    cv.notify_all();
+    cv.wait(lock, [&] { return go; });
+    if (!walk_ok) return;
+    lock.unlock();
+    statuses[lane] = walk(lane);
+    if (!statuses[lane].ok()) blocks.Abort();
+  };
+  std::vector<std::thread> threads;
+  for (size_t lane = 0; lane < lanes; ++lane) {
+    threads.emplace_back(lane_thread, lane);
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return built == lane + 1; });
+  }
+  absl::Status opened;
+  for (const absl::Status& status : statuses) {
+    if (opened.ok()) opened = status;
+  }
+  if (opened.ok() && outputs.open != nullptr) opened = outputs.open();
+  if (opened.ok()) runners.front()->OutputsOpened();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    go = true;
+    walk_ok = opened.ok();
+  }
+  cv.notify_all();
+  for (std::thread& thread : threads) thread.join();
+  CEP_RETURN_IF_ERROR(opened);
+  // The first lane's error, or the first lane's that stopped the others.
+  for (const absl::Status& status : statuses) {
+    if (!status.ok() && status.message() != "another lane failed") {
+      return status;
+    }
+  }
+  CEP_RETURN_IF_ERROR(runners.front()->CloseOutputs());
+  if (stopped.front() == 0) CEP_RETURN_IF_ERROR(blocks.status());
+  RunStats stats = runners.front()->LaneStats();
+  for (size_t lane = 1; lane < lanes; ++lane) {
+    const RunStats lane_stats = runners[lane]->LaneStats();
+    AddRunStats(stats, lane_stats);
+    stats.decoded_per_thread.push_back(lane_stats.decoded_per_thread.front());
+  }
+  stats.stopped = stopped.front() != 0;
+  return stats;
+}
+
 }  // namespace
 
 absl::StatusOr<RunStats> RunPatternFile(const PatternFile& file,
@@ -1064,6 +1333,9 @@ absl::StatusOr<RunStats> run::RunSource(const PatternFile& file,
   // state of the version that ran with the files then on disk.
   RunOptions effective = options;
   if (!options.watch_files.empty()) effective.migrate = true;
+  if (UsesLanes(file, source, options)) {
+    return RunLanes(file, source, input_name, options, outputs);
+  }
   Runner runner(file, input_name, effective, outputs);
   if (absl::Status status = runner.Start(); !status.ok()) return status;
   if (absl::Status status = runner.StartMetrics(); !status.ok()) {
