@@ -1,7 +1,9 @@
-// `cep run` with parallelism > 1: threads decode the input lines while the
-// reading thread frames them, and the events reach the runtime in input
-// order. Outputs (sorted), dead letters, errors and seqs are those of
-// parallelism 1, byte for byte.
+// `cep run` with parallelism > 1: JSON lines of one event type run in lanes
+// (each worker a runtime of its own over every line, taking its keys'
+// events); CSV and several event types have threads decode the input lines
+// while the reading thread frames them, and the events reach the runtime
+// in input order. Outputs (sorted), dead letters, errors and seqs are those
+// of parallelism 1, byte for byte.
 
 #include <algorithm>
 #include <atomic>
@@ -268,6 +270,60 @@ TEST(RunParallelTest, WorkersBuildTheEventsOfScannedLines) {
     EXPECT_GT(one.stats->late, 0u);
     EXPECT_EQ(many.matches, one.matches);
     EXPECT_EQ(many.timeouts, one.timeouts);
+  }
+}
+
+// Patterns keyed on different fields: an event goes to the lane that owns
+// its card for one pattern and to the one that owns its shop for the other
+// (each takes it for its pattern only); outputs are those of one worker.
+TEST(RunParallelTest, PatternsKeyedOnDifferentFieldsTakeTheirLanes) {
+  absl::StatusOr<PatternFile> file = ParsePatternFile(R"(event Auth {
+  card    string     key
+  shop    string
+  amount  double
+  ts      timestamp  time
+}
+
+pattern by_card on Auth within 2s {
+  begin small where amount < 10
+  followed by big where amount > 100
+}
+
+pattern by_shop on Auth key shop within 1s {
+  begin first where amount > 100
+  followed by second where amount > 100
+}
+)",
+                                                      "k.cep");
+  ASSERT_THAT(file, IsOk());
+  std::string input;
+  uint64_t state = 7;
+  auto next = [&state](uint64_t bound) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return (state >> 33) % bound;
+  };
+  int64_t ts = 1'000'000;
+  for (int line = 0; line < 4000; ++line) {
+    ts += static_cast<int64_t>(next(40));
+    input += R"({"card":"c)" + std::to_string(next(30)) + R"(","shop":"s)" +
+             std::to_string(next(9)) + R"(","amount":)" +
+             (next(3) == 0 ? "500" : "2") + R"(,"ts":)" + std::to_string(ts) +
+             "}\n";
+  }
+  for (const Loop loop : {Loop::kEvent, Loop::kMicrobatch, Loop::kRealtime}) {
+    const Outputs one = RunOn(*file, input, Options(1, loop, true));
+    ASSERT_THAT(one.stats, IsOk());
+    ASSERT_NE(one.matches.find("by_card"), std::string::npos);
+    ASSERT_NE(one.matches.find("by_shop"), std::string::npos);
+    for (const size_t parallelism : {2u, 3u}) {
+      const Outputs many =
+          RunOn(*file, input, Options(parallelism, loop, true));
+      ASSERT_THAT(many.stats, IsOk());
+      EXPECT_EQ(many.matches, one.matches) << parallelism;
+      EXPECT_EQ(many.timeouts, one.timeouts) << parallelism;
+      EXPECT_EQ(many.stats->matches, one.stats->matches);
+      EXPECT_EQ(many.stats->events, one.stats->events);
+    }
   }
 }
 

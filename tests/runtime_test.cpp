@@ -209,12 +209,83 @@ struct Config {
   size_t queue_capacity = 64;
   // Events pushed with PushDeferred() (built by a Materializer) instead.
   bool deferred = false;
+  // `parallelism` runtimes of parallelism 1 instead (lanes, as `cep run`'s):
+  // each pushes the events of the keys it owns and observes the others.
+  bool lanes = false;
 };
 
 void PrintTo(const Config& config, std::ostream* os) { *os << config.name; }
 
+// Config::lanes: one runtime per lane, each over the whole stream in turn,
+// all into one sink. A lane takes an event when it owns the key of a
+// pattern accepting it (that pattern's only: its other patterns do not
+// accept it) or, the first lane, when it is late; otherwise it observes
+// it. `stats` sums the lanes' matches and timeouts; the events and late
+// ones are the first lane's, which sees them all.
+Outputs RunLanes(const Workload& w, const Config& config, RuntimeStats* stats) {
+  RuntimeOptions options;
+  options.loop = config.loop;
+  options.trigger_events = config.trigger_events;
+  options.trigger_interval = config.trigger_interval;
+  options.commit_interval = Duration(1);
+  options.max_out_of_orderness = w.bound;
+  const size_t lanes = config.parallelism;
+  auto lane_of = [lanes](const RuntimePattern<Ev, int>& pattern, const Ev& e) {
+    return RT::WorkerOfHash(absl::Hash<int>{}(pattern.key_selector(e)), lanes);
+  };
+  Recorder sink;
+  *stats = RuntimeStats();
+  for (size_t lane = 0; lane < lanes; ++lane) {
+    std::vector<RuntimePattern<Ev, int>> patterns = w.patterns;
+    for (size_t p = 0; p < patterns.size(); ++p) {
+      patterns[p].accepts = [&w, p, lane, lane_of](const Ev& e) {
+        const RuntimePattern<Ev, int>& pattern = w.patterns[p];
+        return (!pattern.accepts || pattern.accepts(e)) &&
+               lane_of(pattern, e) == lane;
+      };
+    }
+    options.clock = SteppingClock();
+    auto runtime = RT::Create(patterns, options, sink);
+    EXPECT_THAT(runtime.status(), IsOk());
+    if (!runtime.ok()) return {};
+    for (const Ev& e : w.events) {
+      const Timestamp ts = FromMillis(e.ts);
+      bool takes = lane == 0 && ts <= (*runtime)->watermark();
+      for (const RuntimePattern<Ev, int>& pattern : w.patterns) {
+        if ((!pattern.accepts || pattern.accepts(e)) &&
+            lane_of(pattern, e) == lane) {
+          takes = takes || ts > (*runtime)->watermark();
+        }
+      }
+      EXPECT_THAT(takes ? (*runtime)->Push(e, ts, options.clock())
+                        : (*runtime)->Observe(ts, options.clock()),
+                  IsOk());
+      if (e.label.back() == '0') {
+        EXPECT_THAT((*runtime)->Poll(), IsOk());
+      }
+    }
+    EXPECT_THAT((*runtime)->Finish(), IsOk());
+    const RuntimeStats lane_stats = (*runtime)->stats();
+    if (lane == 0) {
+      *stats = lane_stats;
+      continue;
+    }
+    EXPECT_EQ(lane_stats.events, w.events.size());
+    EXPECT_EQ(lane_stats.late, 0u);
+    stats->matches += lane_stats.matches;
+    stats->timeouts += lane_stats.timeouts;
+    stats->latency.Merge(lane_stats.latency);
+    stats->timeout_latency.Merge(lane_stats.timeout_latency);
+    for (size_t p = 0; p < w.patterns.size(); ++p) {
+      stats->pattern_latency[p].Merge(lane_stats.pattern_latency[p]);
+    }
+  }
+  return Outputs{std::move(sink.out), std::move(sink.late)};
+}
+
 Outputs RunRuntime(const Workload& w, const Config& config,
                    RuntimeStats* stats) {
+  if (config.lanes) return RunLanes(w, config, stats);
   RuntimeOptions options;
   options.loop = config.loop;
   options.parallelism = config.parallelism;
@@ -347,6 +418,7 @@ TEST_P(RuntimeEquivalenceTest, OutputsEqualOneOperatorAdvancedPerEvent) {
   }
   EXPECT_EQ(per_pattern, stats.matches);
   const uint64_t on_time = stats.events - stats.late;
+  if (config.lanes) return;  // each lane's commits and batches are its own
   if (config.loop == Loop::kEvent) {
     EXPECT_EQ(stats.commits, on_time + 1);
   }
@@ -382,6 +454,14 @@ std::vector<Config> Configs() {
     deferred.name += "Deferred";
     deferred.deferred = true;
     configs.push_back(deferred);
+  }
+  // The same in lanes (Runtime::Observe).
+  for (size_t idx = 0; idx < typed; ++idx) {
+    if (configs[idx].parallelism == 1) continue;
+    Config lanes = configs[idx];
+    lanes.name += "Lanes";
+    lanes.lanes = true;
+    configs.push_back(lanes);
   }
   return configs;
 }

@@ -38,7 +38,11 @@ const LineBlock* LineBlocks::Acquire(uint64_t number) {
     if (slot.ready.load(std::memory_order_acquire) == number) {
       return &slot.block;
     }
-    if (TryReadNext()) continue;
+    // Reading ahead of the block awaited must not wait for input: the lane
+    // would hold back that block's events (a live stream that waits for
+    // their outputs would never go on).
+    const bool ahead = next_read_.load(std::memory_order_relaxed) != number;
+    if (TryReadNext(/*may_wait=*/!ahead)) continue;
     std::unique_lock<std::mutex> lock(wait_mu_);
     wait_cv_.wait_for(lock, kWaitSlice, [&] {
       return slot.ready.load(std::memory_order_acquire) == number ||
@@ -57,9 +61,10 @@ void LineBlocks::Release(uint64_t number) {
   if (slot.walkers.fetch_sub(1, std::memory_order_acq_rel) == 1) Notify();
 }
 
-bool LineBlocks::TryReadNext() {
+bool LineBlocks::TryReadNext(bool may_wait) {
   std::unique_lock<std::mutex> reading(read_mu_, std::try_to_lock);
-  if (!reading.owns_lock() || ended_.load(std::memory_order_relaxed)) {
+  if (!reading.owns_lock() || ended_.load(std::memory_order_relaxed) ||
+      (!may_wait && !source_.Ready())) {
     return false;
   }
   const uint64_t number = next_read_.load(std::memory_order_relaxed);

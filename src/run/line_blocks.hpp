@@ -14,7 +14,9 @@
 // bytes). A block's slot is read into again once every lane walked it, so
 // at most kSlotsPerLane × lanes blocks are held: a lane that runs ahead
 // waits for the slowest (backpressure), reading the next block meanwhile
-// when its slot is free.
+// when its slot is free and input is there (a lane never waits for input
+// with a block it has not walked: on a live stream that would hold back
+// that block's outputs).
 //
 // Example (one thread per lane):
 //   LineBlocks blocks(source, schema, lanes, stop);
@@ -142,9 +144,9 @@ class LineBlocks {
   };
   static constexpr uint64_t kNone = ~uint64_t{0};
 
-  // Reads and scans the next block when no other lane is reading and its
-  // slot is free; false when it did not.
-  bool TryReadNext();
+  // Reads and scans the next block when no other lane is reading, its slot
+  // is free and (unless `may_wait`) input is there; false when it did not.
+  bool TryReadNext(bool may_wait);
   // Fills `block` from the source (under read_mu_).
   void Fill(LineBlock& block);
   void Scan(LineBlock& block) const;
