@@ -367,10 +367,12 @@ struct RunStats {
   // threads or the workers do). Sampled: every 64th event is timed, the
   // first included (a clock read costs about 5% of an event).
   LatencyHistogram event_time;
-  // Parallelism > 1, JSON lines of one event type: the events each worker
-  // built from the lines the reading thread scanned and routed to it (a
-  // line the scanner leaves to the full decoder, and a late event, is
-  // decoded on the reading thread and not counted). CSV, or JSON of several
+  // Parallelism > 1, JSON lines of one event type in memory (lanes): the
+  // events each lane built and took (its keys' events, and in the first
+  // lane the late ones). With RocksDB state: the events each worker built
+  // from the lines the reading thread scanned and routed to it (a line the
+  // scanner leaves to the full decoder, and a late event, is decoded on the
+  // reading thread and not counted). CSV, or JSON of several
   // event types: the input lines each decoding thread decoded (threads
   // decode batches of lines while the reading thread reads on; the reading
   // thread then hands the events to the runtime in input order; empty with

@@ -42,6 +42,12 @@
 // thread, and the order of all outputs is that of one Operator advanced after
 // every event.
 //
+// Lanes: N runtimes of parallelism 1 on N threads over the same stream,
+// each pushing the events of the keys it owns and passing the others to
+// Observe() (a seq, the watermark), give each key the outputs one runtime
+// would, with no event handed between threads (`cep run --parallelism N`
+// over JSON lines in memory does this).
+//
 // Events a worker builds: a source that must decode its events (`cep run`
 // over JSON lines) can push them undecoded with PushDeferred(): it passes
 // the bytes, the time and the hash of each pattern's key, and the worker the
@@ -82,6 +88,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -485,9 +492,9 @@ class Runtime {
   // (not in late), but goes to no pattern and no sink; so runtimes that
   // see every event, each pushing its own and observing the others, number
   // events and decide lateness alike. The operator catches up with the
-  // watermark at the next Push(), every kObservedAdvanceEvery observations
-  // and at Poll(), so that windows of this runtime's keys close while the
-  // other keys' events stream. REQUIRES: parallelism 1. Errors: as Push().
+  // watermark at the next Push(), every 64 observations and at Poll(), so
+  // that windows of this runtime's keys close while the other keys' events
+  // stream. REQUIRES: parallelism 1. Errors: as Push().
   [[nodiscard]] absl::Status Observe(Timestamp ts, int64_t arrival_ns) {
     if (absl::Status status = CheckUsable(); !status.ok()) return status;
     if (threaded_) {
@@ -870,7 +877,6 @@ class Runtime {
     std::vector<std::unique_ptr<RawChunk>> chunks;  // guarded by chunk_mu
     std::vector<RawChunk*> free_chunks;             // guarded by chunk_mu
     std::vector<Item> inbox;
-    std::thread thread;
   };
 
   Runtime(std::vector<Pattern> patterns, RuntimeOptions options, Sink& sink)
@@ -890,53 +896,85 @@ class Runtime {
 
   absl::Status Start(const Factory& factory) {
     const size_t workers = options_.parallelism;
-    for (size_t index = 0; index < workers; ++index) {
-      auto worker = std::make_unique<Worker>(*this, index);
-      for (size_t pattern = 0; pattern < patterns_.size(); ++pattern) {
-        absl::StatusOr<std::unique_ptr<StateBackend<Event, Key>>> backend =
-            factory(index, pattern);
-        if (!backend.ok()) return backend.status();
-        if (*backend == nullptr) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("backend factory returned null for worker ", index,
-                           ", pattern ", pattern));
-        }
-        worker->backends.push_back(*std::move(backend));
-        const Pattern& p = patterns_[pattern];
-        typename Operator<Event, Key>::Filter filter = p.accepts;
-        // The worker sees the pattern's events whose key it owns. With one
-        // pattern, Route() and Import() hand it no others, so the key is
-        // not hashed again.
-        if (threaded_ && patterns_.size() > 1) {
-          filter = [&p, index, workers](const Event& event) {
-            if (p.accepts && !p.accepts(event)) return false;
-            return RouteOf(p, event, workers) == index;
-          };
-        }
-        worker->op.AddPattern(*p.nfa, p.key_selector, *worker->backends.back(),
-                              std::move(filter),
-                              p.evaluator.value_or(options_.evaluator));
-      }
-      if (threaded_) {
-        worker->queue = std::make_unique<internal::BoundedQueue<Item>>(
-            options_.queue_capacity);
-      }
-      workers_.push_back(std::move(worker));
-    }
     const int64_t now = options_.clock();
     last_commit_ns_ = now;
     last_broadcast_ns_ = now;
-    if (threaded_) {
-      outbox_.resize(workers);
-      filling_.assign(workers, nullptr);
-      last_sent_watermark_.assign(workers, kMinWatermark);
-      targets_.assign(workers, 0);
-      for (auto& worker : workers_) {
-        Worker* w = worker.get();
-        w->thread = std::thread([this, w] { RunWorker(*w); });
+    if (!threaded_) {
+      absl::StatusOr<std::unique_ptr<Worker>> worker = MakeWorker(0, factory);
+      if (!worker.ok()) return worker.status();
+      workers_.push_back(*std::move(worker));
+      return absl::OkStatus();
+    }
+    outbox_.resize(workers);
+    filling_.assign(workers, nullptr);
+    last_sent_watermark_.assign(workers, kMinWatermark);
+    targets_.assign(workers, 0);
+    workers_.resize(workers);
+    // Each worker's operator and backends are made on its own thread, one
+    // worker after the other (the factory is called from one thread at a
+    // time): what a worker writes for every event then lies in its
+    // thread's memory (the allocator's arena of that thread), not on a
+    // cache line next to another worker's, which would make both slower.
+    for (size_t index = 0; index < workers; ++index) {
+      std::promise<absl::Status> made;
+      std::future<absl::Status> ready = made.get_future();
+      worker_threads_.emplace_back(
+          [this, index, &factory, made = std::move(made)]() mutable {
+            absl::StatusOr<std::unique_ptr<Worker>> worker =
+                MakeWorker(index, factory);
+            if (!worker.ok()) {
+              made.set_value(worker.status());
+              return;
+            }
+            Worker& w = **worker;
+            workers_[index] = *std::move(worker);
+            made.set_value(absl::OkStatus());
+            RunWorker(w);
+          });
+      if (absl::Status status = ready.get(); !status.ok()) {
+        workers_.resize(index);  // those made; their threads stop on abort
+        return status;
       }
     }
     return absl::OkStatus();
+  }
+
+  // Worker `index` with its backends (from `factory`) and an operator over
+  // every pattern.
+  absl::StatusOr<std::unique_ptr<Worker>> MakeWorker(size_t index,
+                                                     const Factory& factory) {
+    const size_t workers = options_.parallelism;
+    auto worker = std::make_unique<Worker>(*this, index);
+    for (size_t pattern = 0; pattern < patterns_.size(); ++pattern) {
+      absl::StatusOr<std::unique_ptr<StateBackend<Event, Key>>> backend =
+          factory(index, pattern);
+      if (!backend.ok()) return backend.status();
+      if (*backend == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("backend factory returned null for worker ", index,
+                         ", pattern ", pattern));
+      }
+      worker->backends.push_back(*std::move(backend));
+      const Pattern& p = patterns_[pattern];
+      typename Operator<Event, Key>::Filter filter = p.accepts;
+      // The worker sees the pattern's events whose key it owns. With one
+      // pattern, Route() and Import() hand it no others, so the key is
+      // not hashed again.
+      if (threaded_ && patterns_.size() > 1) {
+        filter = [&p, index, workers](const Event& event) {
+          if (p.accepts && !p.accepts(event)) return false;
+          return RouteOf(p, event, workers) == index;
+        };
+      }
+      worker->op.AddPattern(*p.nfa, p.key_selector, *worker->backends.back(),
+                            std::move(filter),
+                            p.evaluator.value_or(options_.evaluator));
+    }
+    if (threaded_) {
+      worker->queue = std::make_unique<internal::BoundedQueue<Item>>(
+          options_.queue_capacity);
+    }
+    return worker;
   }
 
   // ---- source side ------------------------------------------------------
@@ -1196,8 +1234,8 @@ class Runtime {
     for (auto& worker : workers_) {
       if (worker->queue != nullptr && abort) worker->queue->Close();
     }
-    for (auto& worker : workers_) {
-      if (worker->thread.joinable()) worker->thread.join();
+    for (std::thread& thread : worker_threads_) {
+      if (thread.joinable()) thread.join();
     }
   }
 
@@ -1335,6 +1373,7 @@ class Runtime {
   bool clock_on_push_ = false;
   Materializer<Event> materialize_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> worker_threads_;  // parallelism > 1: one each
 
   // Source thread only, on cache lines of their own: the workers read the
   // fields above (options_, materialize_) for every item, and the source
