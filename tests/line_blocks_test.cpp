@@ -2,12 +2,14 @@
 // concurrently each see every line of the input once, in order, with the
 // numbers, offsets, scan results and owners the framing and the scanner
 // give; a lane that aborts releases the others; a stop ends the input at a
-// block.
+// block; checkpoint marks are decided in input order and seen by every lane.
 
 #include "run/line_blocks.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <sstream>
 #include <string>
@@ -151,6 +153,51 @@ TEST_F(LineBlocksTest, EveryLaneSeesEveryLineInOrder) {
     EXPECT_THAT(blocks.status(), IsOk());
     EXPECT_EQ(blocks.position().offset, input.size());
     EXPECT_EQ(blocks.position().line_no, 9000u);
+  }
+}
+
+// Durable lanes checkpoint together after the blocks CheckpointDue marks:
+// it is asked once per block, in input order, never for the last block,
+// and every lane sees the same marks.
+TEST_F(LineBlocksTest, CheckpointMarksAreDecidedInOrderAndSeenByEveryLane) {
+  // Blocks 0..8 with lines (the input has nothing more at once after the
+  // 9000th: block 8 ends there), then an empty last block 9.
+  const std::string input = Input(9000);
+  std::istringstream in(input);
+  StreamSource source(in, "in", 200, true, nullptr, "");
+  std::mutex mu;
+  std::vector<uint64_t> asked;
+  LineBlocks blocks(source, schema(), 3, CardBit, nullptr,
+                    [&](const LineBlock& block) {
+                      std::lock_guard<std::mutex> lock(mu);
+                      asked.push_back(block.number);
+                      return block.number % 3 == 2;
+                    });
+  std::vector<std::vector<uint64_t>> marked(3);
+  std::vector<std::thread> threads;
+  for (size_t lane = 0; lane < 3; ++lane) {
+    threads.emplace_back([&, lane] {
+      for (uint64_t number = 0;; ++number) {
+        const LineBlock* block = blocks.Acquire(number);
+        ASSERT_NE(block, nullptr);
+        if (block->checkpoint) {
+          marked[lane].push_back(number);
+          EXPECT_EQ(block->EndPosition().line_no,
+                    std::min<uint64_t>((number + 1) * 1024, 9000));
+        }
+        const bool last = block->last;
+        if (last) {
+          EXPECT_EQ(number, 9u);
+        }
+        blocks.Release(number);
+        if (last) return;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(asked, (std::vector<uint64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8}));
+  for (size_t lane = 0; lane < 3; ++lane) {
+    EXPECT_EQ(marked[lane], (std::vector<uint64_t>{2, 5, 8})) << lane;
   }
 }
 

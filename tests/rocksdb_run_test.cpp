@@ -355,6 +355,78 @@ TEST_F(RocksDbRunTest, WorkersCheckpointIntoOneDatabase) {
   EXPECT_EQ(SortedLines(resumed.timeouts), SortedLines(reference.timeouts));
 }
 
+// Lanes (several workers over JSON lines) keyed on two fields: an event
+// waits in the lane of its card for one pattern and in that of its
+// merchant for the other, so a checkpoint holds it once and a resumed run
+// gives it back to both (and to no other lane). Stops at random lines, each run
+// with another number of lanes and checkpointing after so many events or at the
+// loop's commit points (block ends for lanes): the lines of one worker in
+// memory.
+TEST_F(RocksDbRunTest, LanesKeyedOnTwoFieldsStopAndResumeToTheReferenceLines) {
+  const std::string by_card = R"(
+event Auth {
+  card      string     key
+  amount    double
+  merchant  string
+  result    string
+  ts        timestamp  time
+}
+
+pattern by_card on Auth within 2m {
+  begin a where amount >= 300
+  followed by b where amount >= 400
+}
+)";
+  const std::string by_merchant = R"(
+pattern by_merchant on Auth key merchant within 90s {
+  begin small where amount <= 1.00
+  followed by big where amount >= 800
+}
+)";
+  std::ofstream(input_, std::ios::binary | std::ios::trunc)
+      << MakeInput(5000, 3);
+  const char* loops[] = {"event", "microbatch", "realtime"};
+  // Seeds 1-3: both patterns; 4-6: one (no pattern filter: a lane given
+  // another lane's waiting event would match it too).
+  for (uint32_t seed = 1; seed <= 6; ++seed) {
+    SCOPED_TRACE(seed);
+    absl::StatusOr<PatternFile> file = ParsePatternFile(
+        seed <= 3 ? by_card + by_merchant : by_card, "lanes.cep");
+    ASSERT_THAT(file.status(), IsOk());
+    file_.emplace(*std::move(file));
+    std::mt19937 rng(seed);
+    std::filesystem::remove_all(dir_ / "state");
+    const std::vector<std::string> common = {
+        "--max-out-of-orderness", "3s",        "--loop",
+        loops[seed % 3],          "--trigger", "40events",
+        "--commit-interval",      "1ms"};
+    const std::string prefix = "seed" + std::to_string(seed);
+    const Result reference = Run(prefix + "_memory", common);
+    ASSERT_THAT(reference.status, IsOk());
+    ASSERT_NE(reference.matches.find("by_card"), std::string::npos);
+    ASSERT_EQ(reference.matches.find("by_merchant") != std::string::npos,
+              seed <= 3);
+    size_t line = 0;
+    for (const char* lanes : {"2", "3", "1", "2"}) {
+      line += 700 + rng() % 500;
+      std::vector<std::string> words = common;
+      words.insert(words.end(),
+                   {"--checkpoint-every", rng() % 2 == 0 ? "loop" : "97events",
+                    "--parallelism", lanes});
+      const Result result = Run(prefix, State(words), line);
+      ASSERT_THAT(result.status,
+                  StatusIs(absl::StatusCode::kAborted, ::testing::_));
+    }
+    std::vector<std::string> words = common;
+    words.insert(words.end(), {"--parallelism", "3"});
+    const Result resumed = Run(prefix, State(words));
+    ASSERT_THAT(resumed.status, IsOk());
+    EXPECT_EQ(SortedLines(resumed.matches), SortedLines(reference.matches));
+    EXPECT_EQ(SortedLines(resumed.timeouts), SortedLines(reference.timeouts));
+    EXPECT_EQ(SortedLines(resumed.late), SortedLines(reference.late));
+  }
+}
+
 TEST_F(RocksDbRunTest, CheckpointsAtTheLoopsCommitPointsAndResumes) {
   for (const char* loop : {"event", "microbatch", "realtime"}) {
     SCOPED_TRACE(loop);

@@ -149,7 +149,8 @@ struct RunOptions {
   // Outputs without a path (stdout) may repeat what was written after the
   // last checkpoint. With parallelism > 1 each worker owns a range of the
   // key groups (the keys route there), checkpoints are taken at an aligned
-  // barrier through the workers' queues, and every worker's state commits
+  // point (a barrier through the workers' queues; with lanes, the end of a
+  // block of lines every lane stops at), and every worker's state commits
   // in the same atomic write; outputs of different keys interleave as the
   // workers ran, so a resumed run gives the same lines, each once, in an
   // order that may differ between keys. A run may resume with another
@@ -161,6 +162,11 @@ struct RunOptions {
   // the next line), or (loop) at each of the loop's commit points: after
   // every event in the event loop, every batch in the microbatch loop, every
   // commit_interval in the realtime loop; and one at the end of the input.
+  // Workers in lanes (parallelism > 1 over JSON lines of one event type)
+  // checkpoint at the end of a block of lines (up to 1,024): the first
+  // after so many events or so much time, or (loop) every block in the
+  // event loop, after a trigger's worth (interval or events) in the
+  // microbatch loop, after a commit_interval in the realtime loop.
   // Default: 10000 events.
   size_t checkpoint_events = 10000;
   Duration checkpoint_interval{0};

@@ -79,19 +79,90 @@ Checkpointer::Checkpointer(
       report_timeouts_(report_timeouts) {}
 
 void Checkpointer::Attach(Runtime<Record, Value>& runtime) {
-  runtime_ = &runtime;
-  for (size_t worker = 0; worker < runtime.workers(); ++worker) {
+  AttachLanes({&runtime});
+}
+
+void Checkpointer::AttachLanes(std::vector<Runtime<Record, Value>*> runtimes) {
+  runtimes_ = std::move(runtimes);
+  for (size_t worker = 0; worker < Workers(); ++worker) {
     for (size_t pattern = 0; pattern < patterns_.size(); ++pattern) {
-      runtime.op(worker).matcher(pattern).TrackScheduleChanges(true);
+      MatcherOf(worker, pattern).TrackScheduleChanges(true);
     }
   }
+}
+
+absl::StatusOr<std::unique_ptr<StateBackend<Record, Value>>>
+Checkpointer::TakeBackend(size_t worker, size_t pattern) {
+  if (worker >= owned_worker_backends_.size() ||
+      pattern >= owned_worker_backends_[worker].size() ||
+      !owned_worker_backends_[worker][pattern]) {
+    return absl::InternalError("state backend taken twice");
+  }
+  return std::unique_ptr<StateBackend<Record, Value>>(
+      std::move(owned_worker_backends_[worker][pattern]));
+}
+
+size_t Checkpointer::Workers() const {
+  size_t workers = 0;
+  for (const Runtime<Record, Value>* runtime : runtimes_) {
+    workers += runtime->workers();
+  }
+  return workers;
+}
+
+KeyedMatcher<Record, Value>& Checkpointer::MatcherOf(size_t worker,
+                                                     size_t pattern) {
+  for (Runtime<Record, Value>* runtime : runtimes_) {
+    if (worker < runtime->workers())
+      return runtime->op(worker).matcher(pattern);
+    worker -= runtime->workers();
+  }
+  return runtimes_.back()->op(0).matcher(pattern);  // not reached
+}
+
+uint64_t Checkpointer::PartialMatches(size_t pattern) const {
+  uint64_t held = 0;
+  for (const Runtime<Record, Value>* runtime : runtimes_) {
+    held += runtime->partial_matches(pattern);
+  }
+  return held;
+}
+
+// Lanes: each runtime holds the waiting events of its keys, and an event
+// whose keys two lanes own (patterns keyed on different fields) waits in
+// both: kept once, in the order Runtime::Export() gives. The lanes see
+// every event, so their seqs and source watermarks agree; their operators
+// may lag (microbatch), and the earliest is kept (a timer already fired
+// is not in the state).
+RuntimeSnapshot<Record> Checkpointer::Snapshot() const {
+  RuntimeSnapshot<Record> snapshot = runtimes_.front()->Export();
+  if (runtimes_.size() == 1) return snapshot;
+  for (size_t lane = 1; lane < runtimes_.size(); ++lane) {
+    RuntimeSnapshot<Record> more = runtimes_[lane]->Export();
+    snapshot.operator_watermark =
+        std::min(snapshot.operator_watermark, more.operator_watermark);
+    for (HeldEvent<Record>& held : more.pending) {
+      snapshot.pending.push_back(std::move(held));
+    }
+  }
+  auto order = [](const HeldEvent<Record>& a, const HeldEvent<Record>& b) {
+    return a.ts != b.ts ? a.ts < b.ts : a.seq < b.seq;
+  };
+  std::sort(snapshot.pending.begin(), snapshot.pending.end(), order);
+  snapshot.pending.erase(
+      std::unique(snapshot.pending.begin(), snapshot.pending.end(),
+                  [](const HeldEvent<Record>& a, const HeldEvent<Record>& b) {
+                    return a.seq == b.seq;
+                  }),
+      snapshot.pending.end());
+  return snapshot;
 }
 
 bool Checkpointer::Due(uint64_t line_no) const {
   bool due = options_.checkpoint_events > 0 &&
              events_since_ >= options_.checkpoint_events;
   if (options_.checkpoint_with_loop) {
-    due = runtime_->commit_points() != commit_points_at_checkpoint_;
+    due = runtimes_.front()->commit_points() != commit_points_at_checkpoint_;
   }
   if (!due && options_.checkpoint_interval > Duration(0) &&
       (line_no & 255) == 0) {
@@ -103,10 +174,10 @@ bool Checkpointer::Due(uint64_t line_no) const {
 
 absl::Status Checkpointer::Write(RunMeta meta) {
   events_since_ = 0;
-  commit_points_at_checkpoint_ = runtime_->commit_points();
+  commit_points_at_checkpoint_ = runtimes_.front()->commit_points();
   last_checkpoint_ns_ = SteadyClockNanos();
   meta.checkpoint = ++checkpoint_;
-  meta.snapshot = runtime_->Export();
+  meta.snapshot = Snapshot();
   std::string run;
   internal::PutVarint(run, kRunMetaVersion);
   internal::PutVarint(run, meta.checkpoint);
@@ -158,7 +229,7 @@ absl::Status Checkpointer::StagePattern(size_t pattern) {
   Backend& backend = *backends_[pattern];
   CEP_RETURN_IF_ERROR(StageTimers(pattern, backend));
   std::string held;
-  internal::PutVarint(held, runtime_->partial_matches(pattern));
+  internal::PutVarint(held, PartialMatches(pattern));
   CEP_RETURN_IF_ERROR(backend.SetMeta(kMetaPartialMatches, held));
   if (worker_backends_.size() == 1) {
     backend.Stage();
@@ -185,8 +256,8 @@ absl::Status Checkpointer::StageTimers(size_t pattern, Backend& backend) {
   uint64_t next_order = 0;
   std::vector<Value> sensitive;
   std::vector<std::pair<Value, std::optional<TimerSlot>>> changes;
-  for (size_t worker = 0; worker < runtime_->workers(); ++worker) {
-    auto& matcher = runtime_->op(worker).matcher(pattern);
+  for (size_t worker = 0; worker < Workers(); ++worker) {
+    auto& matcher = MatcherOf(worker, pattern);
     next_order = std::max(next_order, matcher.next_timer_order());
     for (Value& key : matcher.SensitiveKeys()) {
       sensitive.push_back(std::move(key));
@@ -303,7 +374,7 @@ absl::StatusOr<std::optional<RunMeta>> Checkpointer::Load() {
     CEP_RETURN_IF_ERROR(LoadPartitions(in, meta.partitions, corrupt));
   }
   // Each key's timer goes to the worker that owns its key group now.
-  const size_t workers = runtime_->workers();
+  const size_t workers = Workers();
   std::string encoded;
   auto owner = [&](const Value& key) {
     if (workers == 1) return size_t{0};
@@ -345,8 +416,7 @@ absl::StatusOr<std::optional<RunMeta>> Checkpointer::Load() {
         });
     CEP_RETURN_IF_ERROR(scanned);
     for (size_t worker = 0; worker < workers; ++worker) {
-      runtime_->op(worker).matcher(pattern).ImportSchedule(
-          std::move(schedules[worker]));
+      MatcherOf(worker, pattern).ImportSchedule(std::move(schedules[worker]));
     }
   }
   checkpoint_ = meta.checkpoint;
@@ -361,8 +431,8 @@ absl::Status Checkpointer::LoadPartialMatches(
     absl::FunctionRef<absl::Status(std::string_view)> corrupt) {
   CEP_ASSIGN_OR_RETURN(std::optional<std::string> saved,
                        backend.GetMeta(kMetaPartialMatches));
-  for (size_t worker = 0; worker < runtime_->workers(); ++worker) {
-    auto& matcher = runtime_->op(worker).matcher(pattern);
+  for (size_t worker = 0; worker < Workers(); ++worker) {
+    auto& matcher = MatcherOf(worker, pattern);
     uint64_t count = 0;
     if (!saved.has_value()) {
       CEP_ASSIGN_OR_RETURN(count, matcher.CountPartialMatches());
@@ -621,15 +691,8 @@ absl::Status Checkpointer::Open(
     owned_worker_backends_.push_back(std::move(owned_backends_));
     worker_backends_.push_back(backends_);
   }
-  factory = [this](size_t worker, size_t pattern)
-      -> absl::StatusOr<std::unique_ptr<StateBackend<Record, Value>>> {
-    if (worker >= owned_worker_backends_.size() ||
-        pattern >= owned_worker_backends_[worker].size() ||
-        !owned_worker_backends_[worker][pattern]) {
-      return absl::InternalError("state backend taken twice");
-    }
-    return std::unique_ptr<StateBackend<Record, Value>>(
-        std::move(owned_worker_backends_[worker][pattern]));
+  factory = [this](size_t worker, size_t pattern) {
+    return TakeBackend(worker, pattern);
   };
   return absl::OkStatus();
 }

@@ -14,7 +14,9 @@
 // aligned barrier (Runtime::AtBarrier), where the caller flushes the outputs,
 // and every worker's batch commits with the meta in one atomic write. A run may
 // resume with another number of workers: the key groups are divided again, the
-// timers go to the workers owning their keys.
+// timers go to the workers owning their keys. Lanes (run.cpp, RunLanes) are
+// workers too: each lane's runtime is one (AttachLanes), and a checkpoint is
+// written while every lane waits at the end of the same block of lines.
 #pragma once
 
 #include <array>
@@ -78,6 +80,17 @@ class Checkpointer {
 
   // The runtime the backends went to (tracks its timers' changes).
   void Attach(Runtime<Record, Value>& runtime);
+  // Lanes (run.cpp, RunLanes): the runtimes (parallelism 1 each) the
+  // backends went to, lane by lane: worker i is lane i. Opened with
+  // RunOptions::parallelism the number of lanes, the checkpointer writes
+  // and loads their state as that of one runtime's workers (the meta's
+  // waiting events are every lane's, each once). The lanes after the first
+  // take their backends with TakeBackend(lane, pattern).
+  void AttachLanes(std::vector<Runtime<Record, Value>*> runtimes);
+  // After Open(): the backend of `pattern` for worker `worker`, once.
+  // Errors: kInternal when taken before.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<StateBackend<Record, Value>>>
+  TakeBackend(size_t worker, size_t pattern);
 
   // The last checkpoint's meta, its timers imported into the runtime's
   // matchers; nullopt when the directory holds none.
@@ -93,7 +106,8 @@ class Checkpointer {
   // here) and every pattern's state, in one atomic write; then, with
   // --keep-checkpoints, a copy of the database.
   // REQUIRES: the outputs are flushed and their lengths in `meta`; with
-  // several workers, inside Runtime::AtBarrier() (or after they stopped).
+  // several workers, inside Runtime::AtBarrier() (or after they stopped);
+  // with lanes, while every lane waits (or after they ended).
   [[nodiscard]] absl::Status Write(RunMeta meta);
 
   // After Open(): the seq of the next input event at the last checkpoint
@@ -131,6 +145,14 @@ class Checkpointer {
     uint64_t waiting = 0;
   };
   static absl::StatusOr<SeqAndWaiting> PeekMeta(RocksDbStore& store);
+  // The workers of the runtimes attached, numbered runtime after runtime,
+  // and the matcher of `pattern` in worker `worker`.
+  size_t Workers() const;
+  KeyedMatcher<Record, Value>& MatcherOf(size_t worker, size_t pattern);
+  // Summed over the runtimes.
+  uint64_t PartialMatches(size_t pattern) const;
+  // The runtimes' Export(), merged (lanes).
+  RuntimeSnapshot<Record> Snapshot() const;
   std::string Hash(const CompiledPattern& pattern) const;
   absl::StatusOr<std::unique_ptr<Backend>> OpenBackend(
       std::unique_ptr<RocksDbStore> store, const std::string& hash);
@@ -154,7 +176,8 @@ class Checkpointer {
   const RunOptions& options_;
   std::vector<std::unique_ptr<CompiledPattern>>& patterns_;
   bool report_timeouts_;
-  Runtime<Record, Value>* runtime_ = nullptr;
+  // Attach(): one runtime; AttachLanes(): one per lane.
+  std::vector<Runtime<Record, Value>*> runtimes_;
   ValueCodec value_codec_;
   std::unique_ptr<RecordCodec> record_codec_;
   // The backends over the stores the database was opened with, one per

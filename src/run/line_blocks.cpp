@@ -16,11 +16,13 @@ constexpr std::chrono::milliseconds kWaitSlice(1);
 }  // namespace
 
 LineBlocks::LineBlocks(Source& source, const Schema& schema, size_t lanes,
-                       Owners owners, const std::atomic<bool>* stop)
+                       Owners owners, const std::atomic<bool>* stop,
+                       CheckpointDue due)
     : source_(source),
       schema_(schema),
       lanes_(lanes),
       owners_(std::move(owners)),
+      due_(std::move(due)),
       time_field_(schema.time_field().value_or(0)),
       stop_(stop),
       slots_(std::make_unique<Slot[]>(kSlotsPerLane * lanes)),
@@ -73,6 +75,8 @@ bool LineBlocks::TryReadNext(bool may_wait) {
   LineBlock& block = slot.block;
   block.number = number;
   Fill(block);
+  block.checkpoint =
+      !block.last && !block.lines.empty() && due_ != nullptr && due_(block);
   if (block.last) ended_.store(true, std::memory_order_relaxed);
   next_read_.store(number + 1, std::memory_order_relaxed);
   slot.walkers.store(lanes_, std::memory_order_relaxed);

@@ -3,6 +3,10 @@
 // blocks of lines that every lane walks in input order.
 // Internal to src/run/: not installed, not under include/.
 //
+// With durable state the lanes checkpoint together after the blocks the
+// reading lane marks (LineBlock::checkpoint), so that a mark is set before
+// any lane can pass it.
+//
 // A lane is a thread with a runtime of its own (parallelism 1) that takes
 // the events of the keys it owns and observes the others
 // (Runtime::Observe), so every lane numbers events and decides lateness as
@@ -95,6 +99,15 @@ struct LineBlock {
   // status()), or a stop request came (then `stopped` too).
   bool last = false;
   bool stopped = false;
+  // Durable state: the lanes checkpoint after this block (not a last one:
+  // the run checkpoints at its end anyway), all at the same point of the
+  // input (LineBlocks::CheckpointDue).
+  bool checkpoint = false;
+
+  // Where the input is after this block. REQUIRES: !lines.empty().
+  SourcePosition EndPosition() const {
+    return {lines.back().end_offset, lines.back().line_no};
+  }
 };
 
 class LineBlocks {
@@ -110,12 +123,17 @@ class LineBlocks {
   // The lanes that own a key of a scanned line's event, a bit per lane;
   // called by the lane that scans the block, so it must be thread-safe.
   using Owners = std::function<uint64_t(std::span<const io::FlatField>)>;
+  // Whether the lanes checkpoint after a block just read (LineBlock::
+  // checkpoint); called for every block with lines, in input order, by the
+  // lane that read it.
+  using CheckpointDue = std::function<bool(const LineBlock&)>;
 
   // `source` (read through Next() from here on), `schema` (its time field
   // the events' time: REQUIRES: it has one) and `stop` (nullptr: none) must
-  // outlive this. REQUIRES: 1 <= lanes <= kMaxLanes.
+  // outlive this; `due` nullptr: no checkpoints. REQUIRES: 1 <= lanes <=
+  // kMaxLanes.
   LineBlocks(Source& source, const Schema& schema, size_t lanes, Owners owners,
-             const std::atomic<bool>* stop);
+             const std::atomic<bool>* stop, CheckpointDue due = nullptr);
 
   // Block `number`, read and scanned: waits for it, reading and scanning
   // blocks itself meanwhile when it can; nullptr after Abort(). REQUIRES:
@@ -159,6 +177,7 @@ class LineBlocks {
   const Schema& schema_;
   const size_t lanes_;
   const Owners owners_;
+  CheckpointDue due_;  // called under read_mu_
   const size_t time_field_;
   const std::atomic<bool>* stop_;
   std::unique_ptr<Slot[]> slots_;

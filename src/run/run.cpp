@@ -137,13 +137,15 @@ std::optional<uint64_t> ScannedRouteHash(const FilePattern& pattern,
 // Lanes (RunLanes): the lanes of `lanes` that own a key of the event of
 // scanned `fields`, a bit per lane (LineBlocks::Owners). It reads only the
 // file, which no lane writes: the scanning lane calls it.
+// Lanes route by key group with durable state (`routing`), as workers do.
 uint64_t LaneOwners(const PatternFile& file, size_t lanes,
+                    run::KeyRouting routing,
                     std::span<const io::FlatField> fields) {
   const Schema& schema = *file.schemas().front();
   uint64_t owners = 0;
   for (const FilePattern& pattern : file.patterns()) {
     const std::optional<uint64_t> hash =
-        ScannedRouteHash(pattern, schema, fields, run::KeyRouting::kHash);
+        ScannedRouteHash(pattern, schema, fields, routing);
     if (!hash.has_value()) continue;
     owners |= uint64_t{1} << Runtime<Record, Value>::WorkerOfHash(*hash, lanes);
   }
@@ -162,6 +164,7 @@ class Runner final : public run::PartitionListener {
         options_(options),
         outputs_(outputs),
         decoder_(file, options.format),
+        first_lane_(first_lane),
         lane_(lane),
         lanes_(lanes) {
     if (first_lane == nullptr) {
@@ -238,7 +241,7 @@ class Runner final : public run::PartitionListener {
     out.key_hash = run::KeyHashOf(pattern);
     if (lanes_ > 1 && patterns_.size() > 1) {
       // A lane takes an event for the patterns whose key it owns only.
-      out.accepts = [&pattern, hash = out.key_hash, lane = lane_,
+      out.accepts = [&pattern, hash = LaneHashOf(pattern), lane = lane_,
                      lanes = lanes_](const Record& r) {
         return pattern.Accepts(r) &&
                Runtime<Record, Value>::WorkerOfHash(hash(r), lanes) == lane;
@@ -266,7 +269,15 @@ class Runner final : public run::PartitionListener {
     for (size_t idx = 0; idx < patterns_.size(); ++idx) {
       runtime_patterns.push_back(RuntimePatternOf(idx));
     }
-    if (durable()) {
+    if (durable() && first_lane_ != nullptr) {
+      // A lane after the first: the first lane opened the state.
+      run::Checkpointer& opened = *first_lane_->checkpointer_;
+      factory = [&opened, lane = lane_](size_t, size_t pattern) {
+        return opened.TakeBackend(lane, pattern);
+      };
+      CEP_ASSIGN_OR_RETURN(swap_seq, opened.NextSeq());
+      fresh = opened.fresh();
+    } else if (durable()) {
       CEP_RETURN_IF_ERROR(checkpointer_->Open(runtime_patterns, factory));
       CEP_ASSIGN_OR_RETURN(swap_seq, checkpointer_->NextSeq());
       fresh = checkpointer_->fresh();
@@ -315,7 +326,9 @@ class Runner final : public run::PartitionListener {
                                        std::move(materialize));
     if (!runtime.ok()) return runtime.status();
     runtime_ = *std::move(runtime);
-    if (durable()) checkpointer_->Attach(*runtime_);
+    // Lanes: the first lane's checkpointer attaches every lane's runtime
+    // (ResumeLanes()).
+    if (durable() && lanes_ == 1) checkpointer_->Attach(*runtime_);
     return absl::OkStatus();
   }
 
@@ -555,6 +568,50 @@ class Runner final : public run::PartitionListener {
   // The first lane, once every lane ended: the outputs closed.
   absl::Status CloseOutputs() { return writer_->Close(); }
 
+  // Durable state, the first lane, before any lane walks: attaches every
+  // lane's runtime to the checkpointer and resumes from the last
+  // checkpoint, if any, as Resume() does: each lane gets the waiting events
+  // of its keys.
+  absl::Status ResumeLanes(run::Source& source,
+                           const std::vector<std::unique_ptr<Runner>>& lanes) {
+    std::vector<Runtime<Record, Value>*> runtimes;
+    for (const auto& lane : lanes) runtimes.push_back(lane->runtime_.get());
+    checkpointer_->AttachLanes(std::move(runtimes));
+    CEP_ASSIGN_OR_RETURN(std::optional<run::RunMeta> meta,
+                         checkpointer_->Load());
+    if (!meta.has_value()) return writer_->Truncate({0, 0, 0, 0});
+    CEP_RETURN_IF_ERROR(writer_->Truncate(meta->lengths));
+    for (const auto& lane : lanes) {
+      CEP_RETURN_IF_ERROR(lane->ImportLane(meta->snapshot, meta->max_ts));
+    }
+    errors_ = meta->errors;
+    return SeekSource(source, *meta);
+  }
+
+  // Lanes: before this lane waits for a checkpoint, its operator catches
+  // up with the watermark (Runtime::Poll()), as a worker's does at a
+  // barrier.
+  absl::Status CatchUp(const run::LineBlock& block) {
+    return Poll(block.FrameOf(block.lines.size() - 1));
+  }
+
+  // Durable state, the first lane: a checkpoint at `position` while every
+  // lane waits (or after they ended).
+  absl::Status CheckpointLanes(run::SourcePosition position) {
+    const int64_t started = SteadyClockNanos();
+    CEP_RETURN_IF_ERROR(writer_->Flush());
+    run::RunMeta meta;
+    meta.position = position;
+    meta.errors = errors_;
+    meta.max_ts = max_ts_;
+    CEP_ASSIGN_OR_RETURN(meta.lengths, writer_->Lengths());
+    CEP_RETURN_IF_ERROR(checkpointer_->Write(std::move(meta)));
+    checkpoint_at_ns_ = SteadyClockNanos();
+    checkpoint_ns_ = checkpoint_at_ns_ - started;
+    ++checkpoints_;
+    return absl::OkStatus();
+  }
+
   // What this lane counted: every lane sees every event, so the events,
   // late events and dead letters are the first lane's alone.
   RunStats LaneStats() const {
@@ -579,13 +636,30 @@ class Runner final : public run::PartitionListener {
     return owned;
   }
 
+  // Lanes: the hash a lane owns keys by, as workers route: by key group
+  // with durable state.
+  std::function<uint64_t(const Record&)> LaneHashOf(
+      const FilePattern& pattern) const {
+    return durable() ? run::KeyGroupHashOf(pattern) : run::KeyHashOf(pattern);
+  }
+
+  // Lanes: the checkpoint's `snapshot` without the waiting events of other
+  // lanes' keys; `max_ts`: the largest time read.
+  absl::Status ImportLane(RuntimeSnapshot<Record> snapshot, Timestamp max_ts) {
+    std::erase_if(snapshot.pending, [this](const HeldEvent<Record>& held) {
+      return !OwnsRecord(held.event);
+    });
+    max_ts_ = max_ts;
+    return runtime_->Import(std::move(snapshot));
+  }
+
   // Lanes: whether this lane owns the key of `record` for a pattern that
   // takes it.
   bool OwnsRecord(const Record& record) const {
     for (size_t idx = 0; idx < current_count_; ++idx) {
       const FilePattern& pattern = *patterns_[idx]->file_pattern;
       if (!pattern.Accepts(record)) continue;
-      const uint64_t hash = run::KeyHashOf(pattern)(record);
+      const uint64_t hash = LaneHashOf(pattern)(record);
       if (Runtime<Record, Value>::WorkerOfHash(hash, lanes_) == lane_) {
         return true;
       }
@@ -1146,7 +1220,9 @@ class Runner final : public run::PartitionListener {
   std::vector<std::unique_ptr<CompiledPattern>> patterns_;
   size_t current_count_ = 0;
   run::LineDecoder decoder_;
-  // Lanes (RunLanes): this runner's lane and their number (1: no lanes).
+  // Lanes (RunLanes): the first lane (nullptr: this one, or no lanes),
+  // this runner's lane and their number (1: no lanes).
+  Runner* first_lane_;
   size_t lane_;
   size_t lanes_;
   uint64_t lane_built_ = 0;  // events this lane built and pushed
@@ -1199,18 +1275,102 @@ class Runner final : public run::PartitionListener {
 };
 
 // Whether a run goes in lanes (RunLanes): several workers, JSON lines of
-// one event type read from a stream, by event time, state in memory, and
-// nothing that needs one thread to see every event first (pattern files
-// watched, pacing, a metrics server).
+// one event type read from a stream, by event time, and nothing that needs
+// one thread to see every event first (pattern files watched, pacing, a
+// metrics server) or old versions of patterns (--migrate).
 bool UsesLanes(const PatternFile& file, const run::Source& source,
                const RunOptions& options) {
   return options.parallelism > 1 &&
          options.parallelism <= run::LineBlocks::kMaxLanes &&
          options.format == InputFormat::kJsonl && file.schemas().size() == 1 &&
-         options.time == TimeMode::kEvent && options.state_dir.empty() &&
+         options.time == TimeMode::kEvent && !options.migrate &&
          options.watch_files.empty() && options.rate <= 0 &&
          !options.metrics_port.has_value() &&
          dynamic_cast<const run::StreamSource*>(&source) != nullptr;
+}
+
+// Lanes with durable state: where they wait for each other to checkpoint.
+// The last to arrive runs the checkpoint while the others wait; Abort()
+// (a lane failed) frees them all.
+class LaneBarrier {
+ public:
+  explicit LaneBarrier(size_t lanes) : lanes_(lanes) {}
+
+  // Waits for every lane; the last runs `fn`. Returns fn's result, or
+  // kAborted after Abort().
+  absl::Status ArriveAndWait(absl::FunctionRef<absl::Status()> fn) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (aborted_) return Aborted();
+    if (++arrived_ == lanes_) {
+      result_ = fn();
+      arrived_ = 0;
+      ++generation_;
+      cv_.notify_all();
+      return result_;
+    }
+    const uint64_t generation = generation_;
+    cv_.wait(lock, [&] { return aborted_ || generation_ != generation; });
+    return generation_ != generation ? result_ : Aborted();
+  }
+
+  void Abort() {
+    std::lock_guard<std::mutex> lock(mu_);
+    aborted_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  static absl::Status Aborted() {
+    return absl::AbortedError("another lane failed");
+  }
+
+  const size_t lanes_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t arrived_ = 0;       // guarded by mu_
+  uint64_t generation_ = 0;  // guarded by mu_
+  absl::Status result_;      // guarded by mu_
+  bool aborted_ = false;     // guarded by mu_
+};
+
+// Lanes with durable state: whether to checkpoint after a block
+// (LineBlocks::CheckpointDue), as --checkpoint-every says: after so many
+// events (lines), or so much clock time; `loop`: at the loop's commit
+// points, which for lanes are block ends: every block in the event loop,
+// a trigger's worth (interval or events) in the microbatch loop, a
+// commit interval in the real-time loop.
+run::LineBlocks::CheckpointDue LaneCheckpoints(const RunOptions& options) {
+  struct Since {
+    uint64_t lines = 0;
+    int64_t start_ns = SteadyClockNanos();
+  };
+  return [&options, since = Since()](const run::LineBlock& block) mutable {
+    since.lines += block.lines.size();
+    const int64_t elapsed = SteadyClockNanos() - since.start_ns;
+    bool due = false;
+    if (options.checkpoint_with_loop) {
+      switch (options.loop) {
+        case Loop::kEvent:
+          due = true;
+          break;
+        case Loop::kMicrobatch:
+          due = elapsed >= Nanos(options.trigger_interval) ||
+                (options.trigger_events > 0 &&
+                 since.lines >= options.trigger_events);
+          break;
+        case Loop::kRealtime:
+          due = elapsed >= Nanos(options.commit_interval);
+          break;
+      }
+    } else {
+      due = (options.checkpoint_events > 0 &&
+             since.lines >= options.checkpoint_events) ||
+            (options.checkpoint_interval > Duration(0) &&
+             elapsed >= Nanos(options.checkpoint_interval));
+    }
+    if (due) since = Since();
+    return due;
+  };
 }
 
 // A run in lanes: one thread per worker, each with a runtime of its own
@@ -1226,13 +1386,25 @@ absl::StatusOr<RunStats> RunLanes(const PatternFile& file, run::Source& source,
   const size_t lanes = options.parallelism;
   RunOptions quiet = options;  // the lanes after the first
   quiet.progress = nullptr;
+  const bool durable = !options.state_dir.empty();
+  const run::KeyRouting routing =
+      durable ? run::KeyRouting::kKeyGroup : run::KeyRouting::kHash;
   run::LineBlocks blocks(
       source, *file.schemas().front(), lanes,
-      [&file, lanes](std::span<const io::FlatField> fields) {
-        return LaneOwners(file, lanes, fields);
+      [&file, lanes, routing](std::span<const io::FlatField> fields) {
+        return LaneOwners(file, lanes, routing, fields);
       },
-      options.stop);
+      options.stop, durable ? LaneCheckpoints(options) : nullptr);
+  LaneBarrier barrier(lanes);
   std::vector<std::unique_ptr<Runner>> runners(lanes);
+  // The first lane's checkpointer holds the state the others' runtimes
+  // write into: they go first.
+  struct LastLaneFirst {
+    std::vector<std::unique_ptr<Runner>>& runners;
+    ~LastLaneFirst() {
+      while (!runners.empty()) runners.pop_back();
+    }
+  } destroy_in_order{runners};
   std::vector<absl::Status> statuses(lanes);
   std::vector<uint8_t> stopped(lanes, 0);
   // Each lane builds its runner on its own thread, so that what its
@@ -1245,12 +1417,20 @@ absl::StatusOr<RunStats> RunLanes(const PatternFile& file, run::Source& source,
   size_t built = 0;     // guarded by mu
   bool go = false;      // guarded by mu
   bool walk_ok = true;  // guarded by mu
+  // A checkpoint after a block: every lane caught up and waiting.
+  auto checkpoint = [&](Runner& runner, const run::LineBlock& block) {
+    CEP_RETURN_IF_ERROR(runner.CatchUp(block));
+    const run::SourcePosition position = block.EndPosition();
+    return barrier.ArriveAndWait(
+        [&] { return runners.front()->CheckpointLanes(position); });
+  };
   auto walk = [&](size_t lane) -> absl::Status {
     Runner& runner = *runners[lane];
     for (uint64_t number = 0;; ++number) {
       const run::LineBlock* block = blocks.Acquire(number);
       if (block == nullptr) return absl::AbortedError("another lane failed");
       absl::Status status = runner.WalkBlock(*block);
+      if (status.ok() && block->checkpoint) status = checkpoint(runner, *block);
       const bool last = block->last;
       stopped[lane] = block->stopped ? 1 : 0;
       blocks.Release(number);
@@ -1270,7 +1450,10 @@ absl::StatusOr<RunStats> RunLanes(const PatternFile& file, run::Source& source,
     if (!walk_ok) return;
     lock.unlock();
     statuses[lane] = walk(lane);
-    if (!statuses[lane].ok()) blocks.Abort();
+    if (!statuses[lane].ok()) {
+      blocks.Abort();
+      barrier.Abort();
+    }
   };
   std::vector<std::thread> threads;
   for (size_t lane = 0; lane < lanes; ++lane) {
@@ -1284,6 +1467,9 @@ absl::StatusOr<RunStats> RunLanes(const PatternFile& file, run::Source& source,
   }
   if (opened.ok() && outputs.open != nullptr) opened = outputs.open();
   if (opened.ok()) runners.front()->OutputsOpened();
+  if (opened.ok() && durable) {
+    opened = runners.front()->ResumeLanes(source, runners);
+  }
   {
     std::lock_guard<std::mutex> lock(mu);
     go = true;
@@ -1300,6 +1486,9 @@ absl::StatusOr<RunStats> RunLanes(const PatternFile& file, run::Source& source,
   }
   CEP_RETURN_IF_ERROR(runners.front()->CloseOutputs());
   if (stopped.front() == 0) CEP_RETURN_IF_ERROR(blocks.status());
+  if (durable) {
+    CEP_RETURN_IF_ERROR(runners.front()->CheckpointLanes(blocks.position()));
+  }
   RunStats stats = runners.front()->LaneStats();
   for (size_t lane = 1; lane < lanes; ++lane) {
     const RunStats lane_stats = runners[lane]->LaneStats();
