@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""`cep run` with one worker against several, in memory (issue 15, item 5).
+"""`cep run` with one worker against several (issue 15, item 5).
 
 `cep run patterns/card_testing.cep` over `cep gen card-testing --events N`
-(default 10,000,000 events), event loop, state in memory, once per
+(default 10,000,000 events), event loop, state in memory — or with
+`--rocksdb`, over `--keys K` cards (default 1,000,000), state in RocksDB
+(a fresh directory per run, `--state-cache K/10`), the microbatch loop
+(trigger 100 ms) and a checkpoint per batch — once per
 `--workers` value per round, rounds alternating (`--rounds`, default 5), so
 that a noisy spell of a shared machine hits every configuration alike.
 Prints each run's wall time, CPU time (user + system of the child) and the
@@ -15,11 +18,13 @@ failing otherwise.
 
   bench/parallel_run.py [--cep build/release/cep] [--events N]
                         [--workers 1,2] [--rounds R] [--out DIR]
+                        [--rocksdb [--keys K]]
 """
 
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -63,21 +68,34 @@ def main(argv):
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(REPO, "build", "bench-parallel-run"))
+    ap.add_argument("--rocksdb", action="store_true")
+    ap.add_argument("--keys", type=int, default=1_000_000)
     args = ap.parse_args(argv)
     workers = [int(w) for w in args.workers.split(",")]
     os.makedirs(args.out, exist_ok=True)
+    gen = [args.cep, "gen", "card-testing", "--events", str(args.events)]
     data = os.path.join(args.out, f"in-{args.events}.jsonl")
+    if args.rocksdb:
+        gen += ["--keys", str(args.keys), "--seed", "1"]
+        data = os.path.join(args.out, f"in-{args.events}-{args.keys}.jsonl")
     if not os.path.exists(data):
-        subprocess.run([args.cep, "gen", "card-testing", "--events", str(args.events),
-                        "-o", data], check=True, stderr=subprocess.DEVNULL)
+        subprocess.run(gen + ["-o", data], check=True, stderr=subprocess.DEVNULL)
     pattern = os.path.join(REPO, "patterns", "card_testing.cep")
+    state_dir = os.path.join(args.out, "state")
+    state = []
+    if args.rocksdb:
+        state = ["--state", "rocksdb:" + state_dir,
+                 "--state-cache", str(max(1, args.keys // 10)),
+                 "--loop", "microbatch", "--trigger", "100ms",
+                 "--checkpoint-every", "loop"]
     results = {w: [] for w in workers}
     reference = None
     for round_no in range(1, args.rounds + 1):
         for w in workers:
             out_path = os.path.join(args.out, f"matches-p{w}.jsonl")
+            shutil.rmtree(state_dir, ignore_errors=True)
             wall, cpu, steal = run([args.cep, "run", pattern, "--input", data,
-                                    "--parallelism", str(w)], out_path)
+                                    "--parallelism", str(w)] + state, out_path)
             results[w].append((wall, cpu, steal))
             print(f"round {round_no} workers {w}: {wall:.2f} s wall, {cpu:.2f} s CPU, "
                   f"{steal:.2f} s stolen", flush=True)
@@ -88,7 +106,8 @@ def main(argv):
                 print(f"workers {w}: the matches differ from the first run's",
                       file=sys.stderr)
                 return 1
-    print(f"\n{args.events} events, {len(reference)} matches; medians of "
+    print(f"\n{args.events} events, {len(reference)} matches, "
+          f"{'RocksDB' if args.rocksdb else 'memory'}; medians of "
           f"{args.rounds} rounds:")
     print("| workers | wall | CPU | stolen | events/s | vs first |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")

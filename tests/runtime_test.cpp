@@ -570,6 +570,56 @@ TEST(RuntimeTest, MicrobatchIntervalTriggerFollowsTheClock) {
   EXPECT_EQ(rt.stats().commits, 3u);
 }
 
+// With both triggers off a batch ends only where the caller says
+// (CommitPoint(), as lanes do at a checkpoint): there it runs to the
+// watermark and commits; with nothing pushed since, it is not a batch.
+TEST(RuntimeTest, CommitPointEndsTheBatchWhereTheCallerSays) {
+  auto nfa = CompilePattern(AThenB(10));
+  ASSERT_THAT(nfa.status(), IsOk());
+  RuntimeOptions options;
+  options.loop = Loop::kMicrobatch;
+  options.trigger_interval = Duration(0);
+  Recorder sink;
+  auto runtime =
+      RT::Create({{&*nfa, [](const Ev& e) { return e.id; }}}, options, sink);
+  ASSERT_THAT(runtime.status(), IsOk());
+  RT& rt = **runtime;
+  ASSERT_THAT(rt.Push(K(1, "a1", "a", 10), FromMillis(10)), IsOk());
+  ASSERT_THAT(rt.Push(K(1, "b1", "b", 12), FromMillis(12)), IsOk());
+  ASSERT_THAT(rt.Observe(FromMillis(13), 0), IsOk());
+  ASSERT_THAT(rt.Poll(), IsOk());
+  EXPECT_EQ(rt.stats().batches, 0u);
+  EXPECT_THAT(sink.out, ElementsAre());
+  ASSERT_THAT(rt.CommitPoint(), IsOk());
+  EXPECT_EQ(rt.stats().batches, 1u);
+  EXPECT_EQ(rt.commit_points(), 1u);
+  EXPECT_THAT(sink.out, ElementsAre("p0 k1: a=[a1] b=[b1]"));
+  ASSERT_THAT(rt.CommitPoint(), IsOk());
+  EXPECT_EQ(rt.stats().batches, 1u);
+  // The event loop: the operator catches up with what Observe() moved.
+  RuntimeOptions event_options;
+  Recorder event_sink;
+  auto event_runtime = RT::Create({{&*nfa, [](const Ev& e) { return e.id; }}},
+                                  event_options, event_sink);
+  ASSERT_THAT(event_runtime.status(), IsOk());
+  ASSERT_THAT((*event_runtime)->Push(K(1, "a1", "a", 10), FromMillis(10)),
+              IsOk());
+  ASSERT_THAT((*event_runtime)->Push(K(1, "b1", "b", 12), FromMillis(12)),
+              IsOk());
+  EXPECT_THAT(event_sink.out, ElementsAre());
+  ASSERT_THAT((*event_runtime)->Observe(FromMillis(13), 0), IsOk());
+  ASSERT_THAT((*event_runtime)->CommitPoint(), IsOk());
+  EXPECT_THAT(event_sink.out, ElementsAre("p0 k1: a=[a1] b=[b1]"));
+  // Workers commit at barriers instead.
+  options.parallelism = 2;
+  auto threaded =
+      RT::Create({{&*nfa, [](const Ev& e) { return e.id; }}}, options, sink);
+  ASSERT_THAT(threaded.status(), IsOk());
+  EXPECT_THAT((*threaded)->CommitPoint(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("parallelism 1")));
+}
+
 // ---- workers hear of the watermark mid-stream -----------------------------
 
 // Records outputs under a lock, so the test may wait for them while workers

@@ -538,6 +538,25 @@ class Runtime {
     return absl::OkStatus();
   }
 
+  // A commit point now, at the caller's choice rather than the loop's
+  // trigger: kMicrobatch processes the open batch (one watermark advance,
+  // one commit), the other loops catch the operator up with the watermark.
+  // Runtimes in lanes end their batches at the same point of the input this
+  // way (`cep run --checkpoint-every loop` with the triggers off), so that
+  // a checkpoint there holds no batch. REQUIRES: parallelism 1. Errors: as
+  // Push().
+  [[nodiscard]] absl::Status CommitPoint() {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    if (threaded_) {
+      return Fail(absl::FailedPreconditionError(
+          "runtime commit point needs parallelism 1"));
+    }
+    if (options_.loop != Loop::kMicrobatch) return CatchUp();
+    if (batch_events_ == 0) return absl::OkStatus();
+    if (absl::Status status = EndBatch(); !status.ok()) return Fail(status);
+    return absl::OkStatus();
+  }
+
   // End of input: processes what is left (the open batch), advances the
   // watermark past every window (timeouts, trailing NotFollowedBy matches),
   // commits, and stops the workers; every output has reached the sink when it

@@ -599,8 +599,8 @@ CommandSpec RunCommand() {
                .value_name = "N",
                .default_value = "1",
                .help = "worker threads; keys are hashed to workers (JSON "
-                       "lines of one event type in memory: each worker "
-                       "reads every line and takes its keys' events)"},
+                       "lines of one event type: each worker reads every "
+                       "line and takes its keys' events)"},
               {.name = "state",
                .value_name = "memory|rocksdb:DIR",
                .default_value = "memory",

@@ -299,6 +299,13 @@ class Runner final : public run::PartitionListener {
     runtime_options.evaluator.report_timeouts = outputs_.timeouts != nullptr;
     runtime_options.trigger_interval = options_.trigger_interval;
     runtime_options.trigger_events = options_.trigger_events;
+    if (lanes_ > 1 && durable() && options_.checkpoint_with_loop) {
+      // Lanes checkpoint a trigger's worth apart (LaneCheckpoints), where
+      // every lane ends its batch (LaneCommitPoint()): the batches end
+      // there, together, and no checkpoint holds one.
+      runtime_options.trigger_interval = Duration(0);
+      runtime_options.trigger_events = 0;
+    }
     runtime_options.commit_interval = options_.commit_interval;
     runtime_options.parallelism = lanes_ > 1 ? 1 : options_.parallelism;
     // Arrival() stamps each event when it is taken (not with --rate: then
@@ -588,11 +595,15 @@ class Runner final : public run::PartitionListener {
     return SeekSource(source, *meta);
   }
 
-  // Lanes: before this lane waits for a checkpoint, its operator catches
-  // up with the watermark (Runtime::Poll()), as a worker's does at a
-  // barrier.
-  absl::Status CatchUp(const run::LineBlock& block) {
-    return Poll(block.FrameOf(block.lines.size() - 1));
+  // Lanes: before this lane waits for a checkpoint after `block`, a commit
+  // point (Runtime::CommitPoint()): the open batch processed, or the
+  // operator caught up with the watermark, as a worker's is at a barrier.
+  absl::Status LaneCommitPoint(const run::LineBlock& block) {
+    absl::Status status = runtime_->CommitPoint();
+    if (status.ok()) return status;
+    return absl::Status(status.code(),
+                        Cat(input_name_, ":", block.lines.back().line_no,
+                            ": error: ", std::string(status.message())));
   }
 
   // Durable state, the first lane: a checkpoint at `position` while every
@@ -1419,7 +1430,7 @@ absl::StatusOr<RunStats> RunLanes(const PatternFile& file, run::Source& source,
   bool walk_ok = true;  // guarded by mu
   // A checkpoint after a block: every lane caught up and waiting.
   auto checkpoint = [&](Runner& runner, const run::LineBlock& block) {
-    CEP_RETURN_IF_ERROR(runner.CatchUp(block));
+    CEP_RETURN_IF_ERROR(runner.LaneCommitPoint(block));
     const run::SourcePosition position = block.EndPosition();
     return barrier.ArriveAndWait(
         [&] { return runners.front()->CheckpointLanes(position); });
