@@ -34,8 +34,8 @@ using ::cep::testing::IsOk;
 using ::cep::testing::StatusIs;
 using ::testing::HasSubstr;
 
-// Two patterns, one with timeouts, over several cards.
-constexpr const char* kPatterns = R"(
+// The events of MakeInput().
+constexpr const char* kAuthEvent = R"(
 event Auth {
   card      string     key
   amount    double
@@ -43,7 +43,10 @@ event Auth {
   result    string
   ts        timestamp  time
 }
+)";
 
+// Two patterns, one with timeouts, over several cards.
+const std::string kPatterns = std::string(kAuthEvent) + R"(
 pattern card_testing on Auth
   within 30m
   after match skip past last event {
@@ -363,15 +366,7 @@ TEST_F(RocksDbRunTest, WorkersCheckpointIntoOneDatabase) {
 // loop's commit points (block ends for lanes): the lines of one worker in
 // memory.
 TEST_F(RocksDbRunTest, LanesKeyedOnTwoFieldsStopAndResumeToTheReferenceLines) {
-  const std::string by_card = R"(
-event Auth {
-  card      string     key
-  amount    double
-  merchant  string
-  result    string
-  ts        timestamp  time
-}
-
+  const std::string by_card = std::string(kAuthEvent) + R"(
 pattern by_card on Auth within 2m {
   begin a where amount >= 300
   followed by b where amount >= 400

@@ -237,6 +237,22 @@ struct RuntimeSnapshot {
   std::vector<HeldEvent<Event>> pending;
 };
 
+// Waiting events gathered from several workers (or runtimes in lanes):
+// into processing order (time, then seq), an event several held kept once.
+template <typename Event>
+void MergeHeldEvents(std::vector<HeldEvent<Event>>& pending) {
+  auto order = [](const HeldEvent<Event>& a, const HeldEvent<Event>& b) {
+    return a.ts != b.ts ? a.ts < b.ts : a.seq < b.seq;
+  };
+  std::sort(pending.begin(), pending.end(), order);
+  pending.erase(
+      std::unique(pending.begin(), pending.end(),
+                  [](const HeldEvent<Event>& a, const HeldEvent<Event>& b) {
+                    return a.seq == b.seq;
+                  }),
+      pending.end());
+}
+
 // One pattern run by a Runtime. The runtime calls `key_selector` and
 // `accepts` from the source thread (to route events) and from worker threads,
 // and the NFA's conditions from worker threads, concurrently when
@@ -731,16 +747,7 @@ class Runtime {
           snapshot.pending.push_back(std::move(held));
         }
       }
-      auto order = [](const HeldEvent<Event>& a, const HeldEvent<Event>& b) {
-        return a.ts != b.ts ? a.ts < b.ts : a.seq < b.seq;
-      };
-      std::sort(snapshot.pending.begin(), snapshot.pending.end(), order);
-      snapshot.pending.erase(
-          std::unique(snapshot.pending.begin(), snapshot.pending.end(),
-                      [](const HeldEvent<Event>& a, const HeldEvent<Event>& b) {
-                        return a.seq == b.seq;
-                      }),
-          snapshot.pending.end());
+      MergeHeldEvents(snapshot.pending);
     }
     return snapshot;
   }

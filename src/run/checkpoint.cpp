@@ -145,16 +145,7 @@ RuntimeSnapshot<Record> Checkpointer::Snapshot() const {
       snapshot.pending.push_back(std::move(held));
     }
   }
-  auto order = [](const HeldEvent<Record>& a, const HeldEvent<Record>& b) {
-    return a.ts != b.ts ? a.ts < b.ts : a.seq < b.seq;
-  };
-  std::sort(snapshot.pending.begin(), snapshot.pending.end(), order);
-  snapshot.pending.erase(
-      std::unique(snapshot.pending.begin(), snapshot.pending.end(),
-                  [](const HeldEvent<Record>& a, const HeldEvent<Record>& b) {
-                    return a.seq == b.seq;
-                  }),
-      snapshot.pending.end());
+  MergeHeldEvents(snapshot.pending);
   return snapshot;
 }
 

@@ -610,16 +610,9 @@ class Runner final : public run::PartitionListener {
   // lane waits (or after they ended).
   absl::Status CheckpointLanes(run::SourcePosition position) {
     const int64_t started = SteadyClockNanos();
-    CEP_RETURN_IF_ERROR(writer_->Flush());
-    run::RunMeta meta;
-    meta.position = position;
-    meta.errors = errors_;
-    meta.max_ts = max_ts_;
-    CEP_ASSIGN_OR_RETURN(meta.lengths, writer_->Lengths());
+    CEP_ASSIGN_OR_RETURN(run::RunMeta meta, FlushedMeta(position));
     CEP_RETURN_IF_ERROR(checkpointer_->Write(std::move(meta)));
-    checkpoint_at_ns_ = SteadyClockNanos();
-    checkpoint_ns_ = checkpoint_at_ns_ - started;
-    ++checkpoints_;
+    Checkpointed(started);
     return absl::OkStatus();
   }
 
@@ -838,12 +831,7 @@ class Runner final : public run::PartitionListener {
     const int64_t started = SteadyClockNanos();
     std::vector<run::PartitionPosition> partitions;
     CEP_RETURN_IF_ERROR(runtime_->AtBarrier([&]() -> absl::Status {
-      CEP_RETURN_IF_ERROR(writer_->Flush());
-      run::RunMeta meta;
-      meta.position = position;
-      meta.errors = errors_;
-      meta.max_ts = max_ts_;
-      CEP_ASSIGN_OR_RETURN(meta.lengths, writer_->Lengths());
+      CEP_ASSIGN_OR_RETURN(run::RunMeta meta, FlushedMeta(position));
       if (source_ != nullptr) meta.partitions = source_->Positions();
       partitions = meta.partitions;
       CEP_RETURN_IF_ERROR(checkpointer_->Write(std::move(meta)));
@@ -852,10 +840,27 @@ class Runner final : public run::PartitionListener {
                                       runtime_->Export());
     }));
     if (source_ != nullptr) CEP_RETURN_IF_ERROR(source_->Committed(partitions));
-    checkpoint_at_ns_ = SteadyClockNanos();
-    checkpoint_ns_ = checkpoint_at_ns_ - started;
-    ++checkpoints_;
+    Checkpointed(started);
     return absl::OkStatus();
+  }
+
+  // The outputs flushed, and the meta of a checkpoint at `position` but
+  // for the source's partitions.
+  absl::StatusOr<run::RunMeta> FlushedMeta(run::SourcePosition position) {
+    CEP_RETURN_IF_ERROR(writer_->Flush());
+    run::RunMeta meta;
+    meta.position = position;
+    meta.errors = errors_;
+    meta.max_ts = max_ts_;
+    CEP_ASSIGN_OR_RETURN(meta.lengths, writer_->Lengths());
+    return meta;
+  }
+
+  // A checkpoint that started at `started_ns` was written.
+  void Checkpointed(int64_t started_ns) {
+    checkpoint_at_ns_ = SteadyClockNanos();
+    checkpoint_ns_ = checkpoint_at_ns_ - started_ns;
+    ++checkpoints_;
   }
 
   // PartitionListener (--kafka-changelog): the state follows the
