@@ -19,6 +19,10 @@
 CEP_WERROR ?= $(if $(CI),ON,OFF)
 PREFIX ?= build/install
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# ctest: a test per core, and the Kafka tests (mostly waiting) beside them;
+# see "Test scheduling" in CMakeLists.txt.
+run_ctest = ctest --test-dir $(1) --output-on-failure -j $(shell echo $$(($(JOBS) + 3))) \
+  --resource-spec-file $(CURDIR)/$(1)/ctest-resources.json
 CMAKE_FLAGS ?=
 BENCH_FLAGS ?=
 COMPARE_FLAGS ?=
@@ -71,15 +75,15 @@ sanitize: deps
 	cmake --build build/sanitize -j $(JOBS)
 
 test: build
-	ctest --test-dir build/release --output-on-failure -j $(JOBS)
+	$(call run_ctest,build/release)
 
 test-debug: debug
-	ctest --test-dir build/debug --output-on-failure -j $(JOBS)
+	$(call run_ctest,build/debug)
 
 test-sanitize: sanitize
 	ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir build/sanitize --output-on-failure -j $(JOBS)
+	  $(call run_ctest,build/sanitize)
 
 demo: build
 	build/release/cep run patterns/card_testing.cep --format csv \

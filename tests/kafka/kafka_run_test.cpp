@@ -216,7 +216,7 @@ TEST_F(KafkaRunTest, TwoProcessesOfOneGroupSplitThePartitions) {
                                            group,
                                            "--kafka-stop-at-end",
                                            "--kafka-timeout",
-                                           "10s",
+                                           "30s",
                                            "--match-ids"};
     const pid_t first_pid = Cep(first, args);
     const pid_t second_pid = Cep(second, args);
