@@ -21,7 +21,7 @@ PREFIX ?= build/install
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # ctest: a test per core, and the Kafka tests (mostly waiting) beside them;
 # see "Test scheduling" in CMakeLists.txt.
-run_ctest = ctest --test-dir $(1) --output-on-failure -j $(shell echo $$(($(JOBS) + 3))) \
+run_ctest = ctest --test-dir $(1) --output-on-failure -j $(shell expr $(JOBS) + 3) \
   --resource-spec-file $(CURDIR)/$(1)/ctest-resources.json
 CMAKE_FLAGS ?=
 BENCH_FLAGS ?=
